@@ -1,0 +1,169 @@
+//! The command line as typed: clap's derive types and nothing else. `commands::Context::new`
+//! turns these into resolved options; nothing after that sees clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::commands::{config, feishu, recruitee};
+
+const EXAMPLES: &str = "\
+Examples:
+  # Try it with no account: the built-in sandbox stands in for both vendors
+  hrlogs --sandbox feishu dept-logs --department 7094136522860922111 --since 2023-01-01
+
+  # A department's history for a year, as CSV for a spreadsheet
+  hrlogs feishu dept-logs --department 7094136522860922111 --since 2024-01-01 -o history.csv
+
+  # Who deleted candidates last week (Recruitee), as JSON for jq
+  hrlogs recruitee audit --since 7d --event 'Admin deleted candidate' -f json | jq '.[].actor'";
+
+/// Fetch audit and operation logs from Feishu/Lark and Recruitee: every page, every record
+/// exactly once, as a table, JSON, NDJSON or CSV.
+#[derive(Debug, Parser)]
+#[command(name = "hrlogs", version, after_help = EXAMPLES, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options that every command takes, before or after the subcommand.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// Output format [default: table when stdout is a terminal, else json; with -o, from the
+    /// file's extension]
+    #[arg(short = 'f', long, global = true, value_enum, help_heading = "Output")]
+    pub format: Option<Format>,
+    /// Columns for table and csv: dotted paths into each record, e.g. operator.name.en_us
+    #[arg(
+        long,
+        global = true,
+        value_delimiter = ',',
+        value_name = "a,b.c",
+        help_heading = "Output"
+    )]
+    pub fields: Vec<String>,
+    /// Stop after N records (and stop fetching)
+    #[arg(long, global = true, value_name = "N", help_heading = "Output")]
+    pub limit: Option<u64>,
+    /// Write to PATH instead of stdout, atomically: a failed run leaves no file (or the old one)
+    #[arg(
+        short = 'o',
+        long,
+        global = true,
+        value_name = "PATH",
+        help_heading = "Output"
+    )]
+    pub output: Option<PathBuf>,
+    /// Write CSV cells exactly as received, without the ' that stops a spreadsheet from running
+    /// a cell as a formula
+    #[arg(long, global = true, help_heading = "Output")]
+    pub csv_raw: bool,
+    /// Time zone for parsing times without an offset and for showing times [default: TZ or local]
+    #[arg(long, global = true, value_name = "ZONE", help_heading = "Output")]
+    pub tz: Option<String>,
+    /// When to use colour in tables (NO_COLOR is honoured)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, help_heading = "Output")]
+    pub color: ColorChoice,
+
+    /// Records per request [default: the API's maximum: talent logs 100, department logs 1000,
+    /// Recruitee 100]
+    #[arg(long, global = true, value_name = "N", help_heading = "Requests")]
+    pub page_size: Option<u32>,
+    /// Seconds before one request is given up and retried [default: 30]
+    #[arg(long, global = true, value_name = "SECS", help_heading = "Requests")]
+    pub timeout: Option<f64>,
+    /// Retries of a transient failure (network, 5xx, 429) per request [default: 5]
+    #[arg(long, global = true, value_name = "N", help_heading = "Requests")]
+    pub max_retries: Option<u32>,
+    /// Print the requests that would be sent (auth redacted) and exit without sending any
+    #[arg(long, global = true, help_heading = "Requests")]
+    pub dry_run: bool,
+    /// Run against the built-in stand-in of both vendors: no account or network needed
+    #[arg(long, global = true, help_heading = "Requests")]
+    pub sandbox: bool,
+
+    /// Profile in the config file [env: HRLOGS_PROFILE]
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        help_heading = "Configuration"
+    )]
+    pub profile: Option<String>,
+    /// Config file [env: HRLOGS_CONFIG] [default: <config dir>/hrlogs/config.toml]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        help_heading = "Configuration"
+    )]
+    pub config: Option<PathBuf>,
+
+    /// No progress display or notices on stderr
+    #[arg(short, long, global = true, help_heading = "Messages")]
+    pub quiet: bool,
+    /// A line per request on stderr (-vv: more), secrets redacted
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Messages")]
+    pub verbose: u8,
+    /// No progress display (none is drawn anyway when stderr is not a terminal)
+    #[arg(long, global = true, help_heading = "Messages")]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Ndjson,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Feishu/Lark: talent operation logs and CoreHR department operation logs
+    #[command(subcommand)]
+    Feishu(feishu::FeishuCommand),
+    /// Recruitee: audit log, candidates and offers
+    #[command(subcommand)]
+    Recruitee(recruitee::RecruiteeCommand),
+    /// Show or create the configuration
+    #[command(subcommand)]
+    Config(config::ConfigCommand),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) on stdout
+    Man,
+    /// Serve a local stand-in of both vendors' endpoints with sample data
+    Sandbox(SandboxArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  hrlogs completions bash > ~/.local/share/bash-completion/completions/hrlogs\n  hrlogs completions zsh > \"${fpath[1]}/_hrlogs\"\n  hrlogs completions fish > ~/.config/fish/completions/hrlogs.fish"
+)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  hrlogs sandbox --port 8787 &\n  HRLOGS_FEISHU_BASE_URL=http://127.0.0.1:8787 HRLOGS_FEISHU_APP_ID=cli_sandbox \\\n    HRLOGS_FEISHU_APP_SECRET=sandbox-secret hrlogs feishu dept-logs --department 1 --since 2024-01-01"
+)]
+pub struct SandboxArgs {
+    /// Port on 127.0.0.1 [default: any free port, printed on start]
+    #[arg(long)]
+    pub port: Option<u16>,
+}

@@ -1,0 +1,89 @@
+//! `hrlogs feishu …`: builds the Feishu client from the settings and runs the subcommand.
+
+pub mod dept_logs;
+pub mod talent_logs;
+
+use std::sync::Arc;
+
+use clap::Subcommand;
+use url::Url;
+
+use super::Context;
+use crate::error::{Error, Result};
+use crate::fetch::{Lane, Pacer};
+use crate::vendors::feishu::{Feishu, TokenSource, token_request_description};
+
+#[derive(Debug, Subcommand)]
+pub enum FeishuCommand {
+    /// Talent operation logs (Feishu Hire): who did what to which talent
+    TalentLogs(talent_logs::TalentLogsArgs),
+    /// CoreHR department operation logs: every change to the given departments
+    DeptLogs(dept_logs::DeptLogsArgs),
+}
+
+pub async fn run(cmd: FeishuCommand, ctx: &Context) -> Result<()> {
+    match cmd {
+        FeishuCommand::TalentLogs(args) => talent_logs::cmd_talent_logs(args, ctx).await,
+        FeishuCommand::DeptLogs(args) => dept_logs::cmd_dept_logs(args, ctx).await,
+    }
+}
+
+fn base_url(ctx: &Context) -> Result<Url> {
+    let text = ctx.settings.require("feishu.base_url")?;
+    Url::parse(&text).map_err(|e| {
+        Error::config(format!("feishu.base_url {text:?} is not a URL: {e}"))
+            .hint("use https://open.feishu.cn (Feishu) or https://open.larksuite.com (Lark)")
+    })
+}
+
+/// The Feishu client, with credentials checked before any request. With `dry_run`, missing
+/// credentials are allowed (nothing is sent).
+pub fn client(ctx: &Context, dry_run: bool) -> Result<Arc<Feishu>> {
+    let s = &ctx.settings;
+    let base = base_url(ctx)?;
+    let fixed = s.secret("feishu.tenant_access_token");
+    let app = match (s.get("feishu.app_id"), s.secret("feishu.app_secret")) {
+        (Some(id), Some(secret)) => Some((id, secret)),
+        (Some(_), None) if fixed.is_none() && !dry_run => {
+            return Err(s.missing("feishu.app_secret"));
+        }
+        (None, Some(_)) if fixed.is_none() && !dry_run => return Err(s.missing("feishu.app_id")),
+        _ => None,
+    };
+    if fixed.is_none() && app.is_none() && !dry_run {
+        return Err(s.missing("feishu.app_id"));
+    }
+    let in_flight = s.number("feishu.max_in_flight")?;
+    let talent_lane = Lane::new(
+        Pacer::new(
+            s.number("feishu.talent_logs_per_second")?,
+            Some(s.number("feishu.talent_logs_per_minute")?),
+        ),
+        in_flight,
+    );
+    let dept_lane = Lane::new(
+        Pacer::new(s.number("feishu.dept_logs_per_second")?, None),
+        in_flight,
+    );
+    let auth = TokenSource::new(&base, fixed, app)?;
+    Ok(Arc::new(Feishu {
+        base,
+        http: ctx.http.clone(),
+        auth,
+        talent_lane,
+        dept_lane,
+    }))
+}
+
+/// What `--dry-run` shows before the API requests: the token exchange, if one would be made.
+fn token_preamble(ctx: &Context) -> Option<String> {
+    if ctx.settings.get("feishu.tenant_access_token").is_some() {
+        return None;
+    }
+    let base = base_url(ctx).ok()?;
+    let app_id = ctx
+        .settings
+        .get("feishu.app_id")
+        .unwrap_or_else(|| "<feishu.app_id unset>".into());
+    Some(token_request_description(&base, &app_id))
+}

@@ -1,0 +1,74 @@
+//! `hrlogs recruitee …`: builds the Recruitee client from the settings and runs the subcommand.
+
+pub mod audit;
+pub mod candidates;
+pub mod offers;
+
+use std::sync::Arc;
+
+use clap::Subcommand;
+use secrecy::SecretString;
+
+use super::Context;
+use crate::error::Result;
+use crate::fetch::{Lane, Pacer};
+use crate::vendors::recruitee::Recruitee;
+
+/// Recruitee's search endpoints page with `limit` up to this (the 10,000-result window).
+pub const MAX_PAGE_SIZE: u32 = 10_000;
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+
+#[derive(Debug, Subcommand)]
+pub enum RecruiteeCommand {
+    /// The audit log: who did what to candidates and offers, newest first
+    Audit(audit::AuditArgs),
+    /// Candidates: all, by offer, by status/search/time, or by ID in full
+    Candidates(candidates::CandidatesArgs),
+    /// Offers: jobs and talent pools
+    Offers(offers::OffersArgs),
+}
+
+pub async fn run(cmd: RecruiteeCommand, ctx: &Context) -> Result<()> {
+    match cmd {
+        RecruiteeCommand::Audit(args) => audit::cmd_audit(args, ctx).await,
+        RecruiteeCommand::Candidates(args) => candidates::cmd_candidates(args, ctx).await,
+        RecruiteeCommand::Offers(args) => offers::cmd_offers(args, ctx).await,
+    }
+}
+
+/// The Recruitee client, with credentials checked before any request (placeholders with `dry_run`).
+pub fn client(ctx: &Context, dry_run: bool) -> Result<Arc<Recruitee>> {
+    let s = &ctx.settings;
+    let company = match s.get("recruitee.company_id") {
+        Some(c) => c,
+        None if dry_run => "COMPANY_ID".into(),
+        None => return Err(s.missing("recruitee.company_id")),
+    };
+    let token: SecretString = match s.secret("recruitee.api_token") {
+        Some(t) => t,
+        None if dry_run => SecretString::from(String::new()),
+        None => return Err(s.missing("recruitee.api_token")),
+    };
+    let in_flight = s.number("recruitee.max_in_flight")?;
+    let lane = Lane::new(
+        Pacer::new(s.number("recruitee.rate_limit")?, None),
+        in_flight,
+    );
+    let base = s.require("recruitee.base_url")?;
+    Ok(Arc::new(Recruitee::new(
+        &base,
+        &company,
+        token,
+        ctx.http.clone(),
+        lane,
+        in_flight as usize,
+    )?))
+}
+
+/// The page size for the search endpoints.
+pub fn page_size(ctx: &Context) -> Result<u32> {
+    match ctx.global.page_size {
+        None => Ok(DEFAULT_PAGE_SIZE),
+        Some(_) => ctx.page_size(MAX_PAGE_SIZE),
+    }
+}

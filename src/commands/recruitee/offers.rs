@@ -1,0 +1,60 @@
+//! `hrlogs recruitee offers`.
+
+use clap::{Args, ValueEnum};
+
+use crate::commands::Context;
+use crate::error::Result;
+use crate::output::Column;
+use crate::vendors::recruitee::one_answer;
+
+const EXAMPLES: &str = "\
+Examples:
+  hrlogs recruitee offers --kind job
+  hrlogs recruitee offers -f json | jq -r '.[] | select(.status == \"published\") | .title'";
+
+/// Offers: the company's jobs and talent pools (GET /c/{company}/offers, one answer).
+#[derive(Debug, Args)]
+#[command(after_help = EXAMPLES)]
+pub struct OffersArgs {
+    /// Only jobs or only talent pools [default: both]
+    #[arg(long, value_enum)]
+    pub kind: Option<OfferKind>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum OfferKind {
+    Job,
+    TalentPool,
+}
+
+pub fn columns() -> Vec<Column> {
+    ["id", "kind", "title", "status", "city"]
+        .into_iter()
+        .map(Column::path)
+        .collect()
+}
+
+pub async fn cmd_offers(args: OffersArgs, ctx: &Context) -> Result<()> {
+    let mut params = Vec::new();
+    if let Some(kind) = args.kind {
+        let kind = match kind {
+            OfferKind::Job => "job",
+            OfferKind::TalentPool => "talent_pool",
+        };
+        params.push(("kind".to_string(), kind.to_string()));
+    }
+    let dest = if ctx.global.dry_run {
+        None
+    } else {
+        Some(ctx.destination()?)
+    };
+    let client = super::client(ctx, ctx.global.dry_run)?;
+    let req = client.request("offers", &params, "Recruitee offers request")?;
+    let Some(dest) = dest else {
+        return ctx.print_requests(None, &[req]);
+    };
+    ctx.progress.start("fetching Recruitee offers…");
+    ctx.emit(one_answer(client, req, "offers"), dest, columns())
+        .await
+}

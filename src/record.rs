@@ -1,0 +1,38 @@
+//! One record exactly as the API returned it, with the key that orders it (newest first).
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+pub struct Record {
+    /// The record's JSON text, untouched.
+    pub raw: Box<RawValue>,
+    /// Larger is newer; records are emitted in descending key order.
+    pub key: i64,
+}
+
+impl Record {
+    /// The record parsed, for the formats that pick fields (csv, table).
+    pub fn value(&self) -> serde_json::Value {
+        serde_json::from_str(self.raw.get()).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// A number that some APIs send as a JSON number and some as a string (`"3001"`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Lenient {
+    Int(i64),
+    Float(f64),
+    Text(String),
+}
+
+impl Lenient {
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Lenient::Int(i) => Some(*i),
+            Lenient::Float(f) if f.is_finite() => Some(*f as i64),
+            Lenient::Float(_) => None,
+            Lenient::Text(s) => s.trim().parse().ok(),
+        }
+    }
+}

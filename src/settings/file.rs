@@ -1,0 +1,188 @@
+//! The TOML config file: where it lives, how its profiles are laid out, the permission check,
+//! and the commented template that `config init` writes.
+
+use std::path::{Path, PathBuf};
+
+use super::{KEYS, SectionMap};
+use crate::error::{Error, Result};
+
+/// `<user config dir>/hrlogs/config.toml`.
+pub fn default_path() -> Option<PathBuf> {
+    dirs::config_dir().map(|d| d.join("hrlogs").join("config.toml"))
+}
+
+/// A parsed config file: the default profile and the named ones.
+pub struct Document {
+    default: SectionMap,
+    profiles: Vec<(String, SectionMap)>,
+}
+
+/// One profile's tables.
+pub struct Profile<'a>(&'a SectionMap);
+
+impl Profile<'_> {
+    pub fn get(&self, section: &str, name: &str) -> Option<String> {
+        self.0.get(section).and_then(|s| s.get(name)).cloned()
+    }
+}
+
+impl Document {
+    pub fn profile(&self, name: &str) -> Option<Profile<'_>> {
+        if name == "default" {
+            return Some(Profile(&self.default));
+        }
+        self.profiles
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, m)| Profile(m))
+    }
+
+    pub fn profile_names(&self) -> Vec<String> {
+        std::iter::once("default".to_string())
+            .chain(self.profiles.iter().map(|(n, _)| n.clone()))
+            .collect()
+    }
+}
+
+/// Reads and checks the file; pushes a warning when it holds a secret others can read.
+pub fn read(path: &Path, warnings: &mut Vec<String>) -> Result<Document> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::config(format!("cannot read config file {}: {e}", path.display()))
+            .hint("create one with `hrlogs config init`, or point --config / HRLOGS_CONFIG at it")
+    })?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| {
+        let msg = e.message().to_string();
+        Error::config(format!(
+            "config file {} is not valid TOML: {msg}",
+            path.display()
+        ))
+    })?;
+    let bad = |what: String| Error::config(format!("config file {}: {what}", path.display()));
+    let mut default = SectionMap::new();
+    let mut profiles = Vec::new();
+    for (name, value) in &table {
+        match name.as_str() {
+            "profiles" => {
+                let toml::Value::Table(ps) = value else {
+                    return Err(bad("`profiles` must be a table of profiles".into()));
+                };
+                for (pname, p) in ps {
+                    let toml::Value::Table(pt) = p else {
+                        return Err(bad(format!("profiles.{pname} must be a table")));
+                    };
+                    let mut map = SectionMap::new();
+                    for (section, v) in pt {
+                        read_section(&format!("profiles.{pname}."), section, v, &mut map)
+                            .map_err(bad)?;
+                    }
+                    profiles.push((pname.clone(), map));
+                }
+            }
+            section => read_section("", section, value, &mut default).map_err(bad)?,
+        }
+    }
+    let holds_secret = std::iter::once(&default)
+        .chain(profiles.iter().map(|(_, m)| m))
+        .any(|m| {
+            KEYS.iter()
+                .any(|k| k.secret && m.get(k.section).is_some_and(|s| s.contains_key(k.name)))
+        });
+    if holds_secret {
+        if let Some(mode) = group_or_other_readable(path) {
+            warnings.push(format!(
+                "config file {} holds a secret and is readable by others (mode {mode:o}); run: chmod 600 {}",
+                path.display(),
+                path.display()
+            ));
+        }
+    }
+    Ok(Document { default, profiles })
+}
+
+fn read_section(
+    prefix: &str,
+    section: &str,
+    value: &toml::Value,
+    out: &mut SectionMap,
+) -> std::result::Result<(), String> {
+    if !KEYS.iter().any(|k| k.section == section) {
+        return Err(format!(
+            "unknown table [{prefix}{section}]: expected [feishu], [recruitee] or [profiles.NAME.…]"
+        ));
+    }
+    let toml::Value::Table(t) = value else {
+        return Err(format!("{prefix}{section} must be a table"));
+    };
+    let entry = out.entry(section.to_string()).or_default();
+    for (name, v) in t {
+        if !KEYS.iter().any(|k| k.section == section && k.name == name) {
+            let known: Vec<_> = KEYS
+                .iter()
+                .filter(|k| k.section == section)
+                .map(|k| k.name)
+                .collect();
+            return Err(format!(
+                "unknown key {prefix}{section}.{name}; known keys: {}",
+                known.join(", ")
+            ));
+        }
+        let text = match v {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            _ => {
+                return Err(format!(
+                    "{prefix}{section}.{name} must be a string or a number"
+                ));
+            }
+        };
+        if !text.is_empty() {
+            entry.insert(name.clone(), text);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn group_or_other_readable(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    (mode & 0o077 != 0).then_some(mode)
+}
+
+#[cfg(not(unix))]
+fn group_or_other_readable(_path: &Path) -> Option<u32> {
+    None
+}
+
+/// The commented config file that `config init` writes and `config.example.toml` holds.
+pub fn config_template() -> String {
+    let mut out = String::from(
+        "# hrlogs configuration. Precedence: flags > environment (HRLOGS_*) > this file > defaults.\n\
+         # Keep this file private (chmod 600): it may hold secrets.\n\
+         # Top-level [feishu] and [recruitee] tables are the default profile; another profile goes\n\
+         # in [profiles.NAME.feishu] / [profiles.NAME.recruitee] and is chosen with --profile NAME\n\
+         # or HRLOGS_PROFILE=NAME.\n",
+    );
+    let mut section = "";
+    for key in KEYS {
+        if key.section != section {
+            section = key.section;
+            out.push_str(&format!("\n[{section}]\n"));
+        }
+        out.push_str(&format!("# {} (env {})\n", key.doc, key.env));
+        match key.default {
+            Some(d) if d.parse::<u32>().is_ok() => out.push_str(&format!("# {} = {d}\n", key.name)),
+            Some(d) => out.push_str(&format!("# {} = \"{d}\"\n", key.name)),
+            None => out.push_str(&format!("{} = \"\"\n", key.name)),
+        }
+    }
+    out.push_str(
+        "\n# A second profile, e.g. for Lark (hrlogs --profile lark ...):\n\
+         # [profiles.lark.feishu]\n\
+         # app_id = \"\"\n\
+         # app_secret = \"\"\n\
+         # base_url = \"https://open.larksuite.com\"\n",
+    );
+    out
+}

@@ -1,0 +1,479 @@
+//! Effective settings and where each came from: flags > environment > config file profile >
+//! built-in defaults. Secrets are held as `SecretString` from the moment they are read, so no
+//! `Debug`, log line or error can print them.
+
+mod file;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::error::{Error, Result};
+
+pub use file::config_template;
+
+/// Values by section for the file reader.
+pub(crate) type SectionMap = BTreeMap<String, BTreeMap<String, String>>;
+
+/// One key of the configuration: its place in the file, its environment variable, its default.
+#[derive(Debug)]
+pub struct Key {
+    pub section: &'static str,
+    pub name: &'static str,
+    pub env: &'static str,
+    pub secret: bool,
+    pub default: Option<&'static str>,
+    pub doc: &'static str,
+}
+
+impl Key {
+    pub fn path(&self) -> String {
+        format!("{}.{}", self.section, self.name)
+    }
+}
+
+macro_rules! key {
+    ($section:literal, $name:literal, $env:literal, $secret:literal, $default:expr, $doc:literal) => {
+        Key {
+            section: $section,
+            name: $name,
+            env: $env,
+            secret: $secret,
+            default: $default,
+            doc: $doc,
+        }
+    };
+}
+
+/// Every key hrlogs reads, in the order `config show` and `config init` list them.
+pub const KEYS: &[Key] = &[
+    key!(
+        "feishu",
+        "app_id",
+        "HRLOGS_FEISHU_APP_ID",
+        false,
+        None,
+        "App ID of your Feishu/Lark custom app (Developer Console > Credentials)"
+    ),
+    key!(
+        "feishu",
+        "app_secret",
+        "HRLOGS_FEISHU_APP_SECRET",
+        true,
+        None,
+        "App secret of that app; with app_id, hrlogs obtains a tenant access token itself"
+    ),
+    key!(
+        "feishu",
+        "tenant_access_token",
+        "HRLOGS_FEISHU_TENANT_TOKEN",
+        true,
+        None,
+        "A tenant access token to use as is (skips the exchange; lives at most 2 hours)"
+    ),
+    key!(
+        "feishu",
+        "base_url",
+        "HRLOGS_FEISHU_BASE_URL",
+        false,
+        Some("https://open.feishu.cn"),
+        "Feishu: https://open.feishu.cn   Lark: https://open.larksuite.com"
+    ),
+    key!(
+        "feishu",
+        "talent_logs_per_second",
+        "HRLOGS_FEISHU_TALENT_LOGS_PER_SECOND",
+        false,
+        Some("50"),
+        "Requests per second to the talent operation log API (the vendor allows 50)"
+    ),
+    key!(
+        "feishu",
+        "talent_logs_per_minute",
+        "HRLOGS_FEISHU_TALENT_LOGS_PER_MINUTE",
+        false,
+        Some("1000"),
+        "Requests per minute to the talent operation log API (the vendor allows 1000)"
+    ),
+    key!(
+        "feishu",
+        "dept_logs_per_second",
+        "HRLOGS_FEISHU_DEPT_LOGS_PER_SECOND",
+        false,
+        Some("5"),
+        "Requests per second to the department operation log API (the vendor allows 5)"
+    ),
+    key!(
+        "feishu",
+        "max_in_flight",
+        "HRLOGS_FEISHU_MAX_IN_FLIGHT",
+        false,
+        Some("8"),
+        "Requests to Feishu under way at once, across all page chains"
+    ),
+    key!(
+        "recruitee",
+        "company_id",
+        "HRLOGS_RECRUITEE_COMPANY_ID",
+        false,
+        None,
+        "Numeric company id (Settings > Apps and plugins > Personal API tokens)"
+    ),
+    key!(
+        "recruitee",
+        "api_token",
+        "HRLOGS_RECRUITEE_API_TOKEN",
+        true,
+        None,
+        "Personal API token (same page); sent as a Bearer token"
+    ),
+    key!(
+        "recruitee",
+        "base_url",
+        "HRLOGS_RECRUITEE_BASE_URL",
+        false,
+        Some("https://api.recruitee.com"),
+        "Recruitee API root"
+    ),
+    key!(
+        "recruitee",
+        "rate_limit",
+        "HRLOGS_RECRUITEE_RATE_LIMIT",
+        false,
+        Some("10"),
+        "Requests per second to Recruitee (it publishes no limit; 429s are retried)"
+    ),
+    key!(
+        "recruitee",
+        "max_in_flight",
+        "HRLOGS_RECRUITEE_MAX_IN_FLIGHT",
+        false,
+        Some("8"),
+        "Requests to Recruitee under way at once"
+    ),
+];
+
+/// Where a value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Flag(&'static str),
+    Env(&'static str),
+    File(PathBuf, String),
+    Default,
+    Unset,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Flag(flag) => write!(f, "flag {flag}"),
+            Origin::Env(var) => write!(f, "env {var}"),
+            Origin::File(path, profile) => write!(f, "file {} [{profile}]", path.display()),
+            Origin::Default => f.write_str("default"),
+            Origin::Unset => f.write_str("-"),
+        }
+    }
+}
+
+/// A value that is either plain or a secret.
+#[derive(Debug, Clone)]
+pub enum Value {
+    Plain(String),
+    Secret(SecretString),
+}
+
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub key: &'static Key,
+    pub value: Option<Value>,
+    pub origin: Origin,
+}
+
+impl Entry {
+    /// The value as `config show` prints it: secrets only as set/unset.
+    pub fn shown(&self) -> String {
+        match &self.value {
+            None => "(unset)".into(),
+            Some(Value::Secret(_)) => "(set, hidden)".into(),
+            Some(Value::Plain(v)) => v.clone(),
+        }
+    }
+}
+
+/// Where the settings are read from: what the flags said about the file and profile.
+#[derive(Debug, Default, Clone)]
+pub struct Sources {
+    pub config_flag: Option<PathBuf>,
+    pub profile_flag: Option<String>,
+    /// Values set on the command line (by `--sandbox`), with the flag that set them.
+    pub overrides: Vec<(&'static str, Value, &'static str)>,
+}
+
+/// The effective settings.
+#[derive(Debug)]
+pub struct Settings {
+    pub file: Option<PathBuf>,
+    pub file_origin: Origin,
+    pub profile: String,
+    pub profile_origin: Origin,
+    pub entries: Vec<Entry>,
+    /// Warnings found while reading (a secret in a file others can read).
+    pub warnings: Vec<String>,
+}
+
+impl Settings {
+    /// Reads flags, environment and config file, in that precedence.
+    pub fn load(sources: &Sources) -> Result<Settings> {
+        Self::load_with(sources, |var| {
+            std::env::var(var).ok().filter(|v| !v.is_empty())
+        })
+    }
+
+    fn load_with(sources: &Sources, env: impl Fn(&str) -> Option<String>) -> Result<Settings> {
+        let (file_path, file_origin, explicit) = match (&sources.config_flag, env("HRLOGS_CONFIG"))
+        {
+            (Some(p), _) => (Some(p.clone()), Origin::Flag("--config"), true),
+            (None, Some(p)) => (Some(PathBuf::from(p)), Origin::Env("HRLOGS_CONFIG"), true),
+            (None, None) => (file::default_path(), Origin::Default, false),
+        };
+        let (profile, profile_origin) = match (&sources.profile_flag, env("HRLOGS_PROFILE")) {
+            (Some(p), _) => (p.clone(), Origin::Flag("--profile")),
+            (None, Some(p)) => (p, Origin::Env("HRLOGS_PROFILE")),
+            (None, None) => ("default".to_string(), Origin::Default),
+        };
+        let mut warnings = Vec::new();
+        let loaded = match &file_path {
+            Some(path) if path.exists() || explicit => Some(file::read(path, &mut warnings)?),
+            _ => None,
+        };
+        let table = match &loaded {
+            Some(doc) => Some(doc.profile(&profile).ok_or_else(|| {
+                Error::config(format!(
+                    "unknown profile {profile:?} in {}",
+                    file_path.as_deref().map(Path::display).map(|d| d.to_string()).unwrap_or_default()
+                ))
+                .hint(format!("add a [profiles.{profile}.feishu] or [profiles.{profile}.recruitee] table, or pick one of: {}", doc.profile_names().join(", ")))
+            })?),
+            None if profile != "default" => {
+                return Err(Error::config(format!(
+                    "unknown profile {profile:?}: there is no config file"
+                ))
+                .hint("create one with `hrlogs config init`, or drop --profile / HRLOGS_PROFILE"));
+            }
+            None => None,
+        };
+        let mut entries = Vec::with_capacity(KEYS.len());
+        for key in KEYS {
+            let wrap = |s: String| {
+                if key.secret {
+                    Value::Secret(s.into())
+                } else {
+                    Value::Plain(s)
+                }
+            };
+            let path = key.path();
+            let entry = if let Some((_, v, flag)) =
+                sources.overrides.iter().find(|(k, _, _)| *k == path)
+            {
+                Entry {
+                    key,
+                    value: Some(v.clone()),
+                    origin: Origin::Flag(flag),
+                }
+            } else if let Some(v) = env(key.env) {
+                Entry {
+                    key,
+                    value: Some(wrap(v)),
+                    origin: Origin::Env(key.env),
+                }
+            } else if let Some(v) = table.as_ref().and_then(|t| t.get(key.section, key.name)) {
+                let origin = Origin::File(file_path.clone().unwrap_or_default(), profile.clone());
+                Entry {
+                    key,
+                    value: Some(wrap(v)),
+                    origin,
+                }
+            } else if let Some(d) = key.default {
+                Entry {
+                    key,
+                    value: Some(Value::Plain(d.to_string())),
+                    origin: Origin::Default,
+                }
+            } else {
+                Entry {
+                    key,
+                    value: None,
+                    origin: Origin::Unset,
+                }
+            };
+            entries.push(entry);
+        }
+        let file = loaded.map(|_| file_path.clone().unwrap_or_default());
+        Ok(Settings {
+            file,
+            file_origin,
+            profile,
+            profile_origin,
+            entries,
+            warnings,
+        })
+    }
+
+    /// `<user config dir>/hrlogs/config.toml`.
+    pub fn default_file() -> Option<PathBuf> {
+        file::default_path()
+    }
+
+    fn entry(&self, path: &str) -> &Entry {
+        // Every caller names a key of KEYS; a typo is a bug caught by the tests.
+        self.entries
+            .iter()
+            .find(|e| e.key.path() == path)
+            .unwrap_or_else(|| panic!("no config key {path}"))
+    }
+
+    /// A plain value, or the error that says how to set it.
+    pub fn require(&self, path: &str) -> Result<String> {
+        match self.get(path) {
+            Some(v) => Ok(v),
+            None => Err(self.missing(path)),
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Option<String> {
+        match &self.entry(path).value {
+            Some(Value::Plain(v)) => Some(v.clone()),
+            Some(Value::Secret(s)) => Some(s.expose_secret().to_string()),
+            None => None,
+        }
+    }
+
+    pub fn secret(&self, path: &str) -> Option<SecretString> {
+        match &self.entry(path).value {
+            Some(Value::Secret(s)) => Some(s.clone()),
+            Some(Value::Plain(v)) => Some(v.clone().into()),
+            None => None,
+        }
+    }
+
+    /// A positive number, or a config error naming the key and where it came from.
+    pub fn number(&self, path: &str) -> Result<u32> {
+        let entry = self.entry(path);
+        let text = self.require(path)?;
+        match text.trim().parse::<u32>() {
+            Ok(n) if n > 0 => Ok(n),
+            _ => Err(Error::config(format!(
+                "{path} must be a whole number above 0, not {text:?} (from {})",
+                entry.origin
+            ))),
+        }
+    }
+
+    /// The error for a missing setting: names the environment variable and the config key.
+    pub fn missing(&self, path: &str) -> Error {
+        let key = self.entry(path).key;
+        Error::config(format!("{path} is not set")).hint(format!(
+            "set {} or `{}` in the [{}] table of {} (see `hrlogs config init`), or try --sandbox",
+            key.env,
+            key.name,
+            key.section,
+            self.file_hint()
+        ))
+    }
+
+    fn file_hint(&self) -> String {
+        match self.file.clone().or_else(file::default_path) {
+            Some(p) => p.display().to_string(),
+            None => "the config file".into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn load(toml: &str, env: &[(&str, &str)], profile: Option<&str>) -> Result<Settings> {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.toml");
+        std::fs::write(&path, toml).expect("write");
+        let env: HashMap<String, String> = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let sources = Sources {
+            config_flag: Some(path),
+            profile_flag: profile.map(str::to_string),
+            overrides: vec![],
+        };
+        Settings::load_with(&sources, |k| env.get(k).cloned())
+    }
+
+    #[test]
+    fn environment_beats_file_beats_default() {
+        let s = load(
+            "[feishu]\napp_id = \"from-file\"\nbase_url = \"https://open.larksuite.com\"\n",
+            &[("HRLOGS_FEISHU_APP_ID", "from-env")],
+            None,
+        )
+        .expect("load");
+        assert_eq!(s.get("feishu.app_id").as_deref(), Some("from-env"));
+        assert_eq!(
+            s.get("feishu.base_url").as_deref(),
+            Some("https://open.larksuite.com")
+        );
+        assert_eq!(
+            s.get("recruitee.base_url").as_deref(),
+            Some("https://api.recruitee.com")
+        );
+        assert_eq!(s.get("feishu.app_secret"), None);
+    }
+
+    #[test]
+    fn profiles_replace_the_default_tables() {
+        let s = load(
+            "[feishu]\napp_id = \"a\"\n[profiles.lark.feishu]\napp_id = \"b\"\n",
+            &[],
+            Some("lark"),
+        )
+        .expect("load");
+        assert_eq!(s.get("feishu.app_id").as_deref(), Some("b"));
+        let err = load("[feishu]\napp_id = \"a\"\n", &[], Some("nope")).expect_err("unknown");
+        assert_eq!(err.kind, crate::error::Kind::Config);
+    }
+
+    #[test]
+    fn unknown_keys_are_config_errors() {
+        let err = load("[feishu]\napp_idd = \"a\"\n", &[], None).expect_err("typo");
+        assert_eq!(err.kind, crate::error::Kind::Config);
+        assert!(err.to_string().contains("app_idd"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_show() {
+        let s = load("[feishu]\napp_secret = \"s3cr3t-value\"\n", &[], None).expect("load");
+        let e = s
+            .entries
+            .iter()
+            .find(|e| e.key.name == "app_secret")
+            .expect("entry");
+        assert_eq!(e.shown(), "(set, hidden)");
+        assert!(!format!("{s:?}").contains("s3cr3t-value"));
+    }
+
+    #[test]
+    fn every_key_lives_in_the_template() {
+        let t = config_template();
+        for k in KEYS {
+            assert!(
+                t.contains(&format!("{} =", k.name)),
+                "{} missing from template",
+                k.path()
+            );
+        }
+        let _: toml::Table = toml::from_str(&t).expect("template is valid TOML");
+    }
+}

@@ -1,0 +1,188 @@
+//! The contract's time grammar `T`: RFC 3339, a date, a date and time without offset, Unix
+//! seconds or milliseconds, or a relative time (`30m`, `24h`, `7d`, `2w`, `now`, `today`,
+//! `yesterday`). Times without an offset are read in the chosen zone.
+
+use jiff::civil::{Date, DateTime};
+use jiff::tz::TimeZone;
+use jiff::{Span, Timestamp, Zoned};
+
+/// Whether a time starts or ends a range: a bare date that ends a range means the end of that day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    Start,
+    End,
+}
+
+/// Reads the zone given to `--tz`, or the local zone (`TZ`) when none is given.
+pub fn zone(name: Option<&str>) -> Result<TimeZone, String> {
+    match name {
+        None => Ok(TimeZone::try_system().unwrap_or(TimeZone::UTC)),
+        Some(n) => TimeZone::get(n).map_err(|_| {
+            format!("unknown time zone {n:?}: give an IANA name such as Asia/Shanghai or UTC")
+        }),
+    }
+}
+
+/// Parses `text` as the contract's `T`, relative to `now`, in zone `tz`.
+pub fn parse(text: &str, bound: Bound, tz: &TimeZone, now: Timestamp) -> Result<Timestamp, String> {
+    match parse_inner(text.trim(), bound, tz, now) {
+        Some(ts) => Ok(ts),
+        None => Err(format!(
+            "cannot read {text:?} as a time: use RFC 3339 (2024-05-01T08:00:00+08:00), a date \
+             (2024-05-01), Unix seconds, or a relative time (30m, 24h, 7d, 2w, today, yesterday)"
+        )),
+    }
+}
+
+/// Parses `text` as the contract's `T` and keeps only its calendar day in `tz`
+/// (for APIs that take dates).
+pub fn parse_date(text: &str, tz: &TimeZone, now: Timestamp) -> Result<Date, String> {
+    let ts = parse(text, Bound::Start, tz, now)?;
+    Ok(ts.to_zoned(tz.clone()).date())
+}
+
+fn day_bound(date: Date, bound: Bound, tz: &TimeZone) -> Option<Timestamp> {
+    let dt = match bound {
+        Bound::Start => date.to_datetime(jiff::civil::Time::midnight()),
+        Bound::End => date.at(23, 59, 59, 999_999_999),
+    };
+    dt.to_zoned(tz.clone()).ok().map(|z| z.timestamp())
+}
+
+fn parse_inner(text: &str, bound: Bound, tz: &TimeZone, now: Timestamp) -> Option<Timestamp> {
+    if text.is_empty() {
+        return None;
+    }
+    let today = now.to_zoned(tz.clone()).date();
+    match text.to_ascii_lowercase().as_str() {
+        "now" => return Some(now),
+        "today" => return day_bound(today, bound, tz),
+        "yesterday" => return day_bound(today.yesterday().ok()?, bound, tz),
+        _ => {}
+    }
+    if text.bytes().all(|b| b.is_ascii_digit()) {
+        let n: i64 = text.parse().ok()?;
+        return if text.len() == 13 {
+            Timestamp::from_millisecond(n).ok()
+        } else {
+            Timestamp::from_second(n).ok()
+        };
+    }
+    if let Some(ts) = relative(text, tz, now) {
+        return Some(ts);
+    }
+    if let Ok(ts) = text.parse::<Timestamp>() {
+        return Some(ts);
+    }
+    if let Ok(date) = text.parse::<Date>() {
+        if text.len() <= 10 {
+            return day_bound(date, bound, tz);
+        }
+    }
+    if let Ok(dt) = text.parse::<DateTime>() {
+        return dt.to_zoned(tz.clone()).ok().map(|z| z.timestamp());
+    }
+    None
+}
+
+/// `30m`, `24h`, `7d`, `2w` (and `45s`): that long before `now`.
+fn relative(text: &str, tz: &TimeZone, now: Timestamp) -> Option<Timestamp> {
+    let unit = text.chars().last()?;
+    let digits = &text[..text.len() - unit.len_utf8()];
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: i64 = digits.parse().ok()?;
+    let span = match unit.to_ascii_lowercase() {
+        's' => Span::new().try_seconds(n).ok()?,
+        'm' => Span::new().try_minutes(n).ok()?,
+        'h' => Span::new().try_hours(n).ok()?,
+        'd' => Span::new().try_days(n).ok()?,
+        'w' => Span::new().try_weeks(n).ok()?,
+        _ => return None,
+    };
+    let zoned: Zoned = now.to_zoned(tz.clone());
+    zoned.checked_sub(span).ok().map(|z| z.timestamp())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().expect("test timestamp")
+    }
+
+    #[test]
+    fn reads_every_form_of_the_grammar() {
+        let tz = TimeZone::get("Asia/Shanghai").expect("zone");
+        let now = at("2024-05-10T12:00:00Z");
+        let p = |s, b| parse(s, b, &tz, now).expect(s);
+        assert_eq!(
+            p("2024-05-01T08:00:00+08:00", Bound::Start),
+            at("2024-05-01T00:00:00Z")
+        );
+        assert_eq!(p("2024-05-01", Bound::Start), at("2024-04-30T16:00:00Z"));
+        assert_eq!(
+            p("2024-05-01", Bound::End),
+            at("2024-05-01T15:59:59.999999999Z")
+        );
+        assert_eq!(
+            p("2024-05-01 08:00:00", Bound::Start),
+            at("2024-05-01T00:00:00Z")
+        );
+        assert_eq!(
+            p("2024-05-01T08:00", Bound::End),
+            at("2024-05-01T00:00:00Z")
+        );
+        assert_eq!(p("1714521600", Bound::Start), at("2024-05-01T00:00:00Z"));
+        assert_eq!(
+            p("1714521600123", Bound::Start),
+            at("2024-05-01T00:00:00.123Z")
+        );
+        assert_eq!(p("30m", Bound::Start), at("2024-05-10T11:30:00Z"));
+        assert_eq!(p("24h", Bound::Start), at("2024-05-09T12:00:00Z"));
+        assert_eq!(p("7d", Bound::Start), at("2024-05-03T12:00:00Z"));
+        assert_eq!(p("2w", Bound::Start), at("2024-04-26T12:00:00Z"));
+        assert_eq!(p("now", Bound::End), now);
+        assert_eq!(p("today", Bound::Start), at("2024-05-09T16:00:00Z"));
+        assert_eq!(
+            p("yesterday", Bound::End),
+            at("2024-05-09T15:59:59.999999999Z")
+        );
+    }
+
+    #[test]
+    fn rejects_what_is_not_a_time() {
+        let tz = TimeZone::UTC;
+        let now = at("2024-05-10T12:00:00Z");
+        for bad in [
+            "",
+            "tomorrowish",
+            "2024-13-01",
+            "7x",
+            "d",
+            "2024-05-01T25:00",
+            "-5d",
+        ] {
+            assert!(
+                parse(bad, Bound::Start, &tz, now).is_err(),
+                "{bad:?} should fail"
+            );
+        }
+    }
+
+    #[test]
+    fn dates_keep_the_day_in_the_zone() {
+        let tz = TimeZone::get("Asia/Shanghai").expect("zone");
+        let now = at("2024-05-10T20:00:00Z");
+        assert_eq!(
+            parse_date("today", &tz, now).expect("today").to_string(),
+            "2024-05-11"
+        );
+        assert_eq!(
+            parse_date("2023-01-01", &tz, now).expect("d").to_string(),
+            "2023-01-01"
+        );
+    }
+}

@@ -1,0 +1,156 @@
+//! The tenant access token: obtained once per run from app id + secret (or given as is), reused
+//! by every request and chain, and replaced once, by one task at a time, when Feishu refuses it.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::fetch::{Credential, Failure, Http, Request};
+
+const TOKEN_PATH: &str = "/open-apis/auth/v3/tenant_access_token/internal";
+
+/// Refresh this long before Feishu says the token expires (the official SDKs use 3–10 min).
+const EXPIRY_MARGIN: Duration = Duration::from_secs(5 * 60);
+
+pub struct TokenSource {
+    url: Url,
+    app: Option<(String, SecretString)>,
+    state: Mutex<State>,
+    refresh: tokio::sync::Mutex<()>,
+    generation: AtomicU64,
+}
+
+struct State {
+    current: Option<(SecretString, Option<Instant>, u64)>,
+}
+
+#[derive(Deserialize)]
+struct TokenAnswer {
+    code: Option<i64>,
+    #[serde(default)]
+    msg: String,
+    tenant_access_token: Option<String>,
+    expire: Option<i64>,
+}
+
+/// The token request as `--dry-run` shows it: the secret redacted.
+pub fn token_request_description(base: &Url, app_id: &str) -> String {
+    let url = base
+        .join(TOKEN_PATH)
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    format!(
+        "POST {url}\nContent-Type: application/json; charset=utf-8\n\n{}\n",
+        serde_json::to_string_pretty(
+            &serde_json::json!({"app_id": app_id, "app_secret": "<redacted>"})
+        )
+        .unwrap_or_default()
+    )
+}
+
+impl TokenSource {
+    /// `fixed` is a token given as is; `app` the id and secret to obtain one.
+    pub fn new(
+        base: &Url,
+        fixed: Option<SecretString>,
+        app: Option<(String, SecretString)>,
+    ) -> Result<TokenSource> {
+        let url = base
+            .join(TOKEN_PATH)
+            .map_err(|e| Error::config(format!("feishu.base_url {base} is not usable: {e}")))?;
+        let current = fixed.map(|t| (t, None, 0));
+        Ok(TokenSource {
+            url,
+            app,
+            state: Mutex::new(State { current }),
+            refresh: tokio::sync::Mutex::new(()),
+            generation: AtomicU64::new(0),
+        })
+    }
+
+    fn cached(&self) -> Option<Credential> {
+        let state = self.state.lock().ok()?;
+        let (token, expires, generation) = state.current.as_ref()?;
+        if expires.is_some_and(|e| Instant::now() >= e) {
+            return None;
+        }
+        Some(Credential {
+            header: format!("Bearer {}", token.expose_secret()).into(),
+            generation: *generation,
+        })
+    }
+
+    pub async fn credential(&self, http: &Http) -> Result<Credential> {
+        if let Some(c) = self.cached() {
+            return Ok(c);
+        }
+        // One refresh at a time: whoever waited here finds the new token cached.
+        let _gate = self.refresh.lock().await;
+        if let Some(c) = self.cached() {
+            return Ok(c);
+        }
+        let Some((app_id, secret)) = &self.app else {
+            return Err(Error::config("the Feishu tenant token was refused and no app id/secret is set to get another")
+                .hint("set HRLOGS_FEISHU_APP_ID and HRLOGS_FEISHU_APP_SECRET, or a fresh HRLOGS_FEISHU_TENANT_TOKEN"));
+        };
+        let req = Request {
+            method: Method::POST,
+            url: self.url.clone(),
+            body: Some(serde_json::json!({"app_id": app_id, "app_secret": secret.expose_secret()})),
+            what: "Feishu token request".into(),
+            secret_body: true,
+        };
+        let answer = http
+            .send_plain(&req, |status, headers, body| {
+                let parsed: Option<TokenAnswer> = serde_json::from_slice(body).ok();
+                match parsed {
+                    Some(TokenAnswer { code: Some(0), tenant_access_token: Some(t), expire, .. }) if !t.is_empty() => {
+                        Ok((t, expire.unwrap_or(7200)))
+                    }
+                    Some(TokenAnswer { code: Some(code), msg, .. }) if code != 99991400 && !status.is_server_error() => {
+                        Err(Failure::Fatal(
+                            Error::config(format!("Feishu refused the app credentials: code {code}: {msg}"))
+                                .hint("check feishu.app_id / feishu.app_secret (HRLOGS_FEISHU_APP_ID / HRLOGS_FEISHU_APP_SECRET) and feishu.base_url (Feishu or Lark)"),
+                        ))
+                    }
+                    _ => super::judge(status, headers, body, "Feishu token request").and(Err(Failure::retry(
+                        Error::unavailable("Feishu token request answered without a token"),
+                    ))),
+                }
+            })
+            .await?;
+        let (token, expire) = answer;
+        let lifetime = Duration::from_secs(expire.max(0) as u64)
+            .saturating_sub(EXPIRY_MARGIN)
+            .max(Duration::from_secs(30));
+        let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
+        let secret: SecretString = token.into();
+        if let Ok(mut state) = self.state.lock() {
+            state.current = Some((secret.clone(), Some(Instant::now() + lifetime), generation));
+        }
+        Ok(Credential {
+            header: format!("Bearer {}", secret.expose_secret()).into(),
+            generation,
+        })
+    }
+
+    /// Drops `used` if it is still current. False when no other token can be had.
+    pub fn invalidate(&self, used: &Credential) -> bool {
+        if let Ok(mut state) = self.state.lock() {
+            if state
+                .current
+                .as_ref()
+                .is_some_and(|(_, _, g)| *g == used.generation)
+            {
+                state.current = None;
+            }
+        }
+        self.app.is_some()
+    }
+}

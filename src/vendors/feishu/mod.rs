@@ -1,0 +1,138 @@
+//! Feishu/Lark open platform: the client shared by both log APIs, and how its answers are
+//! judged (`code != 0` is a failure whatever the HTTP status).
+
+mod auth;
+pub mod dept_logs;
+pub mod talent_logs;
+
+use std::sync::Arc;
+
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::fetch::{Api, Credential, Failure, Http, Lane, seconds_header};
+
+pub use auth::{TokenSource, token_request_description};
+
+/// Rate-limit answer: HTTP 429 (or 400 on older APIs) with this code.
+const RATE_LIMITED: i64 = 99991400;
+/// Transient system error of the talent APIs.
+const SYSTEM_ERROR: i64 = 1002001;
+/// Token invalid / app token invalid / malformed token: refresh and retry once.
+const REFRESH_CODES: [i64; 3] = [99991663, 99991664, 99991671];
+
+/// Everything a Feishu request needs: where, who, how fast.
+pub struct Feishu {
+    pub base: Url,
+    pub http: Arc<Http>,
+    pub auth: TokenSource,
+    pub talent_lane: Lane,
+    pub dept_lane: Lane,
+}
+
+impl Feishu {
+    pub fn url(&self, path: &str) -> Result<Url> {
+        self.base.join(path).map_err(|e| {
+            Error::config(format!(
+                "feishu.base_url {} cannot take path {path}: {e}",
+                self.base
+            ))
+        })
+    }
+}
+
+/// The envelope of every Feishu answer.
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    code: Option<i64>,
+    #[serde(default)]
+    msg: String,
+    #[serde(borrow)]
+    data: Option<&'a RawValue>,
+}
+
+/// The `data` of an answer with code 0, or why it cannot be read.
+pub(crate) fn data_of<'a, T: Deserialize<'a>>(body: &'a [u8]) -> std::result::Result<T, String> {
+    let env: Envelope<'a> = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    let data = env.data.ok_or("no `data` in the answer")?;
+    serde_json::from_str(data.get()).map_err(|e| e.to_string())
+}
+
+impl Api for Feishu {
+    async fn credential(&self) -> Result<Credential> {
+        self.auth.credential(&self.http).await
+    }
+
+    fn invalidate(&self, used: &Credential) -> bool {
+        self.auth.invalidate(used)
+    }
+
+    fn judge(
+        &self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> std::result::Result<(), Failure> {
+        judge(status, headers, body, "Feishu")
+    }
+}
+
+/// Sorts an answer into success, retry, token refresh or failure.
+pub(crate) fn judge(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+    what: &str,
+) -> std::result::Result<(), Failure> {
+    let parsed: Option<Envelope> = serde_json::from_slice(body).ok();
+    let reset = seconds_header(headers, "x-ogw-ratelimit-reset");
+    let Some(Envelope {
+        code: Some(code),
+        msg,
+        ..
+    }) = parsed
+    else {
+        let snippet = String::from_utf8_lossy(&body[..body.len().min(120)]).into_owned();
+        let err = format!(
+            "{what} answered HTTP {status} with a body that is not Feishu JSON: {snippet:?}"
+        );
+        return Err(
+            if status.is_success()
+                || status.is_server_error()
+                || status == StatusCode::TOO_MANY_REQUESTS
+            {
+                Failure::Retry {
+                    error: Error::unavailable(err),
+                    after: reset,
+                }
+            } else {
+                Failure::Fatal(Error::api(err))
+            },
+        );
+    };
+    if code == 0 && status.is_success() {
+        return Ok(());
+    }
+    let text = format!(
+        "{what} answered HTTP {} code {code}: {msg}",
+        status.as_u16()
+    );
+    match code {
+        RATE_LIMITED => Err(Failure::Retry { error: Error::unavailable(text), after: reset }),
+        c if REFRESH_CODES.contains(&c) => Err(Failure::Reauth(
+            Error::config(text).hint("check the app id and secret, or set a fresh HRLOGS_FEISHU_TENANT_TOKEN"),
+        )),
+        99991661 | 99991668 | 99991677 | 99991672 | 99991679 | 99991401 | 99991402 => Err(Failure::Fatal(
+            Error::config(text).hint("check the app's credentials and that it has the API's permission scopes in the developer console"),
+        )),
+        SYSTEM_ERROR => Err(Failure::retry(Error::unavailable(text))),
+        _ if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS => {
+            Err(Failure::Retry { error: Error::unavailable(text), after: reset })
+        }
+        _ => Err(Failure::Fatal(Error::api(text).hint("the request was refused as sent; check the flags"))),
+    }
+}

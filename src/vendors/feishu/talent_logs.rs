@@ -1,0 +1,199 @@
+//! `POST /open-apis/hire/v1/talent_operation_logs/search`: talent operation logs by operator
+//! and operation type. The query is split into chains over disjoint operator × operation
+//! subsets (each record has exactly one operator and one operation type), merged by
+//! `operation_time`, newest first. The API has no time filter: `--since/--until` are applied here.
+
+use std::sync::Arc;
+
+use reqwest::Method;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::{Feishu, data_of};
+use crate::error::Result;
+use crate::fetch::Request;
+use crate::plan::{Next, Page, PageSource};
+use crate::record::{Lenient, Record};
+
+pub const PATH: &str = "/open-apis/hire/v1/talent_operation_logs/search";
+pub const MAX_PAGE_SIZE: u32 = 100;
+
+/// A validated talent-logs query.
+#[derive(Debug, Clone)]
+pub struct TalentLogsQuery {
+    pub operators: Vec<String>,
+    pub operations: Vec<i64>,
+    pub jobs: Vec<String>,
+    pub user_id_type: String,
+    /// Inclusive bounds on `operation_time`, in milliseconds.
+    pub since_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    pub page_size: u32,
+}
+
+/// One chain: a disjoint part of the query.
+pub struct TalentChain {
+    feishu: Arc<Feishu>,
+    query: Arc<TalentLogsQuery>,
+    operators: Vec<String>,
+    operations: Vec<i64>,
+    index: usize,
+}
+
+/// Splits the query into at most `max_chains` chains whose answers partition the whole.
+pub fn chains(feishu: Arc<Feishu>, query: TalentLogsQuery, max_chains: usize) -> Vec<TalentChain> {
+    let query = Arc::new(query);
+    let max_chains = max_chains.max(1);
+    let mut parts: Vec<(Vec<String>, Vec<i64>)> = Vec::new();
+    if query.operators.len() >= max_chains {
+        let mut groups = vec![Vec::new(); max_chains];
+        for (i, op) in query.operators.iter().enumerate() {
+            groups[i % max_chains].push(op.clone());
+        }
+        parts.extend(groups.into_iter().map(|g| (g, query.operations.clone())));
+    } else {
+        let per_operator = (max_chains / query.operators.len().max(1)).max(1);
+        let k = per_operator.min(query.operations.len()).max(1);
+        for op in &query.operators {
+            let mut groups = vec![Vec::new(); k];
+            for (i, operation) in query.operations.iter().enumerate() {
+                groups[i % k].push(*operation);
+            }
+            parts.extend(groups.into_iter().map(|g| (vec![op.clone()], g)));
+        }
+    }
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(index, (operators, operations))| TalentChain {
+            feishu: feishu.clone(),
+            query: query.clone(),
+            operators,
+            operations,
+            index,
+        })
+        .collect()
+}
+
+/// The request for one page of one part of the query.
+pub fn request(
+    feishu: &Feishu,
+    query: &TalentLogsQuery,
+    operators: &[String],
+    operations: &[i64],
+    token: Option<&str>,
+) -> Result<Request> {
+    let mut url = feishu.url(PATH)?;
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("page_size", &query.page_size.to_string());
+        q.append_pair("user_id_type", &query.user_id_type);
+        if let Some(t) = token {
+            q.append_pair("page_token", t);
+        }
+    }
+    let mut body = serde_json::json!({
+        "operator_id_list": operators,
+        "operation_list": operations,
+    });
+    if !query.jobs.is_empty() {
+        body["job_id_list"] = serde_json::json!(query.jobs);
+    }
+    Ok(Request {
+        method: Method::POST,
+        url,
+        body: Some(body),
+        what: "Feishu talent operation logs request".into(),
+        secret_body: false,
+    })
+}
+
+impl TalentChain {
+    pub fn first_request(&self) -> Result<Request> {
+        request(
+            &self.feishu,
+            &self.query,
+            &self.operators,
+            &self.operations,
+            None,
+        )
+    }
+}
+
+#[derive(Deserialize)]
+struct Data {
+    #[serde(default)]
+    items: Option<Vec<Box<RawValue>>>,
+    #[serde(default)]
+    has_more: Option<bool>,
+    #[serde(default)]
+    page_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Key {
+    operation_time: Option<Lenient>,
+}
+
+/// `operation_time` in milliseconds, read leniently (string or number).
+pub fn key_of(raw: &RawValue) -> i64 {
+    serde_json::from_str::<Key>(raw.get())
+        .ok()
+        .and_then(|k| k.operation_time)
+        .and_then(|t| t.as_i64())
+        .unwrap_or(i64::MIN)
+}
+
+/// Reads one page: its records (keyed) and the next token.
+pub fn parse_page(body: &[u8]) -> std::result::Result<Page, String> {
+    let data: Data = data_of(body)?;
+    let records = data
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .map(|raw| Record {
+            key: key_of(&raw),
+            raw,
+        })
+        .collect();
+    Ok(Page {
+        records,
+        next: next_of(data.has_more.unwrap_or(false), data.page_token),
+    })
+}
+
+/// Stop when `has_more` is false or the token is missing or empty.
+pub(crate) fn next_of(has_more: bool, token: Option<String>) -> Next {
+    match (has_more, token) {
+        (false, _) => Next::Done,
+        (true, Some(t)) if !t.is_empty() => Next::Token(t),
+        (true, _) => Next::MoreWithoutToken,
+    }
+}
+
+impl PageSource for TalentChain {
+    async fn fetch(&self, token: Option<String>) -> Result<Page> {
+        let req = request(
+            &self.feishu,
+            &self.query,
+            &self.operators,
+            &self.operations,
+            token.as_deref(),
+        )?;
+        let mut page = self
+            .feishu
+            .http
+            .send(&*self.feishu, &self.feishu.talent_lane, &req, parse_page)
+            .await?;
+        let (since, until) = (self.query.since_ms, self.query.until_ms);
+        if since.is_some() || until.is_some() {
+            page.records
+                .retain(|r| since.is_none_or(|s| r.key >= s) && until.is_none_or(|u| r.key <= u));
+        }
+        Ok(page)
+    }
+
+    fn describe(&self) -> String {
+        format!("talent operation logs, chain {}", self.index + 1)
+    }
+}

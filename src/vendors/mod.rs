@@ -1,0 +1,4 @@
+//! One folder per vendor: how its requests are built and its answers read.
+
+pub mod feishu;
+pub mod recruitee;
