@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use jiff::civil::{Date, DateTime};
 use jiff::ToSpan;
+use jiff::civil::{Date, DateTime};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -62,7 +62,10 @@ pub struct FeishuFake {
 pub struct Lcg(pub u64);
 impl Lcg {
     pub fn next(&mut self, n: u64) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (self.0 >> 33) % n.max(1)
     }
 }
@@ -70,7 +73,12 @@ impl Lcg {
 /// `per_department` logs for each of `departments` departments between `from` and `to`;
 /// every tenth record shares its second with another department's (ties across batches).
 /// `operation_reason` is unique, so each record can be told apart.
-pub fn dept_dataset(departments: usize, from: Date, to: Date, per_department: usize) -> Vec<DeptLog> {
+pub fn dept_dataset(
+    departments: usize,
+    from: Date,
+    to: Date,
+    per_department: usize,
+) -> Vec<DeptLog> {
     let mut rng = Lcg(7);
     let days = (to - from).get_days() as u64 + 1;
     let mut out = Vec::new();
@@ -78,8 +86,15 @@ pub fn dept_dataset(departments: usize, from: Date, to: Date, per_department: us
     for d in 0..departments {
         let department = format!("70941365228609{d:05}");
         for i in 0..per_department {
-            let day = from.checked_add((rng.next(days) as i64).days()).expect("day");
-            let mut at = day.at(rng.next(24) as i8, rng.next(60) as i8, rng.next(60) as i8, 0);
+            let day = from
+                .checked_add((rng.next(days) as i64).days())
+                .expect("day");
+            let mut at = day.at(
+                rng.next(24) as i8,
+                rng.next(60) as i8,
+                rng.next(60) as i8,
+                0,
+            );
             if i % 10 == 0 {
                 at = *shared.get_or_insert(at);
             }
@@ -101,14 +116,19 @@ pub fn dept_dataset(departments: usize, from: Date, to: Date, per_department: us
             });
         }
     }
-    out.sort_by(|a, b| b.at.cmp(&a.at));
+    out.sort_by_key(|l| std::cmp::Reverse(l.at));
     out
 }
 
 /// Talent logs for each operator × operation; `operation_type` and `operation_time` come as a
 /// string in some records and as a number in others, as the vendor's own examples disagree.
 /// `application_id` is unique.
-pub fn talent_dataset(operators: &[&str], operations: &[i64], per_pair: usize, start_ms: i64) -> Vec<TalentLog> {
+pub fn talent_dataset(
+    operators: &[&str],
+    operations: &[i64],
+    per_pair: usize,
+    start_ms: i64,
+) -> Vec<TalentLog> {
     let mut rng = Lcg(11);
     let mut out = Vec::new();
     for op in operators {
@@ -139,7 +159,7 @@ pub fn talent_dataset(operators: &[&str], operations: &[i64], per_pair: usize, s
             }
         }
     }
-    out.sort_by(|a, b| b.ms.cmp(&a.ms));
+    out.sort_by_key(|l| std::cmp::Reverse(l.ms));
     out
 }
 
@@ -169,11 +189,14 @@ impl Respond for TokenEndpoint {
         let n = s.token_calls.fetch_add(1, Ordering::SeqCst) + 1;
         let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
         if body["app_id"] != APP_ID || body["app_secret"] != APP_SECRET {
-            return ResponseTemplate::new(400).set_body_json(json!({"code": 10014, "msg": "app secret invalid"}));
+            return ResponseTemplate::new(400)
+                .set_body_json(json!({"code": 10014, "msg": "app secret invalid"}));
         }
         let token = format!("t-test-{n}");
         s.valid.lock().expect("lock").insert(token.clone());
-        ResponseTemplate::new(200).set_body_json(json!({"code": 0, "msg": "ok", "tenant_access_token": token, "expire": 7200}))
+        ResponseTemplate::new(200).set_body_json(
+            json!({"code": 0, "msg": "ok", "tenant_access_token": token, "expire": 7200}),
+        )
     }
 }
 
@@ -181,18 +204,38 @@ impl State {
     /// Checks the token and applies revocation and faults; Some(answer) to send instead.
     fn gate(&self, req: &Request) -> Option<ResponseTemplate> {
         let calls = self.data_calls.fetch_add(1, Ordering::SeqCst) + 1;
-        let query: Vec<(String, String)> = req.url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let query: Vec<(String, String)> = req
+            .url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
         self.seen.queries.lock().expect("lock").push(query);
-        self.seen.bodies.lock().expect("lock").push(serde_json::from_slice(&req.body).unwrap_or(Value::Null));
+        self.seen
+            .bodies
+            .lock()
+            .expect("lock")
+            .push(serde_json::from_slice(&req.body).unwrap_or(Value::Null));
         if self.revoke_every > 0 && calls % self.revoke_every == 0 {
             self.valid.lock().expect("lock").clear();
         }
-        let auth = req.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+        let auth = req
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         let Some(token) = auth.strip_prefix("Bearer ") else {
-            return Some(fail(400, 99991661, "Missing access token for authorization"));
+            return Some(fail(
+                400,
+                99991661,
+                "Missing access token for authorization",
+            ));
         };
         if !self.valid.lock().expect("lock").contains(token) {
-            return Some(fail(400, 99991663, "Invalid access token for authorization"));
+            return Some(fail(
+                400,
+                99991663,
+                "Invalid access token for authorization",
+            ));
         }
         if let Some(f) = self.faults.pick(rate_limited) {
             return Some(f);
@@ -203,24 +246,43 @@ impl State {
         None
     }
 
-    fn page(&self, req: &Request, max: usize, total: usize) -> Result<(usize, usize, Option<String>), ResponseTemplate> {
-        let q = |k: &str| req.url.query_pairs().find(|(kk, _)| kk == k).map(|(_, v)| v.into_owned());
+    #[allow(clippy::result_large_err)] // the Err is the answer to send
+    fn page(
+        &self,
+        req: &Request,
+        max: usize,
+        total: usize,
+    ) -> Result<(usize, usize, Option<String>), ResponseTemplate> {
+        let q = |k: &str| {
+            req.url
+                .query_pairs()
+                .find(|(kk, _)| kk == k)
+                .map(|(_, v)| v.into_owned())
+        };
         let size: usize = match q("page_size").map(|s| s.parse::<usize>()) {
             Some(Ok(n)) if (1..=max).contains(&n) => n,
             _ => {
-                self.seen.violation(format!("bad page_size {:?}", q("page_size")));
+                self.seen
+                    .violation(format!("bad page_size {:?}", q("page_size")));
                 return Err(fail(400, 1002002, "page_size out of range"));
             }
         };
         let offset = match q("page_token") {
             None => 0,
-            Some(t) => match t.strip_prefix("eyJvZmZzZXQi").and_then(|n| n.parse::<usize>().ok()) {
+            Some(t) => match t
+                .strip_prefix("eyJvZmZzZXQi")
+                .and_then(|n| n.parse::<usize>().ok())
+            {
                 Some(n) => n,
                 None => return Err(fail(400, 1002002, "invalid page_token")),
             },
         };
         let end = (offset + size).min(total);
-        let next = if self.repeat_token { Some("eyJvZmZzZXQi1".to_string()) } else { (end < total).then(|| format!("eyJvZmZzZXQi{end}")) };
+        let next = if self.repeat_token {
+            Some("eyJvZmZzZXQi1".to_string())
+        } else {
+            (end < total).then(|| format!("eyJvZmZzZXQi{end}"))
+        };
         Ok((offset, end, next))
     }
 }
@@ -233,9 +295,17 @@ impl Respond for DeptEndpoint {
             return r;
         }
         let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-        let ids: Vec<String> = body["department_ids"].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default();
+        let ids: Vec<String> = body["department_ids"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
         if ids.is_empty() || ids.len() > 100 {
-            s.seen.violation(format!("{} departments in one query", ids.len()));
+            s.seen
+                .violation(format!("{} departments in one query", ids.len()));
             return fail(400, 1002002, "department_ids length must be 1..100");
         }
         let date = |k: &str| body[k].as_str().and_then(|d| d.parse::<Date>().ok());
@@ -248,7 +318,11 @@ impl Respond for DeptEndpoint {
         }
         let (from, to) = (start.at(0, 0, 0, 0), end.at(23, 59, 59, 0));
         let ids: HashSet<String> = ids.into_iter().collect();
-        let hits: Vec<&DeptLog> = s.dept.iter().filter(|l| ids.contains(&l.department) && l.at >= from && l.at <= to).collect();
+        let hits: Vec<&DeptLog> = s
+            .dept
+            .iter()
+            .filter(|l| ids.contains(&l.department) && l.at >= from && l.at <= to)
+            .collect();
         match s.page(req, 1000, hits.len()) {
             Err(r) => r,
             Ok((a, b, next)) => {
@@ -271,17 +345,37 @@ impl Respond for TalentEndpoint {
             return r;
         }
         let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-        let strings = |k: &str| -> Vec<String> { body[k].as_array().map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default() };
+        let strings = |k: &str| -> Vec<String> {
+            body[k]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
         let operators = strings("operator_id_list");
         let jobs = strings("job_id_list");
-        let operations: Vec<i64> = body["operation_list"].as_array().map(|a| a.iter().filter_map(Value::as_i64).collect()).unwrap_or_default();
+        let operations: Vec<i64> = body["operation_list"]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_i64).collect())
+            .unwrap_or_default();
         if operators.is_empty() || operations.is_empty() {
-            return fail(400, 1002002, "operator_id_list and operation_list are required");
+            return fail(
+                400,
+                1002002,
+                "operator_id_list and operation_list are required",
+            );
         }
         let hits: Vec<&TalentLog> = s
             .talent
             .iter()
-            .filter(|l| operators.contains(&l.operator) && operations.contains(&l.operation) && (jobs.is_empty() || jobs.contains(&l.job)))
+            .filter(|l| {
+                operators.contains(&l.operator)
+                    && operations.contains(&l.operation)
+                    && (jobs.is_empty() || jobs.contains(&l.job))
+            })
             .collect();
         match s.page(req, 100, hits.len()) {
             Err(r) => r,
@@ -301,9 +395,21 @@ impl FeishuFake {
     pub async fn start(state: State) -> FeishuFake {
         let server = MockServer::start().await;
         let state = Arc::new(state);
-        Mock::given(method("POST")).and(path(TOKEN_PATH)).respond_with(TokenEndpoint(state.clone())).mount(&server).await;
-        Mock::given(method("POST")).and(path(DEPT_PATH)).respond_with(DeptEndpoint(state.clone())).mount(&server).await;
-        Mock::given(method("POST")).and(path(TALENT_PATH)).respond_with(TalentEndpoint(state.clone())).mount(&server).await;
+        Mock::given(method("POST"))
+            .and(path(TOKEN_PATH))
+            .respond_with(TokenEndpoint(state.clone()))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path(DEPT_PATH))
+            .respond_with(DeptEndpoint(state.clone()))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path(TALENT_PATH))
+            .respond_with(TalentEndpoint(state.clone()))
+            .mount(&server)
+            .await;
         FeishuFake { server, state }
     }
 

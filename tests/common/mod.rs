@@ -20,7 +20,9 @@ pub struct Env {
 
 impl Env {
     pub fn new() -> Env {
-        Env { home: tempfile::tempdir().expect("tempdir") }
+        Env {
+            home: tempfile::tempdir().expect("tempdir"),
+        }
     }
 
     /// `hrlogs` with a clean environment: fast retries, no progress display.
@@ -55,7 +57,11 @@ pub fn ndjson(stdout: &[u8]) -> Vec<serde_json::Value> {
 /// Files in a folder (to check that no temporary file is left behind).
 pub fn files_in(dir: &Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|r| r.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .map(|r| {
+            r.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
         .unwrap_or_default();
     v.sort();
     v
@@ -75,7 +81,12 @@ pub struct Faults {
 
 impl Faults {
     pub fn new(every_5xx: u64, every_cut: u64, every_429: u64) -> Faults {
-        Faults { every_5xx, every_cut, every_429, ..Default::default() }
+        Faults {
+            every_5xx,
+            every_cut,
+            every_429,
+            ..Default::default()
+        }
     }
 
     /// A fault to answer instead, if this request gets one. `rate_limited` builds the
@@ -86,7 +97,10 @@ impl Faults {
         let fault = if hit(self.every_5xx) {
             Some(ResponseTemplate::new(500).set_body_string("<html>502 Bad Gateway</html>"))
         } else if hit(self.every_cut) {
-            Some(ResponseTemplate::new(200).set_body_raw(b"{\"code\":0,\"data\":{\"items\":[{\"appl".to_vec(), "application/json"))
+            Some(ResponseTemplate::new(200).set_body_raw(
+                b"{\"code\":0,\"data\":{\"items\":[{\"appl".to_vec(),
+                "application/json",
+            ))
         } else if hit(self.every_429) {
             Some(rate_limited())
         } else {

@@ -42,7 +42,12 @@ pub fn audit_dataset(n: usize, newest: i64) -> Vec<(i64, Value)> {
     let mut rng = Lcg(3);
     let mut at = newest;
     let actors = ["Ishwar Gautam", "Anna Kowalska", "王芳", "System"];
-    let events = ["Admin deleted candidate", "Admin viewed candidate", "Admin disqualified candidate", "Admin changed candidate stage"];
+    let events = [
+        "Admin deleted candidate",
+        "Admin viewed candidate",
+        "Admin disqualified candidate",
+        "Admin changed candidate stage",
+    ];
     (0..n)
         .map(|i| {
             if rng.next(3) == 0 {
@@ -89,20 +94,31 @@ fn matches(filters: &[Value], created: i64, item: &Value) -> bool {
     filters.iter().all(|f| match f["field"].as_str() {
         Some("created_at") => {
             let n = |k: &str| f[k].as_i64();
-            n("gte").is_none_or(|v| created >= v) && n("gt").is_none_or(|v| created > v) && n("lte").is_none_or(|v| created <= v) && n("lt").is_none_or(|v| created < v)
+            n("gte").is_none_or(|v| created >= v)
+                && n("gt").is_none_or(|v| created > v)
+                && n("lte").is_none_or(|v| created <= v)
+                && n("lt").is_none_or(|v| created < v)
         }
         Some("actor") => {
             let listed = |k: &str| f[k].as_array().map(|a| a.contains(&item["actor"]));
             listed("in").unwrap_or(true) && !listed("not_in").unwrap_or(false)
         }
-        Some("status") => f["in"].as_array().is_none_or(|a| a.contains(&item["status_for_test"])),
-        Some("all") => item.to_string().to_lowercase().contains(&f["query"].as_str().unwrap_or("").to_lowercase()),
+        Some("status") => f["in"]
+            .as_array()
+            .is_none_or(|a| a.contains(&item["status_for_test"])),
+        Some("all") => item
+            .to_string()
+            .to_lowercase()
+            .contains(&f["query"].as_str().unwrap_or("").to_lowercase()),
         _ => true,
     })
 }
 
 fn query(req: &Request, k: &str) -> Option<String> {
-    req.url.query_pairs().find(|(kk, _)| kk == k).map(|(_, v)| v.into_owned())
+    req.url
+        .query_pairs()
+        .find(|(kk, _)| kk == k)
+        .map(|(_, v)| v.into_owned())
 }
 
 struct Endpoint(Arc<State>);
@@ -111,32 +127,52 @@ impl Respond for Endpoint {
     fn respond(&self, req: &Request) -> ResponseTemplate {
         let s = &self.0;
         let n = s.calls.fetch_add(1, Ordering::SeqCst) + 1;
-        let pairs: Vec<(String, String)> = req.url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let pairs: Vec<(String, String)> = req
+            .url
+            .query_pairs()
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
         s.seen.queries.lock().expect("lock").push(pairs);
-        let auth = req.headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+        let auth = req
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         if auth != format!("Bearer {TOKEN}") {
-            return ResponseTemplate::new(401).set_body_json(json!({"error": "Token not found.", "error_code": "invalid_token"}));
+            return ResponseTemplate::new(401).set_body_json(
+                json!({"error": "Token not found.", "error_code": "invalid_token"}),
+            );
         }
         if let Some((status, body)) = &s.refuse_with {
             return ResponseTemplate::new(*status).set_body_json(body.clone());
         }
         if n <= s.throttle_first {
-            return ResponseTemplate::new(429).insert_header("retry-after", "0").set_body_json(json!({"error": ["Too many requests"]}));
+            return ResponseTemplate::new(429)
+                .insert_header("retry-after", "0")
+                .set_body_json(json!({"error": ["Too many requests"]}));
         }
-        if let Some(f) = s.faults.pick(|| ResponseTemplate::new(429).insert_header("retry-after", "0")) {
+        if let Some(f) = s
+            .faults
+            .pick(|| ResponseTemplate::new(429).insert_header("retry-after", "0"))
+        {
             return f;
         }
         let p = req.url.path().to_string();
         let rest = p.strip_prefix(&format!("/c/{COMPANY}/")).unwrap_or("");
         if rest.is_empty() {
-            return ResponseTemplate::new(404).set_body_json(json!({"error": ["Company not found"], "error_fields": {}}));
+            return ResponseTemplate::new(404)
+                .set_body_json(json!({"error": ["Company not found"], "error_fields": {}}));
         }
         match rest {
             "audit_log" => search(s, req, &s.audit, "entries"),
             "search/new/candidates" => search(s, req, &s.candidates, "hits"),
             "candidates" => {
-                let limit: usize = query(req, "limit").and_then(|v| v.parse().ok()).unwrap_or(usize::MAX);
-                let offset: usize = query(req, "offset").and_then(|v| v.parse().ok()).unwrap_or(0);
+                let limit: usize = query(req, "limit")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(usize::MAX);
+                let offset: usize = query(req, "offset")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
                 let offer: Option<u64> = query(req, "offer_id").and_then(|v| v.parse().ok());
                 let list: Vec<Value> = s
                     .candidates
@@ -147,20 +183,32 @@ impl Respond for Endpoint {
                     .take(limit)
                     .cloned()
                     .collect();
-                ResponseTemplate::new(200).set_body_json(json!({"candidates": list, "references": []}))
+                ResponseTemplate::new(200)
+                    .set_body_json(json!({"candidates": list, "references": []}))
             }
             "offers" => {
                 let kind = query(req, "kind");
-                let list: Vec<&Value> = s.offers.iter().filter(|o| kind.as_deref().is_none_or(|k| o["kind"] == k)).collect();
+                let list: Vec<&Value> = s
+                    .offers
+                    .iter()
+                    .filter(|o| kind.as_deref().is_none_or(|k| o["kind"] == k))
+                    .collect();
                 ResponseTemplate::new(200).set_body_json(json!({"offers": list}))
             }
-            other => match other.strip_prefix("candidates/") {
-                Some(id) => match s.candidates.iter().find(|(_, c)| c["id"].as_u64().map(|i| i.to_string()).as_deref() == Some(id)) {
-                    Some((_, c)) => ResponseTemplate::new(200).set_body_json(json!({"candidate": c, "references": []})),
-                    None => ResponseTemplate::new(404).set_body_json(json!({"error": ["Not found"], "error_fields": {}})),
-                },
-                None => ResponseTemplate::new(404).set_body_json(json!({"error": ["Not found"], "error_fields": {}})),
-            },
+            other => {
+                match other.strip_prefix("candidates/") {
+                    Some(id) => match s.candidates.iter().find(|(_, c)| {
+                        c["id"].as_u64().map(|i| i.to_string()).as_deref() == Some(id)
+                    }) {
+                        Some((_, c)) => ResponseTemplate::new(200)
+                            .set_body_json(json!({"candidate": c, "references": []})),
+                        None => ResponseTemplate::new(404)
+                            .set_body_json(json!({"error": ["Not found"], "error_fields": {}})),
+                    },
+                    None => ResponseTemplate::new(404)
+                        .set_body_json(json!({"error": ["Not found"], "error_fields": {}})),
+                }
+            }
         }
     }
 }
@@ -172,22 +220,40 @@ fn search(s: &State, req: &Request, items: &[(i64, Value)], key: &str) -> Respon
         Some(_) => return ResponseTemplate::new(422).set_body_json(json!({"error": ["filters_json invalid"], "error_fields": {"filters_json": ["invalid"]}})),
     };
     let page: u64 = query(req, "page").and_then(|v| v.parse().ok()).unwrap_or(1);
-    let limit: u64 = query(req, "limit").and_then(|v| v.parse().ok()).unwrap_or(20);
+    let limit: u64 = query(req, "limit")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
     if page * limit > 10_000 {
-        s.seen.violation(format!("asked past the 10,000th result: page {page} limit {limit}"));
-        return ResponseTemplate::new(500).set_body_json(json!({"error": ["Server internal error"]}));
+        s.seen.violation(format!(
+            "asked past the 10,000th result: page {page} limit {limit}"
+        ));
+        return ResponseTemplate::new(500)
+            .set_body_json(json!({"error": ["Server internal error"]}));
     }
-    let hits: Vec<&Value> = items.iter().filter(|(at, v)| matches(&filters, *at, v)).map(|(_, v)| v).collect();
+    let hits: Vec<&Value> = items
+        .iter()
+        .filter(|(at, v)| matches(&filters, *at, v))
+        .map(|(_, v)| v)
+        .collect();
     let total = hits.len();
-    let page_items: Vec<&Value> = hits.into_iter().skip(((page - 1) * limit) as usize).take(limit as usize).collect();
-    ResponseTemplate::new(200).set_body_json(json!({"aggregations": null, key: page_items, "total": total}))
+    let page_items: Vec<&Value> = hits
+        .into_iter()
+        .skip(((page - 1) * limit) as usize)
+        .take(limit as usize)
+        .collect();
+    ResponseTemplate::new(200)
+        .set_body_json(json!({"aggregations": null, key: page_items, "total": total}))
 }
 
 impl RecruiteeFake {
     pub async fn start(state: State) -> RecruiteeFake {
         let server = MockServer::start().await;
         let state = Arc::new(state);
-        Mock::given(method("GET")).and(path_regex("^/c/.*")).respond_with(Endpoint(state.clone())).mount(&server).await;
+        Mock::given(method("GET"))
+            .and(path_regex("^/c/.*"))
+            .respond_with(Endpoint(state.clone()))
+            .mount(&server)
+            .await;
         RecruiteeFake { server, state }
     }
 
@@ -213,7 +279,11 @@ impl RecruiteeFake {
             .lock()
             .expect("lock")
             .iter()
-            .filter_map(|q| q.iter().find(|(k, _)| k == "filters_json").map(|(_, v)| serde_json::from_str(v).expect("filters_json is JSON")))
+            .filter_map(|q| {
+                q.iter()
+                    .find(|(k, _)| k == "filters_json")
+                    .map(|(_, v)| serde_json::from_str(v).expect("filters_json is JSON"))
+            })
             .collect()
     }
 }

@@ -1,0 +1,468 @@
+//! `hrlogs recruitee …` end to end: the real binary against a loopback Recruitee.
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::Env;
+use common::recruitee::{RecruiteeFake, State, audit_dataset, candidate_dataset};
+use serde_json::{Value, json};
+
+const NEWEST: i64 = 1_790_000_000;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_flags_become_the_filters_sent() {
+    let fake = RecruiteeFake::start(State {
+        audit: audit_dataset(500, NEWEST),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let out = fake
+        .hrlogs(&env)
+        .args([
+            "recruitee",
+            "audit",
+            "--since",
+            "2026-01-01T00:00:00Z",
+            "--until",
+            "2026-01-31",
+            "--actor",
+            "Ishwar Gautam,Anna Kowalska",
+            "--exclude-actor",
+            "System",
+            "--search",
+            "Cand 1",
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sent = fake.filters_sent();
+    assert!(!sent.is_empty());
+    let f = &sent[0];
+    let created = f
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|x| x["field"] == "created_at")
+        .expect("created_at");
+    assert_eq!(
+        created["gte"],
+        json!(1_767_225_600),
+        "2026-01-01T00:00:00Z in Unix seconds"
+    );
+    assert_eq!(
+        created["lte"],
+        json!(1_769_903_999),
+        "the end of 2026-01-31 (TZ=UTC)"
+    );
+    let actor = f
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|x| x["field"] == "actor")
+        .expect("actor");
+    assert_eq!(actor["in"], json!(["Ishwar Gautam", "Anna Kowalska"]));
+    assert_eq!(actor["not_in"], json!(["System"]));
+    assert!(
+        f.as_array()
+            .expect("array")
+            .iter()
+            .any(|x| x["field"] == "all" && x["query"] == "Cand 1")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_of_25000_entries_beyond_the_10000_window_arrives_exactly_once_newest_first() {
+    let data = audit_dataset(25_000, NEWEST);
+    let fake = RecruiteeFake::start(State {
+        audit: data.clone(),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let out = fake
+        .hrlogs(&env)
+        .args(["recruitee", "audit", "-f", "ndjson"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = common::ndjson(&out.stdout);
+    assert_eq!(got.len(), 25_000, "every entry");
+    let ids: Vec<&str> = got.iter().map(|e| e["_id"].as_str().expect("id")).collect();
+    assert_eq!(
+        ids.iter().collect::<HashSet<_>>().len(),
+        25_000,
+        "none doubled"
+    );
+    let want: Vec<&str> = data
+        .iter()
+        .map(|(_, e)| e["_id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(
+        ids, want,
+        "newest first, in the vendor's order, across windows"
+    );
+    assert!(
+        fake.state.seen.violations().is_empty(),
+        "{:?}",
+        fake.state.seen.violations()
+    );
+    let filters = fake.filters_sent();
+    let windows: HashSet<String> = filters.iter().map(|f| f[0].to_string()).collect();
+    assert!(windows.len() >= 3, "split into windows: {windows:?}");
+    // Window bounds are whole seconds, and entries sharing a second sit on the boundaries.
+    let dup_seconds = data.windows(2).filter(|w| w[0].0 == w[1].0).count();
+    assert!(
+        dup_seconds > 1000,
+        "the data has many entries sharing a second"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_event_filter_is_applied_here() {
+    let data = audit_dataset(300, NEWEST);
+    let fake = RecruiteeFake::start(State {
+        audit: data.clone(),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let out = fake
+        .hrlogs(&env)
+        .args([
+            "recruitee",
+            "audit",
+            "--event",
+            "admin DELETED candidate",
+            "-f",
+            "ndjson",
+        ])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let got = common::ndjson(&out.stdout);
+    let want = data
+        .iter()
+        .filter(|(_, e)| e["event_name"] == "Admin deleted candidate")
+        .count();
+    assert_eq!(got.len(), want);
+    assert!(
+        got.iter()
+            .all(|e| e["event_name"] == "Admin deleted candidate")
+    );
+    assert!(fake.filters_sent().iter().all(|f| {
+        f.as_array()
+            .expect("array")
+            .iter()
+            .all(|x| x["field"] != "event_name")
+    }));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn audit_csv_round_trips_nested_details() {
+    let data = audit_dataset(40, NEWEST);
+    let fake = RecruiteeFake::start(State {
+        audit: data.clone(),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let out = fake
+        .hrlogs(&env)
+        .args([
+            "recruitee",
+            "audit",
+            "-f",
+            "csv",
+            "--fields",
+            "_id,details,candidate.emails",
+        ])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let mut reader = csv::Reader::from_reader(out.stdout.as_slice());
+    let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("csv");
+    assert_eq!(rows.len(), 40);
+    for (row, (_, entry)) in rows.iter().zip(&data) {
+        assert_eq!(&row[0], entry["_id"].as_str().expect("id"));
+        let details: Value = serde_json::from_str(&row[1]).expect("details as JSON text");
+        assert_eq!(details, entry["details"]);
+        let emails: Value = serde_json::from_str(&row[2]).expect("emails as JSON text");
+        assert_eq!(emails, entry["candidate"]["emails"]);
+    }
+    let out = fake
+        .hrlogs(&env)
+        .args(["recruitee", "audit", "-f", "csv"])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.starts_with("created_at,actor,event_name,candidate.name,offer.title\n"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn candidates_list_offer_status_and_ids_are_exact() {
+    let data = candidate_dataset(250, NEWEST);
+    let fake = RecruiteeFake::start(State {
+        candidates: data.clone(),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let ids = |out: &std::process::Output| -> Vec<u64> {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        common::ndjson(&out.stdout)
+            .iter()
+            .map(|c| c["id"].as_u64().expect("id"))
+            .collect()
+    };
+    let all = ids(&fake
+        .hrlogs(&env)
+        .args([
+            "--page-size",
+            "40",
+            "recruitee",
+            "candidates",
+            "-f",
+            "ndjson",
+        ])
+        .output()
+        .expect("run"));
+    assert_eq!(
+        all,
+        data.iter()
+            .map(|(_, c)| c["id"].as_u64().expect("id"))
+            .collect::<Vec<_>>()
+    );
+
+    let by_offer = ids(&fake
+        .hrlogs(&env)
+        .args([
+            "recruitee",
+            "candidates",
+            "--offer",
+            "1209651",
+            "-f",
+            "ndjson",
+        ])
+        .output()
+        .expect("run"));
+    let want: Vec<u64> = data
+        .iter()
+        .filter(|(_, c)| c["offer_id_for_test"] == 1209651)
+        .map(|(_, c)| c["id"].as_u64().expect("id"))
+        .collect();
+    assert_eq!(by_offer, want);
+
+    let by_status = ids(&fake
+        .hrlogs(&env)
+        .args([
+            "recruitee",
+            "candidates",
+            "--status",
+            "disqualified,overdue",
+            "-f",
+            "ndjson",
+        ])
+        .output()
+        .expect("run"));
+    let want: Vec<u64> = data
+        .iter()
+        .filter(|(_, c)| {
+            c["status_for_test"] == "disqualified" || c["status_for_test"] == "overdue"
+        })
+        .map(|(_, c)| c["id"].as_u64().expect("id"))
+        .collect();
+    assert_eq!(by_status, want);
+    let sent = fake.filters_sent();
+    assert_eq!(
+        sent.last().expect("search")[1],
+        json!({"field": "status", "in": ["disqualified", "overdue"]})
+    );
+
+    let picked = ids(&fake
+        .hrlogs(&env)
+        .args([
+            "recruitee",
+            "candidates",
+            "47628540",
+            "47628534",
+            "47628600",
+            "-f",
+            "ndjson",
+        ])
+        .output()
+        .expect("run"));
+    assert_eq!(
+        picked,
+        vec![47628540, 47628534, 47628600],
+        "in the order given"
+    );
+
+    let out = fake
+        .hrlogs(&env)
+        .args(["recruitee", "candidates", "47628534", "1"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("404"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn offers_by_kind() {
+    let offers = vec![
+        json!({"id": 1, "kind": "job", "title": "A", "status": "published", "city": "London"}),
+        json!({"id": 2, "kind": "talent_pool", "title": "B", "status": "draft", "city": null}),
+    ];
+    let fake = RecruiteeFake::start(State {
+        offers,
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let out = fake
+        .hrlogs(&env)
+        .args(["recruitee", "offers", "--kind", "talent_pool", "-f", "csv"])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "id,kind,title,status,city\n2,talent_pool,B,draft,\n"
+    );
+    let out = fake
+        .hrlogs(&env)
+        .args(["recruitee", "offers", "--kind", "internship"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(fake.calls(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn error_shapes_map_to_exit_codes() {
+    let env = Env::new();
+    let cases = [
+        (
+            401,
+            json!({"error": "Token not found.", "error_code": "invalid_token"}),
+            3,
+            "Token not found.",
+        ),
+        (
+            403,
+            json!({"error": ["Forbidden"], "error_fields": {}}),
+            3,
+            "Forbidden",
+        ),
+        (
+            404,
+            json!({"error": ["Not found"], "error_fields": {}}),
+            4,
+            "Not found",
+        ),
+        (
+            422,
+            json!({"error": ["Invalid filters"], "error_fields": {"filters_json": ["is invalid"]}}),
+            4,
+            "Invalid filters",
+        ),
+    ];
+    for (status, body, code, text) in cases {
+        let fake = RecruiteeFake::start(State {
+            refuse_with: Some((status, body)),
+            ..Default::default()
+        })
+        .await;
+        let out = fake
+            .hrlogs(&env)
+            .args(["recruitee", "audit"])
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{status}: {err}");
+        assert!(
+            err.contains(text) && err.contains(&status.to_string()),
+            "{err}"
+        );
+        assert!(!err.contains(common::recruitee::TOKEN));
+        assert_eq!(fake.calls(), 1, "not retried");
+    }
+    let fake = RecruiteeFake::start(State::default()).await;
+    let out = fake
+        .hrlogs(&env)
+        .env("HRLOGS_RECRUITEE_API_TOKEN", "wrong")
+        .args(["recruitee", "offers"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid_token"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn throttling_with_retry_after_is_waited_out() {
+    let fake = RecruiteeFake::start(State {
+        audit: audit_dataset(120, NEWEST),
+        throttle_first: 3,
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let out = fake
+        .hrlogs(&env)
+        .args(["recruitee", "audit", "-f", "ndjson"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(common::ndjson(&out.stdout).len(), 120);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_shows_the_filters_and_redacts_the_token() {
+    let fake = RecruiteeFake::start(State::default()).await;
+    let env = Env::new();
+    let out = fake
+        .hrlogs(&env)
+        .args([
+            "--dry-run",
+            "recruitee",
+            "audit",
+            "--since",
+            "1767225600",
+            "--actor",
+            "A",
+        ])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("GET ") && text.contains("/c/90598/audit_log?filters_json="),
+        "{text}"
+    );
+    assert!(
+        text.contains("gte%22%3A1767225600") && text.contains("<redacted>"),
+        "{text}"
+    );
+    assert!(!text.contains(common::recruitee::TOKEN));
+    assert_eq!(fake.calls(), 0);
+}
