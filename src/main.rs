@@ -1,28 +1,12 @@
-//! hrlogs: fetch audit and operation logs from Feishu/Lark and Recruitee.
-//!
-//! The data flows one way: `cli` (flags) → `commands` (a validated query) → `plan` (page
-//! chains: windows, batches) → `fetch` (pacing, retries, tokens) with the `vendors` modules →
-//! one newest-first stream of records → `output` (a format, to stdout or an atomic file).
-
-mod cli;
-mod commands;
-mod error;
-mod fetch;
-mod output;
-mod plan;
-mod progress;
-mod record;
-mod sandbox;
-mod settings;
-mod time;
-mod vendors;
+//! The `hrlogs` binary: parse the flags, run the command, map the outcome to an exit code.
 
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 
-use crate::error::{Error, Kind};
+use hrlogs::error::{Error, Kind};
+use hrlogs::{cli, commands};
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

@@ -20,6 +20,9 @@ use crate::progress::Progress;
 
 pub use pacer::Pacer;
 
+/// How many times one request may get a fresh token after the vendor refused the one it sent.
+const MAX_REFRESHES: u32 = 10;
+
 /// One request as it would go on the wire (without its auth header).
 #[derive(Debug, Clone)]
 pub struct Request {
@@ -163,7 +166,7 @@ impl Http {
         parse: impl Fn(&[u8]) -> std::result::Result<T, String>,
     ) -> Result<T> {
         let attempt = || async {
-            let mut refreshed = false;
+            let mut refreshes = 0;
             loop {
                 let cred = api.credential().await.map_err(Failure::Fatal)?;
                 let answer = {
@@ -186,13 +189,15 @@ impl Http {
                         });
                     }
                     Err(Failure::Reauth(error)) => {
-                        if refreshed || !api.invalidate(&cred) {
+                        // A token can be revoked again while the request is re-sent: each
+                        // refusal gets one refresh, up to a bound that stops a loop.
+                        if refreshes >= MAX_REFRESHES || !api.invalidate(&cred) {
                             return Err(Failure::Fatal(Error {
                                 kind: crate::error::Kind::Config,
                                 ..error
                             }));
                         }
-                        refreshed = true;
+                        refreshes += 1;
                         self.log(1, || {
                             format!("token refused ({}); fetching a new one", error.message)
                         });

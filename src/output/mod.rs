@@ -19,7 +19,7 @@ use crate::plan::RecordStream;
 use crate::progress::Progress;
 use crate::record::Record;
 
-pub use columns::{Column, Show};
+pub use columns::{Column, Show, cell_text};
 pub use destination::Destination;
 pub use sanitize::{escape_for_terminal, neutralize_formula};
 

@@ -51,6 +51,14 @@ pub struct State {
     pub repeat_token: bool,
     /// Answer every data call with this code and message (HTTP 400).
     pub refuse_with: Option<(i64, String)>,
+    /// Send rate limits as HTTP 400 with code 99991400 (as some older Feishu APIs do).
+    pub rate_limit_as_400: bool,
+    /// `x-ogw-ratelimit-reset` seconds on rate limits.
+    pub reset_seconds: u64,
+    /// When each data call arrived.
+    pub arrivals: Mutex<Vec<std::time::Instant>>,
+    /// Indexes (in `arrivals`) of the calls answered with a rate limit.
+    pub limited: Mutex<Vec<usize>>,
 }
 
 pub struct FeishuFake {
@@ -175,11 +183,11 @@ fn fail(status: u16, code: i64, msg: &str) -> ResponseTemplate {
     ResponseTemplate::new(status).set_body_json(envelope(code, msg, None))
 }
 
-fn rate_limited() -> ResponseTemplate {
-    ResponseTemplate::new(429)
+fn rate_limited(status: u16, reset: u64) -> ResponseTemplate {
+    ResponseTemplate::new(status)
         .set_body_json(envelope(99991400, "request trigger frequency limit", None))
         .insert_header("x-ogw-ratelimit-limit", "5")
-        .insert_header("x-ogw-ratelimit-reset", "0")
+        .insert_header("x-ogw-ratelimit-reset", reset.to_string().as_str())
 }
 
 struct TokenEndpoint(Arc<State>);
@@ -204,6 +212,11 @@ impl State {
     /// Checks the token and applies revocation and faults; Some(answer) to send instead.
     fn gate(&self, req: &Request) -> Option<ResponseTemplate> {
         let calls = self.data_calls.fetch_add(1, Ordering::SeqCst) + 1;
+        let index = {
+            let mut a = self.arrivals.lock().expect("lock");
+            a.push(std::time::Instant::now());
+            a.len() - 1
+        };
         let query: Vec<(String, String)> = req
             .url
             .query_pairs()
@@ -237,7 +250,11 @@ impl State {
                 "Invalid access token for authorization",
             ));
         }
-        if let Some(f) = self.faults.pick(rate_limited) {
+        let status = if self.rate_limit_as_400 { 400 } else { 429 };
+        if let Some(f) = self.faults.pick(|| {
+            self.limited.lock().expect("lock").push(index);
+            rate_limited(status, self.reset_seconds)
+        }) {
             return Some(f);
         }
         if let Some((code, msg)) = &self.refuse_with {

@@ -82,7 +82,7 @@ impl Api for Feishu {
 }
 
 /// Sorts an answer into success, retry, token refresh or failure.
-pub(crate) fn judge(
+pub fn judge(
     status: StatusCode,
     headers: &HeaderMap,
     body: &[u8],

@@ -76,11 +76,11 @@ impl SearchQuery {
     }
 }
 
-struct SearchPage {
-    records: Vec<Record>,
-    total: u64,
+pub struct SearchPage {
+    pub records: Vec<Record>,
+    pub total: u64,
     /// `created_at` of the last (oldest) record, in seconds.
-    oldest: Option<i64>,
+    pub oldest: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -96,7 +96,7 @@ fn created_at(raw: &RawValue) -> Option<i64> {
         .map(|t| t.as_second())
 }
 
-fn parse_page(body: &[u8], items: &str) -> std::result::Result<SearchPage, String> {
+pub fn parse_page(body: &[u8], items: &str) -> std::result::Result<SearchPage, String> {
     #[derive(Deserialize)]
     struct Total {
         total: Option<u64>,

@@ -1,0 +1,63 @@
+//! Everything hrlogs reads from a vendor or a user, fed arbitrary bytes: the page parsers of
+//! both vendors, the answer judges, the time grammar, and what the sinks do with a record.
+//! None of it may panic.
+#![no_main]
+
+use hrlogs::output::{Column, escape_for_terminal, neutralize_formula};
+use hrlogs::time::{Bound, parse, parse_date};
+use hrlogs::vendors::{feishu, recruitee};
+use libfuzzer_sys::fuzz_target;
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, HeaderValue};
+
+fuzz_target!(|data: &[u8]| {
+    let mut records = Vec::new();
+    if let Ok(page) = feishu::talent_logs::parse_page(data) {
+        records.extend(page.records);
+    }
+    if let Ok(page) = feishu::dept_logs::parse_page(data) {
+        records.extend(page.records);
+    }
+    if let Ok(page) = recruitee::search::parse_page(data, "entries") {
+        records.extend(page.records);
+    }
+    if let Ok(list) = recruitee::records_at(data, "candidates") {
+        records.extend(list);
+    }
+    let mut headers = HeaderMap::new();
+    if let Some(first) = data.first() {
+        if let Ok(v) = HeaderValue::from_bytes(&data[..(*first as usize).min(data.len())]) {
+            headers.insert("x-ogw-ratelimit-reset", v.clone());
+            headers.insert("retry-after", v);
+        }
+    }
+    for status in [200u16, 400, 429, 500] {
+        let status = StatusCode::from_u16(status).expect("status");
+        let _ = feishu::judge(status, &headers, data, "fuzz");
+    }
+    let columns = [
+        Column::path("operation_time"),
+        Column::path("operator.name.zh_cn"),
+        Column::path("placements.0.offer.title"),
+        Column::path("changes"),
+    ];
+    for record in &records {
+        let value = record.value();
+        for c in &columns {
+            let text = hrlogs::output::cell_text(&c.get(&value));
+            let _ = escape_for_terminal(&text);
+            let _ = neutralize_formula(&text);
+        }
+        let _ = feishu::talent_logs::key_of(&record.raw);
+        let _ = feishu::dept_logs::key_of(&record.raw);
+    }
+    if let Ok(text) = std::str::from_utf8(data) {
+        let now = jiff::Timestamp::from_second(1_790_000_000).expect("now");
+        for tz in [jiff::tz::TimeZone::UTC, jiff::tz::TimeZone::fixed(jiff::tz::offset(8))] {
+            let _ = parse(text, Bound::Start, &tz, now);
+            let _ = parse(text, Bound::End, &tz, now);
+            let _ = parse_date(text, &tz, now);
+        }
+        let _ = escape_for_terminal(text);
+    }
+});

@@ -1,0 +1,19 @@
+//! hrlogs: fetch audit and operation logs from Feishu/Lark and Recruitee.
+//!
+//! The data flows one way: `cli` (flags) → `commands` (a validated query) → `plan` (page
+//! chains: windows, batches) → `fetch` (pacing, retries, tokens) with the `vendors` modules →
+//! one newest-first stream of records → `output` (a format, to stdout or an atomic file).
+//! The binary (`main.rs`) only parses the flags, runs, and maps errors to exit codes.
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod fetch;
+pub mod output;
+pub mod plan;
+pub mod progress;
+pub mod record;
+pub mod sandbox;
+pub mod settings;
+pub mod time;
+pub mod vendors;
