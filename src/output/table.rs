@@ -4,14 +4,18 @@
 use std::io::{self, BufWriter, IsTerminal, Write};
 
 use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{Cell, Color, ContentArrangement, Row};
+use comfy_table::{Cell, Color, ColumnConstraint, ContentArrangement, Row};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::Value;
+use unicode_width::UnicodeWidthStr;
 
 use super::columns::{Column, Show, cell_text};
 use super::{Destination, Sink, escape_for_terminal};
 use crate::record::Record;
+
+/// Columns whose cells are all at most this wide are never cut.
+const SHORT: usize = 24;
 
 pub struct Table {
     out: BufWriter<Destination>,
@@ -102,12 +106,23 @@ impl Sink for Table {
             })
             .collect();
         table.set_header(header);
+        // Short columns (times, IDs, types) keep their full width; long text gives way.
+        let keep: Vec<bool> = (0..self.columns.len())
+            .map(|i| self.rows.iter().map(|r| r[i].width()).max().unwrap_or(0) <= SHORT)
+            .collect();
         for row in self.rows.drain(..) {
             let mut r = Row::from(row);
             r.max_height(1);
             table.add_row(r);
         }
-        if !self.color {
+        for (i, column) in table.column_iter_mut().enumerate() {
+            if keep.get(i).copied().unwrap_or(false) {
+                column.set_constraint(ColumnConstraint::ContentWidth);
+            }
+        }
+        if self.color {
+            table.enforce_styling();
+        } else {
             table.force_no_tty();
         }
         writeln!(self.out, "{table}")?;
