@@ -281,6 +281,7 @@ struct Run {
 }
 
 /// Runs hrlogs, counting the lines it writes; peak RSS and CPU from wait4.
+#[allow(clippy::zombie_processes)] // the child is reaped by wait4, which std cannot do
 fn run(base: &str, data: &Data, args: &[&str], env: &[(&str, &str)]) -> Run {
     let before = data.requests.load(Ordering::Relaxed);
     let throttled_before = data.throttled.load(Ordering::Relaxed);
