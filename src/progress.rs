@@ -33,8 +33,7 @@ struct Inner {
 impl Progress {
     /// `show` is false with `-q`/`--no-progress`; the bar is also never drawn off a terminal.
     pub fn new(show: bool, quiet: bool, verbose: u8) -> Progress {
-        let on_terminal =
-            std::io::stderr().is_terminal() || std::env::var_os("HRLOGS_FORCE_PROGRESS").is_some();
+        let on_terminal = std::io::stderr().is_terminal();
         let bar = (show && !quiet && on_terminal).then(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(8));
             bar.set_style(

@@ -131,7 +131,7 @@ impl Context {
             max_delay: Duration::from_secs(30).max(min_delay),
         };
         let http = Arc::new(Http::new(policy, progress.clone())?);
-        let running = if global.sandbox && !global.dry_run {
+        let running = if global.sandbox {
             Some(sandbox::start(None).await?)
         } else {
             None
@@ -169,11 +169,13 @@ impl Context {
             .map_err(|e| Error::input(format!("{flag}: {e}")))
     }
 
-    /// Where the records go. Checked before any request, so a bad `-o` sends nothing.
-    pub fn destination(&self) -> Result<Destination> {
-        match &self.global.output {
-            Some(path) => Destination::file(path),
-            None => Ok(Destination::stdout()),
+    /// Where the records go, or None with `--dry-run`. Checked before any request, so a bad
+    /// `-o` sends nothing.
+    pub fn destination(&self) -> Result<Option<Destination>> {
+        match (&self.global.output, self.global.dry_run) {
+            (_, true) => Ok(None),
+            (Some(path), false) => Destination::file(path).map(Some),
+            (None, false) => Ok(Some(Destination::stdout())),
         }
     }
 

@@ -81,11 +81,7 @@ pub fn columns() -> Vec<Column> {
 
 pub async fn cmd_dept_logs(args: DeptLogsArgs, ctx: &Context) -> Result<()> {
     let query = validate(&args, ctx)?;
-    let dest = if ctx.global.dry_run {
-        None
-    } else {
-        Some(ctx.destination()?)
-    };
+    let dest = ctx.destination()?;
     let feishu = super::client(ctx, ctx.global.dry_run)?;
     let plan = dept_logs::plan(feishu, query);
     let Some(dest) = dest else {

@@ -117,11 +117,7 @@ pub async fn cmd_audit(args: AuditArgs, ctx: &Context) -> Result<()> {
         until,
         limit: super::page_size(ctx)?,
     };
-    let dest = if ctx.global.dry_run {
-        None
-    } else {
-        Some(ctx.destination()?)
-    };
+    let dest = ctx.destination()?;
     let client = super::client(ctx, ctx.global.dry_run)?;
     let Some(dest) = dest else {
         return ctx.print_requests(None, &[query.request(&client, since, until, 1)?]);

@@ -148,11 +148,7 @@ pub async fn cmd_candidates(args: CandidatesArgs, ctx: &Context) -> Result<()> {
         None => super::DEFAULT_PAGE_SIZE,
         Some(_) => ctx.page_size(super::MAX_PAGE_SIZE)?,
     };
-    let dest = if ctx.global.dry_run {
-        None
-    } else {
-        Some(ctx.destination()?)
-    };
+    let dest = ctx.destination()?;
     let client = super::client(ctx, ctx.global.dry_run)?;
     let mut list_params = Vec::new();
     if let Some(o) = &offer {

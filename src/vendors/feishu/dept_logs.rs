@@ -10,12 +10,11 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::talent_logs::next_of;
-use super::{Feishu, data_of};
+use super::{Feishu, data_of, page_of};
 use crate::error::Result;
 use crate::fetch::Request;
 use crate::plan::{Page, PageSource, batches, date_windows};
-use crate::record::{Lenient, Record};
+use crate::record::Lenient;
 
 pub const PATH: &str = "/open-apis/corehr/v2/departments/query_operation_logs";
 pub const MAX_PAGE_SIZE: u32 = 1000;
@@ -129,19 +128,12 @@ pub fn key_of(raw: &RawValue) -> i64 {
 
 pub fn parse_page(body: &[u8]) -> std::result::Result<Page, String> {
     let data: Data = data_of(body)?;
-    let records = data
-        .op_logs
-        .unwrap_or_default()
-        .into_iter()
-        .map(|raw| Record {
-            key: key_of(&raw),
-            raw,
-        })
-        .collect();
-    Ok(Page {
-        records,
-        next: next_of(data.has_more.unwrap_or(false), data.next_page_token),
-    })
+    Ok(page_of(
+        data.op_logs,
+        data.has_more,
+        data.next_page_token,
+        key_of,
+    ))
 }
 
 impl PageSource for DeptChain {

@@ -15,6 +15,8 @@ use url::Url;
 
 use crate::error::{Error, Result};
 use crate::fetch::{Api, Credential, Failure, Http, Lane, seconds_header};
+use crate::plan::{Next, Page};
+use crate::record::Record;
 
 pub use auth::{TokenSource, token_request_description};
 
@@ -53,6 +55,30 @@ struct Envelope<'a> {
     msg: String,
     #[serde(borrow)]
     data: Option<&'a RawValue>,
+}
+
+/// A page from its records and paging fields: stop when `has_more` is false or the token is
+/// missing or empty (never loop on an empty token).
+pub(crate) fn page_of(
+    items: Option<Vec<Box<RawValue>>>,
+    has_more: Option<bool>,
+    token: Option<String>,
+    key_of: fn(&RawValue) -> i64,
+) -> Page {
+    let records = items
+        .unwrap_or_default()
+        .into_iter()
+        .map(|raw| Record {
+            key: key_of(&raw),
+            raw,
+        })
+        .collect();
+    let next = match (has_more.unwrap_or(false), token) {
+        (false, _) => Next::Done,
+        (true, Some(t)) if !t.is_empty() => Next::Token(t),
+        (true, _) => Next::MoreWithoutToken,
+    };
+    Page { records, next }
 }
 
 /// The `data` of an answer with code 0, or why it cannot be read.

@@ -9,11 +9,11 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::{Feishu, data_of};
+use super::{Feishu, data_of, page_of};
 use crate::error::Result;
 use crate::fetch::Request;
-use crate::plan::{Next, Page, PageSource};
-use crate::record::{Lenient, Record};
+use crate::plan::{Page, PageSource};
+use crate::record::Lenient;
 
 pub const PATH: &str = "/open-apis/hire/v1/talent_operation_logs/search";
 pub const MAX_PAGE_SIZE: u32 = 100;
@@ -147,28 +147,7 @@ pub fn key_of(raw: &RawValue) -> i64 {
 /// Reads one page: its records (keyed) and the next token.
 pub fn parse_page(body: &[u8]) -> std::result::Result<Page, String> {
     let data: Data = data_of(body)?;
-    let records = data
-        .items
-        .unwrap_or_default()
-        .into_iter()
-        .map(|raw| Record {
-            key: key_of(&raw),
-            raw,
-        })
-        .collect();
-    Ok(Page {
-        records,
-        next: next_of(data.has_more.unwrap_or(false), data.page_token),
-    })
-}
-
-/// Stop when `has_more` is false or the token is missing or empty.
-pub(crate) fn next_of(has_more: bool, token: Option<String>) -> Next {
-    match (has_more, token) {
-        (false, _) => Next::Done,
-        (true, Some(t)) if !t.is_empty() => Next::Token(t),
-        (true, _) => Next::MoreWithoutToken,
-    }
+    Ok(page_of(data.items, data.has_more, data.page_token, key_of))
 }
 
 impl PageSource for TalentChain {
