@@ -280,7 +280,7 @@ struct Run {
     cpu: Duration,
 }
 
-/// Runs hrlogs, counting the lines it writes; peak RSS and CPU from wait4.
+/// Runs hrlogs, counting the lines it writes; peak RSS from /proc, CPU from wait4.
 #[allow(clippy::zombie_processes)] // the child is reaped by wait4, which std cannot do
 fn run(base: &str, data: &Data, args: &[&str], env: &[(&str, &str)]) -> Run {
     let before = data.requests.load(Ordering::Relaxed);
@@ -299,6 +299,25 @@ fn run(base: &str, data: &Data, args: &[&str], env: &[(&str, &str)]) -> Run {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("spawn hrlogs");
+    let pid = child.id();
+    let peak = Arc::new(AtomicU64::new(0));
+    let watcher = {
+        let peak = peak.clone();
+        // VmHWM belongs to the process image after exec (ru_maxrss would also count the
+        // forked bench process before it); it only grows, so polling until exit finds the peak.
+        std::thread::spawn(move || {
+            while let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
+                let kib = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+                match kib {
+                    Some(k) => {
+                        peak.fetch_max(k, Ordering::Relaxed);
+                    }
+                    None => break,
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        })
+    };
     let mut stdout = child.stdout.take().expect("stdout");
     let counter = std::thread::spawn(move || {
         use std::io::Read;
@@ -312,7 +331,12 @@ fn run(base: &str, data: &Data, args: &[&str], env: &[(&str, &str)]) -> Run {
         }
         lines
     });
-    let (status, usage) = wait4(child.id() as i32);
+    // Let the watcher read the last VmHWM before the process is reaped.
+    while std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z ")) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let (status, usage) = wait4(pid as i32);
+    watcher.join().expect("watcher");
     let wall = started.elapsed();
     let records = counter.join().expect("counter");
     assert!(status == 0, "hrlogs {args:?} exited with {status}");
@@ -322,7 +346,7 @@ fn run(base: &str, data: &Data, args: &[&str], env: &[(&str, &str)]) -> Run {
         records,
         requests: data.requests.load(Ordering::Relaxed) - before,
         throttled: data.throttled.load(Ordering::Relaxed) - throttled_before,
-        max_rss_kib: usage.ru_maxrss,
+        max_rss_kib: peak.load(Ordering::Relaxed) as i64,
         cpu,
     }
 }
@@ -408,12 +432,14 @@ struct Row {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "quick");
+    // `memory`: only the no-latency export scenarios.
+    let only_memory = std::env::args().any(|a| a == "memory");
     let scale = if quick { 10 } else { 1 };
     let now = jiff::Timestamp::now().as_second();
     let mut rows: Vec<Row> = Vec::new();
 
     // 1. dept-logs: 230 departments × 3.5 years, 60,000 records, 400 ms, 5 requests/s.
-    {
+    if !only_memory {
         let days = 3 * 365 + 182;
         let data = Arc::new(Data {
             latency: Duration::from_millis(400),
@@ -461,7 +487,7 @@ fn main() {
         });
     }
     // 2. talent-logs: 9 operators × 2,500 records, 250 ms, 50/s (and 1000/min, enforced by hrlogs).
-    {
+    if !only_memory {
         let data = Arc::new(Data {
             latency: Duration::from_millis(250),
             per_second: 50,
@@ -496,7 +522,7 @@ fn main() {
         });
     }
     // 3. Recruitee audit: 25,000 entries, 200 ms, 10/s.
-    {
+    if !only_memory {
         let data = Arc::new(Data {
             latency: Duration::from_millis(200),
             per_second: 10,

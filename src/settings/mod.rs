@@ -110,7 +110,7 @@ pub const KEYS: &[Key] = &[
         "max_in_flight",
         "HRLOGS_FEISHU_MAX_IN_FLIGHT",
         false,
-        Some("8"),
+        Some("16"),
         "Requests to Feishu under way at once, across all page chains"
     ),
     key!(
