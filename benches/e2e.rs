@@ -307,7 +307,10 @@ fn run(base: &str, data: &Data, args: &[&str], env: &[(&str, &str)]) -> Run {
         // forked bench process before it); it only grows, so polling until exit finds the peak.
         std::thread::spawn(move || {
             while let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
-                let kib = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
+                let kib = status
+                    .lines()
+                    .find_map(|l| l.strip_prefix("VmHWM:"))
+                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
                 match kib {
                     Some(k) => {
                         peak.fetch_max(k, Ordering::Relaxed);
