@@ -5,19 +5,9 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use common::feishu::{FeishuFake, State, dept_dataset, talent_dataset};
+use common::feishu::{FeishuFake, State, date, dept_dataset, talent_dataset};
 use common::recruitee::{self, RecruiteeFake, audit_dataset};
 use common::{Env, Faults};
-
-fn date(s: &str) -> jiff::civil::Date {
-    s.parse().expect("date")
-}
-
-fn unpaced(cmd: &mut assert_cmd::Command) -> &mut assert_cmd::Command {
-    cmd.env("HRLOGS_FEISHU_DEPT_LOGS_PER_SECOND", "1000")
-        .env("HRLOGS_FEISHU_TALENT_LOGS_PER_SECOND", "1000")
-        .env("HRLOGS_FEISHU_TALENT_LOGS_PER_MINUTE", "100000")
-}
 
 fn lines_set(stdout: &[u8]) -> (usize, HashSet<String>) {
     let text = String::from_utf8_lossy(stdout);
@@ -38,7 +28,8 @@ async fn feishu_with_20_percent_5xx_and_5_percent_cut_bodies_is_still_exact() {
     .await;
     let env = Env::new();
     let ids: Vec<String> = (0..120).map(|d| format!("70941365228609{d:05}")).collect();
-    let out = unpaced(&mut fake.hrlogs(&env))
+    let out = fake
+        .hrlogs_unpaced(&env)
         .args([
             "--max-retries",
             "8",
@@ -71,7 +62,8 @@ async fn feishu_with_20_percent_5xx_and_5_percent_cut_bodies_is_still_exact() {
             .collect::<HashSet<_>>()
     );
 
-    let out = unpaced(&mut fake.hrlogs(&env))
+    let out = fake
+        .hrlogs_unpaced(&env)
         .args([
             "--max-retries",
             "8",
@@ -156,7 +148,8 @@ async fn rate_limit_storms_wait_for_the_reset_header_also_when_sent_as_http_400(
         })
         .await;
         let env = Env::new();
-        let out = unpaced(&mut fake.hrlogs(&env))
+        let out = fake
+            .hrlogs_unpaced(&env)
             .args([
                 "--max-retries",
                 "3",
@@ -206,7 +199,8 @@ async fn tokens_revoked_every_few_calls_with_chains_in_flight_are_replaced_one_a
     .await;
     let env = Env::new();
     let ids: Vec<String> = (0..300).map(|d| format!("70941365228609{d:05}")).collect();
-    let out = unpaced(&mut fake.hrlogs(&env))
+    let out = fake
+        .hrlogs_unpaced(&env)
         .args([
             "feishu",
             "dept-logs",

@@ -5,18 +5,8 @@ mod common;
 use std::collections::HashSet;
 
 use common::Env;
-use common::feishu::{DEPT_PATH, FeishuFake, State, dept_dataset, talent_dataset};
+use common::feishu::{DEPT_PATH, FeishuFake, State, date, dept_dataset, talent_dataset};
 use serde_json::Value;
-
-fn date(s: &str) -> jiff::civil::Date {
-    s.parse().expect("date")
-}
-
-fn fast(cmd: &mut assert_cmd::Command) -> &mut assert_cmd::Command {
-    cmd.env("HRLOGS_FEISHU_DEPT_LOGS_PER_SECOND", "1000")
-        .env("HRLOGS_FEISHU_TALENT_LOGS_PER_SECOND", "1000")
-        .env("HRLOGS_FEISHU_TALENT_LOGS_PER_MINUTE", "100000")
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dept_logs_three_years_of_250_departments_arrive_exactly_once_newest_first() {
@@ -29,7 +19,8 @@ async fn dept_logs_three_years_of_250_departments_arrive_exactly_once_newest_fir
     let env = Env::new();
     let ids: Vec<String> = (0..250).map(|d| format!("70941365228609{d:05}")).collect();
     std::fs::write(env.path("depts.txt"), format!("{}\n\n", ids.join("\n"))).expect("write");
-    let out = fast(&mut fake.hrlogs(&env))
+    let out = fake
+        .hrlogs_unpaced(&env)
         .args(["feishu", "dept-logs", "--department-file"])
         .arg(env.path("depts.txt"))
         .args([
@@ -103,7 +94,8 @@ async fn dept_logs_reads_departments_from_stdin_and_repeats_count_once() {
     })
     .await;
     let env = Env::new();
-    let out = fast(&mut fake.hrlogs(&env))
+    let out = fake
+        .hrlogs_unpaced(&env)
         .args([
             "feishu",
             "dept-logs",
@@ -139,7 +131,8 @@ async fn talent_logs_follow_every_page_and_pass_lenient_fields_through() {
     })
     .await;
     let env = Env::new();
-    let out = fast(&mut fake.hrlogs(&env))
+    let out = fake
+        .hrlogs_unpaced(&env)
         .args([
             "feishu",
             "talent-logs",
@@ -207,7 +200,8 @@ async fn talent_logs_since_until_filter_on_operation_time_and_jobs_are_sent() {
     .await;
     let env = Env::new();
     let (since, until) = (start + 10 * 86_400_000, start + 20 * 86_400_000);
-    let out = fast(&mut fake.hrlogs(&env))
+    let out = fake
+        .hrlogs_unpaced(&env)
         .args([
             "feishu",
             "talent-logs",
@@ -256,7 +250,8 @@ async fn an_invalid_token_is_refreshed_once_and_the_request_retried() {
     })
     .await;
     let env = Env::new();
-    let out = fast(&mut fake.hrlogs(&env))
+    let out = fake
+        .hrlogs_unpaced(&env)
         .args([
             "feishu",
             "dept-logs",
@@ -400,7 +395,8 @@ async fn a_repeating_page_token_stops_with_exit_5() {
     })
     .await;
     let env = Env::new();
-    let out = fast(&mut fake.hrlogs(&env))
+    let out = fake
+        .hrlogs_unpaced(&env)
         .args([
             "feishu",
             "dept-logs",
@@ -429,7 +425,8 @@ async fn limit_stops_output_and_fetching() {
     })
     .await;
     let env = Env::new();
-    let out = fast(&mut fake.hrlogs(&env))
+    let out = fake
+        .hrlogs_unpaced(&env)
         .args([
             "--limit",
             "7",
@@ -469,7 +466,8 @@ async fn output_file_is_written_atomically() {
     let dir = env.path("out");
     std::fs::create_dir(&dir).expect("mkdir");
     let target = dir.join("logs.csv");
-    let out = fast(&mut fake.hrlogs(&env))
+    let out = fake
+        .hrlogs_unpaced(&env)
         .args([
             "feishu",
             "dept-logs",
@@ -507,7 +505,8 @@ async fn output_file_is_written_atomically() {
         ..Default::default()
     })
     .await;
-    let out = fast(&mut failing.hrlogs(&env))
+    let out = failing
+        .hrlogs_unpaced(&env)
         .args([
             "feishu",
             "dept-logs",
@@ -524,7 +523,8 @@ async fn output_file_is_written_atomically() {
     assert_eq!(std::fs::read_to_string(&target).expect("file"), text);
     assert_eq!(common::files_in(&dir), vec!["logs.csv"]);
     let fresh = dir.join("new.json");
-    let out = fast(&mut failing.hrlogs(&env))
+    let out = failing
+        .hrlogs_unpaced(&env)
         .args([
             "feishu",
             "dept-logs",
@@ -554,7 +554,8 @@ async fn a_run_that_fails_part_way_leaves_json_unclosed_and_ndjson_whole_lines()
     .await;
     let env = Env::new();
     for (format, check) in [("json", 0), ("ndjson", 1)] {
-        let out = fast(&mut fake.hrlogs(&env))
+        let out = fake
+            .hrlogs_unpaced(&env)
             .args([
                 "--max-retries",
                 "0",
@@ -598,7 +599,8 @@ async fn every_format_parses_back() {
     .await;
     let env = Env::new();
     let run = |format: &str, extra: &[&str]| {
-        let out = fast(&mut fake.hrlogs(&env))
+        let out = fake
+            .hrlogs_unpaced(&env)
             .args([
                 "feishu",
                 "talent-logs",
@@ -700,7 +702,8 @@ async fn verbose_logs_each_request_without_secrets() {
     })
     .await;
     let env = Env::new();
-    let out = fast(&mut fake.hrlogs(&env))
+    let out = fake
+        .hrlogs_unpaced(&env)
         .args([
             "-vv",
             "feishu",

@@ -66,6 +66,11 @@ pub struct FeishuFake {
     pub state: Arc<State>,
 }
 
+/// A calendar date, for test data.
+pub fn date(s: &str) -> Date {
+    s.parse().expect("date")
+}
+
 /// A tiny deterministic generator for test data.
 pub struct Lcg(pub u64);
 impl Lcg {
@@ -436,6 +441,15 @@ impl FeishuFake {
         cmd.env("HRLOGS_FEISHU_BASE_URL", self.server.uri())
             .env("HRLOGS_FEISHU_APP_ID", APP_ID)
             .env("HRLOGS_FEISHU_APP_SECRET", APP_SECRET);
+        cmd
+    }
+
+    /// `hrlogs` as above, with pacing lifted, for tests that are not about pacing.
+    pub fn hrlogs_unpaced(&self, env: &super::Env) -> assert_cmd::Command {
+        let mut cmd = self.hrlogs(env);
+        cmd.env("HRLOGS_FEISHU_DEPT_LOGS_PER_SECOND", "1000")
+            .env("HRLOGS_FEISHU_TALENT_LOGS_PER_SECOND", "1000")
+            .env("HRLOGS_FEISHU_TALENT_LOGS_PER_MINUTE", "100000");
         cmd
     }
 
