@@ -132,17 +132,29 @@ pub enum ColorChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Feishu/Lark: talent operation logs and CoreHR department operation logs
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  hrlogs feishu dept-logs --department 7094136522860922111 --since 2024-01-01\n  hrlogs feishu talent-logs --operator ou_b29276c7c3e2ff4bd3fcfb567ce690e3 --operation 3001 --since 7d\n  hrlogs --profile lark feishu dept-logs --department-file depts.txt --since 90d -o logs.csv"
+    )]
     Feishu(feishu::FeishuCommand),
     /// Recruitee: audit log, candidates and offers
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  hrlogs recruitee audit --since 7d --event 'Admin deleted candidate'\n  hrlogs recruitee candidates --offer 1209656 -o candidates.csv\n  hrlogs recruitee offers --kind job"
+    )]
     Recruitee(recruitee::RecruiteeCommand),
     /// Show or create the configuration
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  hrlogs config init\n  hrlogs config show\n  HRLOGS_PROFILE=lark hrlogs config show"
+    )]
     Config(config::ConfigCommand),
     /// Print a shell completion script
     Completions(CompletionsArgs),
     /// Print the manual page (roff) on stdout
+    #[command(
+        after_help = "Examples:\n  hrlogs man > ~/.local/share/man/man1/hrlogs.1 && man hrlogs\n  hrlogs man | man -l -"
+    )]
     Man,
     /// Serve a local stand-in of both vendors' endpoints with sample data
     Sandbox(SandboxArgs),

@@ -399,6 +399,14 @@ fn help_completions_and_man_page() {
         vec!["recruitee", "audit", "--help"],
         vec!["recruitee", "candidates", "--help"],
         vec!["recruitee", "offers", "--help"],
+        vec!["feishu", "--help"],
+        vec!["recruitee", "--help"],
+        vec!["config", "--help"],
+        vec!["config", "show", "--help"],
+        vec!["config", "init", "--help"],
+        vec!["completions", "--help"],
+        vec!["man", "--help"],
+        vec!["sandbox", "--help"],
     ] {
         let out = env.hrlogs().args(&args).output().expect("run");
         assert!(out.status.success());
