@@ -730,3 +730,44 @@ async fn verbose_logs_each_request_without_secrets() {
         assert!(!err.contains(secret), "{secret} leaked: {err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn many_pages_filtered_out_by_until_are_not_mistaken_for_a_stuck_vendor() {
+    let start = 1_700_000_000_000i64;
+    let data = talent_dataset(&["ou_a"], &[1], 150, start);
+    let fake = FeishuFake::start(State {
+        talent: data.clone(),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    // The 130 newest records come first and are all after --until: 130 pages of size 1 with
+    // nothing to keep, each saying there is more.
+    let until = data[130].ms;
+    let out = fake
+        .hrlogs_unpaced(&env)
+        .args([
+            "--page-size",
+            "1",
+            "feishu",
+            "talent-logs",
+            "--operator",
+            "ou_a",
+            "--operation",
+            "1",
+            "-f",
+            "ndjson",
+        ])
+        .args(["--until", &until.to_string()])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        common::ndjson(&out.stdout).len(),
+        data.iter().filter(|l| l.ms <= until).count()
+    );
+}

@@ -21,6 +21,8 @@ pub use windows::{batches, date_windows};
 /// One page of a chain, and how to get the next.
 pub struct Page {
     pub records: Vec<Record>,
+    /// How many records the vendor sent, before any filtering here.
+    pub received: usize,
     pub next: Next,
 }
 
@@ -100,13 +102,15 @@ pub async fn walk<S: PageSource>(source: S, tx: mpsc::Sender<Batch>, progress: P
                 return;
             }
         };
-        if page.records.is_empty() {
+        // Only pages the vendor sent empty count as no progress: a page whose records were
+        // all filtered out here (talent logs' --since/--until) is progress.
+        if page.received == 0 {
             empty_in_a_row += 1;
         } else {
             empty_in_a_row = 0;
-            if tx.send(Ok(page.records)).await.is_err() {
-                return;
-            }
+        }
+        if !page.records.is_empty() && tx.send(Ok(page.records)).await.is_err() {
+            return;
         }
         match page.next {
             Next::Done => break,

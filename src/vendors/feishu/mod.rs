@@ -65,7 +65,7 @@ pub(crate) fn page_of(
     token: Option<String>,
     key_of: fn(&RawValue) -> i64,
 ) -> Page {
-    let records = items
+    let records: Vec<Record> = items
         .unwrap_or_default()
         .into_iter()
         .map(|raw| Record {
@@ -78,7 +78,11 @@ pub(crate) fn page_of(
         (true, Some(t)) if !t.is_empty() => Next::Token(t),
         (true, _) => Next::MoreWithoutToken,
     };
-    Page { records, next }
+    Page {
+        received: records.len(),
+        records,
+        next,
+    }
 }
 
 /// The `data` of an answer with code 0, or why it cannot be read.
