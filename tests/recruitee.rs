@@ -466,3 +466,40 @@ async fn dry_run_shows_the_filters_and_redacts_the_token() {
     assert!(!text.contains(common::recruitee::TOKEN));
     assert_eq!(fake.calls(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn overlapping_pages_never_write_an_entry_twice_and_a_shortfall_is_reported() {
+    let data = audit_dataset(1_000, NEWEST);
+    let fake = RecruiteeFake::start(State {
+        audit: data.clone(),
+        overlap_pages: true,
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let out = fake
+        .hrlogs(&env)
+        .args(["recruitee", "audit", "-f", "ndjson"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ids: Vec<String> = common::ndjson(&out.stdout)
+        .iter()
+        .map(|e| e["_id"].as_str().expect("id").to_string())
+        .collect();
+    assert_eq!(
+        ids.iter().collect::<HashSet<_>>().len(),
+        ids.len(),
+        "no entry twice"
+    );
+    assert_eq!(ids.len(), 999, "the last entry was never served");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("said 1000 results") && err.contains("served 999"),
+        "{err}"
+    );
+}

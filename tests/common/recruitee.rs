@@ -29,6 +29,9 @@ pub struct State {
     pub refuse_with: Option<(u16, Value)>,
     /// Answer 429 with this Retry-After to the first N calls.
     pub throttle_first: u64,
+    /// Start every page after the first one entry early, as a search whose order of equal
+    /// timestamps changes between requests would.
+    pub overlap_pages: bool,
 }
 
 pub struct RecruiteeFake {
@@ -236,11 +239,11 @@ fn search(s: &State, req: &Request, items: &[(i64, Value)], key: &str) -> Respon
         .map(|(_, v)| v)
         .collect();
     let total = hits.len();
-    let page_items: Vec<&Value> = hits
-        .into_iter()
-        .skip(((page - 1) * limit) as usize)
-        .take(limit as usize)
-        .collect();
+    let mut start = ((page - 1) * limit) as usize;
+    if s.overlap_pages && page > 1 {
+        start -= 1;
+    }
+    let page_items: Vec<&Value> = hits.into_iter().skip(start).take(limit as usize).collect();
     ResponseTemplate::new(200)
         .set_body_json(json!({"aggregations": null, key: page_items, "total": total}))
 }

@@ -4,6 +4,7 @@
 //! (whole seconds, `gte`/`lte` inclusive, so a window boundary can neither lose nor double an
 //! entry) until each window fits, and walks the windows newest first.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -88,6 +89,19 @@ struct Created {
     created_at: Option<String>,
 }
 
+#[derive(Deserialize)]
+struct Ids {
+    #[serde(rename = "_id")]
+    underscore: Option<Value>,
+    id: Option<Value>,
+}
+
+/// The entry's `_id` (audit log) or `id` (candidates), as text.
+fn id_of(raw: &RawValue) -> Option<String> {
+    let ids: Ids = serde_json::from_str(raw.get()).ok()?;
+    ids.underscore.or(ids.id).map(|v| v.to_string())
+}
+
 fn created_at(raw: &RawValue) -> Option<i64> {
     let c: Created = serde_json::from_str(raw.get()).ok()?;
     c.created_at?
@@ -162,17 +176,21 @@ async fn walk(
             continue;
         }
         let pages = first.total.div_ceil(u64::from(q.limit)).max(1);
-        let mut got = first.records.len() as u64;
-        if !first.records.is_empty() && tx.send(Ok(first.records)).await.is_err() {
-            return Ok(());
-        }
-        let mut rest = futures::stream::iter(2..=pages)
+        // Offset pages over entries that share a timestamp may overlap if the vendor orders
+        // ties differently between requests: an entry already written is not written again.
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut got = 0u64;
+        let first_page = futures::stream::once(async { Ok(first.records) });
+        let rest = futures::stream::iter(2..=pages)
             .map(|p| fetch(client, q, lo, hi, p))
-            .buffered(client.max_in_flight.max(1));
-        while let Some(page) = rest.next().await {
-            let page = page?;
-            got += page.records.len() as u64;
-            if !page.records.is_empty() && tx.send(Ok(page.records)).await.is_err() {
+            .buffered(client.max_in_flight.max(1))
+            .map(|page| page.map(|p| p.records));
+        let mut pages = std::pin::pin!(first_page.chain(rest));
+        while let Some(records) = pages.next().await {
+            let mut records = records?;
+            records.retain(|r| id_of(&r.raw).is_none_or(|id| seen.insert(id)));
+            got += records.len() as u64;
+            if !records.is_empty() && tx.send(Ok(records)).await.is_err() {
                 return Ok(());
             }
         }
