@@ -446,9 +446,8 @@ fn help_completions_and_man_page() {
 #[test]
 fn a_closed_pipe_is_a_normal_end() {
     let env = Env::new();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("hrlogs"))
-        .env("HOME", env.home.path())
-        .env("XDG_CONFIG_HOME", env.path(".config"))
+    let mut child = env
+        .command()
         .args([
             "--sandbox",
             "-f",

@@ -222,10 +222,15 @@ fn on_terminal(env: &Env, args: &[&str]) -> (String, u32) {
             pixel_height: 0,
         })
         .expect("pty");
-    let mut cmd = CommandBuilder::new(assert_cmd::cargo::cargo_bin("hrlogs"));
+    let clean = env.command();
+    let mut cmd = CommandBuilder::new(clean.get_program());
+    for (k, v) in clean.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        }
+    }
     cmd.args(args);
-    cmd.env("HOME", env.home.path());
-    cmd.env("XDG_CONFIG_HOME", env.path(".config"));
     cmd.env("TERM", "xterm-256color");
     let mut child = pty.slave.spawn_command(cmd).expect("spawn");
     drop(pty.slave);

@@ -246,12 +246,8 @@ async fn ctrl_c_exits_130_and_leaves_no_file() {
     let dir = env.path("out");
     std::fs::create_dir(&dir).expect("mkdir");
     for (target, format) in [(Some(dir.join("logs.ndjson")), "ndjson"), (None, "ndjson")] {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("hrlogs"));
-        cmd.env("HOME", env.home.path())
-            .env("XDG_CONFIG_HOME", env.path(".config"))
-            .env("HRLOGS_FEISHU_BASE_URL", fake.server.uri())
-            .env("HRLOGS_FEISHU_APP_ID", common::feishu::APP_ID)
-            .env("HRLOGS_FEISHU_APP_SECRET", common::feishu::APP_SECRET)
+        let mut cmd = env.command();
+        cmd.envs(fake.vars())
             .env("HRLOGS_FEISHU_DEPT_LOGS_PER_SECOND", "2")
             .args([
                 "feishu",

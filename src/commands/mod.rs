@@ -97,7 +97,7 @@ impl Context {
         if max_retries > 100 {
             return Err(Error::input("--max-retries must be at most 100"));
         }
-        let format = resolve_format(global.format, global.output.as_deref())?;
+        let format = resolve_format(global.format, global.output.as_deref());
         let color = match global.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -206,27 +206,28 @@ impl Context {
     }
 }
 
-fn resolve_format(explicit: Option<Format>, output: Option<&Path>) -> Result<Format> {
+/// `-f`, else the `-o` file's extension, else table on a terminal and json otherwise.
+fn resolve_format(explicit: Option<Format>, output: Option<&Path>) -> Format {
     if let Some(f) = explicit {
-        return Ok(f);
+        return f;
     }
     if let Some(path) = output {
         let ext = path
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
-        return Ok(match ext.as_deref() {
+        return match ext.as_deref() {
             Some("csv") => Format::Csv,
             Some("ndjson" | "jsonl") => Format::Ndjson,
             Some("txt") => Format::Table,
             _ => Format::Json,
-        });
+        };
     }
-    Ok(if std::io::stdout().is_terminal() {
+    if std::io::stdout().is_terminal() {
         Format::Table
     } else {
         Format::Json
-    })
+    }
 }
 
 /// Splits repeated, comma-separated list flags, trims, refuses empty items, drops repeats

@@ -90,7 +90,7 @@ impl Sink for Table {
         table.load_preset(UTF8_FULL_CONDENSED);
         table.set_content_arrangement(ContentArrangement::Dynamic);
         table.set_truncation_indicator("…");
-        if let Some((w, _)) = terminal_size() {
+        if let Some(w) = terminal_width() {
             table.set_width(w);
         }
         let header: Vec<Cell> = self
@@ -131,15 +131,14 @@ impl Sink for Table {
 }
 
 /// The terminal's width: `COLUMNS` if set, else the terminal's own size when stdout is one.
-fn terminal_size() -> Option<(u16, u16)> {
-    if let Some(cols) = std::env::var("COLUMNS")
+fn terminal_width() -> Option<u16> {
+    let columns = std::env::var("COLUMNS")
         .ok()
-        .and_then(|c| c.parse::<u16>().ok())
-    {
-        return Some((cols, 0));
-    }
-    if std::io::stdout().is_terminal() {
-        return comfy_table::Table::new().width().map(|w| (w, 0));
-    }
-    None
+        .and_then(|c| c.parse::<u16>().ok());
+    columns.or_else(|| {
+        std::io::stdout()
+            .is_terminal()
+            .then(|| comfy_table::Table::new().width())
+            .flatten()
+    })
 }

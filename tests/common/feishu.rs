@@ -435,12 +435,19 @@ impl FeishuFake {
         FeishuFake { server, state }
     }
 
+    /// The variables that point hrlogs at this server with app credentials.
+    pub fn vars(&self) -> [(&'static str, String); 3] {
+        [
+            ("HRLOGS_FEISHU_BASE_URL", self.server.uri()),
+            ("HRLOGS_FEISHU_APP_ID", APP_ID.to_string()),
+            ("HRLOGS_FEISHU_APP_SECRET", APP_SECRET.to_string()),
+        ]
+    }
+
     /// `hrlogs` pointed at this server with app credentials.
     pub fn hrlogs(&self, env: &super::Env) -> assert_cmd::Command {
         let mut cmd = env.hrlogs();
-        cmd.env("HRLOGS_FEISHU_BASE_URL", self.server.uri())
-            .env("HRLOGS_FEISHU_APP_ID", APP_ID)
-            .env("HRLOGS_FEISHU_APP_SECRET", APP_SECRET);
+        cmd.envs(self.vars());
         cmd
     }
 

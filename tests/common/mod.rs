@@ -25,9 +25,10 @@ impl Env {
         }
     }
 
-    /// `hrlogs` with a clean environment: fast retries, no progress display.
-    pub fn hrlogs(&self) -> Command {
-        let mut cmd = Command::cargo_bin("hrlogs").expect("binary");
+    /// The `hrlogs` binary with a clean environment (no user config, no stray HRLOGS_*
+    /// variables, fast retries, UTC), as a plain process for tests that drive it themselves.
+    pub fn command(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("hrlogs"));
         for (k, _) in std::env::vars() {
             if k.starts_with("HRLOGS_") || k == "NO_COLOR" {
                 cmd.env_remove(k);
@@ -36,8 +37,14 @@ impl Env {
         cmd.env("HOME", self.home.path())
             .env("XDG_CONFIG_HOME", self.home.path().join(".config"))
             .env("HRLOGS_RETRY_MIN_DELAY_MS", "1")
-            .env("TZ", "UTC")
-            .timeout(std::time::Duration::from_secs(120));
+            .env("TZ", "UTC");
+        cmd
+    }
+
+    /// [`Env::command`] for `assert_cmd`, with a time limit.
+    pub fn hrlogs(&self) -> Command {
+        let mut cmd = Command::from_std(self.command());
+        cmd.timeout(std::time::Duration::from_secs(120));
         cmd
     }
 

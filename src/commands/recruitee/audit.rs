@@ -7,7 +7,6 @@ use crate::commands::{Context, clean_list};
 use crate::error::{Error, Result};
 use crate::output::{Column, Show};
 use crate::plan::RecordStream;
-use crate::time::Bound;
 use crate::vendors::recruitee::search::{self, SearchQuery};
 
 const EXAMPLES: &str = "\
@@ -60,31 +59,8 @@ pub fn columns() -> Vec<Column> {
     ]
 }
 
-/// Unix seconds of `--since`/`--until` (until defaults to now).
-pub fn window(
-    ctx: &Context,
-    since: Option<&str>,
-    until: Option<&str>,
-) -> Result<(Option<i64>, i64)> {
-    let since = since
-        .map(|t| ctx.time("--since", t, Bound::Start))
-        .transpose()?;
-    let until = until
-        .map(|t| ctx.time("--until", t, Bound::End))
-        .transpose()?
-        .unwrap_or(ctx.now);
-    if let Some(s) = since {
-        if until < s {
-            return Err(Error::input(format!(
-                "--until ({until}) is before --since ({s})"
-            )));
-        }
-    }
-    Ok((since.map(|s| s.as_second()), until.as_second()))
-}
-
 pub async fn cmd_audit(args: AuditArgs, ctx: &Context) -> Result<()> {
-    let (since, until) = window(ctx, args.since.as_deref(), args.until.as_deref())?;
+    let (since, until) = super::window(ctx, args.since.as_deref(), args.until.as_deref())?;
     let actors = clean_list("--actor", &args.actors)?;
     let excluded = clean_list("--exclude-actor", &args.exclude_actors)?;
     let events: Vec<String> = clean_list("--event", &args.events)?

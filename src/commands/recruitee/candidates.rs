@@ -144,10 +144,7 @@ pub async fn cmd_candidates(args: CandidatesArgs, ctx: &Context) -> Result<()> {
     {
         return Err(Error::input("--offer takes a numeric offer ID"));
     }
-    let list_limit = match ctx.global.page_size {
-        None => super::DEFAULT_PAGE_SIZE,
-        Some(_) => ctx.page_size(super::MAX_PAGE_SIZE)?,
-    };
+    let list_limit = super::page_size(ctx)?;
     let dest = ctx.destination()?;
     let client = super::client(ctx, ctx.global.dry_run)?;
     let mut list_params = Vec::new();
@@ -185,7 +182,7 @@ pub async fn cmd_candidates(args: CandidatesArgs, ctx: &Context) -> Result<()> {
 }
 
 fn search_query(args: &CandidatesArgs, ctx: &Context) -> Result<SearchQuery> {
-    let (since, until) = super::audit::window(ctx, args.since.as_deref(), args.until.as_deref())?;
+    let (since, until) = super::window(ctx, args.since.as_deref(), args.until.as_deref())?;
     let mut filters = Vec::new();
     if !args.statuses.is_empty() {
         let mut statuses: Vec<&str> = args.statuses.iter().map(|s| s.as_str()).collect();

@@ -10,8 +10,9 @@ use clap::Subcommand;
 use secrecy::SecretString;
 
 use super::Context;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fetch::{Lane, Pacer};
+use crate::time::Bound;
 use crate::vendors::recruitee::Recruitee;
 
 /// Recruitee's search endpoints page with `limit` up to this (the 10,000-result window).
@@ -71,4 +72,27 @@ pub fn page_size(ctx: &Context) -> Result<u32> {
         None => Ok(DEFAULT_PAGE_SIZE),
         Some(_) => ctx.page_size(MAX_PAGE_SIZE),
     }
+}
+
+/// Unix seconds of `--since`/`--until` (until defaults to now).
+pub fn window(
+    ctx: &Context,
+    since: Option<&str>,
+    until: Option<&str>,
+) -> Result<(Option<i64>, i64)> {
+    let since = since
+        .map(|t| ctx.time("--since", t, Bound::Start))
+        .transpose()?;
+    let until = until
+        .map(|t| ctx.time("--until", t, Bound::End))
+        .transpose()?
+        .unwrap_or(ctx.now);
+    if let Some(s) = since {
+        if until < s {
+            return Err(Error::input(format!(
+                "--until ({until}) is before --since ({s})"
+            )));
+        }
+    }
+    Ok((since.map(|s| s.as_second()), until.as_second()))
 }

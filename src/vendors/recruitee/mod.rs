@@ -226,15 +226,16 @@ pub fn candidate_list(
 }
 
 #[derive(Deserialize)]
-struct Id {
+struct Ids {
+    #[serde(rename = "_id")]
+    underscore: Option<serde_json::Value>,
     id: Option<serde_json::Value>,
 }
 
-fn id_of(r: &Record) -> Option<String> {
-    serde_json::from_str::<Id>(r.raw.get())
-        .ok()
-        .and_then(|i| i.id)
-        .map(|v| v.to_string())
+/// The record's `_id` (audit log entries) or `id` (candidates), as text.
+pub(crate) fn id_of(r: &Record) -> Option<String> {
+    let ids: Ids = serde_json::from_str(r.raw.get()).ok()?;
+    ids.underscore.or(ids.id).map(|v| v.to_string())
 }
 
 /// `GET /candidates/{id}` for each ID, several at once, written in the order given.

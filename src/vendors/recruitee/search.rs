@@ -89,19 +89,6 @@ struct Created {
     created_at: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct Ids {
-    #[serde(rename = "_id")]
-    underscore: Option<Value>,
-    id: Option<Value>,
-}
-
-/// The entry's `_id` (audit log) or `id` (candidates), as text.
-fn id_of(raw: &RawValue) -> Option<String> {
-    let ids: Ids = serde_json::from_str(raw.get()).ok()?;
-    ids.underscore.or(ids.id).map(|v| v.to_string())
-}
-
 fn created_at(raw: &RawValue) -> Option<i64> {
     let c: Created = serde_json::from_str(raw.get()).ok()?;
     c.created_at?
@@ -188,7 +175,7 @@ async fn walk(
         let mut pages = std::pin::pin!(first_page.chain(rest));
         while let Some(records) = pages.next().await {
             let mut records = records?;
-            records.retain(|r| id_of(&r.raw).is_none_or(|id| seen.insert(id)));
+            records.retain(|r| super::id_of(r).is_none_or(|id| seen.insert(id)));
             got += records.len() as u64;
             if !records.is_empty() && tx.send(Ok(records)).await.is_err() {
                 return Ok(());
