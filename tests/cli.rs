@@ -331,6 +331,32 @@ fn config_show_tells_where_each_value_came_from_and_hides_secrets() {
         id["value"], "(unset)",
         "a profile does not inherit the default tables"
     );
+
+    // HRLOGS_PROFILE picks the profile too, and the flag wins over it.
+    let out = env
+        .hrlogs()
+        .env("HRLOGS_CONFIG", &cfg)
+        .env("HRLOGS_PROFILE", "lark")
+        .args(["config", "show"])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("profile:     lark (env HRLOGS_PROFILE)"),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("feishu.base_url") && l.contains("open.larksuite.com"))
+    );
+    let out = env
+        .hrlogs()
+        .env("HRLOGS_CONFIG", &cfg)
+        .env("HRLOGS_PROFILE", "lark")
+        .args(["--profile", "default", "config", "show"])
+        .output()
+        .expect("run");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("profile:     default (flag --profile)"));
 }
 
 #[test]

@@ -298,3 +298,36 @@ async fn ctrl_c_exits_130_and_leaves_no_file() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_slower_than_timeout_is_retried_then_fails_with_exit_5() {
+    let fake = FeishuFake::start(State {
+        dept: dept_dataset(1, date("2024-01-01"), date("2024-01-31"), 3),
+        delay: Duration::from_secs(3),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let out = fake
+        .hrlogs_unpaced(&env)
+        .args([
+            "--timeout",
+            "0.3",
+            "--max-retries",
+            "1",
+            "feishu",
+            "dept-logs",
+            "--department",
+            "7094136522860900000",
+        ])
+        .args(["--since", "2024-01-01", "--until", "2024-01-31"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(5));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("timed out") && err.contains("after 1 retries"),
+        "{err}"
+    );
+    assert_eq!(fake.data_calls(), 2, "sent, timed out, retried once");
+}

@@ -57,6 +57,8 @@ pub struct State {
     pub reset_seconds: u64,
     /// When each data call arrived.
     pub arrivals: Mutex<Vec<std::time::Instant>>,
+    /// How long each data answer takes.
+    pub delay: std::time::Duration,
     /// Indexes (in `arrivals`) of the calls answered with a rate limit.
     pub limited: Mutex<Vec<usize>>,
 }
@@ -312,6 +314,12 @@ impl State {
 struct DeptEndpoint(Arc<State>);
 impl Respond for DeptEndpoint {
     fn respond(&self, req: &Request) -> ResponseTemplate {
+        self.answer(req).set_delay(self.0.delay)
+    }
+}
+
+impl DeptEndpoint {
+    fn answer(&self, req: &Request) -> ResponseTemplate {
         let s = &self.0;
         if let Some(r) = s.gate(req) {
             return r;
@@ -362,6 +370,12 @@ impl Respond for DeptEndpoint {
 struct TalentEndpoint(Arc<State>);
 impl Respond for TalentEndpoint {
     fn respond(&self, req: &Request) -> ResponseTemplate {
+        self.answer(req).set_delay(self.0.delay)
+    }
+}
+
+impl TalentEndpoint {
+    fn answer(&self, req: &Request) -> ResponseTemplate {
         let s = &self.0;
         if let Some(r) = s.gate(req) {
             return r;

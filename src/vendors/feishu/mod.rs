@@ -166,3 +166,88 @@ pub fn judge(
         _ => Err(Failure::Fatal(Error::api(text).hint("the request was refused as sent; check the flags"))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn judged(status: u16, body: &str, reset: Option<&str>) -> std::result::Result<(), Failure> {
+        let mut headers = HeaderMap::new();
+        if let Some(r) = reset {
+            headers.insert(
+                "x-ogw-ratelimit-reset",
+                HeaderValue::from_str(r).expect("header"),
+            );
+        }
+        judge(
+            StatusCode::from_u16(status).expect("status"),
+            &headers,
+            body.as_bytes(),
+            "Feishu",
+        )
+    }
+
+    #[test]
+    fn answers_are_sorted_into_success_retry_refresh_and_failure() {
+        assert!(judged(200, r#"{"code":0,"msg":"ok","data":{}}"#, None).is_ok());
+        // Rate limits, as 429 or as 400, wait for the reset header.
+        for status in [429, 400] {
+            match judged(
+                status,
+                r#"{"code":99991400,"msg":"request trigger frequency limit"}"#,
+                Some("3"),
+            ) {
+                Err(Failure::Retry { after, .. }) => {
+                    assert_eq!(after, Some(std::time::Duration::from_secs(3)))
+                }
+                other => panic!("{status}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            judged(500, r#"{"code":1002001,"msg":"系统错误"}"#, None),
+            Err(Failure::Retry { .. })
+        ));
+        assert!(matches!(
+            judged(200, r#"{"code":0,"data":{"items":[{"ap"#, None),
+            Err(Failure::Retry { .. })
+        ));
+        assert!(matches!(
+            judged(502, "<html>bad gateway</html>", None),
+            Err(Failure::Retry { .. })
+        ));
+        for code in REFRESH_CODES {
+            assert!(matches!(
+                judged(400, &format!(r#"{{"code":{code},"msg":"x"}}"#), None),
+                Err(Failure::Reauth(_))
+            ));
+        }
+        match judged(
+            400,
+            r#"{"code":99991661,"msg":"Missing access token"}"#,
+            None,
+        ) {
+            Err(Failure::Fatal(e)) => assert_eq!(e.kind, crate::error::Kind::Config),
+            other => panic!("{other:?}"),
+        }
+        match judged(
+            400,
+            r#"{"code":1160101,"msg":"date interval exceeds 366"}"#,
+            None,
+        ) {
+            Err(Failure::Fatal(e)) => {
+                assert_eq!(e.kind, crate::error::Kind::Api);
+                assert!(
+                    e.message.contains("1160101")
+                        && e.message.contains("date interval exceeds 366")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // code != 0 is a failure whatever the HTTP status.
+        assert!(matches!(
+            judged(200, r#"{"code":1002002,"msg":"参数错误"}"#, None),
+            Err(Failure::Fatal(_))
+        ));
+    }
+}
