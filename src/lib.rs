@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod fetch;
+pub mod identity;
 pub mod output;
 pub mod plan;
 pub mod progress;

@@ -8,9 +8,17 @@ pub struct Record {
     pub raw: Box<RawValue>,
     /// Larger is newer; records are emitted in descending key order.
     pub key: i64,
+    /// The event's hrlogs id (see [`crate::identity`]) when the source already knows it (the
+    /// archive); None for records fresh from a vendor, whose ids a stream stage assigns.
+    pub id: Option<String>,
 }
 
 impl Record {
+    /// A record fresh from a vendor: its id is not known yet.
+    pub fn new(raw: Box<RawValue>, key: i64) -> Record {
+        Record { raw, key, id: None }
+    }
+
     /// The record parsed, for the formats that pick fields (csv, table).
     pub fn value(&self) -> serde_json::Value {
         serde_json::from_str(self.raw.get()).unwrap_or(serde_json::Value::Null)

@@ -68,9 +68,9 @@ pub(crate) fn page_of(
     let records: Vec<Record> = items
         .unwrap_or_default()
         .into_iter()
-        .map(|raw| Record {
-            key: key_of(&raw),
-            raw,
+        .map(|raw| {
+            let key = key_of(&raw);
+            Record::new(raw, key)
         })
         .collect();
     let next = match (has_more.unwrap_or(false), token) {

@@ -172,7 +172,7 @@ pub fn records_at(body: &[u8], key: &str) -> std::result::Result<Vec<Record>, St
     Ok(items
         .unwrap_or_default()
         .into_iter()
-        .map(|raw| Record { raw, key: 0 })
+        .map(|raw| Record::new(raw, 0))
         .collect())
 }
 
@@ -273,5 +273,5 @@ fn records_at_object(body: &[u8], key: &str) -> std::result::Result<Record, Stri
         .find(|(k, _)| k == key)
         .map(|(_, v)| v)
         .ok_or_else(|| format!("no `{key}` in the answer"))?;
-    Ok(Record { raw, key: 0 })
+    Ok(Record::new(raw, 0))
 }
