@@ -65,7 +65,7 @@ pub fn client(ctx: &Context, dry_run: bool) -> Result<Arc<Recruitee>> {
 
 /// The page size for the search endpoints.
 pub fn page_size(ctx: &Context) -> Result<u32> {
-    match ctx.global.page_size {
+    match ctx.options.page_size {
         None => Ok(DEFAULT_PAGE_SIZE),
         Some(_) => ctx.page_size(MAX_PAGE_SIZE),
     }
