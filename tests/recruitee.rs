@@ -826,3 +826,66 @@ async fn a_base_url_with_a_path_prefix_keeps_it() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn entries_created_while_the_run_goes_do_not_break_it() {
+    // The range's end is fixed when the run starts: entries that arrive meanwhile (newest
+    // first, so they shift every page) must neither double nor hide another entry.
+    let now = jiff::Timestamp::now().as_second();
+    let data = audit_dataset(2_000, now - 5);
+    let fake = RecruiteeFake::start(State {
+        audit: data.clone(),
+        config: Some(Config {
+            faults: hrlogs::sandbox::Faults {
+                latency: std::time::Duration::from_millis(5),
+                ..Default::default()
+            },
+            ..Config::default()
+        }),
+        ..Default::default()
+    })
+    .await;
+    let state = fake.state.clone();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = done.clone();
+    let pusher = std::thread::spawn(move || {
+        let mut pushed = Vec::new();
+        for i in 0..400 {
+            if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                break;
+            }
+            let at = jiff::Timestamp::now();
+            let id = format!("new{i}");
+            state.push_audit(hrlogs::sandbox::recruitee::Entry::new(
+                at.as_second(),
+                json!({"_id": id, "created_at": at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(), "event_name": "Admin created candidate"}),
+            ));
+            pushed.push(id);
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        pushed
+    });
+    let env = Env::new();
+    let out = fake
+        .hrlogs(&env)
+        .args(["recruitee", "audit", "-f", "ndjson"])
+        .output()
+        .expect("run");
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let pushed: HashSet<String> = pusher.join().expect("pusher").into_iter().collect();
+    assert!(!pushed.is_empty());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = ids_of(&out.stdout);
+    let unique: HashSet<&String> = got.iter().collect();
+    assert_eq!(unique.len(), got.len(), "an entry written twice");
+    let old = ids_in(&data);
+    assert!(old.iter().all(|id| unique.contains(id)), "an entry went missing");
+    assert!(
+        got.iter().all(|id| pushed.contains(id) || old.contains(id)),
+        "only real entries"
+    );
+}
