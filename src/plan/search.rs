@@ -118,6 +118,8 @@ struct Piece {
     window: Window,
     held: Vec<Held>,
     ids: HashSet<u64>,
+    /// Already proven whole (by the totals of the window it was cut from).
+    verified: bool,
 }
 
 struct Held {
@@ -132,6 +134,7 @@ impl Piece {
             window,
             held: Vec::new(),
             ids: HashSet::new(),
+            verified: false,
         }
     }
 
@@ -232,6 +235,9 @@ impl<S: SearchSource> Walker<'_, S> {
     }
 
     async fn walk(&mut self, mut piece: Piece) -> Result<Outcome> {
+        if piece.verified {
+            return Ok(Outcome::Complete(piece));
+        }
         let window = piece.window;
         let asked = self.limit;
         let first = self.source.fetch(window, 1, asked).await?;
@@ -274,7 +280,9 @@ impl<S: SearchSource> Walker<'_, S> {
         if piece.count() == total {
             return Ok(Outcome::Complete(piece));
         }
-        self.split_mismatch(piece, total, &ends).map(Outcome::Split)
+        self.split_mismatch(piece, total, &ends)
+            .await
+            .map(Outcome::Split)
     }
 
     /// A window that holds more than one query may serve (or a `total` that may be capped):
@@ -317,8 +325,16 @@ impl<S: SearchSource> Walker<'_, S> {
     }
 
     /// A window whose distinct ids do not agree with its total: cut it at the seconds where its
-    /// pages met (each becomes a one-second window) or, failing that, in two halves.
-    fn split_mismatch(&mut self, piece: Piece, total: u64, ends: &[Ends]) -> Result<Vec<Piece>> {
+    /// pages met (each becomes a one-second window) or, failing that, in two halves. Each
+    /// one-second window is asked for once; when they all agree with their totals and what was
+    /// received between them agrees with the rest of the window's total, the parts between
+    /// are proven whole without another request.
+    async fn split_mismatch(
+        &mut self,
+        piece: Piece,
+        total: u64,
+        ends: &[Ends],
+    ) -> Result<Vec<Piece>> {
         let w = piece.window;
         let what = self.source.describe();
         let disagree = || {
@@ -366,7 +382,7 @@ impl<S: SearchSource> Walker<'_, S> {
             };
             cuts.push(cut);
         }
-        let pieces = partition(piece, &cuts);
+        let mut pieces = partition(piece, &cuts);
         self.pieces = self.pieces.saturating_add(pieces.len() as u64);
         if self.pieces > 1_000 + 4 * self.received {
             return Err(Error::unavailable(format!(
@@ -375,6 +391,9 @@ impl<S: SearchSource> Walker<'_, S> {
             ))
             .hint("try again later; if it persists, report it to Recruitee"));
         }
+        if !meets.is_empty() {
+            self.verify_between(&mut pieces, &meets, total).await?;
+        }
         self.progress.line_if_verbose(&format!(
             "{what}: window {} said {total} results but served {} distinct; narrowing it into {} windows",
             w.describe(),
@@ -382,6 +401,65 @@ impl<S: SearchSource> Walker<'_, S> {
             pieces.len()
         ));
         Ok(pieces)
+    }
+}
+
+impl<S: SearchSource> Walker<'_, S> {
+    /// Asks each one-second piece at a meeting second for its first page; marks it verified
+    /// when it agrees with its total, and the pieces between verified when what they hold is
+    /// what remains of `total`.
+    async fn verify_between(
+        &mut self,
+        pieces: &mut [Piece],
+        meets: &BTreeSet<i64>,
+        total: u64,
+    ) -> Result<()> {
+        let at_meets: Vec<usize> = pieces
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| p.window.single_second() && meets.contains(&p.window.hi))
+            .map(|(i, _)| i)
+            .collect();
+        let (source, limit) = (self.source, self.limit);
+        let windows: Vec<Window> = at_meets
+            .iter()
+            .filter_map(|&i| pieces.get(i))
+            .map(|p| p.window)
+            .collect();
+        let answers: Vec<Result<SearchPage>> = futures::stream::iter(windows)
+            .map(|w| source.fetch(w, 1, limit))
+            .buffered(self.concurrency)
+            .collect()
+            .await;
+        let mut known: u64 = 0;
+        let mut all_agree = true;
+        for (&i, answer) in at_meets.iter().zip(answers) {
+            let page = answer?;
+            known = known.saturating_add(page.total);
+            let Some(piece) = pieces.get_mut(i) else {
+                continue;
+            };
+            self.add(piece, page.records);
+            if piece.count() == page.total {
+                piece.verified = true;
+            } else {
+                all_agree = false;
+            }
+        }
+        let between: u64 = pieces
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !at_meets.contains(i))
+            .map(|(_, p)| p.count())
+            .sum();
+        if all_agree && total.checked_sub(known) == Some(between) {
+            for (i, p) in pieces.iter_mut().enumerate() {
+                if !at_meets.contains(&i) {
+                    p.verified = true;
+                }
+            }
+        }
+        Ok(())
     }
 }
 
