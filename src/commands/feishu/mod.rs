@@ -9,7 +9,7 @@ use clap::Subcommand;
 use url::Url;
 
 use super::Context;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fetch::{Lane, Pacer};
 use crate::vendors::feishu::{Feishu, TokenSource, token_request_description};
 
@@ -28,19 +28,26 @@ pub async fn run(cmd: FeishuCommand, ctx: &Context) -> Result<()> {
     }
 }
 
-fn base_url(ctx: &Context) -> Result<Url> {
+/// The checked base URL, and a warning if it is plain http:// to another machine.
+fn checked_base_url(ctx: &Context) -> Result<(Url, Option<String>)> {
     let text = ctx.settings.require("feishu.base_url")?;
-    Url::parse(&text).map_err(|e| {
-        Error::config(format!("feishu.base_url {text:?} is not a URL: {e}"))
-            .hint("use https://open.feishu.cn (Feishu) or https://open.larksuite.com (Lark)")
+    crate::fetch::base_url("feishu.base_url", &text).map_err(|e| {
+        e.hint("use https://open.feishu.cn (Feishu) or https://open.larksuite.com (Lark)")
     })
+}
+
+fn base_url(ctx: &Context) -> Result<Url> {
+    checked_base_url(ctx).map(|(url, _)| url)
 }
 
 /// The Feishu client, with credentials checked before any request. With `dry_run`, missing
 /// credentials are allowed (nothing is sent).
 pub fn client(ctx: &Context, dry_run: bool) -> Result<Arc<Feishu>> {
     let s = &ctx.settings;
-    let base = base_url(ctx)?;
+    let (base, warning) = checked_base_url(ctx)?;
+    if let Some(w) = warning {
+        ctx.progress.warn(&w);
+    }
     let fixed = s.secret("feishu.tenant_access_token");
     let app = match (s.get("feishu.app_id"), s.secret("feishu.app_secret")) {
         (Some(id), Some(secret)) => Some((id, secret)),

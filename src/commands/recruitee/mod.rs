@@ -55,9 +55,19 @@ pub fn client(ctx: &Context, dry_run: bool) -> Result<Arc<Recruitee>> {
         Pacer::new(s.number("recruitee.rate_limit")?, None),
         in_flight,
     );
-    let base = s.require("recruitee.base_url")?;
+    crate::error::register_secret(secrecy::ExposeSecret::expose_secret(&token));
+    // Checked (http(s) only; a warning for plain http to another machine), and ending in `/`
+    // so that a gateway's path prefix is kept when the company path is joined.
+    let (mut base, warning) =
+        crate::fetch::base_url("recruitee.base_url", &s.require("recruitee.base_url")?)?;
+    if let Some(w) = warning {
+        ctx.progress.warn(&w);
+    }
+    if !base.path().ends_with('/') {
+        base.set_path(&format!("{}/", base.path()));
+    }
     Ok(Arc::new(Recruitee::new(
-        &base,
+        base.as_str(),
         &company,
         token,
         ctx.http.clone(),

@@ -18,6 +18,18 @@ const TOKEN_PATH: &str = "/open-apis/auth/v3/tenant_access_token/internal";
 /// Refresh this long before Feishu says the token expires (the official SDKs use 3–10 min).
 const EXPIRY_MARGIN: Duration = Duration::from_secs(5 * 60);
 
+/// A token lives at most 2 h (Feishu's document): an `expire` beyond that is not believed.
+const MAX_LIFETIME: Duration = Duration::from_secs(2 * 60 * 60);
+
+/// How long to keep a token Feishu says expires in `expire` seconds (any i64, even a
+/// hostile one): at most 2 h, minus the margin, at least 30 s.
+pub(crate) fn lifetime(expire: i64) -> Duration {
+    Duration::from_secs(u64::try_from(expire).unwrap_or(0))
+        .min(MAX_LIFETIME)
+        .saturating_sub(EXPIRY_MARGIN)
+        .max(Duration::from_secs(30))
+}
+
 pub struct TokenSource {
     url: Url,
     app: Option<(String, SecretString)>,
@@ -41,10 +53,7 @@ struct TokenAnswer {
 
 /// The token request as `--dry-run` shows it: the secret redacted.
 pub fn token_request_description(base: &Url, app_id: &str) -> String {
-    let url = base
-        .join(TOKEN_PATH)
-        .map(|u| u.to_string())
-        .unwrap_or_default();
+    let url = crate::fetch::shown_url(&crate::fetch::join(base, TOKEN_PATH));
     format!(
         "POST {url}\nContent-Type: application/json; charset=utf-8\n\n{}\n",
         serde_json::to_string_pretty(
@@ -61,9 +70,13 @@ impl TokenSource {
         fixed: Option<SecretString>,
         app: Option<(String, SecretString)>,
     ) -> Result<TokenSource> {
-        let url = base
-            .join(TOKEN_PATH)
-            .map_err(|e| Error::config(format!("feishu.base_url {base} is not usable: {e}")))?;
+        let url = crate::fetch::join(base, TOKEN_PATH);
+        if let Some(t) = &fixed {
+            crate::error::register_secret(t.expose_secret());
+        }
+        if let Some((_, secret)) = &app {
+            crate::error::register_secret(secret.expose_secret());
+        }
         let current = fixed.map(|t| (t, None, 0));
         Ok(TokenSource {
             url,
@@ -126,13 +139,16 @@ impl TokenSource {
             })
             .await?;
         let (token, expire) = answer;
-        let lifetime = Duration::from_secs(expire.max(0) as u64)
-            .saturating_sub(EXPIRY_MARGIN)
-            .max(Duration::from_secs(30));
-        let generation = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
+        crate::error::register_secret(&token);
+        let now = Instant::now();
+        let expires = now.checked_add(lifetime(expire)).unwrap_or(now);
+        let generation = self
+            .generation
+            .fetch_add(1, Ordering::Relaxed)
+            .wrapping_add(1);
         let secret: SecretString = token.into();
         if let Ok(mut state) = self.state.lock() {
-            state.current = Some((secret.clone(), Some(Instant::now() + lifetime), generation));
+            state.current = Some((secret.clone(), Some(expires), generation));
         }
         Ok(Credential {
             header: format!("Bearer {}", secret.expose_secret()).into(),
@@ -152,5 +168,23 @@ impl TokenSource {
             }
         }
         self.app.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_expire_a_server_sends_gives_a_sane_lifetime() {
+        assert_eq!(lifetime(7200), Duration::from_secs(7200 - 300));
+        for hostile in [i64::MAX, i64::MIN, -1, 0, 1, 10_000_000_000] {
+            let l = lifetime(hostile);
+            assert!(
+                l >= Duration::from_secs(30) && l <= MAX_LIFETIME,
+                "{hostile}: {l:?}"
+            );
+            assert!(Instant::now().checked_add(l).is_some());
+        }
     }
 }

@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::fetch::{Api, Credential, Failure, Http, Lane, Request, seconds_header};
+use crate::fetch::{Api, Credential, Failure, Http, Lane, Request, vendor_wait};
 use crate::plan::{Batch, RecordStream};
 use crate::record::Record;
 
@@ -152,8 +152,8 @@ impl Api for Recruitee {
             StatusCode::FORBIDDEN => Err(Failure::Fatal(
                 Error::config(text).hint("the token's user may not see this; check recruitee.company_id and the user's role"),
             )),
-            StatusCode::TOO_MANY_REQUESTS => Err(Failure::Retry { error: Error::unavailable(text), after: seconds_header(headers, "retry-after") }),
-            s if s.is_server_error() => Err(Failure::Retry { error: Error::unavailable(text), after: seconds_header(headers, "retry-after") }),
+            StatusCode::TOO_MANY_REQUESTS => Err(Failure::Retry { error: Error::unavailable(text), after: vendor_wait(headers) }),
+            s if s.is_server_error() => Err(Failure::Retry { error: Error::unavailable(text), after: vendor_wait(headers) }),
             StatusCode::NOT_FOUND => Err(Failure::Fatal(Error::api(text).hint("check the ID and recruitee.company_id"))),
             _ => Err(Failure::Fatal(Error::api(text))),
         }
