@@ -5,7 +5,7 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use common::feishu::{FeishuFake, State, date, dept_dataset, talent_dataset};
+use common::feishu::{self as feishu, FeishuFake, State, date, dept_dataset, talent_dataset};
 use common::recruitee::{self, RecruiteeFake, audit_dataset};
 use common::{Env, Faults};
 
@@ -22,7 +22,7 @@ async fn feishu_with_20_percent_5xx_and_5_percent_cut_bodies_is_still_exact() {
     let fake = FeishuFake::start(State {
         dept: dept.clone(),
         talent: talent.clone(),
-        faults: Faults::new(5, 19, 0),
+        faults: feishu::Faults::new(5, 19, 0),
         ..Default::default()
     })
     .await;
@@ -94,14 +94,7 @@ async fn feishu_with_20_percent_5xx_and_5_percent_cut_bodies_is_still_exact() {
             .map(|l| serde_json::to_string(&l.value).expect("json"))
             .collect::<HashSet<_>>()
     );
-    assert!(
-        fake.state
-            .faults
-            .injected
-            .load(std::sync::atomic::Ordering::SeqCst)
-            > 10,
-        "faults were injected"
-    );
+    assert!(fake.injected() > 10, "faults were injected");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -141,9 +134,9 @@ async fn rate_limit_storms_wait_for_the_reset_header_also_when_sent_as_http_400(
         let data = dept_dataset(1, date("2024-01-01"), date("2024-03-31"), 60);
         let fake = FeishuFake::start(State {
             dept: data.clone(),
-            faults: Faults::new(0, 0, 3),
+            faults: feishu::Faults::new(0, 0, 3),
             rate_limit_as_400: as_400,
-            reset_seconds: 1,
+            reset_seconds: Some(1),
             ..Default::default()
         })
         .await;
@@ -303,7 +296,10 @@ async fn ctrl_c_exits_130_and_leaves_no_file() {
 async fn a_request_slower_than_timeout_is_retried_then_fails_with_exit_5() {
     let fake = FeishuFake::start(State {
         dept: dept_dataset(1, date("2024-01-01"), date("2024-01-31"), 3),
-        delay: Duration::from_secs(3),
+        faults: feishu::Faults {
+            latency: Duration::from_secs(3),
+            ..Default::default()
+        },
         ..Default::default()
     })
     .await;

@@ -67,7 +67,7 @@ async fn dept_logs_three_years_of_250_departments_arrive_exactly_once_newest_fir
         "limits broken: {:?}",
         fake.state.seen.violations()
     );
-    let bodies = fake.state.seen.bodies.lock().expect("lock").clone();
+    let bodies = fake.state.bodies();
     assert!(bodies.iter().all(|b| {
         b["department_ids"]
             .as_array()
@@ -233,7 +233,7 @@ async fn talent_logs_since_until_filter_on_operation_time_and_jobs_are_sent() {
         .count();
     assert!(want > 0);
     assert_eq!(common::ndjson(&out.stdout).len(), want);
-    let bodies = fake.state.seen.bodies.lock().expect("lock").clone();
+    let bodies = fake.state.bodies();
     assert_eq!(
         bodies[0]["job_id_list"],
         serde_json::json!(["694980546779953790"])
@@ -287,7 +287,7 @@ async fn a_given_tenant_token_skips_the_exchange_and_a_refused_one_is_exit_3() {
     let env = Env::new();
     let out = env
         .hrlogs()
-        .env("HRLOGS_FEISHU_BASE_URL", fake.server.uri())
+        .env("HRLOGS_FEISHU_BASE_URL", fake.uri())
         .env("HRLOGS_FEISHU_TENANT_TOKEN", "t-never-issued-secret")
         .args([
             "feishu",
@@ -359,7 +359,7 @@ async fn a_vendor_error_code_is_exit_4_and_a_failing_vendor_exit_5() {
     assert_eq!(fake.data_calls(), 1, "not retried");
 
     let fake = FeishuFake::start(State {
-        faults: common::Faults::new(1, 0, 0),
+        faults: common::feishu::Faults::new(1, 0, 0),
         ..Default::default()
     })
     .await;
@@ -548,7 +548,7 @@ async fn a_run_that_fails_part_way_leaves_json_unclosed_and_ndjson_whole_lines()
     // Every 4th answer is a 500 and no retries are allowed: the run fails after some pages.
     let fake = FeishuFake::start(State {
         dept: data,
-        faults: common::Faults::new(4, 0, 0),
+        faults: common::feishu::Faults::new(4, 0, 0),
         ..Default::default()
     })
     .await;
@@ -683,7 +683,7 @@ async fn dry_run_prints_requests_without_sending_and_without_secrets() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
-        text.matches(&format!("POST {}{DEPT_PATH}", fake.server.uri()))
+        text.matches(&format!("POST {}{DEPT_PATH}", fake.uri()))
             .count(),
         4,
         "2 windows × 2 batches: {text}"
