@@ -12,6 +12,12 @@ use hrlogs::{cli, commands};
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    if cli.global.output.is_none() && !stdout_is_writable() {
+        return report(
+            Error::other("stdout is not open for writing: the records cannot be written")
+                .hint("redirect stdout to a file, or give -o PATH"),
+        );
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -30,6 +36,29 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => report(e),
+    }
+}
+
+/// False when stdout was opened read-only (`hrlogs >&0` on a file): Rust's stdout silently
+/// drops what cannot be written there (EBADF), which would read as an empty export. (A closed
+/// stdout is reopened on /dev/null by Rust before `main`, like a `> /dev/null`.)
+fn stdout_is_writable() -> bool {
+    #[cfg(unix)]
+    {
+        use std::io::Write;
+        use std::os::fd::AsFd;
+        let Ok(fd) = std::io::stdout().as_fd().try_clone_to_owned() else {
+            return false;
+        };
+        // A write of nothing: the kernel still checks that the descriptor may be written.
+        !matches!(
+            std::fs::File::from(fd).write(&[]),
+            Err(e) if e.raw_os_error() == Some(9) // EBADF
+        )
+    }
+    #[cfg(not(unix))]
+    {
+        true
     }
 }
 

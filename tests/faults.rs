@@ -626,3 +626,59 @@ async fn a_wait_beyond_the_cap_fails_saying_so_and_a_long_one_is_said() {
     assert!(err.contains("Feishu asked to wait 3 s"), "{err}");
     assert_eq!(common::ndjson(&out.stdout).len(), data.len());
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_and_sighup_behave_like_ctrl_c() {
+    let data = dept_dataset(1, date("2024-01-01"), date("2024-12-31"), 200);
+    let fake = FeishuFake::start(State {
+        dept: data,
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let dir = env.path("out");
+    std::fs::create_dir(&dir).expect("mkdir");
+    for (signal, code) in [("TERM", 143), ("HUP", 129)] {
+        let mut cmd = env.command();
+        cmd.envs(fake.vars())
+            .env("HRLOGS_FEISHU_DEPT_LOGS_PER_SECOND", "2")
+            .args(["feishu", "dept-logs", "--department", "7094136522860900000"])
+            .args([
+                "--since",
+                "2024-01-01",
+                "--until",
+                "2024-12-31",
+                "--page-size",
+                "5",
+            ])
+            .args(["-f", "ndjson", "-o"])
+            .arg(dir.join("logs.ndjson"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let before = fake.data_calls();
+        let child = cmd.spawn().expect("spawn");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while fake.data_calls() < before + 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the run never started"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let killed = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        let out = child.wait_with_output().expect("wait");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "SIG{signal}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            common::files_in(&dir).is_empty(),
+            "no file and no temporary file: {:?}",
+            common::files_in(&dir)
+        );
+    }
+}
