@@ -771,3 +771,239 @@ async fn many_pages_filtered_out_by_until_are_not_mistaken_for_a_stuck_vendor() 
         data.iter().filter(|l| l.ms <= until).count()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn code_0_without_data_is_an_empty_last_page() {
+    let fake = FeishuFake::start(State {
+        no_data: true,
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    for args in [
+        vec![
+            "feishu",
+            "dept-logs",
+            "--department",
+            "d1",
+            "--since",
+            "2024-01-01",
+            "--until",
+            "2024-01-31",
+        ],
+        vec![
+            "feishu",
+            "talent-logs",
+            "--operator",
+            "ou_a",
+            "--operation",
+            "1,2",
+        ],
+    ] {
+        let before = fake.data_calls();
+        let out = fake
+            .hrlogs_unpaced(&env)
+            .args(["--max-retries", "0", "-f", "ndjson"])
+            .args(&args)
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stdout.is_empty());
+        assert_eq!(
+            fake.data_calls() - before,
+            1,
+            "one request, read as the last page"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_one_day_dept_query_asks_two_days_and_keeps_its_own() {
+    let data = dept_dataset(2, date("2024-04-28"), date("2024-05-03"), 40);
+    let fake = FeishuFake::start(State {
+        dept: data.clone(),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let out = fake
+        .hrlogs_unpaced(&env)
+        .args(["-f", "ndjson", "feishu", "dept-logs"])
+        .args(["--department", "7094136522860900000,7094136522860900001"])
+        .args(["--since", "2024-05-01", "--until", "2024-05-01"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want: HashSet<String> = data
+        .iter()
+        .filter(|l| l.at.date() == date("2024-05-01"))
+        .map(|l| serde_json::to_string(&l.value).expect("json"))
+        .collect();
+    assert!(!want.is_empty() && want.len() < data.len());
+    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(lines.len(), want.len(), "only the day asked for");
+    assert_eq!(lines.into_iter().collect::<HashSet<_>>(), want);
+    let bodies = fake.state.bodies();
+    assert!(
+        bodies
+            .iter()
+            .all(|b| b["start_date"] == "2024-04-30" && b["end_date"] == "2024-05-01"),
+        "{bodies:?}"
+    );
+    assert!(
+        fake.state.seen.violations().is_empty(),
+        "{:?}",
+        fake.state.seen.violations()
+    );
+
+    // 367 days: a window of 366 days and one of a single day, which is widened too.
+    let out = fake
+        .hrlogs_unpaced(&env)
+        .args([
+            "-f",
+            "ndjson",
+            "feishu",
+            "dept-logs",
+            "--department",
+            "7094136522860900000",
+        ])
+        .args(["--since", "2023-05-02", "--until", "2024-05-03"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        fake.state.seen.violations().is_empty(),
+        "{:?}",
+        fake.state.seen.violations()
+    );
+    let want = data
+        .iter()
+        .filter(|l| l.department == "7094136522860900000")
+        .count();
+    assert_eq!(common::ndjson(&out.stdout).len(), want);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn talent_logs_shard_by_operator_and_keep_the_operation_list_whole() {
+    let operations = [1, 2, 3, 4, 5];
+    let data = talent_dataset(
+        &["ou_a", "ou_b", "ou_c"],
+        &operations,
+        50,
+        1_700_000_000_000,
+    );
+    let fake = FeishuFake::start(State {
+        talent: data.clone(),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    // One operator: 250 records, 100 a page: one combined query's 3 pages (+1 at most).
+    let out = fake
+        .hrlogs_unpaced(&env)
+        .args([
+            "-f",
+            "ndjson",
+            "feishu",
+            "talent-logs",
+            "--operator",
+            "ou_a",
+        ])
+        .args(["--operation", "1,2,3,4,5", "--page-size", "100"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(common::ndjson(&out.stdout).len(), 250);
+    assert!(
+        fake.data_calls() <= 4,
+        "{} requests for 3 pages",
+        fake.data_calls()
+    );
+    // Three operators: a chain each, each with the whole operation list.
+    let out = fake
+        .hrlogs_unpaced(&env)
+        .args([
+            "-f",
+            "ndjson",
+            "feishu",
+            "talent-logs",
+            "--operator",
+            "ou_a,ou_b,ou_c",
+        ])
+        .args(["--operation", "1,2,3,4,5", "--page-size", "100"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(common::ndjson(&out.stdout).len(), data.len());
+    let bodies = fake.state.bodies();
+    assert!(
+        bodies
+            .iter()
+            .all(|b| b["operation_list"] == serde_json::json!(operations)),
+        "operation_list kept whole: {bodies:?}"
+    );
+    assert!(fake.data_calls() <= 4 + 3 * 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gateway_path_prefix_is_kept_for_the_token_and_every_call() {
+    let data = dept_dataset(1, date("2024-01-01"), date("2024-01-31"), 12);
+    let fake = FeishuFake::start(State {
+        dept: data.clone(),
+        prefix: Some("/feishu".into()),
+        ..Default::default()
+    })
+    .await;
+    assert!(fake.uri().ends_with("/feishu"));
+    let env = Env::new();
+    let out = fake
+        .hrlogs_unpaced(&env)
+        .args([
+            "-f",
+            "ndjson",
+            "feishu",
+            "dept-logs",
+            "--department",
+            "7094136522860900000",
+        ])
+        .args([
+            "--since",
+            "2024-01-01",
+            "--until",
+            "2024-01-31",
+            "--page-size",
+            "5",
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(common::ndjson(&out.stdout).len(), data.len());
+    assert_eq!(fake.token_calls(), 1);
+}
