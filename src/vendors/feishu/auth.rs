@@ -23,7 +23,7 @@ const MAX_LIFETIME: Duration = Duration::from_secs(2 * 60 * 60);
 
 /// How long to keep a token Feishu says expires in `expire` seconds (any i64, even a
 /// hostile one): at most 2 h, minus the margin, at least 30 s.
-pub(crate) fn lifetime(expire: i64) -> Duration {
+pub fn token_lifetime(expire: i64) -> Duration {
     Duration::from_secs(u64::try_from(expire).unwrap_or(0))
         .min(MAX_LIFETIME)
         .saturating_sub(EXPIRY_MARGIN)
@@ -48,7 +48,36 @@ struct TokenAnswer {
     #[serde(default)]
     msg: String,
     tenant_access_token: Option<String>,
-    expire: Option<i64>,
+    expire: Option<serde_json::Number>,
+}
+
+/// The token and its `expire` (seconds, any number a server sends) from the token answer,
+/// or why not.
+pub fn read_token_answer(
+    status: reqwest::StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    body: &[u8],
+) -> std::result::Result<(String, i64), Failure> {
+    let parsed: Option<TokenAnswer> = serde_json::from_slice(body).ok();
+    match parsed {
+        Some(TokenAnswer { code: Some(0), tenant_access_token: Some(t), expire, .. }) if !t.is_empty() => {
+            // A float or out-of-range number saturates (`as` does not panic).
+            let expire = match expire {
+                None => 7200,
+                Some(e) => e.as_i64().or_else(|| e.as_f64().map(|f| f as i64)).unwrap_or(7200),
+            };
+            Ok((t, expire))
+        }
+        Some(TokenAnswer { code: Some(code), msg, .. }) if code != 99991400 && !status.is_server_error() => {
+            Err(Failure::Fatal(
+                Error::config(format!("Feishu refused the app credentials: code {code}: {msg}"))
+                    .hint("check feishu.app_id / feishu.app_secret (HRLOGS_FEISHU_APP_ID / HRLOGS_FEISHU_APP_SECRET) and feishu.base_url (Feishu or Lark)"),
+            ))
+        }
+        _ => super::judge(status, headers, body, "Feishu token request").and(Err(Failure::retry(
+            Error::unavailable("Feishu token request answered without a token"),
+        ))),
+    }
 }
 
 /// The token request as `--dry-run` shows it: the secret redacted.
@@ -119,29 +148,11 @@ impl TokenSource {
             what: "Feishu token request".into(),
             secret_body: true,
         };
-        let answer = http
-            .send_plain(&req, |status, headers, body| {
-                let parsed: Option<TokenAnswer> = serde_json::from_slice(body).ok();
-                match parsed {
-                    Some(TokenAnswer { code: Some(0), tenant_access_token: Some(t), expire, .. }) if !t.is_empty() => {
-                        Ok((t, expire.unwrap_or(7200)))
-                    }
-                    Some(TokenAnswer { code: Some(code), msg, .. }) if code != 99991400 && !status.is_server_error() => {
-                        Err(Failure::Fatal(
-                            Error::config(format!("Feishu refused the app credentials: code {code}: {msg}"))
-                                .hint("check feishu.app_id / feishu.app_secret (HRLOGS_FEISHU_APP_ID / HRLOGS_FEISHU_APP_SECRET) and feishu.base_url (Feishu or Lark)"),
-                        ))
-                    }
-                    _ => super::judge(status, headers, body, "Feishu token request").and(Err(Failure::retry(
-                        Error::unavailable("Feishu token request answered without a token"),
-                    ))),
-                }
-            })
-            .await?;
+        let answer = http.send_plain(&req, read_token_answer).await?;
         let (token, expire) = answer;
         crate::error::register_secret(&token);
         let now = Instant::now();
-        let expires = now.checked_add(lifetime(expire)).unwrap_or(now);
+        let expires = now.checked_add(token_lifetime(expire)).unwrap_or(now);
         let generation = self
             .generation
             .fetch_add(1, Ordering::Relaxed)
@@ -177,9 +188,9 @@ mod tests {
 
     #[test]
     fn any_expire_a_server_sends_gives_a_sane_lifetime() {
-        assert_eq!(lifetime(7200), Duration::from_secs(7200 - 300));
+        assert_eq!(token_lifetime(7200), Duration::from_secs(7200 - 300));
         for hostile in [i64::MAX, i64::MIN, -1, 0, 1, 10_000_000_000] {
-            let l = lifetime(hostile);
+            let l = token_lifetime(hostile);
             assert!(
                 l >= Duration::from_secs(30) && l <= MAX_LIFETIME,
                 "{hostile}: {l:?}"

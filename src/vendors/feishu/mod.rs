@@ -18,7 +18,7 @@ use crate::fetch::{Api, Credential, Failure, Http, Lane, vendor_wait};
 use crate::plan::{Next, Page};
 use crate::record::Record;
 
-pub use auth::{TokenSource, token_request_description};
+pub use auth::{TokenSource, read_token_answer, token_lifetime, token_request_description};
 
 /// Rate-limit answer: HTTP 429 (or 400 on older APIs) with this code.
 const RATE_LIMITED: i64 = 99991400;
