@@ -88,6 +88,9 @@ pub struct Config {
     pub rate_limit_as_400: bool,
     /// Answer the first N data calls with a rate limit.
     pub throttle_first: u64,
+    /// Enforce the vendor's rate limit: past this many data calls in one second (per API),
+    /// answer with a rate limit (reset 1 s), as Feishu does.
+    pub per_second: Option<u64>,
     /// `x-ogw-ratelimit-reset` on rate limits (also used by `faults.every_429`).
     pub reset_seconds: Option<u64>,
     /// Answer the token call 307 to this URL.
@@ -120,6 +123,7 @@ impl Default for Config {
             refuse_with: None,
             rate_limit_as_400: false,
             throttle_first: 0,
+            per_second: None,
             reset_seconds: None,
             redirect_token_to: None,
             endless_body: false,
@@ -158,6 +162,11 @@ pub struct Feishu {
     pub limited: Mutex<Vec<usize>>,
     /// How many faults were injected.
     pub injected: AtomicU64,
+    /// How many calls were answered with a rate limit past `per_second`.
+    pub throttled: AtomicU64,
+    /// Per API path: the second being counted and the calls in it.
+    windows: Mutex<HashMap<&'static str, (u64, u64)>>,
+    started: Instant,
     fresh: AtomicU64,
 }
 
@@ -174,6 +183,9 @@ impl Feishu {
             arrivals: Mutex::new(Vec::new()),
             limited: Mutex::new(Vec::new()),
             injected: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
+            windows: Mutex::new(HashMap::new()),
+            started: Instant::now(),
             fresh: AtomicU64::new(0),
         }
     }
@@ -311,11 +323,30 @@ fn endless() -> Response {
     r
 }
 
+impl Feishu {
+    /// False when this call is one too many in the current second of `path`'s limit.
+    fn admit(&self, path: &'static str) -> bool {
+        let Some(limit) = self.config.per_second else {
+            return true;
+        };
+        let second = self.started.elapsed().as_secs();
+        let Ok(mut windows) = self.windows.lock() else {
+            return true;
+        };
+        let w = windows.entry(path).or_insert((second, 0));
+        if w.0 != second {
+            *w = (second, 0);
+        }
+        w.1 += 1;
+        w.1 <= limit
+    }
+}
+
 /// What every data call goes through first: counting, latency, revocation, auth, faults,
 /// refusals. Some(answer) when that is the answer.
 async fn gate(
     s: &Feishu,
-    path: &str,
+    path: &'static str,
     headers: &HeaderMap,
     q: &HashMap<String, String>,
     body: &Value,
@@ -373,6 +404,12 @@ async fn gate(
     };
     if calls <= c.throttle_first {
         return Some(limit(s));
+    }
+    if !s.admit(path) {
+        s.throttled.fetch_add(1, Ordering::SeqCst);
+        let mut r = limit(s);
+        r.headers_mut().insert("x-ogw-ratelimit-reset", 1.into());
+        return Some(r);
     }
     if let Some(f) = c.faults.pick(calls) {
         s.injected.fetch_add(1, Ordering::SeqCst);
@@ -483,7 +520,8 @@ async fn talent_logs(
     if operators.is_empty() || operations.is_empty() {
         return bad_param("operator_id_list and operation_list are required");
     }
-    let items: Vec<Value> = if s.config.sample {
+    let sample: Vec<Value>;
+    let items: Vec<&Value> = if s.config.sample {
         let mut all: Vec<(i64, String, Value)> = Vec::new();
         for op in &operators {
             for t in &operations {
@@ -492,7 +530,8 @@ async fn talent_logs(
         }
         all.retain(|(_, job, _)| jobs.is_empty() || jobs.contains(job));
         all.sort_by_key(|a| std::cmp::Reverse(a.0));
-        all.into_iter().map(|(_, _, r)| r).collect()
+        sample = all.into_iter().map(|(_, _, r)| r).collect();
+        sample.iter().collect()
     } else {
         s.config
             .talent
@@ -502,7 +541,7 @@ async fn talent_logs(
                     && operations.contains(&l.operation)
                     && (jobs.is_empty() || jobs.contains(&l.job))
             })
-            .map(|l| l.value.clone())
+            .map(|l| &l.value)
             .collect()
     };
     match page(&s, &q, 100, items.len()) {
@@ -510,8 +549,10 @@ async fn talent_logs(
         Ok((from, to, next)) => {
             let items = items
                 .get(from..to)
-                .map(<[Value]>::to_vec)
-                .unwrap_or_default();
+                .unwrap_or_default()
+                .iter()
+                .map(|v| (*v).clone())
+                .collect::<Vec<Value>>();
             let data = page_data(&s.config, "items", items, "page_token", next);
             answer(StatusCode::OK, 0, "ok", Some(data))
         }
@@ -556,7 +597,8 @@ async fn dept_logs(
         );
     }
     let (from, to) = (start.at(0, 0, 0, 0), end.at(23, 59, 59, 0));
-    let items: Vec<Value> = if s.config.sample {
+    let sample: Vec<Value>;
+    let items: Vec<&Value> = if s.config.sample {
         let today = s.now.to_zoned(jiff::tz::TimeZone::UTC).date();
         let mut all: Vec<(DateTime, Value)> = departments
             .iter()
@@ -564,14 +606,15 @@ async fn dept_logs(
             .filter(|(at, _)| *at >= from && *at <= to)
             .collect();
         all.sort_by_key(|a| std::cmp::Reverse(a.0));
-        all.into_iter().map(|(_, r)| r).collect()
+        sample = all.into_iter().map(|(_, r)| r).collect();
+        sample.iter().collect()
     } else {
         let ids: HashSet<&String> = departments.iter().collect();
         s.config
             .dept
             .iter()
             .filter(|l| ids.contains(&l.department) && l.at >= from && l.at <= to)
-            .map(|l| l.value.clone())
+            .map(|l| &l.value)
             .collect()
     };
     match page(&s, &q, 1000, items.len()) {
@@ -579,8 +622,10 @@ async fn dept_logs(
         Ok((from, to, next)) => {
             let items = items
                 .get(from..to)
-                .map(<[Value]>::to_vec)
-                .unwrap_or_default();
+                .unwrap_or_default()
+                .iter()
+                .map(|v| (*v).clone())
+                .collect::<Vec<Value>>();
             let data = page_data(&s.config, "op_logs", items, "next_page_token", next);
             answer(StatusCode::OK, 0, "success", Some(data))
         }
