@@ -119,6 +119,8 @@ pub enum Format {
     Json,
     Ndjson,
     Csv,
+    /// NDJSON of OCSF 1.7.0 events, for SIEMs (log commands only)
+    Ocsf,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

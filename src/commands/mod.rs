@@ -17,6 +17,7 @@ use jiff::tz::TimeZone;
 use crate::cli::{Cli, ColorChoice, Command, Format, GlobalArgs};
 use crate::error::{Error, Result};
 use crate::fetch::{Http, Request, RetryPolicy};
+use crate::ocsf::Origin;
 use crate::output::{self, Column, Destination, OutputOptions};
 use crate::plan::RecordStream;
 use crate::progress::Progress;
@@ -118,6 +119,7 @@ impl Context {
             tz: tz.clone(),
             color,
             limit: global.limit,
+            origin: None,
         };
         let progress = Progress::new(!global.no_progress, global.quiet, global.verbose);
         let min_delay = std::env::var("HRLOGS_RETRY_MIN_DELAY_MS")
@@ -203,6 +205,36 @@ impl Context {
     ) -> Result<()> {
         let sink = output::sink(&self.output, columns, dest);
         output::drain(stream, sink, self.output.limit, &self.progress).await
+    }
+
+    /// [`Context::emit`] for a log command: `origin` says which log and tenant the records
+    /// come from, as `-f ocsf` needs.
+    pub async fn emit_events(
+        &self,
+        stream: RecordStream,
+        dest: Destination,
+        columns: Vec<Column>,
+        origin: Origin,
+    ) -> Result<()> {
+        let options = OutputOptions {
+            origin: Some(origin),
+            ..self.output.clone()
+        };
+        let sink = output::sink(&options, columns, dest);
+        output::drain(stream, sink, options.limit, &self.progress).await
+    }
+
+    /// Refuses `-f ocsf` for a command whose records are not log events (before any request).
+    pub fn refuse_ocsf(&self, command: &str) -> Result<()> {
+        if self.output.format == Format::Ocsf {
+            return Err(Error::input(format!(
+                "-f ocsf is not available for `{command}`: its records are not log events"
+            ))
+            .hint(
+                "use -f ocsf with feishu dept-logs, feishu talent-logs or recruitee audit (and their sync); json, ndjson, csv or table here",
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@ mod columns;
 mod csv;
 mod destination;
 mod json;
+mod ocsf;
 mod sanitize;
 mod table;
 
@@ -24,6 +25,7 @@ pub use destination::Destination;
 pub use sanitize::{escape_for_terminal, neutralize_formula};
 
 /// How the output should look.
+#[derive(Clone)]
 pub struct OutputOptions {
     pub format: Format,
     pub fields: Vec<String>,
@@ -31,6 +33,8 @@ pub struct OutputOptions {
     pub tz: TimeZone,
     pub color: bool,
     pub limit: Option<u64>,
+    /// The log the records come from, for `-f ocsf` (None for commands that are not logs).
+    pub origin: Option<crate::ocsf::Origin>,
 }
 
 /// Writes records in one format.
@@ -54,6 +58,11 @@ pub fn sink(options: &OutputOptions, defaults: Vec<Column>, dest: Destination) -
             columns(),
             options.tz.clone(),
             options.color,
+        )),
+        Format::Ocsf => Box::new(ocsf::Ocsf::new(
+            out,
+            options.origin.clone(),
+            options.tz.clone(),
         )),
     }
 }

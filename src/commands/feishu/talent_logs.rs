@@ -4,6 +4,7 @@ use clap::{Args, ValueEnum};
 
 use crate::commands::{Context, clean_list};
 use crate::error::{Error, Result};
+use crate::identity::Source;
 use crate::output::{Column, Show};
 use crate::plan::merge_groups;
 use crate::time::Bound;
@@ -108,7 +109,8 @@ pub async fn cmd_talent_logs(args: TalentLogsArgs, ctx: &Context) -> Result<()> 
     };
     ctx.progress.start("fetching Feishu talent operation logs…");
     let stream = merge_groups(vec![chains], 0, ctx.progress.clone());
-    ctx.emit(stream, dest, columns()).await
+    let origin = super::origin(ctx, Source::FeishuTalentLogs);
+    ctx.emit_events(stream, dest, columns(), origin).await
 }
 
 fn validate(args: &TalentLogsArgs, ctx: &Context) -> Result<TalentLogsQuery> {

@@ -5,6 +5,7 @@ use serde_json::json;
 
 use crate::commands::{Context, clean_list};
 use crate::error::{Error, Result};
+use crate::ocsf::Origin;
 use crate::output::{Column, Show};
 use crate::plan::RecordStream;
 use crate::vendors::recruitee::search::{self, SearchQuery};
@@ -105,7 +106,9 @@ pub async fn cmd_audit(args: AuditArgs, ctx: &Context) -> Result<()> {
     } else {
         filter_events(stream, events)
     };
-    ctx.emit(stream, dest, columns()).await
+    let company = ctx.settings.get("recruitee.company_id").unwrap_or_default();
+    ctx.emit_events(stream, dest, columns(), Origin::recruitee(&company))
+        .await
 }
 
 /// Keeps the entries whose `event_name` is one of `events` (lowercase).
