@@ -119,7 +119,8 @@ pub enum Format {
     Json,
     Ndjson,
     Csv,
-    /// NDJSON of OCSF 1.7.0 events, for SIEMs (log commands only)
+    // NDJSON of OCSF 1.7.0 events, for SIEMs (log commands only). No `///`: a value with
+    // help turns every --help into the long layout.
     Ocsf,
 }
 
