@@ -125,3 +125,117 @@ fn email(v: Option<&Value>) -> Option<String> {
     });
     (ok_local && ok_domain).then(|| s.to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn feishu_tenant_is_the_app_id_else_the_host_and_lark_is_told_apart() {
+        let o = Origin::feishu(
+            Source::FeishuDeptLogs,
+            "https://open.feishu.cn",
+            Some("cli_a1"),
+        );
+        assert_eq!(o.tenant_uid.as_deref(), Some("cli_a1"));
+        assert!(!o.lark);
+        let o = Origin::feishu(
+            Source::FeishuTalentLogs,
+            "https://open.larksuite.com/gw",
+            None,
+        );
+        assert_eq!(o.tenant_uid.as_deref(), Some("open.larksuite.com"));
+        assert!(o.lark);
+        assert_eq!(Origin::recruitee(" ").tenant_uid, None);
+    }
+
+    #[test]
+    fn department_operation_types_map_to_the_activities_documented() {
+        let table = [
+            (10, 1),
+            (20, 3),
+            (50, 3),
+            (60, 3),
+            (70, 9),
+            (80, 8),
+            (90, 4),
+            (100, 3),
+            (110, 3),
+            (120, 3),
+            (7, 99),
+        ];
+        for (op, activity) in table {
+            assert_eq!(feishu::dept_activity(Some(op)).1.id, activity, "type {op}");
+        }
+        let (words, other) = feishu::dept_activity(Some(7));
+        assert_eq!(other.name, "operation type 7");
+        assert_eq!(words, "operation type 7");
+    }
+
+    #[test]
+    fn only_well_formed_addresses_are_mapped() {
+        assert_eq!(
+            ip(Some(&json!(" 103.167.233.83 "))).as_deref(),
+            Some("103.167.233.83")
+        );
+        assert_eq!(
+            ip(Some(&json!("2001:DB8::1"))).as_deref(),
+            Some("2001:db8::1")
+        );
+        assert_eq!(ip(Some(&json!("103.167.233"))), None);
+        assert_eq!(ip(Some(&json!(42))), None);
+        assert!(email(Some(&json!("ishwar0123@gmail.com"))).is_some());
+        for bad in [
+            "no-at",
+            "a@b",
+            "@example.com",
+            "a b@example.com",
+            "a@exa mple.com",
+        ] {
+            assert_eq!(email(Some(&json!(bad))), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_record_without_a_time_is_refused_with_the_reason() {
+        let raw = serde_json::value::RawValue::from_string(
+            r#"{"_id":"x1","event_name":"Admin viewed candidate"}"#.to_string(),
+        )
+        .expect("json");
+        let record = Record::new(raw, 0);
+        let err = event(
+            &Origin::recruitee("1"),
+            &record,
+            "x1".into(),
+            &TimeZone::UTC,
+        )
+        .expect_err("no time");
+        assert!(err.contains("x1") && err.contains("created_at"), "{err}");
+    }
+
+    #[test]
+    fn unknown_recruitee_events_are_other_in_the_vendors_words() {
+        let raw = serde_json::value::RawValue::from_string(
+            json!({"_id": "e1", "actor": "Anna", "actor_type": "admin", "admin": null,
+                   "created_at": "2024-01-01T00:00:00Z", "event_name": "Admin sent email",
+                   "details": {"email": {"id": 9, "subject": "hi"}}, "extra": 1})
+            .to_string(),
+        )
+        .expect("json");
+        let record = Record::new(raw, 0);
+        let e = event(
+            &Origin::recruitee("1"),
+            &record,
+            "e1".into(),
+            &TimeZone::UTC,
+        )
+        .expect("event");
+        assert_eq!(e.activity_id, 99);
+        assert_eq!(e.activity_name, "Admin sent email");
+        assert_eq!(e.type_uid, 300499);
+        assert_eq!(e.entity.as_ref().map(|x| x.kind.as_str()), Some("email"));
+        let unmapped = e.unmapped.expect("unmapped");
+        assert!(unmapped.contains_key("extra") && unmapped.contains_key("details"));
+    }
+}
