@@ -84,7 +84,7 @@ pub fn dept_log<'a>(
     let original_time = text(fields.get("operation_time"));
     let Some((time, offset)) = original_time.as_deref().and_then(|t| wall_clock(t, tz)) else {
         return Err(format!(
-            "department operation log {uid} has no readable operation_time ({}): an OCSF event needs a time",
+            "department operation log {uid} has no readable operation_time ({}): an OCSF event needs a time (-f ndjson shows the record as received)",
             original_time.as_deref().unwrap_or("none")
         ));
     };
@@ -155,7 +155,7 @@ pub fn talent_log<'a>(
     let original_time = text(fields.get("operation_time"));
     let Some(time) = int(fields.get("operation_time")) else {
         return Err(format!(
-            "talent operation log {uid} has no readable operation_time ({}): an OCSF event needs a time",
+            "talent operation log {uid} has no readable operation_time ({}): an OCSF event needs a time (-f ndjson shows the record as received)",
             original_time.as_deref().unwrap_or("none")
         ));
     };

@@ -212,7 +212,7 @@ pub fn audit_entry<'a>(
         .map(|t| t.as_millisecond())
     else {
         return Err(format!(
-            "audit entry {uid} has no readable created_at ({}): an OCSF event needs a time",
+            "audit entry {uid} has no readable created_at ({}): an OCSF event needs a time (-f ndjson shows the record as received)",
             original_time.as_deref().unwrap_or("none")
         ));
     };
