@@ -1,4 +1,4 @@
-//! The command line as typed: clap's derive types and nothing else. `commands::Context::new`
+//! The command line as typed: clap's derive types and nothing else. `options::Options::resolve`
 //! turns these into resolved options; nothing after that sees clap.
 
 use std::path::PathBuf;
@@ -122,6 +122,18 @@ pub enum Format {
     // NDJSON of OCSF 1.7.0 events, for SIEMs (log commands only). No `///`: a value with
     // help turns every --help into the long layout.
     Ocsf,
+}
+
+impl From<Format> for crate::output::Format {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Table => Self::Table,
+            Format::Json => Self::Json,
+            Format::Ndjson => Self::Ndjson,
+            Format::Csv => Self::Csv,
+            Format::Ocsf => Self::Ocsf,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

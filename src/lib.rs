@@ -11,6 +11,7 @@ pub mod error;
 pub mod fetch;
 pub mod identity;
 pub mod ocsf;
+pub mod options;
 pub mod output;
 pub mod plan;
 pub mod progress;

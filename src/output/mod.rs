@@ -14,7 +14,6 @@ use std::io::{self, BufWriter};
 
 use jiff::tz::TimeZone;
 
-use crate::cli::Format;
 use crate::error::Result;
 use crate::plan::RecordStream;
 use crate::progress::Progress;
@@ -23,6 +22,17 @@ use crate::record::Record;
 pub use columns::{Column, Show, cell_text};
 pub use destination::Destination;
 pub use sanitize::{escape_for_terminal, neutralize_formula};
+
+/// The output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Ndjson,
+    Csv,
+    /// NDJSON of OCSF events, one per record (log commands only).
+    Ocsf,
+}
 
 /// How the output should look.
 #[derive(Clone)]

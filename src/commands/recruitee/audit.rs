@@ -9,6 +9,7 @@ use crate::ocsf::Origin;
 use crate::output::{Column, Show};
 use crate::plan::RecordStream;
 use crate::vendors::recruitee::search::{self, SearchQuery};
+use crate::vendors::recruitee::settings::COMPANY_ID;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -95,7 +96,7 @@ pub async fn cmd_audit(args: AuditArgs, ctx: &Context) -> Result<()> {
         limit: super::page_size(ctx)?,
     };
     let dest = ctx.destination()?;
-    let client = super::client(ctx, ctx.global.dry_run)?;
+    let client = super::client(ctx, ctx.options.dry_run)?;
     let Some(dest) = dest else {
         return ctx.print_requests(None, &[query.request(&client, since, until, 1)?]);
     };
@@ -106,7 +107,7 @@ pub async fn cmd_audit(args: AuditArgs, ctx: &Context) -> Result<()> {
     } else {
         filter_events(stream, events)
     };
-    let company = ctx.settings.get("recruitee.company_id").unwrap_or_default();
+    let company = ctx.settings.plain(&COMPANY_ID).unwrap_or_default();
     ctx.emit_events(stream, dest, columns(), Origin::recruitee(&company))
         .await
 }
