@@ -106,11 +106,11 @@ impl Sandbox {
             .expect("start hrlogs sandbox");
         let stderr = child.stderr.take().expect("stderr");
         let (tx, rx) = mpsc::channel();
+        // Reads stderr to its end: a reader that went away would make the sandbox's next
+        // line to stderr fail, and the sandbox stop.
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    return;
-                }
+                let _ = tx.send(line);
             }
         });
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
