@@ -548,7 +548,7 @@ fn the_schema_rejects_what_ocsf_forbids() {
     let check = validator("entity_management");
     assert!(check.is_valid(&valid), "the baseline is valid");
     type Break = fn(&mut Value);
-    let broken: [(&str, Break); 7] = [
+    let broken: [(&str, Break); 8] = [
         ("no entity", |e| {
             drop(e.as_object_mut().expect("object").remove("entity"))
         }),
@@ -569,6 +569,9 @@ fn the_schema_rejects_what_ocsf_forbids() {
         }),
         ("a malformed e-mail address", |e| {
             e["actor"]["user"]["email_addr"] = json!("not mail")
+        }),
+        ("an e-mail address with a space", |e| {
+            e["actor"]["user"]["email_addr"] = json!("a b@example.com")
         }),
     ];
     for (what, breaks) in broken {
@@ -664,4 +667,236 @@ async fn commands_without_events_refuse_ocsf_before_any_request() {
         assert!(out.stdout.is_empty());
     }
     assert_eq!(fake.calls(), 0, "no request sent");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Whatever a vendor sends: no panic, and every event it yields is valid OCSF
+
+mod any_record {
+    use hrlogs::identity::Source;
+    use hrlogs::ocsf::{self, Origin};
+    use hrlogs::record::Record;
+    use proptest::prelude::*;
+    use serde_json::{Map, Value, json};
+
+    /// Scalars a vendor might put anywhere: texts that look like times, addresses, names
+    /// (hostile ones too), numbers of every size, nulls, booleans.
+    fn scalar() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(Value::from),
+            prop::sample::select(vec![
+                "2023-11-15 19:25:45",
+                "2023-02-07T07:09:41Z",
+                "2024-03-10 02:30:00",
+                "1618500278663",
+                "-1",
+                "",
+                " ",
+                "103.167.233.83",
+                "2001:db8::1",
+                "999.1.1.1",
+                "a@example.com",
+                "not mail",
+                "a b@example.com",
+                "x@y",
+                "@",
+                "名@例子.中国",
+                "Admin removed admin",
+                "Admin created candidate",
+                "Candidate field visibility changed",
+                "admin",
+                "system",
+                "=cmd|' /C calc'!A0",
+                "\u{202e}txt.exe",
+                "\u{1b}[2J",
+                "张三",
+            ])
+            .prop_map(Value::from),
+            ".{0,12}".prop_map(Value::from),
+        ]
+    }
+
+    /// A person as Recruitee writes admins, every field any scalar.
+    fn person() -> impl Strategy<Value = Value> {
+        (scalar(), scalar(), scalar(), scalar()).prop_map(
+            |(id, email, f, l)| json!({"id": id, "email": email, "first_name": f, "last_name": l}),
+        )
+    }
+
+    /// A field's value: a scalar, a person, or an object or list of those, its object keys
+    /// drawn from the vendors' own.
+    fn value() -> impl Strategy<Value = Value> {
+        let keys = prop::sample::select(vec![
+            "id",
+            "name",
+            "title",
+            "email",
+            "candidate_id",
+            "zh_cn",
+            "en_us",
+            "field",
+            "before",
+            "after",
+            "admin",
+            "candidate",
+            "offer",
+            "placement",
+            "disqualify_reason",
+            "removed_admin",
+        ]);
+        let leaf = || prop_oneof![scalar(), person()];
+        prop_oneof![
+            3 => scalar(),
+            3 => person(),
+            3 => prop::collection::btree_map(keys, leaf(), 0..4).prop_map(|m| {
+                Value::Object(m.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+            }),
+            1 => prop::collection::vec(leaf(), 0..3).prop_map(Value::from),
+        ]
+    }
+
+    /// A record with some of `fields` (each any value), maybe a key of its own, and most of
+    /// the time a readable time at `fields[0]` (so that most cases reach the mapping).
+    fn record(fields: &'static [&'static str], times: Vec<Value>) -> impl Strategy<Value = String> {
+        (
+            prop::collection::vec((prop::sample::select(fields), value()), 0..fields.len() + 2),
+            prop::option::of(value()),
+            prop::option::weighted(0.8, prop::sample::select(times)),
+        )
+            .prop_map(|(pairs, extra, time)| {
+                let mut map = Map::new();
+                for (k, v) in pairs {
+                    map.insert(k.to_string(), v);
+                }
+                if let Some(v) = extra {
+                    map.insert("vendor_added_field".into(), v);
+                }
+                if let Some(t) = time {
+                    map.insert(fields[0].to_string(), t);
+                }
+                Value::Object(map).to_string()
+            })
+    }
+
+    fn dept_times() -> Vec<Value> {
+        vec![
+            json!("2023-11-15 19:25:45"),
+            json!("2024-03-10 02:30:00"),
+            json!("2024-11-03 01:30:00"),
+        ]
+    }
+
+    fn talent_times() -> Vec<Value> {
+        vec![
+            json!("1618500278663"),
+            json!(1_618_500_278_663_i64),
+            json!(-5),
+        ]
+    }
+
+    fn audit_times() -> Vec<Value> {
+        vec![
+            json!("2023-02-07T07:09:41Z"),
+            json!("2023-02-07T07:09:41.123456Z"),
+            json!("2023-02-07T07:09:41+05:45"),
+        ]
+    }
+
+    const DEPT: &[&str] = &[
+        "operation_time",
+        "object_id",
+        "changes",
+        "operator",
+        "operation_type",
+        "effective_time",
+        "operation_reason",
+        "change_reasons",
+    ];
+    const TALENT: &[&str] = &[
+        "operation_time",
+        "application_id",
+        "talent_id",
+        "operator",
+        "operation_type",
+        "operator_type",
+    ];
+    const AUDIT: &[&str] = &[
+        "created_at",
+        "_id",
+        "actor",
+        "actor_type",
+        "admin",
+        "candidate",
+        "company_id",
+        "details",
+        "event_name",
+        "highlight",
+        "ip_address",
+        "offer",
+    ];
+
+    fn check(source: Source, text: &str) -> Result<(), TestCaseError> {
+        let origin = match source {
+            Source::RecruiteeAudit => Origin::recruitee("90598"),
+            s => Origin::feishu(s, "https://open.feishu.cn", Some("cli_x")),
+        };
+        let raw = serde_json::value::RawValue::from_string(text.to_string()).expect("json");
+        let record = Record::new(raw, 0);
+        let tz = jiff::tz::TimeZone::get("America/New_York").expect("zone");
+        // A record without a readable time is refused with a reason; anything else is an event.
+        if let Ok(event) = ocsf::event(&origin, &record, "uid-1".into(), &tz) {
+            let v = serde_json::to_value(&event).expect("serializes");
+            prop_assert_eq!(v["raw_data"].as_str(), Some(text));
+            super::assert_valid_ocsf(&[v]);
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn dept_logs(text in record(DEPT, dept_times())) {
+            check(Source::FeishuDeptLogs, &text)?;
+        }
+
+        #[test]
+        fn talent_logs(text in record(TALENT, talent_times())) {
+            check(Source::FeishuTalentLogs, &text)?;
+        }
+
+        #[test]
+        fn audit_entries(text in record(AUDIT, audit_times())) {
+            check(Source::RecruiteeAudit, &text)?;
+        }
+    }
+
+    #[test]
+    fn well_formed_records_become_events() {
+        // The generator reaches the mapping, not only the refusal of records without time.
+        let dept = json!({"operation_time": "2024-03-10 02:30:00", "object_id": 1}).to_string();
+        let audit =
+            json!({"created_at": "2023-02-07T07:09:41Z", "event_name": "Admin removed admin",
+            "details": {"removed_admin": {"first_name": "A"}}})
+            .to_string();
+        for (source, text) in [
+            (Source::FeishuDeptLogs, dept),
+            (Source::RecruiteeAudit, audit),
+        ] {
+            let origin = match source {
+                Source::RecruiteeAudit => Origin::recruitee("1"),
+                s => Origin::feishu(s, "https://open.feishu.cn", None),
+            };
+            let raw = serde_json::value::RawValue::from_string(text).expect("json");
+            let record = Record::new(raw, 0);
+            let event = ocsf::event(&origin, &record, "u".into(), &jiff::tz::TimeZone::UTC)
+                .expect("an event");
+            super::assert_valid_ocsf(&[serde_json::to_value(&event).expect("json")]);
+        }
+    }
 }
