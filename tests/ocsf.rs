@@ -650,6 +650,50 @@ async fn identical_feishu_records_get_their_own_uids_and_keep_them() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_record_without_a_time_fails_the_run_and_says_which() {
+    let timeless = json!({
+        "application_id": "1", "talent_id": "t-without-time",
+        "operator": {"id": "ou_1", "name": {"zh_cn": "张三"}},
+        "operation_type": 1, "operator_type": 1
+    });
+    let fake = FeishuFake::start(FeishuState {
+        talent: vec![TalentLog {
+            operator: "ou_1".into(),
+            operation: 1,
+            job: "j".into(),
+            ms: 0,
+            value: timeless,
+        }],
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let run = |format: &str| {
+        fake.hrlogs_unpaced(&env)
+            .args([
+                "feishu",
+                "talent-logs",
+                "--operator",
+                "ou_1",
+                "--operation",
+                "1",
+            ])
+            .args(["-f", format])
+            .output()
+            .expect("run")
+    };
+    assert!(run("ndjson").status.success(), "the record itself is fine");
+    let out = run("ocsf");
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("operation_time") && err.contains("-f ndjson"),
+        "names the missing time and the way out: {err}"
+    );
+    assert!(out.stdout.is_empty(), "no event without a time");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn commands_without_events_refuse_ocsf_before_any_request() {
     let fake = RecruiteeFake::start(RecruiteeState::default()).await;
     let env = Env::new();
