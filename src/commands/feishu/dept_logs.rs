@@ -7,6 +7,7 @@ use clap::{Args, ValueEnum};
 
 use crate::commands::{Context, clean_list};
 use crate::error::{Error, Result};
+use crate::identity::Source;
 use crate::output::Column;
 use crate::plan::merge_groups;
 use crate::vendors::feishu::dept_logs::{self, DeptLogsQuery, MAX_PAGE_SIZE};
@@ -97,7 +98,8 @@ pub async fn cmd_dept_logs(args: DeptLogsArgs, ctx: &Context) -> Result<()> {
         "fetching Feishu department operation logs ({chains} windows × batches)…"
     ));
     let stream = merge_groups(plan, 1, ctx.progress.clone());
-    ctx.emit(stream, dest, columns()).await
+    let origin = super::origin(ctx, Source::FeishuDeptLogs);
+    ctx.emit_events(stream, dest, columns(), origin).await
 }
 
 fn validate(args: &DeptLogsArgs, ctx: &Context) -> Result<DeptLogsQuery> {

@@ -33,8 +33,14 @@ pub enum RecruiteeCommand {
 pub async fn run(cmd: RecruiteeCommand, ctx: &Context) -> Result<()> {
     match cmd {
         RecruiteeCommand::Audit(args) => audit::cmd_audit(args, ctx).await,
-        RecruiteeCommand::Candidates(args) => candidates::cmd_candidates(args, ctx).await,
-        RecruiteeCommand::Offers(args) => offers::cmd_offers(args, ctx).await,
+        RecruiteeCommand::Candidates(args) => {
+            ctx.refuse_ocsf("recruitee candidates")?;
+            candidates::cmd_candidates(args, ctx).await
+        }
+        RecruiteeCommand::Offers(args) => {
+            ctx.refuse_ocsf("recruitee offers")?;
+            offers::cmd_offers(args, ctx).await
+        }
     }
 }
 
