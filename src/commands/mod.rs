@@ -89,7 +89,7 @@ impl Context {
             Some(t) if t.is_finite() && t > 0.0 && t <= 3600.0 => Duration::from_secs_f64(t),
             Some(t) => {
                 return Err(Error::input(format!(
-                    "--timeout must be between 0 and 3600 seconds, not {t}"
+                    "--timeout must be more than 0 and at most 3600 seconds, not {t}"
                 )));
             }
         };
@@ -97,7 +97,16 @@ impl Context {
         if max_retries > 100 {
             return Err(Error::input("--max-retries must be at most 100"));
         }
-        let format = resolve_format(global.format, global.output.as_deref());
+        let format = resolve_format(global.format, global.output.as_deref())?;
+        let to_stdout = global.output.as_deref().is_none_or(is_stdout);
+        if format == Format::Xlsx && to_stdout && !global.dry_run && std::io::stdout().is_terminal()
+        {
+            return Err(
+                Error::input("-f xlsx writes a workbook, which a terminal cannot show").hint(
+                    "give a file with -o report.xlsx, or pipe the output: … -f xlsx > report.xlsx",
+                ),
+            );
+        }
         let color = match global.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -118,6 +127,8 @@ impl Context {
             tz: tz.clone(),
             color,
             limit: global.limit,
+            wide: global.wide,
+            pager: !global.no_pager,
         };
         let progress = Progress::new(!global.no_progress, global.quiet, global.verbose);
         let min_delay = std::env::var("HRLOGS_RETRY_MIN_DELAY_MS")
@@ -174,8 +185,8 @@ impl Context {
     pub fn destination(&self) -> Result<Option<Destination>> {
         match (&self.global.output, self.global.dry_run) {
             (_, true) => Ok(None),
-            (Some(path), false) => Destination::file(path).map(Some),
-            (None, false) => Ok(Some(Destination::stdout())),
+            (Some(path), false) if !is_stdout(path) => Destination::file(path).map(Some),
+            (_, false) => Ok(Some(Destination::stdout())),
         }
     }
 
@@ -201,33 +212,90 @@ impl Context {
         dest: Destination,
         columns: Vec<Column>,
     ) -> Result<()> {
-        let sink = output::sink(&self.output, columns, dest);
+        self.progress.set_output_on_terminal(
+            matches!(dest, Destination::Stdout(_)) && std::io::stdout().is_terminal(),
+        );
+        let sink = output::sink(&self.output, columns, dest)?;
         output::drain(stream, sink, self.output.limit, &self.progress).await
     }
 }
 
+/// `-o -`: stdout.
+fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// The extensions `-o` knows, and the format each picks.
+const EXTENSIONS: &[(&str, Format)] = &[
+    ("json", Format::Json),
+    ("ndjson", Format::Ndjson),
+    ("jsonl", Format::Ndjson),
+    ("csv", Format::Csv),
+    ("xlsx", Format::Xlsx),
+    ("txt", Format::Table),
+];
+
 /// `-f`, else the `-o` file's extension, else table on a terminal and json otherwise.
-fn resolve_format(explicit: Option<Format>, output: Option<&Path>) -> Format {
-    if let Some(f) = explicit {
-        return f;
+/// `-o json` (a format's name as the file, the kubectl habit) and an extension that names no
+/// format are input errors.
+fn resolve_format(explicit: Option<Format>, output: Option<&Path>) -> Result<Format> {
+    use clap::ValueEnum;
+    let file = output.filter(|p| !is_stdout(p));
+    if let Some(path) = file {
+        let text = path.to_string_lossy();
+        let bare = Format::value_variants()
+            .iter()
+            .filter_map(|f| f.to_possible_value())
+            .any(|v| v.get_name() == text.as_ref())
+            || ["jsonl", "txt", "yaml", "wide"].contains(&text.as_ref());
+        if bare {
+            let fmt = if text == "jsonl" { "ndjson" } else { &text };
+            return Err(Error::input(format!(
+                "-o {text}: -o takes a file to write; to choose the format use -f {fmt}"
+            ))
+            .hint(format!(
+                "-f {fmt} prints to stdout; -o {text}.{ext} writes a file; -o ./{text} writes a file named {text}",
+                ext = if text == "table" { "txt" } else { &text }
+            )));
+        }
     }
-    if let Some(path) = output {
+    if let Some(f) = explicit {
+        return Ok(f);
+    }
+    if let Some(path) = file {
         let ext = path
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
+        let known = EXTENSIONS
+            .iter()
+            .map(|(e, _)| format!(".{e}"))
+            .collect::<Vec<_>>()
+            .join(" ");
         return match ext.as_deref() {
-            Some("csv") => Format::Csv,
-            Some("ndjson" | "jsonl") => Format::Ndjson,
-            Some("txt") => Format::Table,
-            _ => Format::Json,
+            Some(ext) => EXTENSIONS
+                .iter()
+                .find(|(e, _)| *e == ext)
+                .map(|(_, f)| *f)
+                .ok_or_else(|| {
+                    Error::input(format!(
+                        "-o {}: hrlogs does not know the extension .{ext}; known: {known}",
+                        path.display()
+                    ))
+                    .hint("use one of those extensions, or say the format with -f")
+                }),
+            None => Err(Error::input(format!(
+                "-o {}: the file has no extension to choose the format by; known: {known}",
+                path.display()
+            ))
+            .hint("add an extension, or say the format with -f")),
         };
     }
-    if std::io::stdout().is_terminal() {
+    Ok(if std::io::stdout().is_terminal() {
         Format::Table
     } else {
         Format::Json
-    }
+    })
 }
 
 /// Splits repeated, comma-separated list flags, trims, refuses empty items, drops repeats
