@@ -24,7 +24,7 @@ Examples:
     -f json | jq '.[].actor'";
 
 /// Fetch audit and operation logs from Feishu/Lark and Recruitee: every page, every record
-/// exactly once, as a table, JSON, NDJSON or CSV.
+/// exactly once, as a table, JSON, NDJSON, CSV or a workbook (xlsx).
 #[derive(Debug, Parser)]
 #[command(name = "hrlogs", version, after_help = EXAMPLES, propagate_version = true)]
 pub struct Cli {
@@ -41,7 +41,7 @@ pub struct GlobalArgs {
     /// file's extension]
     #[arg(short = 'f', long, global = true, value_enum, help_heading = "Output")]
     pub format: Option<Format>,
-    /// Columns for table and csv: dotted paths into each record, e.g. operator.name.en_us
+    /// Columns for table, csv and xlsx: dotted paths into each record, e.g. operator.name.en_us
     #[arg(
         long,
         global = true,
@@ -164,13 +164,20 @@ pub enum Command {
     Config(config::ConfigCommand),
     /// Print a shell completion script
     Completions(CompletionsArgs),
-    /// Print the manual page (roff) on stdout
+    /// Print the manual page (roff) of hrlogs, or of one command, on stdout
     #[command(
-        after_help = "Examples:\n  hrlogs man > ~/.local/share/man/man1/hrlogs.1 && man hrlogs\n  hrlogs man | man -l -"
+        after_help = "Examples:\n  hrlogs man | man -l -\n  hrlogs man feishu dept-logs | man -l -\n  hrlogs man > ~/.local/share/man/man1/hrlogs.1 && man hrlogs"
     )]
-    Man,
+    Man(ManArgs),
     /// Serve a local stand-in of both vendors' endpoints with sample data
     Sandbox(SandboxArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print, e.g. `feishu dept-logs` [default: hrlogs itself]
+    #[arg(value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]

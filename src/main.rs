@@ -9,6 +9,11 @@ use hrlogs::error::{Error, Kind};
 use hrlogs::{cli, commands};
 
 fn main() -> ExitCode {
+    if std::env::args_os().len() <= 1 {
+        // Like gh: `hrlogs` alone shows what it can do, and that is not an error.
+        let _ = <cli::Cli as clap::CommandFactory>::command().print_help();
+        return ExitCode::SUCCESS;
+    }
     let cli = cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -33,6 +38,7 @@ fn main() -> ExitCode {
 
 /// Prints the one line that says what failed, and gives the exit code.
 fn report(e: Error) -> ExitCode {
+    hrlogs::progress::clear();
     match e.kind {
         Kind::PipeClosed => {}
         Kind::Interrupted => eprintln!("hrlogs: interrupted"),

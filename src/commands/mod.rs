@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod feishu;
+pub mod man;
 pub mod recruitee;
 
 use std::io::IsTerminal;
@@ -43,13 +44,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             clap_complete::generate(args.shell, &mut cmd, "hrlogs", &mut std::io::stdout());
             Ok(())
         }
-        Command::Man => {
-            let man = clap_mangen::Man::new(Cli::command());
-            let mut out = Vec::new();
-            man.render(&mut out).map_err(Error::from)?;
-            std::io::Write::write_all(&mut std::io::stdout(), &out)?;
-            Ok(())
-        }
+        Command::Man(args) => man::run(&args.command),
         Command::Sandbox(args) => sandbox::serve_forever(args.port).await,
         Command::Config(cmd) => config::run(cmd, &cli.global),
         Command::Feishu(cmd) => {
