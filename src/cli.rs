@@ -53,7 +53,9 @@ pub struct GlobalArgs {
     /// Stop after N records (and stop fetching)
     #[arg(long, global = true, value_name = "N", help_heading = "Output")]
     pub limit: Option<u64>,
-    /// Write to PATH instead of stdout, atomically: a failed run leaves no file (or the old one)
+    /// Write to PATH instead of stdout, atomically: a failed run leaves no file (or the old one).
+    /// The format follows the extension (.json .ndjson .jsonl .csv .xlsx .txt) unless -f says;
+    /// - is stdout
     #[arg(
         short = 'o',
         long,

@@ -26,13 +26,25 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         tokio::select! {
             result = commands::run(cli) => result,
-            _ = tokio::signal::ctrl_c() => Err(Error::interrupted()),
+            _ = ctrl_c_outside_the_pager() => Err(Error::interrupted()),
         }
     });
     runtime.shutdown_timeout(Duration::from_millis(200));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => report(e),
+    }
+}
+
+/// Ctrl-C, except while the pager shows a table (the pager handles it, as in git).
+async fn ctrl_c_outside_the_pager() {
+    loop {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        if !hrlogs::output::paging() {
+            return;
+        }
     }
 }
 

@@ -926,3 +926,105 @@ fn long_tables_go_through_the_pager() {
     assert!(out.status.success());
     assert!(!stdout_of(&out).contains("PAGED:"));
 }
+
+/// Every example of the README runs on the sandbox as written (with `--sandbox` added by a
+/// wrapper named `hrlogs`), and gives records: sample ids included.
+#[test]
+fn readme_examples_run_on_the_sandbox() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let mut examples = Vec::new();
+    let mut in_sh = false;
+    let mut current = String::new();
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            in_sh = line == "```sh";
+            continue;
+        }
+        if !in_sh {
+            continue;
+        }
+        if !current.is_empty() || line.starts_with("hrlogs ") {
+            current.push_str(line.trim_end_matches('\\'));
+            current.push(' ');
+            if !line.ends_with('\\') {
+                examples.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    let jq = std::process::Command::new("jq")
+        .arg("--version")
+        .output()
+        .is_ok();
+    let examples: Vec<String> = examples
+        .into_iter()
+        .filter(|e| {
+            !e.contains("completions") && !e.contains("hrlogs man") && !e.contains("sandbox")
+        })
+        .filter(|e| jq || !e.contains("jq"))
+        .collect();
+    assert!(examples.len() >= 10, "the README's examples: {examples:#?}");
+    let bin = env.path("bin");
+    std::fs::create_dir_all(&bin).expect("bin");
+    let wrapper = bin.join("hrlogs");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec '{}' --sandbox \"$@\"\n",
+            assert_cmd::cargo::cargo_bin("hrlogs").display()
+        ),
+    )
+    .expect("wrapper");
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let work = env.path("work");
+    std::fs::create_dir_all(&work).expect("work");
+    for name in ["departments.txt", "depts.txt"] {
+        std::fs::write(
+            work.join(name),
+            "7094136522860922111\n7094136522860922112\n",
+        )
+        .expect("ids");
+    }
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for example in &examples {
+        let before = common::files_in(&work);
+        let clean = env.command();
+        let mut bash = std::process::Command::new("bash");
+        for (k, v) in clean.get_envs() {
+            match v {
+                Some(v) => bash.env(k, v),
+                None => bash.env_remove(k),
+            };
+        }
+        let out = bash
+            .current_dir(&work)
+            .env("PATH", &path)
+            .args(["-o", "pipefail", "-c", example])
+            .output()
+            .expect("bash");
+        assert!(
+            out.status.success(),
+            "{example}: exit {:?}: {}",
+            out.status.code(),
+            stderr_of(&out)
+        );
+        let new_files: Vec<String> = common::files_in(&work)
+            .into_iter()
+            .filter(|f| !before.contains(f))
+            .collect();
+        let wrote = new_files
+            .iter()
+            .any(|f| std::fs::metadata(work.join(f)).is_ok_and(|m| m.len() > 200));
+        assert!(
+            out.stdout.len() > 20 || wrote,
+            "{example}: no records: {}",
+            stdout_of(&out)
+        );
+    }
+}

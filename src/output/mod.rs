@@ -25,6 +25,7 @@ use columns::{FieldCheck, Set};
 
 pub use columns::{Column, Fit, Show, cell_text};
 pub use destination::Destination;
+pub use pager::paging;
 pub use sanitize::{escape_for_terminal, neutralize_formula};
 
 /// How the output should look.

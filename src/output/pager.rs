@@ -4,6 +4,16 @@
 
 use std::io::{self, Write};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Set while the pager shows the output: Ctrl-C then belongs to the pager (as in git), and
+/// hrlogs waits for it to end instead of leaving it behind on the terminal.
+static PAGING: AtomicBool = AtomicBool::new(false);
+
+/// Whether a pager is showing the output now.
+pub fn paging() -> bool {
+    PAGING.load(Ordering::SeqCst)
+}
 
 /// The pager command to run, if any.
 pub fn command() -> Option<String> {
@@ -33,6 +43,14 @@ pub fn page(text: &str) -> io::Result<bool> {
         Ok(child) => child,
         Err(_) => return Ok(false),
     };
+    PAGING.store(true, Ordering::SeqCst);
+    let shown = feed(&mut child, text);
+    PAGING.store(false, Ordering::SeqCst);
+    shown
+}
+
+/// Writes `text` to the pager and waits for the user to leave it.
+fn feed(child: &mut std::process::Child, text: &str) -> io::Result<bool> {
     if let Some(mut stdin) = child.stdin.take() {
         match stdin.write_all(text.as_bytes()) {
             Ok(()) => {}
