@@ -1,4 +1,4 @@
-//! The command line as typed: clap's derive types and nothing else. `commands::Context::new`
+//! The command line as typed: clap's derive types and nothing else. `options::Options::resolve`
 //! turns these into resolved options; nothing after that sees clap.
 
 use std::path::PathBuf;
@@ -54,8 +54,8 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "N", help_heading = "Output")]
     pub limit: Option<u64>,
     /// Write to PATH instead of stdout, atomically: a failed run leaves no file (or the old one).
-    /// The format follows the extension (.json .ndjson .jsonl .csv .xlsx .txt) unless -f says;
-    /// - is stdout
+    /// The format follows the extension (.json .ndjson .jsonl .csv .xlsx .txt) unless -f says.
+    /// `-o -` is stdout
     #[arg(
         short = 'o',
         long,
@@ -134,6 +134,18 @@ pub enum Format {
     Csv,
     /// A workbook for spreadsheets (needs -o, or a stdout that is not a terminal)
     Xlsx,
+}
+
+impl From<Format> for crate::output::Format {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Table => Self::Table,
+            Format::Json => Self::Json,
+            Format::Ndjson => Self::Ndjson,
+            Format::Csv => Self::Csv,
+            Format::Xlsx => Self::Xlsx,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

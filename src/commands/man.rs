@@ -9,7 +9,7 @@ use clap::CommandFactory;
 
 use crate::cli::Cli;
 use crate::error::{Error, Result};
-use crate::settings::KEYS;
+use crate::settings::keys;
 
 const TIMES: &str = "\
 T is any of: RFC 3339 (2024-05-01T08:00:00+08:00); a date (2024-05-01 or 20240501); a date \
@@ -184,7 +184,7 @@ fn top_sections(out: &mut Vec<u8>) {
         tagged(out, code, meaning);
     }
     section(out, "ENVIRONMENT");
-    for key in KEYS {
+    for key in keys() {
         let secret = if key.secret { " (a secret)" } else { "" };
         tagged(
             out,
@@ -204,7 +204,7 @@ fn top_sections(out: &mut Vec<u8>) {
          wins over the file, which wins over the defaults. `hrlogs config init` writes a \
          commented file; `hrlogs config show` shows the effective settings. The keys:",
     );
-    for key in KEYS {
+    for key in keys() {
         let default = key
             .default
             .map(|d| format!(" [default: {d}]"))

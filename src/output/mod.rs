@@ -16,7 +16,6 @@ use std::io::{self, BufWriter};
 
 use jiff::tz::TimeZone;
 
-use crate::cli::Format;
 use crate::error::Result;
 use crate::plan::RecordStream;
 use crate::progress::Progress;
@@ -27,6 +26,16 @@ pub use columns::{Column, Fit, Show, cell_text};
 pub use destination::Destination;
 pub use pager::paging;
 pub use sanitize::{escape_for_terminal, neutralize_formula};
+
+/// The output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Ndjson,
+    Csv,
+    Xlsx,
+}
 
 /// How the output should look.
 pub struct OutputOptions {

@@ -124,7 +124,7 @@ fn operator_name(record: &serde_json::Value) -> serde_json::Value {
 pub async fn cmd_talent_logs(args: TalentLogsArgs, ctx: &Context) -> Result<()> {
     let query = validate(&args, ctx)?;
     let dest = ctx.destination()?;
-    let feishu = super::client(ctx, ctx.global.dry_run)?;
+    let feishu = super::client(ctx, ctx.options.dry_run)?;
     let chains = talent_logs::chains(feishu, query, MAX_CHAINS);
     let Some(dest) = dest else {
         let requests = chains

@@ -50,7 +50,7 @@ pub async fn cmd_offers(args: OffersArgs, ctx: &Context) -> Result<()> {
         params.push(("kind".to_string(), kind.to_string()));
     }
     let dest = ctx.destination()?;
-    let client = super::client(ctx, ctx.global.dry_run)?;
+    let client = super::client(ctx, ctx.options.dry_run)?;
     let req = client.request("offers", &params, "Recruitee offers request")?;
     let Some(dest) = dest else {
         return ctx.print_requests(None, &[req]);

@@ -3,6 +3,7 @@
 //! their 10,000-result window are in `search`.
 
 pub mod search;
+pub mod settings;
 
 use std::sync::Arc;
 
