@@ -1028,3 +1028,88 @@ fn readme_examples_run_on_the_sandbox() {
         );
     }
 }
+
+/// Ctrl-C in the middle of a run: exit 130, and the terminal shows no progress line.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_run_leaves_no_progress_line() {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    let fake = FeishuFake::start(State {
+        talent: talent_dataset(&["ou_1"], &[1], 200, 1_700_000_000_000),
+        delay: std::time::Duration::from_millis(200),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 24,
+            cols: 100,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("pty");
+    let clean = env.command();
+    let mut cmd = CommandBuilder::new(clean.get_program());
+    for (k, v) in clean.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        }
+    }
+    for (k, v) in fake.vars() {
+        cmd.env(k, v);
+    }
+    cmd.env("TERM", "xterm-256color");
+    let file = env.path("out.ndjson");
+    cmd.args(["--page-size", "1", "-o"]);
+    cmd.arg(&file);
+    cmd.args([
+        "feishu",
+        "talent-logs",
+        "--operator",
+        "ou_1",
+        "--operation",
+        "1",
+    ]);
+    let mut child = pty.slave.spawn_command(cmd).expect("spawn");
+    drop(pty.slave);
+    let mut reader = pty.master.try_clone_reader().expect("reader");
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut chunk) {
+            if n == 0 || tx.send(chunk[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut shown = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !String::from_utf8_lossy(&shown).contains("requests (") {
+        assert!(std::time::Instant::now() < deadline, "no progress drawn");
+        if let Ok(bytes) = rx.recv_timeout(std::time::Duration::from_millis(100)) {
+            shown.extend(bytes);
+        }
+    }
+    let pid = child.process_id().expect("pid");
+    // SAFETY: sends SIGINT to the child this test started.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGINT);
+    }
+    let status = child.wait().expect("wait");
+    drop(pty.master);
+    while let Ok(bytes) = rx.recv_timeout(std::time::Duration::from_millis(500)) {
+        shown.extend(bytes);
+    }
+    assert_eq!(status.exit_code(), 130);
+    let lines = screen(&shown, 24, 100);
+    assert!(
+        lines.iter().all(|l| !l.contains("requests (")),
+        "a progress line stayed: {lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("interrupted")),
+        "says so: {lines:?}"
+    );
+    assert!(!file.exists(), "nothing left at -o");
+}
