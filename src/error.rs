@@ -17,8 +17,12 @@ pub enum Kind {
     Api,
     /// The network or the vendor kept failing after every retry, or paging made no progress: exit 5.
     Unavailable,
+    /// `archive verify`: the archive was altered: exit 6.
+    Tampered,
     /// Ctrl-C: exit 130.
     Interrupted,
+    /// SIGTERM: exit 143.
+    Terminated,
     /// The reader of stdout went away (`| head`): a normal end, exit 0, nothing printed.
     PipeClosed,
 }
@@ -31,7 +35,9 @@ impl Kind {
             Kind::Config => 3,
             Kind::Api => 4,
             Kind::Unavailable => 5,
+            Kind::Tampered => 6,
             Kind::Interrupted => 130,
+            Kind::Terminated => 143,
             Kind::PipeClosed => 0,
         }
     }

@@ -5,6 +5,7 @@
 //! one newest-first stream of records → `output` (a format, to stdout or an atomic file).
 //! The binary (`main.rs`) only parses the flags, runs, and maps errors to exit codes.
 
+pub mod archive;
 pub mod cli;
 pub mod commands;
 pub mod error;

@@ -35,7 +35,7 @@ fn main() -> ExitCode {
 fn report(e: Error) -> ExitCode {
     match e.kind {
         Kind::PipeClosed => {}
-        Kind::Interrupted => eprintln!("hrlogs: interrupted"),
+        Kind::Interrupted | Kind::Terminated => eprintln!("hrlogs: interrupted"),
         _ => eprintln!("hrlogs: error: {e}"),
     }
     e.exit_code()

@@ -1,9 +1,11 @@
 //! One file per command: its `…Args` (clap, with the `--help` text) and its `cmd_…` function.
 //! [`Context`] is the resolved form of the global options that every command gets.
 
+pub mod archive;
 pub mod config;
 pub mod feishu;
 pub mod recruitee;
+pub mod sync;
 
 use std::io::IsTerminal;
 use std::path::Path;
@@ -63,6 +65,16 @@ pub async fn run(cli: Cli) -> Result<()> {
             let result = recruitee::run(cmd, &ctx).await;
             ctx.progress.finish();
             result
+        }
+        Command::Sync(cmd) => {
+            let ctx = Context::new(cli.global).await?;
+            let result = sync::run(cmd, &ctx).await;
+            ctx.progress.finish();
+            result
+        }
+        Command::Archive(cmd) => {
+            let ctx = Context::new(cli.global).await?;
+            archive::run(cmd, &ctx)
         }
     }
 }
@@ -177,6 +189,14 @@ impl Context {
             (Some(path), false) => Destination::file(path).map(Some),
             (None, false) => Ok(Some(Destination::stdout())),
         }
+    }
+
+    /// The archive's path: `--archive`, `archive.path` (`HRLOGS_ARCHIVE`), or the default.
+    pub fn archive_path(&self) -> Result<std::path::PathBuf> {
+        crate::archive::resolve_path(
+            self.global.archive.as_deref(),
+            self.settings.get("archive.path"),
+        )
     }
 
     /// `--dry-run`: the requests, one after another, on stdout.

@@ -153,6 +153,14 @@ pub const KEYS: &[Key] = &[
         Some("8"),
         "Requests to Recruitee under way at once"
     ),
+    key!(
+        "archive",
+        "path",
+        "HRLOGS_ARCHIVE",
+        false,
+        None,
+        "The SQLite archive that `hrlogs sync` fills [default: <user data dir>/hrlogs/archive.sqlite3]"
+    ),
 ];
 
 /// Where a value came from.

@@ -10,7 +10,7 @@ use crate::time::Bound;
 use crate::vendors::feishu::talent_logs::{self, MAX_PAGE_SIZE, TalentLogsQuery};
 
 /// The most chains one query is split into.
-const MAX_CHAINS: usize = 32;
+pub(crate) const MAX_CHAINS: usize = 32;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -60,6 +60,11 @@ pub struct TalentLogsArgs {
     /// Only records at or before T (a bare date: the end of that day). Filters here, like --since
     #[arg(long, value_name = "T")]
     pub until: Option<String>,
+    /// Read the local archive that `hrlogs sync` fills instead of Feishu: no network, no
+    /// credentials; the flags filter here (--job: records synced with a job list that is part
+    /// of the one given)
+    #[arg(long)]
+    pub from_archive: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -72,7 +77,7 @@ pub enum UserIdType {
 }
 
 impl UserIdType {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             UserIdType::OpenId => "open_id",
             UserIdType::UnionId => "union_id",
@@ -96,6 +101,9 @@ pub fn columns() -> Vec<Column> {
 
 pub async fn cmd_talent_logs(args: TalentLogsArgs, ctx: &Context) -> Result<()> {
     let query = validate(&args, ctx)?;
+    if args.from_archive {
+        return crate::commands::sync::from_archive::talent_logs(query, ctx).await;
+    }
     let dest = ctx.destination()?;
     let feishu = super::client(ctx, ctx.global.dry_run)?;
     let chains = talent_logs::chains(feishu, query, MAX_CHAINS);
@@ -111,7 +119,8 @@ pub async fn cmd_talent_logs(args: TalentLogsArgs, ctx: &Context) -> Result<()> 
     ctx.emit(stream, dest, columns()).await
 }
 
-fn validate(args: &TalentLogsArgs, ctx: &Context) -> Result<TalentLogsQuery> {
+/// The flags as a checked query.
+pub(crate) fn validate(args: &TalentLogsArgs, ctx: &Context) -> Result<TalentLogsQuery> {
     let operators = clean_list("--operator", &args.operators)?;
     let mut operations = args.operations.clone();
     let mut seen = std::collections::HashSet::new();

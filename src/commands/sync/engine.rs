@@ -1,0 +1,125 @@
+//! One sync run: plan the units, fetch each unit not done yet, give every record its event id,
+//! stage the records batch by batch (committed), mark the unit done, and when every unit is
+//! done append what is new to the archive in one transaction.
+
+use std::collections::HashMap;
+
+use jiff::Timestamp;
+
+use super::jobs::{self, IdMode, Job};
+use crate::archive::{Archive, Finalized, RunEnd, Staged};
+use crate::commands::Context;
+use crate::error::Result;
+use crate::identity::{Identifier, Source, content_hash, hex};
+use crate::record::Record;
+
+/// What a complete run did.
+pub struct RunOutcome {
+    pub finalized: Finalized,
+    /// Requests this run sent.
+    pub requests: u64,
+    /// How many runs this process has made (for `--follow`'s messages).
+    pub polls: u64,
+}
+
+/// Assigns event ids along one unit.
+enum Ids {
+    Stream(Identifier),
+    Counted(HashMap<(i64, [u8; 32]), u32>),
+}
+
+impl Ids {
+    fn new(mode: IdMode, source: Source) -> Ids {
+        match (mode, source) {
+            (_, Source::RecruiteeAudit) | (IdMode::Stream, _) => {
+                Ids::Stream(Identifier::new(source))
+            }
+            (IdMode::Counted, _) => Ids::Counted(HashMap::new()),
+        }
+    }
+
+    /// The same ids as [`Identifier`] gives, without needing the records grouped by day.
+    fn id(&mut self, record: &Record) -> String {
+        match self {
+            Ids::Stream(ids) => ids.id(record),
+            Ids::Counted(counts) => {
+                let day = record.key.div_euclid(jobs::day_ms_len());
+                let hash = content_hash(&record.raw);
+                let n = counts.entry((day, hash)).or_insert(0);
+                *n = n.saturating_add(1);
+                format!("{}-{n}", hex(&hash))
+            }
+        }
+    }
+}
+
+static POLLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Runs the job once against the archive.
+pub async fn run_once(job: &Job, archive: &mut Archive, ctx: &Context) -> Result<RunOutcome> {
+    let polls = POLLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+    let now = Timestamp::now();
+    let now_ms = now.as_millisecond();
+    let state = archive.stream(&job.key, now_ms)?;
+    let plan = job.plan(&state, now, ctx)?;
+    if let Some((from, until, message)) = &plan.lost {
+        ctx.progress.warn(message);
+        archive.note_gap(state.id, *from, *until, now_ms)?;
+    }
+    archive.set_pending(state.id, plan.pending.as_deref())?;
+    let requests_before = ctx.progress.requests();
+    ctx.progress
+        .start(&format!("syncing {}…", job.key.source.name()));
+    let source = job.key.source;
+    let fetched: Result<()> = async {
+        for unit in plan.units {
+            if archive.unit_done(state.id, &unit.name)? {
+                ctx.progress
+                    .line_if_verbose(&format!("{}: done by the last run, skipped", unit.name));
+                continue;
+            }
+            let mut ids = Ids::new(unit.ids, source);
+            let mut stream = (unit.start)(ctx.progress.clone());
+            while let Some(batch) = stream.next_batch().await {
+                let records = batch?;
+                let rows: Vec<(String, i64)> = records
+                    .iter()
+                    .map(|r| (ids.id(r), jobs::time_ms(source, r)))
+                    .collect();
+                let staged: Vec<Staged<'_>> = records
+                    .iter()
+                    .zip(&rows)
+                    .map(|(r, (id, t))| Staged {
+                        event_id: id,
+                        time_ms: *t,
+                        record: r.raw.get(),
+                    })
+                    .collect();
+                archive.stage(state.id, &staged)?;
+            }
+            archive.mark_unit_done(state.id, &unit.name)?;
+        }
+        Ok(())
+    }
+    .await;
+    let requests = ctx.progress.requests().saturating_sub(requests_before);
+    if let Err(e) = fetched {
+        let _ = archive.note_incomplete_run(state.id, now_ms, requests);
+        return Err(e);
+    }
+    let finalized = archive.finalize(
+        &job.key,
+        state.id,
+        &RunEnd {
+            covered_from: plan.covered_from,
+            cursor: plan.cursor,
+            now_ms,
+            requests,
+        },
+    )?;
+    Ok(RunOutcome {
+        finalized,
+        requests,
+        polls,
+    })
+}
