@@ -1,0 +1,1072 @@
+//! `hrlogs sync`, the archive, `--from-archive` and `archive status|verify`, against loopback
+//! fakes whose data can change between runs (events arriving, late-indexed events).
+
+mod common;
+
+use std::collections::{BTreeSet, HashSet};
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path, path_regex};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use common::Env;
+
+const COMPANY: &str = "4242";
+const TOKEN: &str = "sync-test-token";
+const APP_ID: &str = "cli_sync";
+const APP_SECRET: &str = "sync-secret";
+
+fn now_s() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+fn rfc3339(s: i64) -> String {
+    jiff::Timestamp::from_second(s)
+        .expect("ts")
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+fn q(req: &Request, k: &str) -> Option<String> {
+    req.url
+        .query_pairs()
+        .find(|(kk, _)| kk == k)
+        .map(|(_, v)| v.into_owned())
+}
+
+// ---------------------------------------------------------------- Recruitee audit log
+
+#[derive(Default)]
+struct Audit {
+    /// (created_at, entry); any order (sorted newest first when served).
+    entries: Mutex<Vec<(i64, Value)>>,
+    calls: AtomicU64,
+}
+
+fn entry(id: &str, at: i64, actor: &str, event: &str) -> (i64, Value) {
+    (
+        at,
+        json!({"_id": id, "actor": actor, "event_name": event, "created_at": rfc3339(at),
+               "candidate": {"name": format!("Cand {id}")}, "details": {"note": "x"}}),
+    )
+}
+
+struct AuditEndpoint(Arc<Audit>);
+
+impl Respond for AuditEndpoint {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        self.0.calls.fetch_add(1, Ordering::SeqCst);
+        let auth = req
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok());
+        if auth != Some(&format!("Bearer {TOKEN}")) {
+            return ResponseTemplate::new(401).set_body_json(json!({"error": "Token not found."}));
+        }
+        let filters: Vec<Value> = q(req, "filters_json")
+            .and_then(|f| serde_json::from_str(&f).ok())
+            .unwrap_or_default();
+        let page: usize = q(req, "page").and_then(|v| v.parse().ok()).unwrap_or(1);
+        let limit: usize = q(req, "limit").and_then(|v| v.parse().ok()).unwrap_or(20);
+        let mut hits: Vec<(i64, Value)> = self
+            .0
+            .entries
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|(at, e)| {
+                filters.iter().all(|f| match f["field"].as_str() {
+                    Some("created_at") => {
+                        f["gte"].as_i64().is_none_or(|v| *at >= v)
+                            && f["lte"].as_i64().is_none_or(|v| *at <= v)
+                    }
+                    Some("actor") => {
+                        let listed = |k: &str| f[k].as_array().map(|a| a.contains(&e["actor"]));
+                        listed("in").unwrap_or(true) && !listed("not_in").unwrap_or(false)
+                    }
+                    Some("all") => e
+                        .to_string()
+                        .to_lowercase()
+                        .contains(&f["query"].as_str().unwrap_or("").to_lowercase()),
+                    _ => true,
+                })
+            })
+            .cloned()
+            .collect();
+        hits.sort_by(|a, b| {
+            b.0.cmp(&a.0)
+                .then_with(|| b.1["_id"].as_str().cmp(&a.1["_id"].as_str()))
+        });
+        let total = hits.len();
+        let items: Vec<Value> = hits
+            .into_iter()
+            .skip((page - 1) * limit)
+            .take(limit)
+            .map(|(_, e)| e)
+            .collect();
+        ResponseTemplate::new(200).set_body_json(json!({"entries": items, "total": total}))
+    }
+}
+
+async fn audit_fake(entries: Vec<(i64, Value)>) -> (MockServer, Arc<Audit>) {
+    let server = MockServer::start().await;
+    let state = Arc::new(Audit {
+        entries: Mutex::new(entries),
+        ..Default::default()
+    });
+    Mock::given(method("GET"))
+        .and(path_regex("^/c/.*/audit_log$"))
+        .respond_with(AuditEndpoint(state.clone()))
+        .mount(&server)
+        .await;
+    (server, state)
+}
+
+fn recruitee_cmd(
+    env: &Env,
+    server: &MockServer,
+    archive: &std::path::Path,
+) -> std::process::Command {
+    let mut cmd = env.command();
+    cmd.env("HRLOGS_RECRUITEE_BASE_URL", server.uri())
+        .env("HRLOGS_RECRUITEE_COMPANY_ID", COMPANY)
+        .env("HRLOGS_RECRUITEE_API_TOKEN", TOKEN)
+        .env("HRLOGS_RECRUITEE_RATE_LIMIT", "1000")
+        .arg("--archive")
+        .arg(archive);
+    cmd
+}
+
+// ---------------------------------------------------------------- Feishu
+
+#[derive(Default)]
+struct Feishu {
+    /// (department, "YYYY-MM-DD HH:MM:SS", record)
+    dept: Mutex<Vec<(String, String, Value)>>,
+    /// (operator, operation, ms, record)
+    talent: Mutex<Vec<(String, i64, i64, Value)>>,
+    dept_calls: AtomicU64,
+    talent_calls: AtomicU64,
+    /// Each data answer takes this long (ms).
+    delay_ms: AtomicU64,
+}
+
+fn page_of(req: &Request, total: usize, max: usize) -> (usize, usize) {
+    let size: usize = q(req, "page_size")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(max)
+        .min(max);
+    let offset: usize = q(req, "page_token")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    (offset.min(total), (offset + size).min(total))
+}
+
+struct FeishuEndpoint(Arc<Feishu>, &'static str);
+
+impl Respond for FeishuEndpoint {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let s = &self.0;
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        let delay = Duration::from_millis(s.delay_ms.load(Ordering::SeqCst));
+        let ok = |data: Value| {
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"code": 0, "msg": "success", "data": data}))
+                .set_delay(delay)
+        };
+        match self.1 {
+            "token" => ResponseTemplate::new(200).set_body_json(
+                json!({"code": 0, "msg": "ok", "tenant_access_token": "t-sync", "expire": 7200}),
+            ),
+            "dept" => {
+                s.dept_calls.fetch_add(1, Ordering::SeqCst);
+                let ids: HashSet<String> = body["department_ids"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let from = format!("{} 00:00:00", body["start_date"].as_str().unwrap_or(""));
+                let to = format!("{} 23:59:59", body["end_date"].as_str().unwrap_or(""));
+                let mut hits: Vec<(String, Value)> = s
+                    .dept
+                    .lock()
+                    .expect("lock")
+                    .iter()
+                    .filter(|(d, at, _)| ids.contains(d) && *at >= from && *at <= to)
+                    .map(|(_, at, v)| (at.clone(), v.clone()))
+                    .collect();
+                hits.sort_by(|a, b| b.0.cmp(&a.0));
+                let (a, b) = page_of(req, hits.len(), 1000);
+                let logs: Vec<Value> = hits[a..b].iter().map(|(_, v)| v.clone()).collect();
+                let mut data = json!({"op_logs": logs, "has_more": b < hits.len()});
+                if b < hits.len() {
+                    data["next_page_token"] = json!(b.to_string());
+                }
+                ok(data)
+            }
+            _ => {
+                s.talent_calls.fetch_add(1, Ordering::SeqCst);
+                let list =
+                    |k: &str| -> Vec<Value> { body[k].as_array().cloned().unwrap_or_default() };
+                let (ops, kinds) = (list("operator_id_list"), list("operation_list"));
+                let mut hits: Vec<(i64, Value)> = s
+                    .talent
+                    .lock()
+                    .expect("lock")
+                    .iter()
+                    .filter(|(o, k, _, _)| ops.contains(&json!(o)) && kinds.contains(&json!(k)))
+                    .map(|(_, _, ms, v)| (*ms, v.clone()))
+                    .collect();
+                // No documented order: serve oldest first, the opposite of what one might assume.
+                hits.sort_by_key(|h| h.0);
+                let (a, b) = page_of(req, hits.len(), 100);
+                let items: Vec<Value> = hits[a..b].iter().map(|(_, v)| v.clone()).collect();
+                let mut data = json!({"items": items, "has_more": b < hits.len()});
+                if b < hits.len() {
+                    data["page_token"] = json!(b.to_string());
+                }
+                ok(data)
+            }
+        }
+    }
+}
+
+async fn feishu_fake() -> (MockServer, Arc<Feishu>) {
+    let server = MockServer::start().await;
+    let state = Arc::new(Feishu::default());
+    for (p, which) in [
+        ("/open-apis/auth/v3/tenant_access_token/internal", "token"),
+        (
+            "/open-apis/corehr/v2/departments/query_operation_logs",
+            "dept",
+        ),
+        ("/open-apis/hire/v1/talent_operation_logs/search", "talent"),
+    ] {
+        Mock::given(method("POST"))
+            .and(path(p))
+            .respond_with(FeishuEndpoint(state.clone(), which))
+            .mount(&server)
+            .await;
+    }
+    (server, state)
+}
+
+fn feishu_cmd(env: &Env, server: &MockServer, archive: &std::path::Path) -> std::process::Command {
+    let mut cmd = env.command();
+    cmd.env("HRLOGS_FEISHU_BASE_URL", server.uri())
+        .env("HRLOGS_FEISHU_APP_ID", APP_ID)
+        .env("HRLOGS_FEISHU_APP_SECRET", APP_SECRET)
+        .env("HRLOGS_FEISHU_DEPT_LOGS_PER_SECOND", "1000")
+        .env("HRLOGS_FEISHU_TALENT_LOGS_PER_SECOND", "1000")
+        .env("HRLOGS_FEISHU_TALENT_LOGS_PER_MINUTE", "100000")
+        .arg("--archive")
+        .arg(archive);
+    cmd
+}
+
+fn day(offset_days: i64) -> jiff::civil::Date {
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    today
+        .checked_sub(jiff::Span::new().days(offset_days))
+        .expect("day")
+}
+
+fn dept_log(dept: &str, at: &str, n: u64) -> (String, String, Value) {
+    (
+        dept.to_string(),
+        at.to_string(),
+        json!({"object_id": dept, "operation_time": at, "operator": "E001",
+               "operation_type": 110, "changes": [{"field": "name", "after": format!("v{n}")}]}),
+    )
+}
+
+// ---------------------------------------------------------------- helpers
+
+struct Out {
+    code: Option<i32>,
+    stdout: Vec<Value>,
+    text: String,
+    stderr: String,
+}
+
+fn run(mut cmd: std::process::Command, args: &[&str]) -> Out {
+    let out = cmd.args(args).output().expect("run hrlogs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    Out {
+        code: out.status.code(),
+        stdout: if text.starts_with("{\n") {
+            vec![]
+        } else {
+            common::ndjson(&out.stdout)
+        },
+        text,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn ok(out: Out) -> Out {
+    assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
+    out
+}
+
+fn ids(records: &[Value]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| r["_id"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+/// Every stored event's record, as a set of JSON texts.
+fn archived(archive: &std::path::Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(archive).expect("open archive");
+    let mut stmt = conn
+        .prepare("SELECT record FROM events ORDER BY seq")
+        .expect("prepare");
+    stmt.query_map([], |r| r.get::<_, String>(0))
+        .expect("query")
+        .map(|r| r.expect("row"))
+        .collect()
+}
+
+// ---------------------------------------------------------------- tests
+
+#[tokio::test]
+async fn two_syncs_print_only_the_new_and_the_late_events_oldest_first() {
+    let now = now_s();
+    let first: Vec<(i64, Value)> = (0..250)
+        .map(|i| {
+            entry(
+                &format!("a{i:04}"),
+                now - 3600 - i * 60,
+                "Ann",
+                "Admin viewed candidate",
+            )
+        })
+        .collect();
+    let (server, state) = audit_fake(first).await;
+    let env = Env::new();
+    // No --archive: the default place under the user data dir.
+    let recruitee = |env: &Env| {
+        let mut cmd = env.command();
+        cmd.env("HRLOGS_RECRUITEE_BASE_URL", server.uri())
+            .env("HRLOGS_RECRUITEE_COMPANY_ID", COMPANY)
+            .env("HRLOGS_RECRUITEE_API_TOKEN", TOKEN)
+            .env("HRLOGS_RECRUITEE_RATE_LIMIT", "1000");
+        cmd
+    };
+    let out = ok(run(
+        recruitee(&env),
+        &["sync", "recruitee", "audit", "-f", "ndjson"],
+    ));
+    assert_eq!(out.stdout.len(), 250);
+    let times: Vec<&str> = out
+        .stdout
+        .iter()
+        .map(|r| r["created_at"].as_str().unwrap_or(""))
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "oldest first");
+    assert!(
+        out.stderr.contains("250 new, 0 already archived"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("complete"), "{}", out.stderr);
+    let path = env.home.path().join(".local/share/hrlogs/archive.sqlite3");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path)
+            .expect("archive in the data dir")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // Meanwhile: two new events, and one indexed late (created before the first sync ran).
+    {
+        let mut e = state.entries.lock().expect("lock");
+        let t = now_s();
+        e.push(entry("new1", t - 1, "Bob", "Admin deleted candidate"));
+        e.push(entry("new2", t, "Bob", "Admin deleted candidate"));
+        e.push(entry("late", now - 300, "Bob", "Admin created candidate"));
+    }
+    let out = ok(run(
+        recruitee(&env),
+        &["sync", "recruitee", "audit", "-f", "ndjson"],
+    ));
+    assert_eq!(ids(&out.stdout), vec!["late", "new1", "new2"]);
+    assert!(out.stderr.contains("3 new"), "{}", out.stderr);
+    assert_eq!(archived(&path).len(), 253);
+    // A third sync has nothing to say.
+    let out = ok(run(
+        recruitee(&env),
+        &["sync", "recruitee", "audit", "-f", "ndjson"],
+    ));
+    assert!(out.stdout.is_empty());
+}
+
+#[tokio::test]
+async fn a_sync_with_nothing_new_costs_one_request_per_chain() {
+    let now = now_s();
+    let entries: Vec<(i64, Value)> = (0..450)
+        .map(|i| {
+            entry(
+                &format!("b{i:04}"),
+                now - 7200 - i * 30,
+                "Ann",
+                "Admin viewed candidate",
+            )
+        })
+        .collect();
+    let (server, state) = audit_fake(entries).await;
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    ok(run(
+        recruitee_cmd(&env, &server, &a),
+        &["sync", "recruitee", "audit", "-f", "ndjson"],
+    ));
+    let before = state.calls.load(Ordering::SeqCst);
+    assert!(before >= 5, "450 entries take several pages: {before}");
+    let out = ok(run(
+        recruitee_cmd(&env, &server, &a),
+        &["sync", "recruitee", "audit", "-f", "ndjson"],
+    ));
+    assert_eq!(state.calls.load(Ordering::SeqCst) - before, 1);
+    assert!(
+        out.stderr.contains("0 new") && out.stderr.contains("1 request,"),
+        "{}",
+        out.stderr
+    );
+
+    // Department logs: three years in windows and 150 departments in two batches the first
+    // time; then one recent window per batch.
+    let (fs, feishu) = feishu_fake().await;
+    {
+        let mut d = feishu.dept.lock().expect("lock");
+        for i in 0..150u64 {
+            let dept = format!("D{i:03}");
+            d.push(dept_log(
+                &dept,
+                &format!("{} 10:00:00", day(400 + i as i64)),
+                i,
+            ));
+            d.push(dept_log(&dept, &format!("{} 11:00:00", day(1)), 1000 + i));
+        }
+    }
+    let depts: Vec<String> = (0..150).map(|i| format!("D{i:03}")).collect();
+    let list = depts.join(",");
+    let since = day(3 * 365).to_string();
+    let out = ok(run(
+        feishu_cmd(&env, &fs, &a),
+        &[
+            "sync",
+            "feishu",
+            "dept-logs",
+            "--department",
+            &list,
+            "--since",
+            &since,
+            "-f",
+            "ndjson",
+        ],
+    ));
+    assert_eq!(out.stdout.len(), 300);
+    let first = feishu.dept_calls.load(Ordering::SeqCst);
+    assert!(first >= 6, "windows × batches: {first}");
+    let out = ok(run(
+        feishu_cmd(&env, &fs, &a),
+        &[
+            "sync",
+            "feishu",
+            "dept-logs",
+            "--department",
+            &list,
+            "-f",
+            "ndjson",
+        ],
+    ));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        feishu.dept_calls.load(Ordering::SeqCst) - first,
+        2,
+        "one window × two batches"
+    );
+}
+
+#[tokio::test]
+async fn identical_feishu_records_are_both_kept_and_never_doubled() {
+    let (fs, feishu) = feishu_fake().await;
+    let at = format!("{} 09:30:00", day(1));
+    {
+        let mut d = feishu.dept.lock().expect("lock");
+        d.push(dept_log("D1", &at, 7));
+        d.push(dept_log("D1", &at, 7)); // the very same change, twice
+        d.push(dept_log("D1", &format!("{} 08:00:00", day(0)), 8));
+    }
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let since = day(5).to_string();
+    let sync = |extra: &[&str]| {
+        let mut args = vec![
+            "sync",
+            "feishu",
+            "dept-logs",
+            "--department",
+            "D1",
+            "-f",
+            "ndjson",
+        ];
+        args.extend_from_slice(extra);
+        ok(run(feishu_cmd(&env, &fs, &a), &args))
+    };
+    assert_eq!(sync(&["--since", &since]).stdout.len(), 3);
+    let again = sync(&[]);
+    assert!(again.stdout.is_empty());
+    assert!(
+        again.stderr.contains("0 new, 3 already archived"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(sync(&["--since", &since]).stdout.len(), 0);
+    assert_eq!(archived(&a).len(), 3);
+    // A third identical record appearing later is a new event.
+    feishu
+        .dept
+        .lock()
+        .expect("lock")
+        .push(dept_log("D1", &at, 7));
+    assert_eq!(sync(&[]).stdout.len(), 1);
+    assert_eq!(archived(&a).len(), 4);
+
+    // Talent logs, served in no particular order: identical records kept, never doubled.
+    {
+        let mut t = feishu.talent.lock().expect("lock");
+        let ms = (now_s() - 86_400) * 1000;
+        for (i, m) in [ms, ms, ms + 5, ms - 86_400_000].into_iter().enumerate() {
+            let rec = json!({"operator": {"id": "ou_a"}, "operation_type": "3001",
+                             "operation_time": m.to_string(), "talent_id": if i == 2 { "t2" } else { "t1" }});
+            t.push(("ou_a".into(), 3001, m, rec));
+        }
+    }
+    let talent = |a: &std::path::Path| {
+        ok(run(
+            feishu_cmd(&env, &fs, a),
+            &[
+                "sync",
+                "feishu",
+                "talent-logs",
+                "--operator",
+                "ou_a",
+                "--operation",
+                "3001",
+                "--page-size",
+                "1",
+                "-f",
+                "ndjson",
+            ],
+        ))
+    };
+    assert_eq!(talent(&a).stdout.len(), 4);
+    assert_eq!(talent(&a).stdout.len(), 0);
+}
+
+#[tokio::test]
+async fn two_streams_sharing_a_department_never_double_an_event() {
+    let (fs, feishu) = feishu_fake().await;
+    {
+        let mut d = feishu.dept.lock().expect("lock");
+        for (n, dept) in ["X", "Y", "Z"].iter().enumerate() {
+            for h in 0..3u64 {
+                d.push(dept_log(
+                    dept,
+                    &format!("{} 1{h}:00:00", day(2)),
+                    n as u64 * 10 + h,
+                ));
+            }
+        }
+    }
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let since = day(10).to_string();
+    let sync = |list: &str| {
+        ok(run(
+            feishu_cmd(&env, &fs, &a),
+            &[
+                "sync",
+                "feishu",
+                "dept-logs",
+                "--department",
+                list,
+                "--since",
+                &since,
+                "-f",
+                "ndjson",
+            ],
+        ))
+    };
+    assert_eq!(sync("X,Y").stdout.len(), 6);
+    let b = sync("Y,Z");
+    assert_eq!(b.stdout.len(), 3, "only Z's are new");
+    assert!(b.stdout.iter().all(|r| r["object_id"] == "Z"));
+    assert!(
+        b.stderr.contains("3 new, 3 already archived"),
+        "{}",
+        b.stderr
+    );
+    assert_eq!(archived(&a).len(), 9);
+    // Reading back Y alone, with no credentials at all.
+    let mut cmd = env.command();
+    cmd.arg("--archive").arg(&a);
+    let y = ok(run(
+        cmd,
+        &[
+            "feishu",
+            "dept-logs",
+            "--from-archive",
+            "--department",
+            "Y",
+            "--since",
+            &since,
+            "-f",
+            "ndjson",
+        ],
+    ));
+    assert_eq!(y.stdout.len(), 3);
+    assert!(y.stdout.iter().all(|r| r["object_id"] == "Y"));
+    let status = ok(run(
+        {
+            let mut c = env.command();
+            c.arg("--archive").arg(&a);
+            c
+        },
+        &["archive", "status", "-f", "json"],
+    ));
+    let s: Value = serde_json::from_str(&status.text).expect("status is JSON");
+    assert_eq!(s["events"], 9);
+    assert_eq!(s["streams"].as_array().map(Vec::len), Some(2));
+    assert_eq!(s["streams"][1]["events"], 6, "stream Y,Z holds Y's and Z's");
+}
+
+#[tokio::test]
+async fn kill_9_mid_sync_then_a_second_sync_completes_the_archive_exactly() {
+    let (fs, feishu) = feishu_fake().await;
+    let mut truth = BTreeSet::new();
+    {
+        let mut d = feishu.dept.lock().expect("lock");
+        for i in 0..60u64 {
+            let rec = dept_log(
+                "K",
+                &format!("{} 12:00:{:02}", day(i as i64 * 40), i % 60),
+                i,
+            );
+            truth.insert(rec.2.to_string());
+            d.push(rec);
+        }
+    }
+    feishu.delay_ms.store(150, Ordering::SeqCst);
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let since = day(60 * 40 + 5).to_string();
+    let args = [
+        "sync",
+        "feishu",
+        "dept-logs",
+        "--department",
+        "K",
+        "--since",
+        &since,
+        "--page-size",
+        "2",
+        "-f",
+        "ndjson",
+        "-q",
+    ];
+    let mut cmd = feishu_cmd(&env, &fs, &a);
+    let mut child = cmd
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    // Wait until it has committed something, then kill it hard.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(Instant::now() < deadline, "no progress committed in time");
+        let staged: i64 = rusqlite::Connection::open(&a)
+            .and_then(|c| c.query_row("SELECT COUNT(*) FROM progress", [], |r| r.get(0)))
+            .unwrap_or(0);
+        if staged >= 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    let killed_calls = feishu.dept_calls.load(Ordering::SeqCst);
+    assert!(
+        archived(&a).is_empty(),
+        "nothing is appended before the run completes"
+    );
+
+    feishu.delay_ms.store(0, Ordering::SeqCst);
+    let out = ok(run(feishu_cmd(&env, &fs, &a), &args));
+    let resumed_calls = feishu.dept_calls.load(Ordering::SeqCst) - killed_calls;
+    assert_eq!(
+        out.stdout.len(),
+        60,
+        "the run that completes prints every new record"
+    );
+    let got: BTreeSet<String> = archived(&a).into_iter().collect();
+    let got_values: BTreeSet<String> = got
+        .iter()
+        .map(|t| serde_json::from_str::<Value>(t).expect("json").to_string())
+        .collect();
+    assert_eq!(got_values, truth);
+    assert_eq!(archived(&a).len(), 60);
+    // The windows the killed run completed were not fetched again.
+    let mut fresh = feishu_cmd(&env, &fs, &env.path("fresh.sqlite3"));
+    let before = feishu.dept_calls.load(Ordering::SeqCst);
+    let _ = fresh.args(args).output().expect("fresh");
+    let full = feishu.dept_calls.load(Ordering::SeqCst) - before;
+    assert!(
+        resumed_calls < full,
+        "resumed {resumed_calls} vs full {full}"
+    );
+}
+
+#[tokio::test]
+async fn follow_prints_events_added_while_it_runs_until_sigterm() {
+    let now = now_s();
+    let (server, state) =
+        audit_fake(vec![entry("f0", now - 60, "Ann", "Admin viewed candidate")]).await;
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let mut cmd = recruitee_cmd(&env, &server, &a);
+    let mut child = cmd
+        .args([
+            "sync",
+            "recruitee",
+            "audit",
+            "--follow",
+            "--interval",
+            "1s",
+            "-f",
+            "ndjson",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut added = false;
+    while seen.len() < 3 {
+        assert!(Instant::now() < deadline, "saw only {seen:?}");
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+            let v: Value = serde_json::from_str(&line).expect("ndjson");
+            seen.push(v["_id"].as_str().unwrap_or("").to_string());
+        }
+        if seen.len() == 1 && !added {
+            let mut e = state.entries.lock().expect("lock");
+            e.push(entry("f1", now_s(), "Bob", "Admin deleted candidate"));
+            e.push(entry("f2", now_s(), "Bob", "Admin created candidate"));
+            added = true;
+        }
+    }
+    assert_eq!(seen[0], "f0");
+    let mut rest = seen[1..].to_vec();
+    rest.sort();
+    assert_eq!(rest, vec!["f1", "f2"]);
+    // SIGTERM: exit 143, archive consistent.
+    let pid = child.id() as i32;
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(143));
+    assert_eq!(archived(&a).len(), 3);
+    let mut cmd = env.command();
+    cmd.arg("--archive").arg(&a);
+    ok(run(cmd, &["archive", "verify"]));
+}
+
+#[tokio::test]
+async fn verify_catches_an_altered_a_removed_and_a_dropped_last_row() {
+    let now = now_s();
+    let entries: Vec<(i64, Value)> = (0..8)
+        .map(|i| {
+            entry(
+                &format!("v{i}"),
+                now - 100 - i,
+                "Ann",
+                "Admin viewed candidate",
+            )
+        })
+        .collect();
+    let (server, _state) = audit_fake(entries).await;
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    ok(run(
+        recruitee_cmd(&env, &server, &a),
+        &["sync", "recruitee", "audit", "-f", "ndjson"],
+    ));
+    let verify = |p: &std::path::Path| {
+        let mut cmd = env.command();
+        cmd.arg("--archive").arg(p);
+        run(cmd, &["archive", "verify"])
+    };
+    ok(verify(&a));
+    let copy = |name: &str| {
+        let p = env.path(name);
+        std::fs::copy(&a, &p).expect("copy");
+        p
+    };
+    let altered = copy("altered.sqlite3");
+    rusqlite::Connection::open(&altered)
+        .and_then(|c| {
+            c.execute(
+                "UPDATE events SET record = replace(record, 'Ann', 'Eve') WHERE seq = 3",
+                [],
+            )
+        })
+        .expect("alter");
+    let out = verify(&altered);
+    assert_eq!(out.code, Some(6), "{}", out.stderr);
+    assert!(out.stderr.contains("row 3"), "{}", out.stderr);
+
+    let removed = copy("removed.sqlite3");
+    rusqlite::Connection::open(&removed)
+        .and_then(|c| c.execute("DELETE FROM events WHERE seq = 5", []))
+        .expect("delete");
+    let out = verify(&removed);
+    assert_eq!(out.code, Some(6));
+    assert!(out.stderr.contains("row 5"), "{}", out.stderr);
+
+    let last = copy("last.sqlite3");
+    rusqlite::Connection::open(&last)
+        .and_then(|c| c.execute("DELETE FROM events WHERE seq = 8", []))
+        .expect("delete last");
+    let out = verify(&last);
+    assert_eq!(out.code, Some(6));
+    assert!(out.stderr.contains("row 8"), "{}", out.stderr);
+
+    let inserted = copy("inserted.sqlite3");
+    rusqlite::Connection::open(&inserted)
+        .and_then(|c| {
+            c.execute(
+                "INSERT INTO events (seq, source, tenant, event_id, time_ms, archived_at, record, hash)
+                 SELECT 9, source, tenant, 'forged', time_ms, archived_at, record, hash FROM events WHERE seq = 8",
+                [],
+            )
+        })
+        .expect("insert");
+    let out = verify(&inserted);
+    assert_eq!(out.code, Some(6));
+    assert!(out.stderr.contains("row 9"), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn from_archive_with_filters_equals_the_live_output() {
+    let now = now_s();
+    let actors = ["Ann", "Bob", "Cy"];
+    let events = ["Admin viewed candidate", "Admin deleted candidate"];
+    let entries: Vec<(i64, Value)> = (0..300)
+        .map(|i| {
+            entry(
+                &format!("c{i:04}"),
+                now - 60 - (i / 2) * 600, // pairs share a second
+                actors[i as usize % 3],
+                events[i as usize % 2],
+            )
+        })
+        .collect();
+    let (server, _state) = audit_fake(entries).await;
+    let (fs, feishu) = feishu_fake().await;
+    {
+        let mut t = feishu.talent.lock().expect("lock");
+        for i in 0..120i64 {
+            let op = ["ou_a", "ou_b"][i as usize % 2];
+            let kind = [1, 3001][(i / 2) as usize % 2];
+            let ms = (now - i * 3000) * 1000;
+            t.push((
+                op.into(),
+                kind,
+                ms,
+                json!({"operator": {"id": op}, "operation_type": kind,
+                    "operation_time": ms.to_string(), "application_id": format!("app{i}")}),
+            ));
+        }
+        let mut d = feishu.dept.lock().expect("lock");
+        for i in 0..40u64 {
+            d.push(dept_log(
+                ["P", "Q"][i as usize % 2],
+                &format!("{} 0{}:00:00", day(i as i64), i % 10),
+                i,
+            ));
+        }
+    }
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    ok(run(
+        recruitee_cmd(&env, &server, &a),
+        &["sync", "recruitee", "audit", "-f", "ndjson"],
+    ));
+    ok(run(
+        feishu_cmd(&env, &fs, &a),
+        &[
+            "sync",
+            "feishu",
+            "talent-logs",
+            "--operator",
+            "ou_a,ou_b",
+            "--operation",
+            "1,3001",
+            "-f",
+            "ndjson",
+        ],
+    ));
+    ok(run(
+        feishu_cmd(&env, &fs, &a),
+        &[
+            "sync",
+            "feishu",
+            "dept-logs",
+            "--department",
+            "P,Q",
+            "--since",
+            &day(60).to_string(),
+            "-f",
+            "ndjson",
+        ],
+    ));
+
+    let since = rfc3339(now - 40_000);
+    let cases: Vec<(bool, Vec<String>)> = vec![
+        (
+            true,
+            vec![
+                "recruitee",
+                "audit",
+                "--actor",
+                "Ann,Bob",
+                "--event",
+                "Admin deleted candidate",
+                "--since",
+                &since,
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        ),
+        (
+            true,
+            vec![
+                "recruitee",
+                "audit",
+                "--exclude-actor",
+                "Cy",
+                "--search",
+                "cand c01",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        ),
+        (
+            false,
+            vec![
+                "feishu",
+                "talent-logs",
+                "--operator",
+                "ou_a",
+                "--operation",
+                "3001",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        ),
+        (
+            false,
+            vec![
+                "feishu",
+                "dept-logs",
+                "--department",
+                "Q",
+                "--since",
+                &day(30).to_string(),
+                "--until",
+                &day(3).to_string(),
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        ),
+    ];
+    for (is_recruitee, args) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let cmd = |from: bool| {
+            let mut c = if is_recruitee {
+                recruitee_cmd(&env, &server, &a)
+            } else {
+                feishu_cmd(&env, &fs, &a)
+            };
+            c.args(&args).args(["-f", "ndjson"]);
+            if from {
+                c.arg("--from-archive");
+            }
+            c
+        };
+        let live = ok(run(cmd(false), &[])).stdout;
+        let stored = ok(run(cmd(true), &[])).stdout;
+        assert!(!live.is_empty(), "{args:?} selects something");
+        let set = |v: &[Value]| v.iter().map(Value::to_string).collect::<BTreeSet<_>>();
+        assert_eq!(set(&stored), set(&live), "{args:?}");
+        assert_eq!(stored.len(), live.len(), "{args:?}");
+        let key = |r: &Value| {
+            r["created_at"]
+                .as_str()
+                .map(String::from)
+                .or_else(|| r["operation_time"].as_str().map(|t| format!("{t:0>20}")))
+                .unwrap_or_default()
+        };
+        assert!(
+            stored.windows(2).all(|w| key(&w[0]) >= key(&w[1])),
+            "{args:?}: newest first"
+        );
+    }
+    // Every format works from the archive, with no credentials and no network.
+    for format in ["json", "csv", "table"] {
+        let mut c = env.command();
+        c.arg("--archive")
+            .arg(&a)
+            .args(["recruitee", "audit", "--from-archive", "-f", format]);
+        let out = c.output().expect("run");
+        assert!(
+            out.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("c0000"),
+            "{format}"
+        );
+    }
+}
