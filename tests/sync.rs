@@ -1070,3 +1070,66 @@ async fn from_archive_with_filters_equals_the_live_output() {
         );
     }
 }
+
+#[tokio::test]
+async fn retention_warnings_name_the_span_that_may_be_lost() {
+    let now = now_s();
+    let (server, _state) =
+        audit_fake(vec![entry("r1", now - 60, "Ann", "Admin viewed candidate")]).await;
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let out = ok(run(
+        recruitee_cmd(&env, &server, &a),
+        &[
+            "sync",
+            "recruitee",
+            "audit",
+            "--since",
+            "40d",
+            "-f",
+            "ndjson",
+        ],
+    ));
+    assert!(
+        out.stderr
+            .contains("Recruitee keeps 30 days of audit events"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stdout.len(), 1);
+    // A stream last synced 40 days ago.
+    rusqlite::Connection::open(&a)
+        .and_then(|c| {
+            c.execute(
+                "UPDATE streams SET cursor = ?1",
+                [(now - 40 * 86_400) * 1000],
+            )
+        })
+        .expect("age the cursor");
+    let out = ok(run(
+        recruitee_cmd(&env, &server, &a),
+        &["sync", "recruitee", "audit", "-f", "ndjson"],
+    ));
+    assert!(out.stderr.contains("last synced at"), "{}", out.stderr);
+    let mut cmd = env.command();
+    cmd.arg("--archive").arg(&a);
+    let status = ok(run(cmd, &["archive", "status", "-f", "json"]));
+    let s: Value = serde_json::from_str(&status.text).expect("json");
+    assert_eq!(s["gaps"].as_array().map(Vec::len), Some(2));
+    // Sync refuses what does not fit it, before any request.
+    let out = run(
+        recruitee_cmd(&env, &server, &a),
+        &["sync", "recruitee", "audit", "--until", "1d"],
+    );
+    assert_eq!(out.code, Some(2));
+    let out = run(
+        recruitee_cmd(&env, &server, &a),
+        &["sync", "recruitee", "audit", "--limit", "5"],
+    );
+    assert_eq!(out.code, Some(2));
+    let out = run(
+        recruitee_cmd(&env, &server, &a),
+        &["sync", "recruitee", "audit", "--follow", "-o", "x.ndjson"],
+    );
+    assert_eq!(out.code, Some(2));
+}

@@ -16,12 +16,13 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 
 use crate::archive::{self, Archive, ReadFilter};
+use crate::cli::Format;
 use crate::commands::Context;
 use crate::commands::feishu::dept_logs::DeptLogsArgs;
 use crate::commands::feishu::talent_logs::TalentLogsArgs;
 use crate::commands::recruitee::audit::AuditArgs;
 use crate::error::{Error, Kind, Result};
-use crate::output::{self, Sink};
+use crate::output::{self, Destination, Sink};
 
 pub use engine::RunOutcome;
 pub use jobs::Job;
@@ -146,6 +147,7 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
     let dest = ctx
         .destination()?
         .ok_or_else(|| Error::input("--dry-run is not available with sync"))?;
+    let table_per_poll = follow.follow && ctx.output.format == Format::Table;
     let mut sink = output::sink(&ctx.output, job.columns(), dest);
     let work = async {
         let mut failures: u32 = 0;
@@ -153,7 +155,18 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
             match engine::run_once(&job, &mut archive, ctx).await {
                 Ok(outcome) => {
                     failures = 0;
-                    write_new(&path, &job, &outcome, sink.as_mut(), ctx).await?;
+                    if table_per_poll {
+                        // A table is drawn when it ends: with --follow, one per poll.
+                        let mut each =
+                            output::sink(&ctx.output, job.columns(), Destination::stdout());
+                        write_new(&path, &job, &outcome, each.as_mut(), ctx).await?;
+                        if outcome.finalized.new > 0 {
+                            let writer = each.finish()?;
+                            writer.into_inner().map_err(|e| e.into_error())?.commit()?;
+                        }
+                    } else {
+                        write_new(&path, &job, &outcome, sink.as_mut(), ctx).await?;
+                    }
                     summary(ctx, &job, &outcome, follow.follow);
                 }
                 Err(e) if follow.follow && is_transient(&e) => {
@@ -179,6 +192,7 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
         _ = terminated() => Err(Error::new(Kind::Terminated, "terminated")),
     };
     match outcome {
+        Ok(()) if table_per_poll => Ok(()),
         Ok(()) => {
             let writer = sink.finish()?;
             let dest = writer.into_inner().map_err(|e| e.into_error())?;
