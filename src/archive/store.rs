@@ -36,20 +36,24 @@ pub struct RunEnd {
 }
 
 impl Archive {
-    /// Stages a batch of records of the stream's run, in one transaction. A record staged
-    /// before (a resumed run) is kept once.
-    pub fn stage(&mut self, stream: i64, records: &[Staged<'_>]) -> Result<()> {
+    /// Where the stream's staging order continues (after what an unfinished run staged).
+    pub fn staged_until(&self, stream: i64) -> Result<i64> {
+        self.conn
+            .query_row(
+                "SELECT COALESCE(MAX(ord), 0) FROM staging WHERE stream_id = ?1",
+                params![stream],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// Stages a batch of records of the stream's run, in one transaction, numbered in fetch
+    /// order from `next`. A record staged before (a resumed run) is kept once.
+    pub fn stage(&mut self, stream: i64, next: i64, records: &[Staged<'_>]) -> Result<()> {
         let path = self.path.clone();
         let e = |err| super::db_error(&path, err);
         let tx = self.conn.transaction().map_err(e)?;
         {
-            let next: i64 = tx
-                .query_row(
-                    "SELECT COALESCE(MAX(ord), 0) FROM staging WHERE stream_id = ?1",
-                    params![stream],
-                    |r| r.get(0),
-                )
-                .map_err(e)?;
             let mut insert = tx
                 .prepare_cached(
                     "INSERT OR IGNORE INTO staging (stream_id, event_id, time_ms, ord, record)

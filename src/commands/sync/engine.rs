@@ -71,6 +71,7 @@ pub async fn run_once(job: &Job, archive: &mut Archive, ctx: &Context) -> Result
     ctx.progress
         .start(&format!("syncing {}…", job.key.source.name()));
     let source = job.key.source;
+    let mut ord = archive.staged_until(state.id)?;
     let fetched: Result<()> = async {
         for unit in plan.units {
             if archive.unit_done(state.id, &unit.name)? {
@@ -95,7 +96,8 @@ pub async fn run_once(job: &Job, archive: &mut Archive, ctx: &Context) -> Result
                         record: r.raw.get(),
                     })
                     .collect();
-                archive.stage(state.id, &staged)?;
+                archive.stage(state.id, ord, &staged)?;
+                ord = ord.saturating_add(staged.len() as i64);
             }
             archive.mark_unit_done(state.id, &unit.name)?;
         }
