@@ -46,6 +46,10 @@ struct Audit {
     /// (created_at, entry); any order (sorted newest first when served).
     entries: Mutex<Vec<(i64, Value)>>,
     calls: AtomicU64,
+    /// Answer the next this many calls with HTTP 500.
+    fail_next: AtomicU64,
+    /// Answer every call from this one on (1-based) with HTTP 500; 0: never.
+    fail_from: AtomicU64,
 }
 
 fn entry(id: &str, at: i64, actor: &str, event: &str) -> (i64, Value) {
@@ -60,7 +64,17 @@ struct AuditEndpoint(Arc<Audit>);
 
 impl Respond for AuditEndpoint {
     fn respond(&self, req: &Request) -> ResponseTemplate {
-        self.0.calls.fetch_add(1, Ordering::SeqCst);
+        let n = self.0.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        let from = self.0.fail_from.load(Ordering::SeqCst);
+        let failing = (from > 0 && n >= from)
+            || self
+                .0
+                .fail_next
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |k| k.checked_sub(1))
+                .is_ok();
+        if failing {
+            return ResponseTemplate::new(500).set_body_string("<html>502 Bad Gateway</html>");
+        }
         let auth = req
             .headers
             .get("authorization")
@@ -1132,4 +1146,109 @@ async fn retention_warnings_name_the_span_that_may_be_lost() {
         &["sync", "recruitee", "audit", "--follow", "-o", "x.ndjson"],
     );
     assert_eq!(out.code, Some(2));
+}
+
+#[tokio::test]
+async fn a_failed_run_leaves_the_archive_unchanged_and_the_next_one_completes_it() {
+    let now = now_s();
+    let entries: Vec<(i64, Value)> = (0..500)
+        .map(|i| {
+            entry(
+                &format!("x{i:04}"),
+                now - 100 - i * 7,
+                "Ann",
+                "Admin viewed candidate",
+            )
+        })
+        .collect();
+    let (server, state) = audit_fake(entries).await;
+    state.fail_from.store(3, Ordering::SeqCst);
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let args = [
+        "sync",
+        "recruitee",
+        "audit",
+        "--max-retries",
+        "0",
+        "--page-size",
+        "50",
+        "-f",
+        "ndjson",
+    ];
+    let out = run(recruitee_cmd(&env, &server, &a), &args);
+    assert_eq!(out.code, Some(5), "{}", out.stderr);
+    assert!(out.stderr.contains("incomplete"), "{}", out.stderr);
+    assert!(
+        out.stdout.is_empty(),
+        "nothing is printed before the run completes"
+    );
+    assert!(archived(&a).is_empty());
+    state.fail_from.store(0, Ordering::SeqCst);
+    let out = ok(run(recruitee_cmd(&env, &server, &a), &args));
+    assert_eq!(out.stdout.len(), 500);
+    let unique: HashSet<String> = ids(&out.stdout).into_iter().collect();
+    assert_eq!(unique.len(), 500);
+    assert_eq!(archived(&a).len(), 500);
+}
+
+#[tokio::test]
+async fn a_failed_poll_while_following_is_retried_not_fatal() {
+    let now = now_s();
+    let (server, state) =
+        audit_fake(vec![entry("p0", now - 60, "Ann", "Admin viewed candidate")]).await;
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let mut cmd = recruitee_cmd(&env, &server, &a);
+    let mut child = cmd
+        .args([
+            "sync",
+            "recruitee",
+            "audit",
+            "--follow",
+            "--interval",
+            "1s",
+            "--max-retries",
+            "0",
+            "-f",
+            "ndjson",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        assert!(Instant::now() < deadline, "saw only {seen:?}");
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+            seen.push(line);
+            if seen.len() == 1 {
+                // The next poll fails; the one after it finds the new event.
+                state.fail_next.store(1, Ordering::SeqCst);
+                state.entries.lock().expect("lock").push(entry(
+                    "p1",
+                    now_s(),
+                    "Bob",
+                    "Admin deleted candidate",
+                ));
+            }
+        }
+    }
+    assert!(seen[1].contains("\"p1\""), "{seen:?}");
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(143));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("trying again"), "{stderr}");
+    assert_eq!(archived(&a).len(), 2);
 }

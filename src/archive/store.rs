@@ -47,6 +47,17 @@ impl Archive {
             .map_err(|e| self.err(e))
     }
 
+    /// How many records an unfinished run of the stream has staged.
+    pub fn staged_count(&self, stream: i64) -> Result<i64> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM staging WHERE stream_id = ?1",
+                params![stream],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
     /// Stages a batch of records of the stream's run, in one transaction, numbered in fetch
     /// order from `next`. A record staged before (a resumed run) is kept once.
     pub fn stage(&mut self, stream: i64, next: i64, records: &[Staged<'_>]) -> Result<()> {

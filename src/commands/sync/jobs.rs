@@ -58,7 +58,7 @@ enum Kind {
 pub enum IdMode {
     /// Along the stream ([`crate::identity::Identifier`]): records come grouped by day.
     Stream,
-    /// Counting identical records per day over the whole unit (talent logs: no known order).
+    /// Counting identical records per day over the whole unit, in any order (Feishu).
     Counted,
 }
 
@@ -299,7 +299,9 @@ impl Job {
                         let feishu = feishu.clone();
                         units.push(Unit {
                             name: format!("days {start}..{end}"),
-                            ids: IdMode::Stream,
+                            // Counted, not along the stream: exact even if the vendor's
+                            // newest-first order were not strictly kept across days.
+                            ids: IdMode::Counted,
                             start: Box::new(move |progress| {
                                 merge_groups(dept_logs::plan(feishu, q), 0, progress)
                             }),
