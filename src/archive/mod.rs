@@ -317,3 +317,86 @@ fn create_private(path: &Path) -> Result<()> {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(query: &str) -> StreamKey {
+        StreamKey {
+            source: Source::RecruiteeAudit,
+            tenant: "t".into(),
+            query: query.into(),
+        }
+    }
+
+    fn stage(a: &mut Archive, stream: i64, rows: &[(&str, i64)]) {
+        let records: Vec<String> = rows
+            .iter()
+            .map(|(id, _)| format!(r#"{{"_id":"{id}"}}"#))
+            .collect();
+        let staged: Vec<Staged<'_>> = rows
+            .iter()
+            .zip(&records)
+            .map(|((id, t), r)| Staged {
+                event_id: id,
+                time_ms: *t,
+                record: r,
+            })
+            .collect();
+        a.stage(stream, 0, &staged).expect("stage");
+    }
+
+    fn end(now_ms: i64) -> RunEnd {
+        RunEnd {
+            covered_from: None,
+            cursor: now_ms,
+            now_ms,
+            requests: 1,
+        }
+    }
+
+    #[test]
+    fn events_are_appended_once_oldest_first_across_streams_and_chained() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sub/a.sqlite3");
+        let mut a = Archive::open_or_create(&path).expect("open");
+        let (ka, kb) = (key("a"), key("b"));
+        let sa = a.stream(&ka, 1).expect("stream a").id;
+        let sb = a.stream(&kb, 1).expect("stream b").id;
+        // Newest first, as fetched; staged twice (a resumed run) is kept once.
+        stage(&mut a, sa, &[("3", 30), ("2", 20)]);
+        stage(&mut a, sa, &[("2", 20), ("1", 10)]);
+        let done = a.finalize(&ka, sa, &end(100)).expect("finalize a");
+        assert_eq!(
+            (done.new, done.seen, done.first_seq, done.last_seq),
+            (3, 0, 1, 3)
+        );
+        stage(&mut a, sb, &[("4", 40), ("3", 30)]);
+        let done = a.finalize(&kb, sb, &end(200)).expect("finalize b");
+        assert_eq!(
+            (done.new, done.seen, done.first_seq, done.last_seq),
+            (1, 1, 4, 4)
+        );
+        let ids: Vec<String> = a
+            .conn
+            .prepare("SELECT event_id FROM events ORDER BY seq")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("ids");
+        assert_eq!(ids, ["1", "2", "3", "4"]);
+        assert!(matches!(
+            a.verify().expect("verify"),
+            Verdict::Intact { rows: 4, .. }
+        ));
+        let status = a.status().expect("status");
+        assert_eq!(status.streams[1].events, 2, "stream b fetched 4 and 3");
+        assert_eq!(status.streams[0].cursor_ms, Some(100));
+        a.conn
+            .execute("UPDATE events SET time_ms = 11 WHERE seq = 1", [])
+            .expect("alter");
+        assert!(matches!(
+            a.verify().expect("verify"),
+            Verdict::Broken { seq: 1, .. }
+        ));
+    }
+}
