@@ -583,8 +583,6 @@ async fn identical_feishu_records_are_both_kept_and_never_doubled() {
                 "ou_a",
                 "--operation",
                 "3001",
-                "--page-size",
-                "1",
                 "-f",
                 "ndjson",
             ],

@@ -18,6 +18,7 @@
 pub mod chain;
 mod inspect;
 mod read;
+pub mod settings;
 mod store;
 
 use std::path::{Path, PathBuf};

@@ -6,9 +6,9 @@ use clap::Subcommand;
 use jiff::Timestamp;
 
 use crate::archive::{Archive, Status, Verdict};
-use crate::cli::Format;
 use crate::commands::Context;
 use crate::error::{Error, Kind, Result};
+use crate::output::Format;
 use crate::output::escape_for_terminal;
 
 pub const EXAMPLES: &str = "\
@@ -34,7 +34,7 @@ pub fn run(cmd: ArchiveCommand, ctx: &Context) -> Result<()> {
     match cmd {
         ArchiveCommand::Status => {
             let status = archive.status()?;
-            let text = match ctx.output.format {
+            let text = match ctx.options.output.format {
                 Format::Json | Format::Ndjson => {
                     let mut t = serde_json::to_string_pretty(&status)
                         .map_err(|e| Error::other(format!("archive status: {e}")))?;
@@ -48,7 +48,7 @@ pub fn run(cmd: ArchiveCommand, ctx: &Context) -> Result<()> {
         }
         ArchiveCommand::Verify => match archive.verify()? {
             Verdict::Intact { rows, head } => {
-                if !ctx.global.quiet {
+                if !ctx.options.messages.quiet {
                     ctx.progress.line(&format!(
                         "hrlogs: archive {} is intact: {rows} events, chain head {head}",
                         path.display()
@@ -68,7 +68,7 @@ pub fn run(cmd: ArchiveCommand, ctx: &Context) -> Result<()> {
 fn time(ms: Option<i64>, ctx: &Context) -> String {
     ms.and_then(|m| Timestamp::from_millisecond(m).ok())
         .map(|t| {
-            t.to_zoned(ctx.tz.clone())
+            t.to_zoned(ctx.tz().clone())
                 .strftime("%Y-%m-%d %H:%M:%S")
                 .to_string()
         })

@@ -8,8 +8,9 @@ use serde_json::json;
 use crate::commands::{Context, clean_list};
 use crate::error::{Error, Result};
 use crate::output::{Column, Show};
-use crate::plan::RecordStream;
+use crate::plan::{RecordStream, filter};
 use crate::progress::Progress;
+use crate::record::Record;
 use crate::vendors::recruitee::Recruitee;
 use crate::vendors::recruitee::search::{self, SearchQuery};
 
@@ -129,12 +130,13 @@ pub(crate) fn stream(
     query: &AuditQuery,
     progress: Progress,
 ) -> RecordStream {
-    let stream = search::run(client, query.search.clone(), progress);
-    if query.events.is_empty() {
-        stream
-    } else {
-        filter_events(stream, query.events.clone())
+    let mut stream = search::run(client, query.search.clone(), progress);
+    if !query.events.is_empty() {
+        // Recruitee has no event filter: a stage of the stream applies --event here.
+        let events = query.events.clone();
+        stream = filter(stream, move |r| event_is(r, &events));
     }
+    stream
 }
 
 pub async fn cmd_audit(args: AuditArgs, ctx: &Context) -> Result<()> {
@@ -143,41 +145,23 @@ pub async fn cmd_audit(args: AuditArgs, ctx: &Context) -> Result<()> {
         return crate::commands::sync::from_archive::audit(query, ctx).await;
     }
     let dest = ctx.destination()?;
-    let client = super::client(ctx, ctx.global.dry_run)?;
+    let client = super::client(ctx, ctx.options.dry_run)?;
     let Some(dest) = dest else {
-        let (since, until) = (query.search.since, query.search.until);
-        return ctx.print_requests(None, &[query.search.request(&client, since, until, 1)?]);
+        return ctx.print_requests(None, &[query.search.first_request(&client)?]);
     };
     ctx.progress.start("fetching the Recruitee audit log…");
     let stream = stream(client, &query, ctx.progress.clone());
     ctx.emit(stream, dest, columns()).await
 }
 
-/// Keeps the entries whose `event_name` is one of `events` (lowercase).
-fn filter_events(mut inner: RecordStream, events: Vec<String>) -> RecordStream {
+/// Whether the entry's `event_name` is one of `events` (lowercase).
+fn event_is(record: &Record, events: &[String]) -> bool {
     #[derive(serde::Deserialize)]
     struct Event {
         event_name: Option<String>,
     }
-    RecordStream::spawn(2, move |tx| async move {
-        while let Some(batch) = inner.next_batch().await {
-            let batch = batch.map(|records| {
-                records
-                    .into_iter()
-                    .filter(|r| {
-                        serde_json::from_str::<Event>(r.raw.get())
-                            .ok()
-                            .and_then(|e| e.event_name)
-                            .is_some_and(|n| events.contains(&n.to_lowercase()))
-                    })
-                    .collect::<Vec<_>>()
-            });
-            if matches!(&batch, Ok(r) if r.is_empty()) {
-                continue;
-            }
-            if tx.send(batch).await.is_err() {
-                return;
-            }
-        }
-    })
+    serde_json::from_str::<Event>(record.raw.get())
+        .ok()
+        .and_then(|e| e.event_name)
+        .is_some_and(|n| events.contains(&n.to_lowercase()))
 }

@@ -107,7 +107,7 @@ pub async fn run_once(job: &Job, archive: &mut Archive, ctx: &Context) -> Result
     let requests = ctx.progress.requests().saturating_sub(requests_before);
     if let Err(e) = fetched {
         let _ = archive.note_incomplete_run(state.id, now_ms, requests);
-        if !ctx.global.quiet {
+        if !ctx.options.messages.quiet {
             let kept = archive.staged_count(state.id).unwrap_or(0);
             ctx.progress.line(&format!(
                 "hrlogs: sync {}: 0 new, {requests} request{}, incomplete: the archive is unchanged; the {kept} records fetched so far are kept for the next sync",

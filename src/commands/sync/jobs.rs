@@ -17,12 +17,15 @@ use crate::commands::recruitee::audit::{self as audit_cmd, AuditArgs, AuditQuery
 use crate::error::{Error, Result};
 use crate::identity::Source;
 use crate::output::Column;
-use crate::plan::{RecordStream, date_windows, merge_groups};
+use crate::plan::{RecordStream, date_windows, filter, merge_groups};
 use crate::progress::Progress;
+use crate::settings::Key;
 use crate::vendors::feishu::Feishu;
 use crate::vendors::feishu::dept_logs::{self, DeptLogsQuery, MAX_SPAN_DAYS};
+use crate::vendors::feishu::settings as feishu_keys;
 use crate::vendors::feishu::talent_logs::{self, TalentLogsQuery};
 use crate::vendors::recruitee::Recruitee;
+use crate::vendors::recruitee::settings as recruitee_keys;
 
 /// How far back a later Recruitee sync starts before its cursor (events indexed late).
 pub const AUDIT_OVERLAP_SECONDS: i64 = 600;
@@ -99,29 +102,30 @@ fn refuse_until(until: &Option<String>) -> Result<()> {
 
 /// The Feishu tenant: base URL and app ID (or `sandbox`). None when it cannot be told.
 pub fn feishu_tenant(ctx: &Context) -> Option<String> {
-    if ctx.global.sandbox {
+    if ctx.options.sandbox {
         return Some("sandbox".into());
     }
-    let base = ctx.settings.get("feishu.base_url")?;
+    let s = &ctx.settings;
+    let base = s.plain(&feishu_keys::BASE_URL)?;
     let base = base.trim_end_matches('/');
-    match ctx.settings.get("feishu.app_id") {
+    match s.plain(&feishu_keys::APP_ID) {
         Some(app) => Some(format!("{base}#app_id={app}")),
-        None if ctx.settings.get("feishu.tenant_access_token").is_some() => Some(base.to_string()),
+        None if s.secret(&feishu_keys::TENANT_ACCESS_TOKEN).is_some() => Some(base.to_string()),
         None => None,
     }
 }
 
 /// The Recruitee tenant: base URL and company (or `sandbox`). None when it cannot be told.
 pub fn recruitee_tenant(ctx: &Context) -> Option<String> {
-    if ctx.global.sandbox {
+    if ctx.options.sandbox {
         return Some("sandbox".into());
     }
-    let base = ctx.settings.get("recruitee.base_url")?;
-    let company = ctx.settings.get("recruitee.company_id")?;
+    let base = ctx.settings.plain(&recruitee_keys::BASE_URL)?;
+    let company = ctx.settings.plain(&recruitee_keys::COMPANY_ID)?;
     Some(format!("{}/c/{company}", base.trim_end_matches('/')))
 }
 
-fn tenant_or_missing(t: Option<String>, key: &str, ctx: &Context) -> Result<String> {
+fn tenant_or_missing(t: Option<String>, key: &Key, ctx: &Context) -> Result<String> {
     t.ok_or_else(|| ctx.settings.missing(key))
 }
 
@@ -144,7 +148,7 @@ pub fn dept_logs(args: &DeptLogsArgs, ctx: &Context) -> Result<Job> {
     };
     query.departments.sort();
     let feishu = crate::commands::feishu::client(ctx, false)?;
-    let tenant = tenant_or_missing(feishu_tenant(ctx), "feishu.app_id", ctx)?;
+    let tenant = tenant_or_missing(feishu_tenant(ctx), &feishu_keys::APP_ID, ctx)?;
     let key = StreamKey {
         source: Source::FeishuDeptLogs,
         tenant,
@@ -172,7 +176,7 @@ pub fn talent_logs(args: &TalentLogsArgs, ctx: &Context) -> Result<Job> {
     query.operations.sort_unstable();
     query.jobs.sort();
     let feishu = crate::commands::feishu::client(ctx, false)?;
-    let tenant = tenant_or_missing(feishu_tenant(ctx), "feishu.app_id", ctx)?;
+    let tenant = tenant_or_missing(feishu_tenant(ctx), &feishu_keys::APP_ID, ctx)?;
     let key = StreamKey {
         source: Source::FeishuTalentLogs,
         tenant,
@@ -194,7 +198,7 @@ pub fn audit(args: &AuditArgs, ctx: &Context) -> Result<Job> {
     refuse_until(&args.until)?;
     let query = audit_cmd::validate(args, ctx)?;
     let client = crate::commands::recruitee::client(ctx, false)?;
-    let tenant = tenant_or_missing(recruitee_tenant(ctx), "recruitee.company_id", ctx)?;
+    let tenant = tenant_or_missing(recruitee_tenant(ctx), &recruitee_keys::COMPANY_ID, ctx)?;
     let key = StreamKey {
         source: Source::RecruiteeAudit,
         tenant,
@@ -245,7 +249,7 @@ impl Job {
                 query,
                 since,
             } => {
-                let today = now.to_zoned(ctx.tz.clone()).date();
+                let today = now.to_zoned(ctx.tz().clone()).date();
                 let covered = state.covered_from.and_then(ms_day);
                 // An unfinished run resumes with its own ranges, so that its done units match.
                 let mut ranges: Vec<(Date, Date)> = state
@@ -323,6 +327,7 @@ impl Job {
                 })
             }
             Kind::Talent { feishu, query } => {
+                let (since, until) = (query.since_ms, query.until_ms);
                 let chains = talent_logs::chains(feishu.clone(), query.clone(), MAX_CHAINS);
                 let n = chains.len();
                 let units = chains
@@ -332,7 +337,14 @@ impl Job {
                         name: format!("chain {} of {n}", i + 1),
                         ids: IdMode::Counted,
                         start: Box::new(move |progress| {
-                            merge_groups(vec![vec![chain]], 0, progress)
+                            let stream = merge_groups(vec![vec![chain]], 0, progress);
+                            if since.is_none() && until.is_none() {
+                                return stream;
+                            }
+                            // The API has no time filter: --since applies here.
+                            filter(stream, move |r| {
+                                since.is_none_or(|s| r.key >= s) && until.is_none_or(|u| r.key <= u)
+                            })
                         })
                             as Box<dyn FnOnce(Progress) -> RecordStream + Send>,
                     })

@@ -16,13 +16,13 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 
 use crate::archive::{self, Archive, ReadFilter};
-use crate::cli::Format;
+
 use crate::commands::Context;
 use crate::commands::feishu::dept_logs::DeptLogsArgs;
 use crate::commands::feishu::talent_logs::TalentLogsArgs;
 use crate::commands::recruitee::audit::AuditArgs;
 use crate::error::{Error, Kind, Result};
-use crate::output::{self, Destination, Sink};
+use crate::output::{self, Destination, Format, Sink};
 
 pub use engine::RunOutcome;
 pub use jobs::Job;
@@ -147,8 +147,8 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
     let dest = ctx
         .destination()?
         .ok_or_else(|| Error::input("--dry-run is not available with sync"))?;
-    let table_per_poll = follow.follow && ctx.output.format == Format::Table;
-    let mut sink = output::sink(&ctx.output, job.columns(), dest);
+    let table_per_poll = follow.follow && ctx.options.output.format == Format::Table;
+    let mut sink = output::sink(&ctx.options.output, job.columns(), dest);
     let work = async {
         let mut failures: u32 = 0;
         loop {
@@ -158,7 +158,7 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
                     if table_per_poll {
                         // A table is drawn when it ends: with --follow, one per poll.
                         let mut each =
-                            output::sink(&ctx.output, job.columns(), Destination::stdout());
+                            output::sink(&ctx.options.output, job.columns(), Destination::stdout());
                         write_new(&path, &job, &outcome, each.as_mut(), ctx).await?;
                         if outcome.finalized.new > 0 {
                             let writer = each.finish()?;
@@ -207,13 +207,13 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
 
 /// Flags that do not fit a sync.
 fn check_flags(ctx: &Context, follow: bool) -> Result<()> {
-    if ctx.global.limit.is_some() {
+    if ctx.options.output.limit.is_some() {
         return Err(
             Error::input("--limit does not fit sync: a sync archives every new event")
                 .hint("read the archive with --from-archive --limit N instead"),
         );
     }
-    if follow && ctx.global.output.is_some() {
+    if follow && ctx.options.output_path.is_some() {
         return Err(Error::input(
             "-o writes its file when the run ends, which --follow never does",
         )
@@ -261,7 +261,7 @@ async fn write_new(
 
 /// The one line on stderr after a run.
 fn summary(ctx: &Context, job: &Job, outcome: &RunOutcome, follow: bool) {
-    if ctx.global.quiet || (follow && outcome.polls > 1 && outcome.finalized.new == 0) {
+    if ctx.options.messages.quiet || (follow && outcome.polls > 1 && outcome.finalized.new == 0) {
         return;
     }
     let f = &outcome.finalized;
