@@ -11,13 +11,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path, path_regex};
+use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use common::Env;
+use common::recruitee::{COMPANY, RecruiteeFake, TOKEN};
+use hrlogs::sandbox::recruitee::Entry;
 
-const COMPANY: &str = "4242";
-const TOKEN: &str = "sync-test-token";
 const APP_ID: &str = "cli_sync";
 const APP_SECRET: &str = "sync-secret";
 
@@ -41,17 +41,6 @@ fn q(req: &Request, k: &str) -> Option<String> {
 
 // ---------------------------------------------------------------- Recruitee audit log
 
-#[derive(Default)]
-struct Audit {
-    /// (created_at, entry); any order (sorted newest first when served).
-    entries: Mutex<Vec<(i64, Value)>>,
-    calls: AtomicU64,
-    /// Answer the next this many calls with HTTP 500.
-    fail_next: AtomicU64,
-    /// Answer every call from this one on (1-based) with HTTP 500; 0: never.
-    fail_from: AtomicU64,
-}
-
 fn entry(id: &str, at: i64, actor: &str, event: &str) -> (i64, Value) {
     (
         at,
@@ -60,94 +49,32 @@ fn entry(id: &str, at: i64, actor: &str, event: &str) -> (i64, Value) {
     )
 }
 
-struct AuditEndpoint(Arc<Audit>);
-
-impl Respond for AuditEndpoint {
-    fn respond(&self, req: &Request) -> ResponseTemplate {
-        let n = self.0.calls.fetch_add(1, Ordering::SeqCst) + 1;
-        let from = self.0.fail_from.load(Ordering::SeqCst);
-        let failing = (from > 0 && n >= from)
-            || self
-                .0
-                .fail_next
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |k| k.checked_sub(1))
-                .is_ok();
-        if failing {
-            return ResponseTemplate::new(500).set_body_string("<html>502 Bad Gateway</html>");
-        }
-        let auth = req
-            .headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok());
-        if auth != Some(&format!("Bearer {TOKEN}")) {
-            return ResponseTemplate::new(401).set_body_json(json!({"error": "Token not found."}));
-        }
-        let filters: Vec<Value> = q(req, "filters_json")
-            .and_then(|f| serde_json::from_str(&f).ok())
-            .unwrap_or_default();
-        let page: usize = q(req, "page").and_then(|v| v.parse().ok()).unwrap_or(1);
-        let limit: usize = q(req, "limit").and_then(|v| v.parse().ok()).unwrap_or(20);
-        let mut hits: Vec<(i64, Value)> = self
-            .0
-            .entries
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter(|(at, e)| {
-                filters.iter().all(|f| match f["field"].as_str() {
-                    Some("created_at") => {
-                        f["gte"].as_i64().is_none_or(|v| *at >= v)
-                            && f["lte"].as_i64().is_none_or(|v| *at <= v)
-                    }
-                    Some("actor") => {
-                        let listed = |k: &str| f[k].as_array().map(|a| a.contains(&e["actor"]));
-                        listed("in").unwrap_or(true) && !listed("not_in").unwrap_or(false)
-                    }
-                    Some("all") => e
-                        .to_string()
-                        .to_lowercase()
-                        .contains(&f["query"].as_str().unwrap_or("").to_lowercase()),
-                    _ => true,
-                })
-            })
-            .cloned()
-            .collect();
-        hits.sort_by(|a, b| {
-            b.0.cmp(&a.0)
-                .then_with(|| b.1["_id"].as_str().cmp(&a.1["_id"].as_str()))
-        });
-        let total = hits.len();
-        let items: Vec<Value> = hits
-            .into_iter()
-            .skip((page - 1) * limit)
-            .take(limit)
-            .map(|(_, e)| e)
-            .collect();
-        ResponseTemplate::new(200).set_body_json(json!({"entries": items, "total": total}))
-    }
+/// The one Recruitee fake (`hrlogs::sandbox::recruitee`), serving `entries`.
+async fn audit_fake(entries: Vec<(i64, Value)>) -> RecruiteeFake {
+    audit_fake_with(entries, common::Faults::default()).await
 }
 
-async fn audit_fake(entries: Vec<(i64, Value)>) -> (MockServer, Arc<Audit>) {
-    let server = MockServer::start().await;
-    let state = Arc::new(Audit {
-        entries: Mutex::new(entries),
+async fn audit_fake_with(entries: Vec<(i64, Value)>, faults: common::Faults) -> RecruiteeFake {
+    RecruiteeFake::start(common::recruitee::State {
+        audit: entries,
+        faults,
         ..Default::default()
-    });
-    Mock::given(method("GET"))
-        .and(path_regex("^/c/.*/audit_log$"))
-        .respond_with(AuditEndpoint(state.clone()))
-        .mount(&server)
-        .await;
-    (server, state)
+    })
+    .await
+}
+
+/// An entry arriving at the fake (between syncs, or while one runs).
+fn push(fake: &RecruiteeFake, (at, value): (i64, Value)) {
+    fake.state.push_audit(Entry::new(at, value));
 }
 
 fn recruitee_cmd(
     env: &Env,
-    server: &MockServer,
+    fake: &RecruiteeFake,
     archive: &std::path::Path,
 ) -> std::process::Command {
     let mut cmd = env.command();
-    cmd.env("HRLOGS_RECRUITEE_BASE_URL", server.uri())
+    cmd.env("HRLOGS_RECRUITEE_BASE_URL", fake.uri())
         .env("HRLOGS_RECRUITEE_COMPANY_ID", COMPANY)
         .env("HRLOGS_RECRUITEE_API_TOKEN", TOKEN)
         .env("HRLOGS_RECRUITEE_RATE_LIMIT", "1000")
@@ -367,12 +294,12 @@ async fn two_syncs_print_only_the_new_and_the_late_events_oldest_first() {
             )
         })
         .collect();
-    let (server, state) = audit_fake(first).await;
+    let fake = audit_fake(first).await;
     let env = Env::new();
     // No --archive: the default place under the user data dir.
     let recruitee = |env: &Env| {
         let mut cmd = env.command();
-        cmd.env("HRLOGS_RECRUITEE_BASE_URL", server.uri())
+        cmd.env("HRLOGS_RECRUITEE_BASE_URL", fake.uri())
             .env("HRLOGS_RECRUITEE_COMPANY_ID", COMPANY)
             .env("HRLOGS_RECRUITEE_API_TOKEN", TOKEN)
             .env("HRLOGS_RECRUITEE_RATE_LIMIT", "1000");
@@ -407,13 +334,16 @@ async fn two_syncs_print_only_the_new_and_the_late_events_oldest_first() {
     }
 
     // Meanwhile: two new events, and one indexed late (created before the first sync ran).
-    {
-        let mut e = state.entries.lock().expect("lock");
-        let t = now_s();
-        e.push(entry("new1", t - 1, "Bob", "Admin deleted candidate"));
-        e.push(entry("new2", t, "Bob", "Admin deleted candidate"));
-        e.push(entry("late", now - 300, "Bob", "Admin created candidate"));
-    }
+    let t = now_s();
+    push(
+        &fake,
+        entry("new1", t - 1, "Bob", "Admin deleted candidate"),
+    );
+    push(&fake, entry("new2", t, "Bob", "Admin deleted candidate"));
+    push(
+        &fake,
+        entry("late", now - 300, "Bob", "Admin created candidate"),
+    );
     let out = ok(run(
         recruitee(&env),
         &["sync", "recruitee", "audit", "-f", "ndjson"],
@@ -442,20 +372,20 @@ async fn a_sync_with_nothing_new_costs_one_request_per_chain() {
             )
         })
         .collect();
-    let (server, state) = audit_fake(entries).await;
+    let fake = audit_fake(entries).await;
     let env = Env::new();
     let a = env.path("a.sqlite3");
     ok(run(
-        recruitee_cmd(&env, &server, &a),
+        recruitee_cmd(&env, &fake, &a),
         &["sync", "recruitee", "audit", "-f", "ndjson"],
     ));
-    let before = state.calls.load(Ordering::SeqCst);
+    let before = fake.calls();
     assert!(before >= 5, "450 entries take several pages: {before}");
     let out = ok(run(
-        recruitee_cmd(&env, &server, &a),
+        recruitee_cmd(&env, &fake, &a),
         &["sync", "recruitee", "audit", "-f", "ndjson"],
     ));
-    assert_eq!(state.calls.load(Ordering::SeqCst) - before, 1);
+    assert_eq!(fake.calls() - before, 1);
     assert!(
         out.stderr.contains("0 new") && out.stderr.contains("1 request,"),
         "{}",
@@ -759,11 +689,10 @@ async fn kill_9_mid_sync_then_a_second_sync_completes_the_archive_exactly() {
 #[tokio::test]
 async fn follow_prints_events_added_while_it_runs_until_sigterm() {
     let now = now_s();
-    let (server, state) =
-        audit_fake(vec![entry("f0", now - 60, "Ann", "Admin viewed candidate")]).await;
+    let fake = audit_fake(vec![entry("f0", now - 60, "Ann", "Admin viewed candidate")]).await;
     let env = Env::new();
     let a = env.path("a.sqlite3");
-    let mut cmd = recruitee_cmd(&env, &server, &a);
+    let mut cmd = recruitee_cmd(&env, &fake, &a);
     let mut child = cmd
         .args([
             "sync",
@@ -796,9 +725,14 @@ async fn follow_prints_events_added_while_it_runs_until_sigterm() {
             seen.push(v["_id"].as_str().unwrap_or("").to_string());
         }
         if seen.len() == 1 && !added {
-            let mut e = state.entries.lock().expect("lock");
-            e.push(entry("f1", now_s(), "Bob", "Admin deleted candidate"));
-            e.push(entry("f2", now_s(), "Bob", "Admin created candidate"));
+            push(
+                &fake,
+                entry("f1", now_s(), "Bob", "Admin deleted candidate"),
+            );
+            push(
+                &fake,
+                entry("f2", now_s(), "Bob", "Admin created candidate"),
+            );
             added = true;
         }
     }
@@ -832,11 +766,11 @@ async fn verify_catches_an_altered_a_removed_and_a_dropped_last_row() {
             )
         })
         .collect();
-    let (server, _state) = audit_fake(entries).await;
+    let fake = audit_fake(entries).await;
     let env = Env::new();
     let a = env.path("a.sqlite3");
     ok(run(
-        recruitee_cmd(&env, &server, &a),
+        recruitee_cmd(&env, &fake, &a),
         &["sync", "recruitee", "audit", "-f", "ndjson"],
     ));
     let verify = |p: &std::path::Path| {
@@ -909,7 +843,7 @@ async fn from_archive_with_filters_equals_the_live_output() {
             )
         })
         .collect();
-    let (server, _state) = audit_fake(entries).await;
+    let fake = audit_fake(entries).await;
     let (fs, feishu) = feishu_fake().await;
     {
         let mut t = feishu.talent.lock().expect("lock");
@@ -937,7 +871,7 @@ async fn from_archive_with_filters_equals_the_live_output() {
     let env = Env::new();
     let a = env.path("a.sqlite3");
     ok(run(
-        recruitee_cmd(&env, &server, &a),
+        recruitee_cmd(&env, &fake, &a),
         &["sync", "recruitee", "audit", "-f", "ndjson"],
     ));
     ok(run(
@@ -1036,7 +970,7 @@ async fn from_archive_with_filters_equals_the_live_output() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let cmd = |from: bool| {
             let mut c = if is_recruitee {
-                recruitee_cmd(&env, &server, &a)
+                recruitee_cmd(&env, &fake, &a)
             } else {
                 feishu_cmd(&env, &fs, &a)
             };
@@ -1086,12 +1020,11 @@ async fn from_archive_with_filters_equals_the_live_output() {
 #[tokio::test]
 async fn retention_warnings_name_the_span_that_may_be_lost() {
     let now = now_s();
-    let (server, _state) =
-        audit_fake(vec![entry("r1", now - 60, "Ann", "Admin viewed candidate")]).await;
+    let fake = audit_fake(vec![entry("r1", now - 60, "Ann", "Admin viewed candidate")]).await;
     let env = Env::new();
     let a = env.path("a.sqlite3");
     let out = ok(run(
-        recruitee_cmd(&env, &server, &a),
+        recruitee_cmd(&env, &fake, &a),
         &[
             "sync",
             "recruitee",
@@ -1119,7 +1052,7 @@ async fn retention_warnings_name_the_span_that_may_be_lost() {
         })
         .expect("age the cursor");
     let out = ok(run(
-        recruitee_cmd(&env, &server, &a),
+        recruitee_cmd(&env, &fake, &a),
         &["sync", "recruitee", "audit", "-f", "ndjson"],
     ));
     assert!(out.stderr.contains("last synced at"), "{}", out.stderr);
@@ -1130,17 +1063,17 @@ async fn retention_warnings_name_the_span_that_may_be_lost() {
     assert_eq!(s["gaps"].as_array().map(Vec::len), Some(2));
     // Sync refuses what does not fit it, before any request.
     let out = run(
-        recruitee_cmd(&env, &server, &a),
+        recruitee_cmd(&env, &fake, &a),
         &["sync", "recruitee", "audit", "--until", "1d"],
     );
     assert_eq!(out.code, Some(2));
     let out = run(
-        recruitee_cmd(&env, &server, &a),
+        recruitee_cmd(&env, &fake, &a),
         &["sync", "recruitee", "audit", "--limit", "5"],
     );
     assert_eq!(out.code, Some(2));
     let out = run(
-        recruitee_cmd(&env, &server, &a),
+        recruitee_cmd(&env, &fake, &a),
         &["sync", "recruitee", "audit", "--follow", "-o", "x.ndjson"],
     );
     assert_eq!(out.code, Some(2));
@@ -1159,8 +1092,9 @@ async fn a_failed_run_leaves_the_archive_unchanged_and_the_next_one_completes_it
             )
         })
         .collect();
-    let (server, state) = audit_fake(entries).await;
-    state.fail_from.store(3, Ordering::SeqCst);
+    // Every third request fails: with no retries the first run fails part-way; with retries
+    // the second completes.
+    let fake = audit_fake_with(entries, common::Faults::new(3, 0, 0)).await;
     let env = Env::new();
     let a = env.path("a.sqlite3");
     let args = [
@@ -1174,7 +1108,7 @@ async fn a_failed_run_leaves_the_archive_unchanged_and_the_next_one_completes_it
         "-f",
         "ndjson",
     ];
-    let out = run(recruitee_cmd(&env, &server, &a), &args);
+    let out = run(recruitee_cmd(&env, &fake, &a), &args);
     assert_eq!(out.code, Some(5), "{}", out.stderr);
     assert!(out.stderr.contains("incomplete"), "{}", out.stderr);
     assert!(
@@ -1182,8 +1116,8 @@ async fn a_failed_run_leaves_the_archive_unchanged_and_the_next_one_completes_it
         "nothing is printed before the run completes"
     );
     assert!(archived(&a).is_empty());
-    state.fail_from.store(0, Ordering::SeqCst);
-    let out = ok(run(recruitee_cmd(&env, &server, &a), &args));
+    let args = args.map(|x| if x == "0" { "5" } else { x });
+    let out = ok(run(recruitee_cmd(&env, &fake, &a), &args));
     assert_eq!(out.stdout.len(), 500);
     let unique: HashSet<String> = ids(&out.stdout).into_iter().collect();
     assert_eq!(unique.len(), 500);
@@ -1193,11 +1127,15 @@ async fn a_failed_run_leaves_the_archive_unchanged_and_the_next_one_completes_it
 #[tokio::test]
 async fn a_failed_poll_while_following_is_retried_not_fatal() {
     let now = now_s();
-    let (server, state) =
-        audit_fake(vec![entry("p0", now - 60, "Ann", "Admin viewed candidate")]).await;
+    // Every second request fails: the catch-up succeeds, the next poll fails.
+    let fake = audit_fake_with(
+        vec![entry("p0", now - 60, "Ann", "Admin viewed candidate")],
+        common::Faults::new(2, 0, 0),
+    )
+    .await;
     let env = Env::new();
     let a = env.path("a.sqlite3");
-    let mut cmd = recruitee_cmd(&env, &server, &a);
+    let mut cmd = recruitee_cmd(&env, &fake, &a);
     let mut child = cmd
         .args([
             "sync",
@@ -1230,13 +1168,10 @@ async fn a_failed_poll_while_following_is_retried_not_fatal() {
             seen.push(line);
             if seen.len() == 1 {
                 // The next poll fails; the one after it finds the new event.
-                state.fail_next.store(1, Ordering::SeqCst);
-                state.entries.lock().expect("lock").push(entry(
-                    "p1",
-                    now_s(),
-                    "Bob",
-                    "Admin deleted candidate",
-                ));
+                push(
+                    &fake,
+                    entry("p1", now_s(), "Bob", "Admin deleted candidate"),
+                );
             }
         }
     }
@@ -1249,4 +1184,60 @@ async fn a_failed_poll_while_following_is_retried_not_fatal() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("trying again"), "{stderr}");
     assert_eq!(archived(&a).len(), 2);
+}
+
+#[tokio::test]
+async fn syncs_stay_exact_against_a_recruitee_that_shuffles_ties_and_caps_pages() {
+    let now = now_s();
+    // Bulk actions: many entries share their second.
+    let entries: Vec<(i64, Value)> = (0..600)
+        .map(|i| {
+            entry(
+                &format!("s{i:04}"),
+                now - 120 - (i / 7) * 45,
+                "Ann",
+                "Admin viewed candidate",
+            )
+        })
+        .collect();
+    let config = hrlogs::sandbox::recruitee::Config {
+        shuffle_ties: true,
+        page_cap: Some(37),
+        overlap_pages: true,
+        ..Default::default()
+    };
+    let fake = RecruiteeFake::start(common::recruitee::State {
+        audit: entries,
+        config: Some(config),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let args = ["sync", "recruitee", "audit", "-f", "ndjson"];
+    let first = ok(run(recruitee_cmd(&env, &fake, &a), &args));
+    assert_eq!(first.stdout.len(), 600);
+    // New entries in the second of the last one archived, and later.
+    let t = now_s();
+    for i in 0..20 {
+        push(
+            &fake,
+            entry(
+                &format!("n{i:02}"),
+                t - 60 + (i / 5),
+                "Bob",
+                "Admin deleted candidate",
+            ),
+        );
+    }
+    let second = ok(run(recruitee_cmd(&env, &fake, &a), &args));
+    let mut got = ids(&second.stdout);
+    got.sort();
+    assert_eq!(got, (0..20).map(|i| format!("n{i:02}")).collect::<Vec<_>>());
+    let all: HashSet<String> = archived(&a)
+        .iter()
+        .map(|t| serde_json::from_str::<Value>(t).expect("json")["_id"].to_string())
+        .collect();
+    assert_eq!(all.len(), 620);
+    assert_eq!(archived(&a).len(), 620);
 }
