@@ -22,6 +22,10 @@ pub struct RunOutcome {
     pub polls: u64,
 }
 
+/// Milliseconds in a day: identical Feishu records are numbered per day of their key, as
+/// [`Identifier`] numbers them.
+const DAY_MS: i64 = 86_400_000;
+
 /// Assigns event ids along one unit.
 enum Ids {
     Stream(Identifier),
@@ -43,7 +47,7 @@ impl Ids {
         match self {
             Ids::Stream(ids) => ids.id(record),
             Ids::Counted(counts) => {
-                let day = record.key.div_euclid(jobs::day_ms_len());
+                let day = record.key.div_euclid(DAY_MS);
                 let hash = content_hash(&record.raw);
                 let n = counts.entry((day, hash)).or_insert(0);
                 *n = n.saturating_add(1);
@@ -132,4 +136,42 @@ pub async fn run_once(job: &Job, archive: &mut Archive, ctx: &Context) -> Result
         requests,
         polls,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::value::RawValue;
+
+    fn rec(text: &str, key: i64) -> Record {
+        Record::new(RawValue::from_string(text.to_string()).expect("json"), key)
+    }
+
+    #[test]
+    fn counted_ids_equal_the_stream_ids_in_any_order() {
+        let day = DAY_MS * 20_000;
+        let same = r#"{"operation_time":"x","operator":"E1"}"#;
+        let other = r#"{"operation_time":"y","operator":"E2"}"#;
+        let newest_first = [
+            rec(same, day + 9),
+            rec(other, day + 5),
+            rec(same, day + 9),
+            rec(same, day - DAY_MS + 1),
+        ];
+        let mut stream = Identifier::new(Source::FeishuTalentLogs);
+        let expected: Vec<String> = newest_first.iter().map(|r| stream.id(r)).collect();
+        let mut counted = Ids::new(IdMode::Counted, Source::FeishuTalentLogs);
+        let mut got: Vec<String> = newest_first.iter().rev().map(|r| counted.id(r)).collect();
+        got.sort();
+        let mut want = expected.clone();
+        want.sort();
+        assert_eq!(got, want);
+        assert_eq!(
+            expected
+                .iter()
+                .collect::<std::collections::HashSet<_>>()
+                .len(),
+            4
+        );
+    }
 }

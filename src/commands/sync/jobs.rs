@@ -31,7 +31,6 @@ use crate::vendors::recruitee::settings as recruitee_keys;
 pub const AUDIT_OVERLAP_SECONDS: i64 = 600;
 /// How long Recruitee keeps audit events.
 pub const AUDIT_RETENTION_DAYS: i64 = 30;
-const DAY_MS: i64 = 86_400_000;
 
 /// One sync query.
 pub struct Job {
@@ -458,9 +457,4 @@ pub fn time_ms(source: Source, record: &crate::record::Record) -> i64 {
                 .map_or(0, |t| t.as_millisecond())
         }
     }
-}
-
-/// `DAY_MS`, for the id counting of talent logs.
-pub const fn day_ms_len() -> i64 {
-    DAY_MS
 }
