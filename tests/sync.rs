@@ -245,7 +245,7 @@ fn run(mut cmd: std::process::Command, args: &[&str]) -> Out {
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     Out {
         code: out.status.code(),
-        stdout: if text.starts_with("{\n") {
+        stdout: if text.starts_with("{\n") || text.starts_with('#') {
             vec![]
         } else {
             common::ndjson(&out.stdout)
@@ -1240,4 +1240,45 @@ async fn syncs_stay_exact_against_a_recruitee_that_shuffles_ties_and_caps_pages(
         .collect();
     assert_eq!(all.len(), 620);
     assert_eq!(archived(&a).len(), 620);
+}
+
+#[tokio::test]
+async fn dry_run_shows_what_the_next_sync_would_ask_and_touches_nothing() {
+    let now = now_s();
+    let fake = audit_fake(vec![entry("d1", now - 60, "Ann", "Admin viewed candidate")]).await;
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let out = run(
+        recruitee_cmd(&env, &fake, &a),
+        &["sync", "recruitee", "audit", "--dry-run"],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.text.contains("first sync") && out.text.contains("/audit_log?"),
+        "{}",
+        out.text
+    );
+    assert!(!out.text.contains(TOKEN));
+    assert!(!a.exists(), "no archive is created");
+    assert_eq!(fake.calls(), 0);
+    ok(run(
+        recruitee_cmd(&env, &fake, &a),
+        &["sync", "recruitee", "audit", "-f", "ndjson"],
+    ));
+    let calls = fake.calls();
+    let out = ok(run(
+        recruitee_cmd(&env, &fake, &a),
+        &["sync", "recruitee", "audit", "--dry-run"],
+    ));
+    assert!(
+        out.text.contains("from the stream's cursor"),
+        "{}",
+        out.text
+    );
+    assert!(
+        out.text.contains("%22gte%22"),
+        "a later sync starts from the cursor: {}",
+        out.text
+    );
+    assert_eq!(fake.calls(), calls);
 }

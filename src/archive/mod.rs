@@ -271,6 +271,27 @@ impl Archive {
             .map_err(|e| self.err(e))
     }
 
+    /// The stream's row, if it has one (nothing is written).
+    pub fn find_stream(&self, key: &StreamKey) -> Result<Option<StreamState>> {
+        self.conn
+            .query_row(
+                "SELECT id, covered_from, cursor, last_run_at, pending FROM streams
+                 WHERE source = ?1 AND tenant = ?2 AND query = ?3",
+                params![key.source.name(), key.tenant, key.query],
+                |r| {
+                    Ok(StreamState {
+                        id: r.get(0)?,
+                        covered_from: r.get(1)?,
+                        cursor: r.get(2)?,
+                        last_run_at: r.get(3)?,
+                        pending: r.get(4)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
     /// Remembers the range of the run under way, so that a killed run resumes with it.
     pub fn set_pending(&self, stream: i64, pending: Option<&str>) -> Result<()> {
         self.conn

@@ -156,7 +156,10 @@ mod tests {
             rec(same, day + 9),
             rec(other, day + 5),
             rec(same, day + 9),
-            rec(r#"{"operation_time":"z","operator":"E1"}"#, day - DAY_MS + 1),
+            rec(
+                r#"{"operation_time":"z","operator":"E1"}"#,
+                day - DAY_MS + 1,
+            ),
         ];
         let mut stream = Identifier::new(Source::FeishuTalentLogs);
         let expected: Vec<String> = newest_first.iter().map(|r| stream.id(r)).collect();

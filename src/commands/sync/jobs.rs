@@ -15,6 +15,7 @@ use crate::commands::feishu::dept_logs::{self as dept_cmd, DeptLogsArgs};
 use crate::commands::feishu::talent_logs::{self as talent_cmd, MAX_CHAINS, TalentLogsArgs};
 use crate::commands::recruitee::audit::{self as audit_cmd, AuditArgs, AuditQuery};
 use crate::error::{Error, Result};
+use crate::fetch::Request;
 use crate::identity::Source;
 use crate::output::Column;
 use crate::plan::{RecordStream, date_windows, filter, merge_groups};
@@ -70,6 +71,8 @@ pub struct Unit {
     pub name: String,
     pub ids: IdMode,
     pub start: Box<dyn FnOnce(Progress) -> RecordStream + Send>,
+    /// The first request of each of the unit's chains (what `--dry-run` shows).
+    pub first_requests: Vec<Request>,
 }
 
 /// One run's plan.
@@ -125,7 +128,11 @@ pub fn recruitee_tenant(ctx: &Context) -> Option<String> {
 }
 
 fn tenant_or_missing(t: Option<String>, key: &Key, ctx: &Context) -> Result<String> {
-    t.ok_or_else(|| ctx.settings.missing(key))
+    match t {
+        Some(t) => Ok(t),
+        None if ctx.options.dry_run => Ok("(unset)".into()),
+        None => Err(ctx.settings.missing(key)),
+    }
 }
 
 pub fn dept_logs(args: &DeptLogsArgs, ctx: &Context) -> Result<Job> {
@@ -146,7 +153,7 @@ pub fn dept_logs(args: &DeptLogsArgs, ctx: &Context) -> Result<Job> {
         dept_cmd::validate(&with_since, ctx)?
     };
     query.departments.sort();
-    let feishu = crate::commands::feishu::client(ctx, false)?;
+    let feishu = crate::commands::feishu::client(ctx, ctx.options.dry_run)?;
     let tenant = tenant_or_missing(feishu_tenant(ctx), &feishu_keys::APP_ID, ctx)?;
     let key = StreamKey {
         source: Source::FeishuDeptLogs,
@@ -174,7 +181,7 @@ pub fn talent_logs(args: &TalentLogsArgs, ctx: &Context) -> Result<Job> {
     query.operators.sort();
     query.operations.sort_unstable();
     query.jobs.sort();
-    let feishu = crate::commands::feishu::client(ctx, false)?;
+    let feishu = crate::commands::feishu::client(ctx, ctx.options.dry_run)?;
     let tenant = tenant_or_missing(feishu_tenant(ctx), &feishu_keys::APP_ID, ctx)?;
     let key = StreamKey {
         source: Source::FeishuTalentLogs,
@@ -196,7 +203,7 @@ pub fn talent_logs(args: &TalentLogsArgs, ctx: &Context) -> Result<Job> {
 pub fn audit(args: &AuditArgs, ctx: &Context) -> Result<Job> {
     refuse_until(&args.until)?;
     let query = audit_cmd::validate(args, ctx)?;
-    let client = crate::commands::recruitee::client(ctx, false)?;
+    let client = crate::commands::recruitee::client(ctx, ctx.options.dry_run)?;
     let tenant = tenant_or_missing(recruitee_tenant(ctx), &recruitee_keys::COMPANY_ID, ctx)?;
     let key = StreamKey {
         source: Source::RecruiteeAudit,
@@ -300,7 +307,13 @@ impl Job {
                         q.since = start;
                         q.until = end;
                         let feishu = feishu.clone();
+                        let first_requests = dept_logs::plan(feishu.clone(), q.clone())
+                            .iter()
+                            .flatten()
+                            .map(|c| c.request(None))
+                            .collect::<Result<Vec<_>>>()?;
                         units.push(Unit {
+                            first_requests,
                             name: format!("days {start}..{end}"),
                             // Counted, not along the stream: exact even if the vendor's
                             // newest-first order were not strictly kept across days.
@@ -332,22 +345,26 @@ impl Job {
                 let units = chains
                     .into_iter()
                     .enumerate()
-                    .map(|(i, chain)| Unit {
-                        name: format!("chain {} of {n}", i + 1),
-                        ids: IdMode::Counted,
-                        start: Box::new(move |progress| {
-                            let stream = merge_groups(vec![vec![chain]], 0, progress);
-                            if since.is_none() && until.is_none() {
-                                return stream;
-                            }
-                            // The API has no time filter: --since applies here.
-                            filter(stream, move |r| {
-                                since.is_none_or(|s| r.key >= s) && until.is_none_or(|u| r.key <= u)
+                    .map(|(i, chain)| {
+                        Ok(Unit {
+                            first_requests: vec![chain.first_request()?],
+                            name: format!("chain {} of {n}", i + 1),
+                            ids: IdMode::Counted,
+                            start: Box::new(move |progress| {
+                                let stream = merge_groups(vec![vec![chain]], 0, progress);
+                                if since.is_none() && until.is_none() {
+                                    return stream;
+                                }
+                                // The API has no time filter: --since applies here.
+                                filter(stream, move |r| {
+                                    since.is_none_or(|s| r.key >= s)
+                                        && until.is_none_or(|u| r.key <= u)
+                                })
                             })
+                                as Box<dyn FnOnce(Progress) -> RecordStream + Send>,
                         })
-                            as Box<dyn FnOnce(Progress) -> RecordStream + Send>,
                     })
-                    .collect();
+                    .collect::<Result<Vec<_>>>()?;
                 Ok(RunPlan {
                     units,
                     covered_from: None,
@@ -414,14 +431,15 @@ impl Job {
                         q.search.since = lo;
                         q.search.until = hi;
                         let client = client.clone();
-                        Unit {
+                        Ok(Unit {
+                            first_requests: vec![q.search.first_request(&client)?],
                             name: format!("created_at {lo:?}..{hi}"),
                             ids: IdMode::Stream,
                             start: Box::new(move |progress| audit_cmd::stream(client, &q, progress))
                                 as Box<dyn FnOnce(Progress) -> RecordStream + Send>,
-                        }
+                        })
                     })
-                    .collect();
+                    .collect::<Result<Vec<_>>>()?;
                 Ok(RunPlan {
                     units,
                     covered_from,

@@ -143,10 +143,13 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
     };
     check_flags(ctx, follow.follow)?;
     let path = ctx.archive_path()?;
+    if ctx.options.dry_run {
+        return dry_run(&job, &path, ctx);
+    }
     let mut archive = Archive::open_or_create(&path)?;
     let dest = ctx
         .destination()?
-        .ok_or_else(|| Error::input("--dry-run is not available with sync"))?;
+        .ok_or_else(|| Error::other("no destination for the records"))?;
     let table_per_poll = follow.follow && ctx.options.output.format == Format::Table;
     let mut sink = output::sink(&ctx.options.output, job.columns(), dest);
     let work = async {
@@ -203,6 +206,42 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
             Err(e)
         }
     }
+}
+
+/// `--dry-run`: what the next run would fetch (the first request of each chain), from the
+/// archive's state for this stream; nothing is written and nothing is sent.
+fn dry_run(job: &Job, path: &std::path::Path, ctx: &Context) -> Result<()> {
+    let state = if path.exists() {
+        Archive::open_existing(path)?.find_stream(&job.key)?
+    } else {
+        None
+    };
+    let first = state.is_none();
+    let state = state.unwrap_or(archive::StreamState {
+        id: 0,
+        covered_from: None,
+        cursor: None,
+        last_run_at: None,
+        pending: None,
+    });
+    let plan = job.plan(&state, jiff::Timestamp::now(), ctx)?;
+    let requests: Vec<crate::fetch::Request> = plan
+        .units
+        .into_iter()
+        .flat_map(|u| u.first_requests)
+        .collect();
+    let preamble = format!(
+        "# {} of {} into {} ({}): the first request of each chain",
+        if first { "first sync" } else { "sync" },
+        job.key.source.name(),
+        path.display(),
+        if first {
+            "a new stream".to_string()
+        } else {
+            "from the stream's cursor".to_string()
+        },
+    );
+    ctx.print_requests(Some(preamble), &requests)
 }
 
 /// Flags that do not fit a sync.
