@@ -99,6 +99,13 @@ fn table(s: &Status, ctx: &Context) -> String {
         let from = match (st.covered_from_ms, st.cursor_ms) {
             (_, None) => "-".to_string(),
             (None, Some(_)) => "the start of what the vendor kept".to_string(),
+            // Department logs are complete from a whole day (their keys read the wall clock
+            // as UTC).
+            (Some(f), Some(_)) if st.source == crate::identity::Source::FeishuDeptLogs.name() => {
+                Timestamp::from_millisecond(f)
+                    .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date().to_string())
+                    .unwrap_or_else(|_| "-".into())
+            }
             (Some(f), Some(_)) => time(Some(f), ctx),
         };
         out.push_str(&format!(
