@@ -63,6 +63,29 @@ pub enum Verdict {
 }
 
 impl Archive {
+    /// Every stream: id, source, tenant and query (parsed), without counting anything.
+    pub fn streams(&self) -> Result<Vec<(i64, String, String, serde_json::Value)>> {
+        let e = |err| self.err(err);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, source, tenant, query FROM streams ORDER BY id")
+            .map_err(e)?;
+        let rows = stmt
+            .query_map([], |r| {
+                let query: String = r.get(3)?;
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    serde_json::from_str(&query).unwrap_or(serde_json::Value::String(query)),
+                ))
+            })
+            .map_err(e)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(e)?;
+        Ok(rows)
+    }
+
     pub fn status(&self) -> Result<Status> {
         let e = |err| self.err(err);
         let events: i64 = self

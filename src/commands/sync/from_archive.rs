@@ -29,12 +29,10 @@ fn streams_where(
     fits: impl Fn(&Value) -> bool,
 ) -> Result<Vec<i64>> {
     Ok(archive
-        .status()?
-        .streams
+        .streams()?
         .into_iter()
-        .filter(|s| s.source == source.name() && tenant.is_none_or(|t| t == s.tenant))
-        .filter(|s| fits(&s.query))
-        .map(|s| s.id)
+        .filter(|(_, s, t, q)| s == source.name() && tenant.is_none_or(|x| x == t) && fits(q))
+        .map(|(id, ..)| id)
         .collect())
 }
 
