@@ -105,6 +105,7 @@ impl Options {
             tz,
             color,
             limit: global.limit,
+            origin: None,
         };
         Ok(Options {
             output,

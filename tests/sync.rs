@@ -1282,3 +1282,55 @@ async fn dry_run_shows_what_the_next_sync_would_ask_and_touches_nothing() {
     );
     assert_eq!(fake.calls(), calls);
 }
+
+#[tokio::test]
+async fn live_sync_and_archive_give_the_same_ocsf_event_ids() {
+    let (fs, feishu) = feishu_fake().await;
+    let at = format!("{} 09:30:00", day(1));
+    {
+        let mut d = feishu.dept.lock().expect("lock");
+        d.push(dept_log("O1", &at, 1));
+        d.push(dept_log("O1", &at, 1)); // identical: two events, two ids
+        d.push(dept_log("O1", &format!("{} 10:00:00", day(2)), 2));
+    }
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let since = day(5).to_string();
+    let args = [
+        "feishu",
+        "dept-logs",
+        "--department",
+        "O1",
+        "--since",
+        &since,
+        "-f",
+        "ocsf",
+    ];
+    let uids = |out: Out| -> Vec<String> {
+        let mut v: Vec<String> = out
+            .stdout
+            .iter()
+            .map(|e| e["metadata"]["uid"].as_str().unwrap_or("").to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let live = uids(ok(run(feishu_cmd(&env, &fs, &a), &args)));
+    let mut sync_args = vec!["sync"];
+    sync_args.extend_from_slice(&args);
+    let synced = uids(ok(run(feishu_cmd(&env, &fs, &a), &sync_args)));
+    let mut from_args = args.to_vec();
+    from_args.push("--from-archive");
+    let stored = uids(ok(run(feishu_cmd(&env, &fs, &a), &from_args)));
+    assert_eq!(live.len(), 3);
+    assert_eq!(live.iter().collect::<HashSet<_>>().len(), 3);
+    assert_eq!(live, synced);
+    assert_eq!(live, stored);
+    let conn = rusqlite::Connection::open(&a).expect("open");
+    let mut ids: Vec<String> = conn
+        .prepare("SELECT event_id FROM events")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("ids");
+    ids.sort();
+    assert_eq!(ids, live, "the archive keys events by the same ids");
+}

@@ -7,12 +7,14 @@ use serde_json::json;
 
 use crate::commands::{Context, clean_list};
 use crate::error::{Error, Result};
+use crate::ocsf::Origin;
 use crate::output::{Column, Show};
 use crate::plan::{RecordStream, filter};
 use crate::progress::Progress;
 use crate::record::Record;
 use crate::vendors::recruitee::Recruitee;
 use crate::vendors::recruitee::search::{self, SearchQuery};
+use crate::vendors::recruitee::settings::COMPANY_ID;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -151,7 +153,9 @@ pub async fn cmd_audit(args: AuditArgs, ctx: &Context) -> Result<()> {
     };
     ctx.progress.start("fetching the Recruitee audit log…");
     let stream = stream(client, &query, ctx.progress.clone());
-    ctx.emit(stream, dest, columns()).await
+    let company = ctx.settings.plain(&COMPANY_ID).unwrap_or_default();
+    ctx.emit_events(stream, dest, columns(), Origin::recruitee(&company))
+        .await
 }
 
 /// Whether the entry's `event_name` is one of `events` (lowercase).

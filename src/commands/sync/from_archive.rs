@@ -52,8 +52,9 @@ async fn emit(ctx: &Context, filter: ReadFilter, columns: Vec<Column>) -> Result
         return Ok(());
     };
     let path = ctx.archive_path()?;
+    let origin = super::jobs::origin(filter.source, ctx);
     let stream = read_events(path, filter);
-    ctx.emit(stream, dest, columns).await
+    ctx.emit_events(stream, dest, columns, origin).await
 }
 
 fn open(ctx: &Context) -> Result<Archive> {

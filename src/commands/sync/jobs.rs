@@ -17,6 +17,7 @@ use crate::commands::recruitee::audit::{self as audit_cmd, AuditArgs, AuditQuery
 use crate::error::{Error, Result};
 use crate::fetch::Request;
 use crate::identity::Source;
+use crate::ocsf::Origin;
 use crate::output::Column;
 use crate::plan::{RecordStream, date_windows, filter, merge_groups};
 use crate::progress::Progress;
@@ -234,6 +235,20 @@ fn ms_day(ms: i64) -> Option<Date> {
     Timestamp::from_millisecond(ms)
         .ok()
         .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date())
+}
+
+/// Which log and tenant records of `source` come from, as `-f ocsf` says it.
+pub fn origin(source: Source, ctx: &Context) -> Origin {
+    match source {
+        Source::FeishuDeptLogs | Source::FeishuTalentLogs => {
+            crate::commands::feishu::origin(ctx, source)
+        }
+        Source::RecruiteeAudit => Origin::recruitee(
+            &ctx.settings
+                .plain(&recruitee_keys::COMPANY_ID)
+                .unwrap_or_default(),
+        ),
+    }
 }
 
 impl Job {

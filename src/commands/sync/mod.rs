@@ -22,7 +22,7 @@ use crate::commands::feishu::dept_logs::DeptLogsArgs;
 use crate::commands::feishu::talent_logs::TalentLogsArgs;
 use crate::commands::recruitee::audit::AuditArgs;
 use crate::error::{Error, Kind, Result};
-use crate::output::{self, Destination, Format, Sink};
+use crate::output::{self, Destination, Format, OutputOptions, Sink};
 
 pub use engine::RunOutcome;
 pub use jobs::Job;
@@ -151,7 +151,11 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
         .destination()?
         .ok_or_else(|| Error::other("no destination for the records"))?;
     let table_per_poll = follow.follow && ctx.options.output.format == Format::Table;
-    let mut sink = output::sink(&ctx.options.output, job.columns(), dest);
+    let options = OutputOptions {
+        origin: Some(jobs::origin(job.key.source, ctx)),
+        ..ctx.options.output.clone()
+    };
+    let mut sink = output::sink(&options, job.columns(), dest);
     let work = async {
         let mut failures: u32 = 0;
         loop {
@@ -160,8 +164,7 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
                     failures = 0;
                     if table_per_poll {
                         // A table is drawn when it ends: with --follow, one per poll.
-                        let mut each =
-                            output::sink(&ctx.options.output, job.columns(), Destination::stdout());
+                        let mut each = output::sink(&options, job.columns(), Destination::stdout());
                         write_new(&path, &job, &outcome, each.as_mut(), ctx).await?;
                         if outcome.finalized.new > 0 {
                             let writer = each.finish()?;
@@ -190,10 +193,9 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
             tokio::time::sleep(interval).await;
         }
     };
-    let outcome: Result<()> = tokio::select! {
-        r = work => r,
-        _ = terminated() => Err(Error::new(Kind::Terminated, "terminated")),
-    };
+    // Ctrl-C, SIGTERM and SIGHUP end the run in `main` (exit 130/143/129): every
+    // transaction is atomic, so the archive stays consistent whenever that happens.
+    let outcome: Result<()> = work.await;
     match outcome {
         Ok(()) if table_per_poll => Ok(()),
         Ok(()) => {
@@ -326,22 +328,6 @@ fn backoff(interval: Duration, failures: u32) -> Duration {
     interval
         .saturating_mul(factor)
         .min(MAX_BACKOFF.max(interval))
-}
-
-/// Resolves when SIGTERM arrives (never elsewhere than on Unix).
-async fn terminated() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    }
-    #[cfg(not(unix))]
-    std::future::pending::<()>().await
 }
 
 /// `--interval`: `90s`, `5m`, `1h`, or whole seconds.
