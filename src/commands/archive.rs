@@ -124,6 +124,17 @@ fn table(s: &Status, ctx: &Context) -> String {
             st.last_run_already_archived.unwrap_or(0),
             st.last_run_requests.unwrap_or(0)
         ));
+        let retention_ms = crate::commands::sync::AUDIT_RETENTION_DAYS * 86_400_000;
+        let stale = st.source == crate::identity::Source::RecruiteeAudit.name()
+            && st
+                .cursor_ms
+                .is_some_and(|c| c < ctx.now.as_millisecond() - retention_ms);
+        if stale {
+            out.push_str(&format!(
+                "  overdue     last synced more than {} days ago: Recruitee forgets events after that; sync now\n",
+                crate::commands::sync::AUDIT_RETENTION_DAYS
+            ));
+        }
         if st.staged > 0 {
             out.push_str(&format!(
                 "  unfinished  {} records fetched by a run that did not complete; the next sync finishes it\n",

@@ -25,7 +25,7 @@ use crate::error::{Error, Kind, Result};
 use crate::output::{self, Destination, Format, OutputOptions, Sink};
 
 pub use engine::RunOutcome;
-pub use jobs::Job;
+pub use jobs::{AUDIT_RETENTION_DAYS, Job};
 
 pub const EXAMPLES: &str = "\
 Examples:
