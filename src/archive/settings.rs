@@ -2,6 +2,7 @@
 
 use crate::settings::Key;
 
+/// `archive.path` (`HRLOGS_ARCHIVE`).
 pub const PATH: Key = Key {
     section: "archive",
     name: "path",

@@ -11,6 +11,7 @@ use crate::error::{Error, Kind, Result};
 use crate::output::Format;
 use crate::output::escape_for_terminal;
 
+/// The examples under `hrlogs archive --help`.
 pub const EXAMPLES: &str = "\
 Examples:
   hrlogs archive status
@@ -28,6 +29,7 @@ pub enum ArchiveCommand {
     Verify,
 }
 
+/// Runs `archive status` or `archive verify`.
 pub fn run(cmd: ArchiveCommand, ctx: &Context) -> Result<()> {
     let path = ctx.archive_path()?;
     let archive = Archive::open_existing(&path)?;

@@ -75,6 +75,7 @@ fn day_bounds(q: &DeptLogsQuery) -> (Option<i64>, Option<i64>) {
     )
 }
 
+/// `feishu dept-logs --from-archive`.
 pub async fn dept_logs(query: DeptLogsQuery, ctx: &Context) -> Result<()> {
     let archive = open(ctx)?;
     let tenant = feishu_tenant(ctx);
@@ -112,6 +113,7 @@ pub async fn dept_logs(query: DeptLogsQuery, ctx: &Context) -> Result<()> {
     emit(ctx, filter, dept_cmd::columns()).await
 }
 
+/// `feishu talent-logs --from-archive`.
 pub async fn talent_logs(query: TalentLogsQuery, ctx: &Context) -> Result<()> {
     let archive = open(ctx)?;
     let tenant = feishu_tenant(ctx);
@@ -166,6 +168,7 @@ pub async fn talent_logs(query: TalentLogsQuery, ctx: &Context) -> Result<()> {
     emit(ctx, filter, talent_cmd::columns()).await
 }
 
+/// `recruitee audit --from-archive`.
 pub async fn audit(query: AuditQuery, ctx: &Context) -> Result<()> {
     drop(open(ctx)?);
     let tenant = recruitee_tenant(ctx);

@@ -136,6 +136,7 @@ fn tenant_or_missing(t: Option<String>, key: &Key, ctx: &Context) -> Result<Stri
     }
 }
 
+/// `sync feishu dept-logs`: the stream of these departments (and ID type).
 pub fn dept_logs(args: &DeptLogsArgs, ctx: &Context) -> Result<Job> {
     refuse_until(&args.until)?;
     // Later syncs start from the cursor: --since is needed only by the first one.
@@ -176,6 +177,7 @@ pub fn dept_logs(args: &DeptLogsArgs, ctx: &Context) -> Result<Job> {
     })
 }
 
+/// `sync feishu talent-logs`: the stream of these operators, operations, jobs, ID type.
 pub fn talent_logs(args: &TalentLogsArgs, ctx: &Context) -> Result<Job> {
     refuse_until(&args.until)?;
     let mut query = talent_cmd::validate(args, ctx)?;
@@ -201,6 +203,7 @@ pub fn talent_logs(args: &TalentLogsArgs, ctx: &Context) -> Result<Job> {
     })
 }
 
+/// `sync recruitee audit`: the stream of these actor, search and event filters.
 pub fn audit(args: &AuditArgs, ctx: &Context) -> Result<Job> {
     refuse_until(&args.until)?;
     let query = audit_cmd::validate(args, ctx)?;

@@ -27,6 +27,7 @@ use crate::output::{self, Destination, Format, OutputOptions, Sink};
 pub use engine::RunOutcome;
 pub use jobs::{AUDIT_RETENTION_DAYS, Job};
 
+/// The examples under `hrlogs sync --help`.
 pub const EXAMPLES: &str = "\
 Examples:
   # Nightly from cron: keep the Recruitee audit trail past its 30 days, as an append log
@@ -117,6 +118,7 @@ pub struct FollowArgs {
     pub interval: Option<String>,
 }
 
+/// Runs a sync: once, or with `--follow` until interrupted.
 pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
     let (job, follow, from_archive) = match cmd {
         SyncCommand::Feishu(SyncFeishu::DeptLogs(a)) => {
