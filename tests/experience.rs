@@ -961,7 +961,11 @@ fn readme_examples_run_on_the_sandbox() {
     let examples: Vec<String> = examples
         .into_iter()
         .filter(|e| {
-            !e.contains("completions") && !e.contains("hrlogs man") && !e.contains("sandbox")
+            // `--follow` runs until it is stopped, like the sandbox itself.
+            !e.contains("completions")
+                && !e.contains("hrlogs man")
+                && !e.contains("sandbox")
+                && !e.contains("--follow")
         })
         .filter(|e| jq || !e.contains("jq"))
         .collect();
