@@ -491,3 +491,148 @@ fn partition(piece: Piece, cuts: &[i64]) -> Vec<Piece> {
     pieces.reverse();
     pieces
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::value::RawValue;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// A search over `times` (newest first), served in pages of `limit`, with switches.
+    struct Memory {
+        times: Vec<i64>,
+        ignore_filter: bool,
+        extra_total: u64,
+        requests: AtomicU64,
+    }
+
+    impl Memory {
+        fn new(times: Vec<i64>) -> Memory {
+            Memory {
+                times,
+                ignore_filter: false,
+                extra_total: 0,
+                requests: AtomicU64::new(0),
+            }
+        }
+    }
+
+    impl SearchSource for Memory {
+        async fn fetch(&self, w: Window, page: u64, limit: u32) -> Result<SearchPage> {
+            self.requests.fetch_add(1, Ordering::SeqCst);
+            let hits: Vec<(usize, i64)> = self
+                .times
+                .iter()
+                .copied()
+                .enumerate()
+                .filter(|(_, t)| self.ignore_filter || w.contains(*t))
+                .collect();
+            let start = ((page - 1) * u64::from(limit)) as usize;
+            let records = hits
+                .iter()
+                .skip(start)
+                .take(limit as usize)
+                .map(|(i, t)| {
+                    let raw = RawValue::from_string(format!("{{\"_id\":\"{i}\"}}")).expect("raw");
+                    Record::new(raw, *t)
+                })
+                .collect();
+            Ok(SearchPage {
+                records,
+                total: hits.len() as u64 + self.extra_total,
+            })
+        }
+        fn describe(&self) -> String {
+            "memory search".into()
+        }
+        fn id_of(&self, r: &Record) -> Option<String> {
+            Some(r.raw.get().to_string())
+        }
+    }
+
+    async fn run(source: Memory, limit: u32) -> (Result<Vec<i64>>, u64) {
+        let source = std::sync::Arc::new(source);
+        let mut stream = search(
+            Shared(source.clone()),
+            Window {
+                lo: None,
+                hi: 1_000_000,
+            },
+            limit,
+            4,
+            Progress::new(false, true, 0),
+        );
+        let mut keys = Vec::new();
+        while let Some(batch) = stream.next_batch().await {
+            match batch {
+                Ok(b) => keys.extend(b.iter().map(|r| r.key)),
+                Err(e) => return (Err(e), source.requests.load(Ordering::SeqCst)),
+            }
+        }
+        (Ok(keys), source.requests.load(Ordering::SeqCst))
+    }
+
+    struct Shared(std::sync::Arc<Memory>);
+
+    impl SearchSource for Shared {
+        async fn fetch(&self, w: Window, page: u64, limit: u32) -> Result<SearchPage> {
+            self.0.fetch(w, page, limit).await
+        }
+        fn describe(&self) -> String {
+            self.0.describe()
+        }
+        fn id_of(&self, r: &Record) -> Option<String> {
+            self.0.id_of(r)
+        }
+    }
+
+    #[test]
+    fn pieces_cover_the_window_once_at_whole_seconds() {
+        let w = Window {
+            lo: Some(100),
+            hi: 200,
+        };
+        let pieces = partition(Piece::new(w), &[150, 151, 101, 200, 300, 100]);
+        let windows: Vec<Window> = pieces.iter().map(|p| p.window).collect();
+        assert_eq!(windows.first().map(|w| w.lo), Some(Some(100)));
+        assert_eq!(windows.last().map(|w| w.hi), Some(200));
+        for pair in windows.windows(2) {
+            assert_eq!(
+                pair[0].hi + 1,
+                pair[1].lo.expect("lo"),
+                "gap or overlap: {windows:?}"
+            );
+        }
+        assert!(windows.iter().all(|w| w.lo.is_some_and(|lo| lo <= w.hi)));
+    }
+
+    #[tokio::test]
+    async fn a_large_search_comes_out_whole_newest_first_at_one_request_a_page() {
+        // 25,000 entries, several to a second: more than one query serves.
+        let times: Vec<i64> = (0..25_000).map(|i| 900_000 - i / 3).collect();
+        let (keys, requests) = run(Memory::new(times.clone()), 1_000).await;
+        assert_eq!(keys.expect("ok"), times);
+        // One request a page, plus the first page of each window that had to be split.
+        assert!(requests <= 40, "{requests} requests");
+    }
+
+    #[tokio::test]
+    async fn a_vendor_that_ignores_the_created_at_filter_fails_the_run() {
+        let mut m = Memory::new((0..30_000).map(|i| 900_000 - i).collect());
+        m.ignore_filter = true;
+        let (keys, _) = run(m, 1_000).await;
+        let err = keys.expect_err("must fail");
+        assert_eq!(err.kind, crate::error::Kind::Unavailable);
+    }
+
+    #[tokio::test]
+    async fn a_total_that_never_agrees_fails_the_run_in_bounded_requests() {
+        let mut m = Memory::new((0..500).map(|i| 900_000 - i * 7).collect());
+        m.extra_total = 1;
+        let (keys, requests) = run(m, 50).await;
+        let err = keys.expect_err("must fail");
+        assert_eq!(err.kind, crate::error::Kind::Unavailable);
+        assert!(err.message.contains("said"), "{err}");
+        assert!(requests < 200, "{requests} requests");
+    }
+}
