@@ -1,4 +1,4 @@
-//! The command line as typed: clap's derive types and nothing else. `commands::Context::new`
+//! The command line as typed: clap's derive types and nothing else. `options::Options::resolve`
 //! turns these into resolved options; nothing after that sees clap.
 
 use std::path::PathBuf;
@@ -119,6 +119,17 @@ pub enum Format {
     Json,
     Ndjson,
     Csv,
+}
+
+impl From<Format> for crate::output::Format {
+    fn from(f: Format) -> Self {
+        match f {
+            Format::Table => Self::Table,
+            Format::Json => Self::Json,
+            Format::Ndjson => Self::Ndjson,
+            Format::Csv => Self::Csv,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
-use crate::cli::{Format, GlobalArgs};
 use crate::error::{Error, Result};
+use crate::options::Options;
+use crate::output::Format;
 use crate::settings::{Origin, config_template};
 
 #[derive(Debug, Subcommand)]
@@ -30,20 +31,20 @@ pub struct InitArgs {
     pub force: bool,
 }
 
-pub fn run(cmd: ConfigCommand, global: &GlobalArgs) -> Result<()> {
+pub fn run(cmd: ConfigCommand, options: &Options) -> Result<()> {
     match cmd {
-        ConfigCommand::Show => show(global),
-        ConfigCommand::Init(args) => init(args, global),
+        ConfigCommand::Show => show(options),
+        ConfigCommand::Init(args) => init(args, options),
     }
 }
 
-fn show(global: &GlobalArgs) -> Result<()> {
-    let settings = super::load_settings(global, None)?;
+fn show(options: &Options) -> Result<()> {
+    let settings = crate::settings::Settings::load(&options.sources)?;
     for w in &settings.warnings {
         eprintln!("hrlogs: warning: {w}");
     }
     let mut out = std::io::stdout().lock();
-    if matches!(global.format, Some(Format::Json | Format::Ndjson)) {
+    if matches!(options.format_flag, Some(Format::Json | Format::Ndjson)) {
         let rows: Vec<_> = settings
             .entries
             .iter()
@@ -108,9 +109,10 @@ fn show(global: &GlobalArgs) -> Result<()> {
     Ok(())
 }
 
-fn init(args: InitArgs, global: &GlobalArgs) -> Result<()> {
-    let path: PathBuf = match global
-        .config
+fn init(args: InitArgs, options: &Options) -> Result<()> {
+    let path: PathBuf = match options
+        .sources
+        .config_flag
         .clone()
         .or_else(|| std::env::var_os("HRLOGS_CONFIG").map(PathBuf::from))
     {

@@ -5,38 +5,36 @@ pub mod config;
 pub mod feishu;
 pub mod recruitee;
 
-use std::io::IsTerminal;
-use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use clap::CommandFactory;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use crate::cli::{Cli, ColorChoice, Command, Format, GlobalArgs};
+use crate::cli::{Cli, Command};
 use crate::error::{Error, Result};
-use crate::fetch::{Http, Request, RetryPolicy};
-use crate::output::{self, Column, Destination, OutputOptions};
+use crate::fetch::{Http, Request};
+use crate::options::Options;
+use crate::output::{self, Column, Destination};
 use crate::plan::RecordStream;
 use crate::progress::Progress;
 use crate::sandbox;
-use crate::settings::{Settings, Sources};
+use crate::settings::Settings;
 
-/// The resolved global options, settings and shared machinery of one run.
+/// One run's resolved options, its settings, and the services built from them (HTTP client,
+/// progress display, the sandbox when asked for).
 pub struct Context {
-    pub global: GlobalArgs,
-    pub output: OutputOptions,
+    pub options: Options,
     pub settings: Settings,
     pub progress: Progress,
     pub http: Arc<Http>,
     pub now: Timestamp,
-    pub tz: TimeZone,
     _sandbox: Option<sandbox::Running>,
 }
 
 /// Runs the command the user asked for.
 pub async fn run(cli: Cli) -> Result<()> {
+    let global = cli.global;
     match cli.command {
         Command::Completions(args) => {
             let mut cmd = Cli::command();
@@ -51,15 +49,15 @@ pub async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Sandbox(args) => sandbox::serve_forever(args.port).await,
-        Command::Config(cmd) => config::run(cmd, &cli.global),
+        Command::Config(cmd) => config::run(cmd, &Options::resolve(global)?),
         Command::Feishu(cmd) => {
-            let ctx = Context::new(cli.global).await?;
+            let ctx = Context::new(Options::resolve(global)?).await?;
             let result = feishu::run(cmd, &ctx).await;
             ctx.progress.finish();
             result
         }
         Command::Recruitee(cmd) => {
-            let ctx = Context::new(cli.global).await?;
+            let ctx = Context::new(Options::resolve(global)?).await?;
             let result = recruitee::run(cmd, &ctx).await;
             ctx.progress.finish();
             result
@@ -67,94 +65,43 @@ pub async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// Loads the settings the flags point at; `--sandbox` overrides base URLs and credentials.
-pub fn load_settings(global: &GlobalArgs, sandbox: Option<&sandbox::Running>) -> Result<Settings> {
-    let sources = Sources {
-        config_flag: global.config.clone(),
-        profile_flag: global.profile.clone(),
-        overrides: sandbox.map(sandbox::Running::overrides).unwrap_or_default(),
-    };
-    Settings::load(&sources)
-}
-
 impl Context {
-    pub async fn new(global: GlobalArgs) -> Result<Context> {
-        let tz = crate::time::zone(global.tz.as_deref())
-            .map_err(|e| Error::input(format!("--tz: {e}")))?;
-        if global.limit == Some(0) {
-            return Err(Error::input("--limit must be at least 1"));
-        }
-        let timeout = match global.timeout {
-            None => Duration::from_secs(30),
-            Some(t) if t.is_finite() && t > 0.0 && t <= 3600.0 => Duration::from_secs_f64(t),
-            Some(t) => {
-                return Err(Error::input(format!(
-                    "--timeout must be between 0 and 3600 seconds, not {t}"
-                )));
-            }
-        };
-        let max_retries = global.max_retries.unwrap_or(5);
-        if max_retries > 100 {
-            return Err(Error::input("--max-retries must be at most 100"));
-        }
-        let format = resolve_format(global.format, global.output.as_deref());
-        let color = match global.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::io::stdout().is_terminal()
-                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-            }
-        };
-        let output = OutputOptions {
-            format,
-            fields: global
-                .fields
-                .iter()
-                .map(|f| f.trim().to_string())
-                .filter(|f| !f.is_empty())
-                .collect(),
-            csv_raw: global.csv_raw,
-            tz: tz.clone(),
-            color,
-            limit: global.limit,
-        };
-        let progress = Progress::new(!global.no_progress, global.quiet, global.verbose);
-        let min_delay = std::env::var("HRLOGS_RETRY_MIN_DELAY_MS")
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .map_or(Duration::from_millis(500), Duration::from_millis);
-        let policy = RetryPolicy {
-            max_retries: max_retries as usize,
-            timeout,
-            min_delay,
-            max_delay: Duration::from_secs(30).max(min_delay),
-        };
-        let http = Arc::new(Http::new(policy, progress.clone())?);
-        let running = if global.sandbox {
+    /// Starts the services of a run: progress, the HTTP client, the sandbox with `--sandbox`,
+    /// and loads the settings (which the sandbox overrides).
+    pub async fn new(mut options: Options) -> Result<Context> {
+        let m = options.messages;
+        let progress = Progress::new(m.progress, m.quiet, m.verbose);
+        let http = Arc::new(Http::new(options.retry.clone(), progress.clone())?);
+        let running = if options.sandbox {
             Some(sandbox::start(None).await?)
         } else {
             None
         };
-        let settings = load_settings(&global, running.as_ref())?;
+        if let Some(r) = &running {
+            options.sources.overrides = r.overrides();
+        }
+        let settings = Settings::load(&options.sources)?;
         for w in &settings.warnings {
             progress.warn(w);
         }
         Ok(Context {
-            global,
-            output,
+            options,
             settings,
             progress,
             http,
             now: Timestamp::now(),
-            tz,
             _sandbox: running,
         })
     }
 
+    /// The zone for parsing and showing times.
+    pub fn tz(&self) -> &TimeZone {
+        self.options.tz()
+    }
+
     /// `--page-size`, checked against the API's range, or the API's maximum.
     pub fn page_size(&self, max: u32) -> Result<u32> {
-        match self.global.page_size {
+        match self.options.page_size {
             None => Ok(max),
             Some(n) if (1..=max).contains(&n) => Ok(n),
             Some(n) => Err(Error::input(format!(
@@ -165,14 +112,14 @@ impl Context {
 
     /// Parses a `--since`/`--until` value.
     pub fn time(&self, flag: &str, text: &str, bound: crate::time::Bound) -> Result<Timestamp> {
-        crate::time::parse(text, bound, &self.tz, self.now)
+        crate::time::parse(text, bound, self.tz(), self.now)
             .map_err(|e| Error::input(format!("{flag}: {e}")))
     }
 
     /// Where the records go, or None with `--dry-run`. Checked before any request, so a bad
     /// `-o` sends nothing.
     pub fn destination(&self) -> Result<Option<Destination>> {
-        match (&self.global.output, self.global.dry_run) {
+        match (&self.options.output_path, self.options.dry_run) {
             (_, true) => Ok(None),
             (Some(path), false) => Destination::file(path).map(Some),
             (None, false) => Ok(Some(Destination::stdout())),
@@ -201,32 +148,8 @@ impl Context {
         dest: Destination,
         columns: Vec<Column>,
     ) -> Result<()> {
-        let sink = output::sink(&self.output, columns, dest);
-        output::drain(stream, sink, self.output.limit, &self.progress).await
-    }
-}
-
-/// `-f`, else the `-o` file's extension, else table on a terminal and json otherwise.
-fn resolve_format(explicit: Option<Format>, output: Option<&Path>) -> Format {
-    if let Some(f) = explicit {
-        return f;
-    }
-    if let Some(path) = output {
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
-        return match ext.as_deref() {
-            Some("csv") => Format::Csv,
-            Some("ndjson" | "jsonl") => Format::Ndjson,
-            Some("txt") => Format::Table,
-            _ => Format::Json,
-        };
-    }
-    if std::io::stdout().is_terminal() {
-        Format::Table
-    } else {
-        Format::Json
+        let sink = output::sink(&self.options.output, columns, dest);
+        output::drain(stream, sink, self.options.output.limit, &self.progress).await
     }
 }
 

@@ -13,7 +13,6 @@ use std::io::{self, BufWriter};
 
 use jiff::tz::TimeZone;
 
-use crate::cli::Format;
 use crate::error::Result;
 use crate::plan::RecordStream;
 use crate::progress::Progress;
@@ -22,6 +21,15 @@ use crate::record::Record;
 pub use columns::{Column, Show, cell_text};
 pub use destination::Destination;
 pub use sanitize::{escape_for_terminal, neutralize_formula};
+
+/// The output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Ndjson,
+    Csv,
+}
 
 /// How the output should look.
 pub struct OutputOptions {

@@ -24,7 +24,9 @@ use axum::routing::post;
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
-use crate::settings::Value;
+use crate::settings::{Key, Value};
+use crate::vendors::feishu::settings as feishu_keys;
+use crate::vendors::recruitee::settings as recruitee_keys;
 
 /// Credentials the sandbox accepts.
 pub const APP_ID: &str = "cli_sandbox";
@@ -46,16 +48,16 @@ impl Drop for Running {
 
 impl Running {
     /// Settings that point every vendor at this sandbox.
-    pub fn overrides(&self) -> Vec<(&'static str, Value, &'static str)> {
+    pub fn overrides(&self) -> Vec<(&'static Key, Value, &'static str)> {
         let plain = |s: &str| Value::Plain(s.to_string());
         let secret = |s: &str| Value::Secret(s.to_string().into());
         vec![
-            ("feishu.base_url", plain(&self.base), "--sandbox"),
-            ("feishu.app_id", plain(APP_ID), "--sandbox"),
-            ("feishu.app_secret", secret(APP_SECRET), "--sandbox"),
-            ("recruitee.base_url", plain(&self.base), "--sandbox"),
-            ("recruitee.company_id", plain(COMPANY_ID), "--sandbox"),
-            ("recruitee.api_token", secret(API_TOKEN), "--sandbox"),
+            (&feishu_keys::BASE_URL, plain(&self.base), "--sandbox"),
+            (&feishu_keys::APP_ID, plain(APP_ID), "--sandbox"),
+            (&feishu_keys::APP_SECRET, secret(APP_SECRET), "--sandbox"),
+            (&recruitee_keys::BASE_URL, plain(&self.base), "--sandbox"),
+            (&recruitee_keys::COMPANY_ID, plain(COMPANY_ID), "--sandbox"),
+            (&recruitee_keys::API_TOKEN, secret(API_TOKEN), "--sandbox"),
         ]
     }
 }

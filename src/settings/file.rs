@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{KEYS, SectionMap};
+use super::{SECTIONS, SectionMap, keys};
 use crate::error::{Error, Result};
 
 /// `<user config dir>/hrlogs/config.toml`.
@@ -84,8 +84,7 @@ pub fn read(path: &Path, warnings: &mut Vec<String>) -> Result<Document> {
     let holds_secret = std::iter::once(&default)
         .chain(profiles.iter().map(|(_, m)| m))
         .any(|m| {
-            KEYS.iter()
-                .any(|k| k.secret && m.get(k.section).is_some_and(|s| s.contains_key(k.name)))
+            keys().any(|k| k.secret && m.get(k.section).is_some_and(|s| s.contains_key(k.name)))
         });
     if holds_secret {
         if let Some(mode) = group_or_other_readable(path) {
@@ -105,9 +104,15 @@ fn read_section(
     value: &toml::Value,
     out: &mut SectionMap,
 ) -> std::result::Result<(), String> {
-    if !KEYS.iter().any(|k| k.section == section) {
+    if !keys().any(|k| k.section == section) {
+        let tables: Vec<String> = SECTIONS
+            .iter()
+            .filter_map(|s| s.first())
+            .map(|k| format!("[{}]", k.section))
+            .collect();
         return Err(format!(
-            "unknown table [{prefix}{section}]: expected [feishu], [recruitee] or [profiles.NAME.…]"
+            "unknown table [{prefix}{section}]: expected {} or [profiles.NAME.…]",
+            tables.join(", ")
         ));
     }
     let toml::Value::Table(t) = value else {
@@ -115,9 +120,8 @@ fn read_section(
     };
     let entry = out.entry(section.to_string()).or_default();
     for (name, v) in t {
-        if !KEYS.iter().any(|k| k.section == section && k.name == name) {
-            let known: Vec<_> = KEYS
-                .iter()
+        if !keys().any(|k| k.section == section && k.name == name) {
+            let known: Vec<_> = keys()
                 .filter(|k| k.section == section)
                 .map(|k| k.name)
                 .collect();
@@ -165,7 +169,7 @@ pub fn config_template() -> String {
          # or HRLOGS_PROFILE=NAME.\n",
     );
     let mut section = "";
-    for key in KEYS {
+    for key in keys() {
         if key.section != section {
             section = key.section;
             out.push_str(&format!("\n[{section}]\n"));
@@ -184,5 +188,22 @@ pub fn config_template() -> String {
          # app_secret = \"\"\n\
          # base_url = \"https://open.larksuite.com\"\n",
     );
+    out
+}
+
+/// The README's table of keys: key, environment variable, default, meaning.
+pub fn keys_table() -> String {
+    let mut out =
+        String::from("| key | environment | default | meaning |\n| --- | --- | --- | --- |\n");
+    for key in keys() {
+        out.push_str(&format!(
+            "| `{}` | `{}` | {} | {}{} |\n",
+            key.path(),
+            key.env,
+            key.default.map(|d| format!("`{d}`")).unwrap_or_default(),
+            key.doc,
+            if key.secret { " (secret)" } else { "" }
+        ));
+    }
     out
 }

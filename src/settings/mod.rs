@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::error::{Error, Result};
 
-pub use file::config_template;
+pub use file::{config_template, keys_table};
 
 /// Values by section for the file reader.
 pub(crate) type SectionMap = BTreeMap<String, BTreeMap<String, String>>;
@@ -34,126 +34,25 @@ impl Key {
     }
 }
 
-macro_rules! key {
-    ($section:literal, $name:literal, $env:literal, $secret:literal, $default:expr, $doc:literal) => {
-        Key {
-            section: $section,
-            name: $name,
-            env: $env,
-            secret: $secret,
-            default: $default,
-            doc: $doc,
-        }
-    };
+impl Key {
+    /// True when `other` is the same key (section and name).
+    pub fn is(&self, other: &Key) -> bool {
+        self.section == other.section && self.name == other.name
+    }
 }
 
-/// Every key hrlogs reads, in the order `config show` and `config init` list them.
-pub const KEYS: &[Key] = &[
-    key!(
-        "feishu",
-        "app_id",
-        "HRLOGS_FEISHU_APP_ID",
-        false,
-        None,
-        "App ID of your Feishu/Lark custom app (Developer Console > Credentials)"
-    ),
-    key!(
-        "feishu",
-        "app_secret",
-        "HRLOGS_FEISHU_APP_SECRET",
-        true,
-        None,
-        "App secret of that app; with app_id, hrlogs obtains a tenant access token itself"
-    ),
-    key!(
-        "feishu",
-        "tenant_access_token",
-        "HRLOGS_FEISHU_TENANT_TOKEN",
-        true,
-        None,
-        "A tenant access token to use as is (skips the exchange; lives at most 2 hours)"
-    ),
-    key!(
-        "feishu",
-        "base_url",
-        "HRLOGS_FEISHU_BASE_URL",
-        false,
-        Some("https://open.feishu.cn"),
-        "Feishu: https://open.feishu.cn   Lark: https://open.larksuite.com"
-    ),
-    key!(
-        "feishu",
-        "talent_logs_per_second",
-        "HRLOGS_FEISHU_TALENT_LOGS_PER_SECOND",
-        false,
-        Some("50"),
-        "Requests per second to the talent operation log API (the vendor allows 50)"
-    ),
-    key!(
-        "feishu",
-        "talent_logs_per_minute",
-        "HRLOGS_FEISHU_TALENT_LOGS_PER_MINUTE",
-        false,
-        Some("1000"),
-        "Requests per minute to the talent operation log API (the vendor allows 1000)"
-    ),
-    key!(
-        "feishu",
-        "dept_logs_per_second",
-        "HRLOGS_FEISHU_DEPT_LOGS_PER_SECOND",
-        false,
-        Some("5"),
-        "Requests per second to the department operation log API (the vendor allows 5)"
-    ),
-    key!(
-        "feishu",
-        "max_in_flight",
-        "HRLOGS_FEISHU_MAX_IN_FLIGHT",
-        false,
-        Some("16"),
-        "Requests to Feishu under way at once, across all page chains"
-    ),
-    key!(
-        "recruitee",
-        "company_id",
-        "HRLOGS_RECRUITEE_COMPANY_ID",
-        false,
-        None,
-        "Numeric company id (Settings > Apps and plugins > Personal API tokens)"
-    ),
-    key!(
-        "recruitee",
-        "api_token",
-        "HRLOGS_RECRUITEE_API_TOKEN",
-        true,
-        None,
-        "Personal API token (same page); sent as a Bearer token"
-    ),
-    key!(
-        "recruitee",
-        "base_url",
-        "HRLOGS_RECRUITEE_BASE_URL",
-        false,
-        Some("https://api.recruitee.com"),
-        "Recruitee API root"
-    ),
-    key!(
-        "recruitee",
-        "rate_limit",
-        "HRLOGS_RECRUITEE_RATE_LIMIT",
-        false,
-        Some("10"),
-        "Requests per second to Recruitee (it publishes no limit; 429s are retried)"
-    ),
-    key!(
-        "recruitee",
-        "max_in_flight",
-        "HRLOGS_RECRUITEE_MAX_IN_FLIGHT",
-        false,
-        Some("8"),
-        "Requests to Recruitee under way at once"
-    ),
+/// Every section of the configuration, in the order `config show` and `config init` list
+/// them. Each room that has settings declares its keys beside the typed value it reads them
+/// into; adding one is one line here.
+pub const SECTIONS: &[&[Key]] = &[
+    crate::vendors::feishu::settings::KEYS,
+    crate::vendors::recruitee::settings::KEYS,
 ];
+
+/// Every key hrlogs reads.
+pub fn keys() -> impl Iterator<Item = &'static Key> {
+    SECTIONS.iter().flat_map(|s| s.iter())
+}
 
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,7 +107,7 @@ pub struct Sources {
     pub config_flag: Option<PathBuf>,
     pub profile_flag: Option<String>,
     /// Values set on the command line (by `--sandbox`), with the flag that set them.
-    pub overrides: Vec<(&'static str, Value, &'static str)>,
+    pub overrides: Vec<(&'static Key, Value, &'static str)>,
 }
 
 /// The effective settings.
@@ -264,8 +163,8 @@ impl Settings {
             }
             None => None,
         };
-        let mut entries = Vec::with_capacity(KEYS.len());
-        for key in KEYS {
+        let mut entries = Vec::new();
+        for key in keys() {
             let wrap = |s: String| {
                 if key.secret {
                     Value::Secret(s.into())
@@ -273,9 +172,8 @@ impl Settings {
                     Value::Plain(s)
                 }
             };
-            let path = key.path();
             let entry = if let Some((_, v, flag)) =
-                sources.overrides.iter().find(|(k, _, _)| *k == path)
+                sources.overrides.iter().find(|(k, _, _)| k.is(key))
             {
                 Entry {
                     key,
@@ -326,55 +224,55 @@ impl Settings {
         file::default_path()
     }
 
-    fn entry(&self, path: &str) -> &Entry {
-        // Every caller names a key of KEYS; a typo is a bug caught by the tests.
-        self.entries
-            .iter()
-            .find(|e| e.key.path() == path)
-            .unwrap_or_else(|| panic!("no config key {path}"))
+    fn entry(&self, key: &Key) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.key.is(key))
     }
 
-    /// A plain value, or the error that says how to set it.
-    pub fn require(&self, path: &str) -> Result<String> {
-        match self.get(path) {
-            Some(v) => Ok(v),
-            None => Err(self.missing(path)),
-        }
-    }
-
-    pub fn get(&self, path: &str) -> Option<String> {
-        match &self.entry(path).value {
+    /// A key's value as text (a secret exposed: only for values that are not secrets, or
+    /// to hand a secret to the code that sends it).
+    pub fn plain(&self, key: &Key) -> Option<String> {
+        match &self.entry(key)?.value {
             Some(Value::Plain(v)) => Some(v.clone()),
             Some(Value::Secret(s)) => Some(s.expose_secret().to_string()),
             None => None,
         }
     }
 
-    pub fn secret(&self, path: &str) -> Option<SecretString> {
-        match &self.entry(path).value {
+    /// A key's value, held as a secret.
+    pub fn secret(&self, key: &Key) -> Option<SecretString> {
+        match &self.entry(key)?.value {
             Some(Value::Secret(s)) => Some(s.clone()),
             Some(Value::Plain(v)) => Some(v.clone().into()),
             None => None,
         }
     }
 
+    /// A value that must be set, or the error that says how to set it.
+    pub fn require(&self, key: &Key) -> Result<String> {
+        self.plain(key).ok_or_else(|| self.missing(key))
+    }
+
     /// A positive number, or a config error naming the key and where it came from.
-    pub fn number(&self, path: &str) -> Result<u32> {
-        let entry = self.entry(path);
-        let text = self.require(path)?;
+    pub fn number(&self, key: &Key) -> Result<u32> {
+        let text = self.require(key)?;
         match text.trim().parse::<u32>() {
             Ok(n) if n > 0 => Ok(n),
-            _ => Err(Error::config(format!(
-                "{path} must be a whole number above 0, not {text:?} (from {})",
-                entry.origin
-            ))),
+            _ => {
+                let origin = self
+                    .entry(key)
+                    .map(|e| e.origin.to_string())
+                    .unwrap_or_default();
+                Err(Error::config(format!(
+                    "{} must be a whole number above 0, not {text:?} (from {origin})",
+                    key.path()
+                )))
+            }
         }
     }
 
     /// The error for a missing setting: names the environment variable and the config key.
-    pub fn missing(&self, path: &str) -> Error {
-        let key = self.entry(path).key;
-        Error::config(format!("{path} is not set")).hint(format!(
+    pub fn missing(&self, key: &Key) -> Error {
+        Error::config(format!("{} is not set", key.path())).hint(format!(
             "set {} or `{}` in the [{}] table of {} (see `hrlogs config init`), or try --sandbox",
             key.env,
             key.name,
@@ -394,6 +292,8 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vendors::feishu::settings as feishu;
+    use crate::vendors::recruitee::settings as recruitee;
     use std::collections::HashMap;
 
     fn load(toml: &str, env: &[(&str, &str)], profile: Option<&str>) -> Result<Settings> {
@@ -420,16 +320,16 @@ mod tests {
             None,
         )
         .expect("load");
-        assert_eq!(s.get("feishu.app_id").as_deref(), Some("from-env"));
+        assert_eq!(s.plain(&feishu::APP_ID).as_deref(), Some("from-env"));
         assert_eq!(
-            s.get("feishu.base_url").as_deref(),
+            s.plain(&feishu::BASE_URL).as_deref(),
             Some("https://open.larksuite.com")
         );
         assert_eq!(
-            s.get("recruitee.base_url").as_deref(),
+            s.plain(&recruitee::BASE_URL).as_deref(),
             Some("https://api.recruitee.com")
         );
-        assert_eq!(s.get("feishu.app_secret"), None);
+        assert_eq!(s.plain(&feishu::APP_SECRET), None);
     }
 
     #[test]
@@ -440,7 +340,7 @@ mod tests {
             Some("lark"),
         )
         .expect("load");
-        assert_eq!(s.get("feishu.app_id").as_deref(), Some("b"));
+        assert_eq!(s.plain(&feishu::APP_ID).as_deref(), Some("b"));
         let err = load("[feishu]\napp_id = \"a\"\n", &[], Some("nope")).expect_err("unknown");
         assert_eq!(err.kind, crate::error::Kind::Config);
     }
@@ -467,7 +367,7 @@ mod tests {
     #[test]
     fn every_key_lives_in_the_template() {
         let t = config_template();
-        for k in KEYS {
+        for k in keys() {
             assert!(
                 t.contains(&format!("{} =", k.name)),
                 "{} missing from template",
@@ -475,5 +375,37 @@ mod tests {
             );
         }
         let _: toml::Table = toml::from_str(&t).expect("template is valid TOML");
+    }
+
+    /// `config.example.toml` and the README's key table are generated from the declarations;
+    /// `HRLOGS_REGENERATE=1 cargo test --lib settings` rewrites them.
+    #[test]
+    fn the_example_file_and_the_readme_table_follow_the_declarations() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let example = root.join("config.example.toml");
+        let readme = root.join("README.md");
+        let table = keys_table();
+        let text = std::fs::read_to_string(&readme).expect("README");
+        let (begin, end) = ("<!-- keys:begin -->\n", "<!-- keys:end -->");
+        let (a, b) = (
+            text.find(begin).expect("README has the keys:begin marker") + begin.len(),
+            text.find(end).expect("README has the keys:end marker"),
+        );
+        if std::env::var_os("HRLOGS_REGENERATE").is_some() {
+            std::fs::write(&example, config_template()).expect("write example");
+            std::fs::write(&readme, format!("{}{table}{}", &text[..a], &text[b..]))
+                .expect("write README");
+            return;
+        }
+        assert_eq!(
+            std::fs::read_to_string(&example).expect("example"),
+            config_template(),
+            "config.example.toml is stale: HRLOGS_REGENERATE=1 cargo test --lib settings"
+        );
+        assert_eq!(
+            &text[a..b],
+            table,
+            "README key table is stale: HRLOGS_REGENERATE=1 cargo test --lib settings"
+        );
     }
 }

@@ -82,7 +82,7 @@ pub fn columns() -> Vec<Column> {
 pub async fn cmd_dept_logs(args: DeptLogsArgs, ctx: &Context) -> Result<()> {
     let query = validate(&args, ctx)?;
     let dest = ctx.destination()?;
-    let feishu = super::client(ctx, ctx.global.dry_run)?;
+    let feishu = super::client(ctx, ctx.options.dry_run)?;
     let plan = dept_logs::plan(feishu, query);
     let Some(dest) = dest else {
         let requests = plan
@@ -114,12 +114,12 @@ fn validate(args: &DeptLogsArgs, ctx: &Context) -> Result<DeptLogsQuery> {
         return Err(Error::input("--since is required for dept-logs")
             .hint("e.g. --since 2024-01-01 (the first day) or --since 90d"));
     };
-    let since = crate::time::parse_date(since, &ctx.tz, ctx.now)
+    let since = crate::time::parse_date(since, ctx.tz(), ctx.now)
         .map_err(|e| Error::input(format!("--since: {e}")))?;
     let until = match &args.until {
-        Some(u) => crate::time::parse_date(u, &ctx.tz, ctx.now)
+        Some(u) => crate::time::parse_date(u, ctx.tz(), ctx.now)
             .map_err(|e| Error::input(format!("--until: {e}")))?,
-        None => ctx.now.to_zoned(ctx.tz.clone()).date(),
+        None => ctx.now.to_zoned(ctx.tz().clone()).date(),
     };
     if until < since {
         return Err(Error::input(format!(

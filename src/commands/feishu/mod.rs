@@ -11,6 +11,7 @@ use url::Url;
 use super::Context;
 use crate::error::{Error, Result};
 use crate::fetch::{Lane, Pacer};
+use crate::vendors::feishu::settings::{self as keys, FeishuSettings};
 use crate::vendors::feishu::{Feishu, TokenSource, token_request_description};
 
 #[derive(Debug, Subcommand)]
@@ -28,9 +29,9 @@ pub async fn run(cmd: FeishuCommand, ctx: &Context) -> Result<()> {
     }
 }
 
-fn base_url(ctx: &Context) -> Result<Url> {
-    let text = ctx.settings.require("feishu.base_url")?;
-    Url::parse(&text).map_err(|e| {
+fn base_url(settings: &FeishuSettings) -> Result<Url> {
+    let text = &settings.base_url;
+    Url::parse(text).map_err(|e| {
         Error::config(format!("feishu.base_url {text:?} is not a URL: {e}"))
             .hint("use https://open.feishu.cn (Feishu) or https://open.larksuite.com (Lark)")
     })
@@ -39,32 +40,25 @@ fn base_url(ctx: &Context) -> Result<Url> {
 /// The Feishu client, with credentials checked before any request. With `dry_run`, missing
 /// credentials are allowed (nothing is sent).
 pub fn client(ctx: &Context, dry_run: bool) -> Result<Arc<Feishu>> {
-    let s = &ctx.settings;
-    let base = base_url(ctx)?;
-    let fixed = s.secret("feishu.tenant_access_token");
-    let app = match (s.get("feishu.app_id"), s.secret("feishu.app_secret")) {
+    let s = FeishuSettings::load(&ctx.settings)?;
+    let base = base_url(&s)?;
+    let missing = |key| ctx.settings.missing(key);
+    let fixed = s.tenant_access_token;
+    let app = match (s.app_id, s.app_secret) {
         (Some(id), Some(secret)) => Some((id, secret)),
-        (Some(_), None) if fixed.is_none() && !dry_run => {
-            return Err(s.missing("feishu.app_secret"));
-        }
-        (None, Some(_)) if fixed.is_none() && !dry_run => return Err(s.missing("feishu.app_id")),
+        (Some(_), None) if fixed.is_none() && !dry_run => return Err(missing(&keys::APP_SECRET)),
+        (None, Some(_)) if fixed.is_none() && !dry_run => return Err(missing(&keys::APP_ID)),
         _ => None,
     };
     if fixed.is_none() && app.is_none() && !dry_run {
-        return Err(s.missing("feishu.app_id"));
+        return Err(missing(&keys::APP_ID));
     }
-    let in_flight = s.number("feishu.max_in_flight")?;
+    let in_flight = s.max_in_flight;
     let talent_lane = Lane::new(
-        Pacer::new(
-            s.number("feishu.talent_logs_per_second")?,
-            Some(s.number("feishu.talent_logs_per_minute")?),
-        ),
+        Pacer::new(s.talent_logs_per_second, Some(s.talent_logs_per_minute)),
         in_flight,
     );
-    let dept_lane = Lane::new(
-        Pacer::new(s.number("feishu.dept_logs_per_second")?, None),
-        in_flight,
-    );
+    let dept_lane = Lane::new(Pacer::new(s.dept_logs_per_second, None), in_flight);
     let auth = TokenSource::new(&base, fixed, app)?;
     Ok(Arc::new(Feishu {
         base,
@@ -77,13 +71,11 @@ pub fn client(ctx: &Context, dry_run: bool) -> Result<Arc<Feishu>> {
 
 /// What `--dry-run` shows before the API requests: the token exchange, if one would be made.
 fn token_preamble(ctx: &Context) -> Option<String> {
-    if ctx.settings.get("feishu.tenant_access_token").is_some() {
+    let s = FeishuSettings::load(&ctx.settings).ok()?;
+    if s.tenant_access_token.is_some() {
         return None;
     }
-    let base = base_url(ctx).ok()?;
-    let app_id = ctx
-        .settings
-        .get("feishu.app_id")
-        .unwrap_or_else(|| "<feishu.app_id unset>".into());
+    let base = base_url(&s).ok()?;
+    let app_id = s.app_id.unwrap_or_else(|| "<feishu.app_id unset>".into());
     Some(token_request_description(&base, &app_id))
 }

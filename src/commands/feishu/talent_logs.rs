@@ -98,7 +98,7 @@ pub async fn cmd_talent_logs(args: TalentLogsArgs, ctx: &Context) -> Result<()> 
     let query = validate(&args, ctx)?;
     let (query_since, query_until) = (query.since_ms, query.until_ms);
     let dest = ctx.destination()?;
-    let feishu = super::client(ctx, ctx.global.dry_run)?;
+    let feishu = super::client(ctx, ctx.options.dry_run)?;
     let chains = talent_logs::chains(feishu, query, MAX_CHAINS);
     let Some(dest) = dest else {
         let requests = chains

@@ -95,7 +95,7 @@ pub async fn cmd_audit(args: AuditArgs, ctx: &Context) -> Result<()> {
         limit: super::page_size(ctx)?,
     };
     let dest = ctx.destination()?;
-    let client = super::client(ctx, ctx.global.dry_run)?;
+    let client = super::client(ctx, ctx.options.dry_run)?;
     let Some(dest) = dest else {
         return ctx.print_requests(None, &[query.first_request(&client)?]);
     };

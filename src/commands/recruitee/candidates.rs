@@ -147,7 +147,7 @@ pub async fn cmd_candidates(args: CandidatesArgs, ctx: &Context) -> Result<()> {
     }
     let list_limit = super::page_size(ctx)?;
     let dest = ctx.destination()?;
-    let client = super::client(ctx, ctx.global.dry_run)?;
+    let client = super::client(ctx, ctx.options.dry_run)?;
     let mut list_params = Vec::new();
     if let Some(o) = &offer {
         list_params.push(("offer_id".to_string(), o.clone()));

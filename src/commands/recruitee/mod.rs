@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::fetch::{Lane, Pacer};
 use crate::time::Bound;
 use crate::vendors::recruitee::Recruitee;
+use crate::vendors::recruitee::settings::{self as keys, RecruiteeSettings};
 
 /// Recruitee's search endpoints page with `limit` up to this (the 10,000-result window).
 pub const MAX_PAGE_SIZE: u32 = 10_000;
@@ -39,25 +40,21 @@ pub async fn run(cmd: RecruiteeCommand, ctx: &Context) -> Result<()> {
 
 /// The Recruitee client, with credentials checked before any request (placeholders with `dry_run`).
 pub fn client(ctx: &Context, dry_run: bool) -> Result<Arc<Recruitee>> {
-    let s = &ctx.settings;
-    let company = match s.get("recruitee.company_id") {
+    let s = RecruiteeSettings::load(&ctx.settings)?;
+    let company = match s.company_id {
         Some(c) => c,
         None if dry_run => "COMPANY_ID".into(),
-        None => return Err(s.missing("recruitee.company_id")),
+        None => return Err(ctx.settings.missing(&keys::COMPANY_ID)),
     };
-    let token: SecretString = match s.secret("recruitee.api_token") {
+    let token: SecretString = match s.api_token {
         Some(t) => t,
         None if dry_run => SecretString::from(String::new()),
-        None => return Err(s.missing("recruitee.api_token")),
+        None => return Err(ctx.settings.missing(&keys::API_TOKEN)),
     };
-    let in_flight = s.number("recruitee.max_in_flight")?;
-    let lane = Lane::new(
-        Pacer::new(s.number("recruitee.rate_limit")?, None),
-        in_flight,
-    );
-    let base = s.require("recruitee.base_url")?;
+    let in_flight = s.max_in_flight;
+    let lane = Lane::new(Pacer::new(s.rate_limit, None), in_flight);
     Ok(Arc::new(Recruitee::new(
-        &base,
+        &s.base_url,
         &company,
         token,
         ctx.http.clone(),
@@ -68,7 +65,7 @@ pub fn client(ctx: &Context, dry_run: bool) -> Result<Arc<Recruitee>> {
 
 /// The page size for the search endpoints.
 pub fn page_size(ctx: &Context) -> Result<u32> {
-    match ctx.global.page_size {
+    match ctx.options.page_size {
         None => Ok(DEFAULT_PAGE_SIZE),
         Some(_) => ctx.page_size(MAX_PAGE_SIZE),
     }

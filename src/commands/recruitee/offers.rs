@@ -46,7 +46,7 @@ pub async fn cmd_offers(args: OffersArgs, ctx: &Context) -> Result<()> {
         params.push(("kind".to_string(), kind.to_string()));
     }
     let dest = ctx.destination()?;
-    let client = super::client(ctx, ctx.global.dry_run)?;
+    let client = super::client(ctx, ctx.options.dry_run)?;
     let list = offer_list(client, params);
     let Some(dest) = dest else {
         return ctx.print_requests(None, &[list.source().request(list.first())?]);

@@ -3,6 +3,7 @@
 
 mod auth;
 pub mod dept_logs;
+pub mod settings;
 pub mod talent_logs;
 
 use std::sync::Arc;

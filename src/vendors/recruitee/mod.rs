@@ -4,6 +4,7 @@
 //! The paging loops and their guards are `plan`'s, not this module's.
 
 pub mod search;
+pub mod settings;
 
 use std::sync::Arc;
 

@@ -1,0 +1,156 @@
+//! The door: the global flags as typed (`cli::GlobalArgs`) turned, in one function, into the
+//! plain, validated options of a run ([`Options::resolve`]). Nothing after this sees clap:
+//! `commands/` reads `Options`, and the rooms below it (plan, fetch, vendors, output, settings)
+//! never import `cli`. Runtime services (HTTP client, progress, sandbox) are built from these
+//! options by `commands::Context::new`.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use jiff::tz::TimeZone;
+
+use crate::cli::{ColorChoice, GlobalArgs};
+use crate::error::{Error, Result};
+use crate::fetch::RetryPolicy;
+use crate::output::{Format, OutputOptions};
+use crate::settings::Sources;
+
+/// The most a user may ask one request to wait, and the most retries.
+const MAX_TIMEOUT_SECS: f64 = 3600.0;
+const MAX_RETRIES: u32 = 100;
+
+/// Everything the global flags decide, validated, with defaults applied.
+pub struct Options {
+    pub output: OutputOptions,
+    /// What `-f` said, if anything (`config show` prints JSON only when asked).
+    pub format_flag: Option<Format>,
+    /// `-o PATH`.
+    pub output_path: Option<PathBuf>,
+    pub dry_run: bool,
+    /// `--page-size`, not yet checked against an API's range (each command knows its own).
+    pub page_size: Option<u32>,
+    pub retry: RetryPolicy,
+    /// `--sandbox`: point every vendor at the built-in stand-in.
+    pub sandbox: bool,
+    /// Where the settings come from (`--config`, `--profile`).
+    pub sources: Sources,
+    pub messages: Messages,
+}
+
+/// What goes to stderr besides errors.
+#[derive(Debug, Clone, Copy)]
+pub struct Messages {
+    pub progress: bool,
+    pub quiet: bool,
+    pub verbose: u8,
+}
+
+impl Options {
+    /// Validates the global flags; fails (exit 2) before anything is sent.
+    pub fn resolve(global: GlobalArgs) -> Result<Options> {
+        let tz = crate::time::zone(global.tz.as_deref())
+            .map_err(|e| Error::input(format!("--tz: {e}")))?;
+        if global.limit == Some(0) {
+            return Err(Error::input("--limit must be at least 1"));
+        }
+        let timeout = match global.timeout {
+            None => Duration::from_secs(30),
+            Some(t) if t.is_finite() && t > 0.0 && t <= MAX_TIMEOUT_SECS => {
+                Duration::from_secs_f64(t)
+            }
+            Some(t) => {
+                return Err(Error::input(format!(
+                    "--timeout must be more than 0 and at most {MAX_TIMEOUT_SECS} seconds, not {t}"
+                )));
+            }
+        };
+        let max_retries = global.max_retries.unwrap_or(5);
+        if max_retries > MAX_RETRIES {
+            return Err(Error::input(format!(
+                "--max-retries must be at most {MAX_RETRIES}"
+            )));
+        }
+        let min_delay = std::env::var("HRLOGS_RETRY_MIN_DELAY_MS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(Duration::from_millis(500), Duration::from_millis);
+        let retry = RetryPolicy {
+            max_retries: max_retries as usize,
+            timeout,
+            min_delay,
+            max_delay: Duration::from_secs(30).max(min_delay),
+        };
+        let format_flag = global.format.map(Format::from);
+        let format = resolve_format(format_flag, global.output.as_deref());
+        let color = match global.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        let output = OutputOptions {
+            format,
+            fields: global
+                .fields
+                .iter()
+                .map(|f| f.trim().to_string())
+                .filter(|f| !f.is_empty())
+                .collect(),
+            csv_raw: global.csv_raw,
+            tz,
+            color,
+            limit: global.limit,
+        };
+        Ok(Options {
+            output,
+            format_flag,
+            output_path: global.output,
+            dry_run: global.dry_run,
+            page_size: global.page_size,
+            retry,
+            sandbox: global.sandbox,
+            sources: Sources {
+                config_flag: global.config,
+                profile_flag: global.profile,
+                overrides: Vec::new(),
+            },
+            messages: Messages {
+                progress: !global.no_progress,
+                quiet: global.quiet,
+                verbose: global.verbose,
+            },
+        })
+    }
+
+    /// The zone for parsing and showing times (`--tz`, else `TZ`, else the system's).
+    pub fn tz(&self) -> &TimeZone {
+        &self.output.tz
+    }
+}
+
+/// `-f`, else the `-o` file's extension, else table on a terminal and json otherwise.
+fn resolve_format(explicit: Option<Format>, output: Option<&std::path::Path>) -> Format {
+    if let Some(f) = explicit {
+        return f;
+    }
+    if let Some(path) = output {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        return match ext.as_deref() {
+            Some("csv") => Format::Csv,
+            Some("ndjson" | "jsonl") => Format::Ndjson,
+            Some("txt") => Format::Table,
+            _ => Format::Json,
+        };
+    }
+    if std::io::stdout().is_terminal() {
+        Format::Table
+    } else {
+        Format::Json
+    }
+}
