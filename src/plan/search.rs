@@ -308,14 +308,18 @@ impl<S: SearchSource> Walker<'_, S> {
             }
             _ => None,
         };
-        let half = w.lo.map(|lo| lo + (w.hi - lo + 1) / 2);
+        let half = w.lo.map(|lo| midpoint(lo, w.hi));
         let cut = match (estimate, half) {
             (Some(span), Some(half)) => w.hi.saturating_sub(span.max(0)).max(half),
             (Some(span), None) => w.hi.saturating_sub(span.max(0)),
             (None, Some(half)) => half,
             (None, None) => w.hi.saturating_sub(86_400),
         };
-        let cut = cut.clamp(w.lo.map_or(i64::MIN / 4, |lo| lo + 1), w.hi);
+        // Within the window, so that both parts hold at least one second (never `clamp`,
+        // which panics on an empty range).
+        let cut = cut
+            .max(w.lo.map_or(i64::MIN / 4, |lo| lo.saturating_add(1)))
+            .min(w.hi);
         self.progress.line_if_verbose(&format!(
             "{}: window {} holds {total} results; splitting at {cut}",
             self.source.describe(),
@@ -377,7 +381,7 @@ impl<S: SearchSource> Walker<'_, S> {
             let median = keys.get(keys.len() / 2).copied();
             let cut = match (median, w.lo) {
                 (Some(m), lo) if lo.is_none_or(|lo| m > lo) => m,
-                (_, Some(lo)) => lo + (w.hi - lo + 1) / 2,
+                (_, Some(lo)) => midpoint(lo, w.hi),
                 (_, None) => return Err(disagree()),
             };
             cuts.push(cut);
@@ -461,6 +465,12 @@ impl<S: SearchSource> Walker<'_, S> {
         }
         Ok(())
     }
+}
+
+/// The first second of the newer half of `lo..=hi` (`lo < hi`), without overflow.
+fn midpoint(lo: i64, hi: i64) -> i64 {
+    let span = i128::from(hi) - i128::from(lo) + 1;
+    i64::try_from(i128::from(lo) + span / 2).unwrap_or(hi)
 }
 
 /// Cuts a window at `cuts` (each the first second of a newer part; descending), handing each
