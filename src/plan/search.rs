@@ -106,6 +106,7 @@ pub fn search<S: SearchSource>(
             written: HashSet::new(),
             pieces: 0,
             received: 0,
+            paging_works: None,
         };
         if let Err(e) = walker.run(window, &tx).await {
             let _ = tx.send(Err(e)).await;
@@ -120,6 +121,8 @@ struct Piece {
     ids: HashSet<u64>,
     /// Already proven whole (by the totals of the window it was cut from).
     verified: bool,
+    /// Its first page was already fetched (and its records added): its total and ends.
+    first: Option<(u64, Ends)>,
 }
 
 struct Held {
@@ -135,6 +138,7 @@ impl Piece {
             held: Vec::new(),
             ids: HashSet::new(),
             verified: false,
+            first: None,
         }
     }
 
@@ -165,6 +169,10 @@ struct Walker<'a, S> {
     pieces: u64,
     /// Records received, for that bound.
     received: u64,
+    /// Whether `page` works: None until a second page was seen; false when a second page
+    /// brought nothing new (the vendor serves page 1 whatever `page` says). Then windows are
+    /// narrowed after their first page instead of paged.
+    paging_works: Option<bool>,
 }
 
 impl<S: SearchSource> Walker<'_, S> {
@@ -239,20 +247,17 @@ impl<S: SearchSource> Walker<'_, S> {
             return Ok(Outcome::Complete(piece));
         }
         let window = piece.window;
-        let asked = self.limit;
-        let first = self.source.fetch(window, 1, asked).await?;
-        let served = first.records.len() as u64;
-        let total = first.total;
-        if served > 0 && served != u64::from(asked) && (served > u64::from(asked) || total > served)
-        {
-            // The page size the vendor really serves: ask that from now on, so pages line up.
-            self.limit = served.min(MAX_RESULTS) as u32;
-            self.progress.line_if_verbose(&format!(
-                "{} serves {served} results a page where {asked} were asked; asking {served} from now on",
-                self.source.describe()
-            ));
-        }
-        let (_, first_ends) = self.add(&mut piece, first.records);
+        let (total, first_ends, served) = match piece.first.take() {
+            Some((total, ends)) => (total, ends, u64::from(self.limit)),
+            None => {
+                let asked = self.limit;
+                let first = self.source.fetch(window, 1, asked).await?;
+                let served = first.records.len() as u64;
+                self.learn_page_size(asked, served, first.total);
+                let (_, ends) = self.add(&mut piece, first.records);
+                (first.total, ends, served)
+            }
+        };
         if total >= MAX_RESULTS || total > self.capacity() {
             return self.split_large(piece, total, served).map(Outcome::Split);
         }
@@ -262,17 +267,44 @@ impl<S: SearchSource> Walker<'_, S> {
         let mut ends: Vec<Ends> = vec![first_ends];
         let limit = self.limit;
         let pages = total.div_ceil(u64::from(limit)).max(1);
-        if pages > 1 && served > 0 {
+        if self.paging_works == Some(false) {
+            // `page` is ignored: narrow below what page 1 held instead of paging.
+            if let Some((_, oldest)) = first_ends {
+                ends.push(Some((oldest, oldest)));
+            }
+        } else if pages > 1 && served > 0 {
             let source = self.source;
-            let rest = futures::stream::iter(2..=pages)
+            let mut next = 2;
+            if self.paging_works.is_none() {
+                // Page 2 alone first: if it repeats page 1, the rest would too.
+                let (new, page_ends) =
+                    self.add(&mut piece, source.fetch(window, 2, limit).await?.records);
+                self.paging_works = Some(new > 0);
+                if new > 0 {
+                    ends.push(page_ends);
+                } else {
+                    self.progress.line_if_verbose(&format!(
+                        "{}: page 2 repeats page 1 (the vendor ignores `page`); narrowing windows instead",
+                        source.describe()
+                    ));
+                    if let Some((_, oldest)) = first_ends {
+                        ends.push(Some((oldest, oldest)));
+                    }
+                }
+                next = if new > 0 { 3 } else { pages + 1 };
+            }
+            let rest = futures::stream::iter(next..=pages)
                 .map(|p| source.fetch(window, p, limit))
                 .buffered(self.concurrency);
             let mut rest = std::pin::pin!(rest);
-            while let Some(page) = rest.next().await {
+            while piece.count() < total {
+                let Some(page) = rest.next().await else {
+                    break;
+                };
                 let (new, page_ends) = self.add(&mut piece, page?.records);
                 ends.push(page_ends);
                 // A page that brings nothing new: the vendor repeats pages (or ran out).
-                if new == 0 || piece.count() >= total {
+                if new == 0 {
                     break;
                 }
             }
@@ -283,6 +315,19 @@ impl<S: SearchSource> Walker<'_, S> {
         self.split_mismatch(piece, total, &ends)
             .await
             .map(Outcome::Split)
+    }
+
+    /// The page size the vendor really serves: when a page holds another number than `limit`
+    /// asked (a cap, or `limit` ignored), ask that from now on, so that pages line up.
+    fn learn_page_size(&mut self, asked: u32, served: u64, total: u64) {
+        let asked64 = u64::from(asked);
+        if served > 0 && served != asked64 && (served > asked64 || total > served) {
+            self.limit = served.min(MAX_RESULTS) as u32;
+            self.progress.line_if_verbose(&format!(
+                "{} serves {served} results a page where {asked} were asked; asking {served} from now on",
+                self.source.describe()
+            ));
+        }
     }
 
     /// A window that holds more than one query may serve (or a `total` that may be capped):
@@ -409,23 +454,29 @@ impl<S: SearchSource> Walker<'_, S> {
 }
 
 impl<S: SearchSource> Walker<'_, S> {
-    /// Asks each one-second piece at a meeting second for its first page; marks it verified
-    /// when it agrees with its total, and the pieces between verified when what they hold is
-    /// what remains of `total`.
+    /// Asks each one-second piece at a meeting second (and, when `page` is ignored, the oldest
+    /// piece) for its first page; a one-second piece that agrees with its total is verified.
+    /// The pieces not asked are verified together when what they hold is what remains of
+    /// `total` once the totals of the pieces asked are taken away (each holds no more than its
+    /// true count, so the sum agreeing means each agrees).
     async fn verify_between(
         &mut self,
         pieces: &mut [Piece],
         meets: &BTreeSet<i64>,
         total: u64,
     ) -> Result<()> {
-        let at_meets: Vec<usize> = pieces
+        let oldest_too = self.paging_works == Some(false);
+        let asked: Vec<usize> = pieces
             .iter()
             .enumerate()
-            .filter(|(_, p)| p.window.single_second() && meets.contains(&p.window.hi))
+            .filter(|(i, p)| {
+                (p.window.single_second() && meets.contains(&p.window.hi))
+                    || (oldest_too && *i == 0)
+            })
             .map(|(i, _)| i)
             .collect();
         let (source, limit) = (self.source, self.limit);
-        let windows: Vec<Window> = at_meets
+        let windows: Vec<Window> = asked
             .iter()
             .filter_map(|&i| pieces.get(i))
             .map(|p| p.window)
@@ -436,29 +487,30 @@ impl<S: SearchSource> Walker<'_, S> {
             .collect()
             .await;
         let mut known: u64 = 0;
-        let mut all_agree = true;
-        for (&i, answer) in at_meets.iter().zip(answers) {
+        let mut capped = false;
+        for (&i, answer) in asked.iter().zip(answers) {
             let page = answer?;
             known = known.saturating_add(page.total);
+            capped |= page.total >= MAX_RESULTS;
             let Some(piece) = pieces.get_mut(i) else {
                 continue;
             };
-            self.add(piece, page.records);
+            let (_, ends) = self.add(piece, page.records);
             if piece.count() == page.total {
                 piece.verified = true;
             } else {
-                all_agree = false;
+                piece.first = Some((page.total, ends));
             }
         }
-        let between: u64 = pieces
+        let rest: u64 = pieces
             .iter()
             .enumerate()
-            .filter(|(i, _)| !at_meets.contains(i))
+            .filter(|(i, _)| !asked.contains(i))
             .map(|(_, p)| p.count())
             .sum();
-        if all_agree && total.checked_sub(known) == Some(between) {
+        if !capped && total.checked_sub(known) == Some(rest) {
             for (i, p) in pieces.iter_mut().enumerate() {
-                if !at_meets.contains(&i) {
+                if !asked.contains(&i) {
                     p.verified = true;
                 }
             }
