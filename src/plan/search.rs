@@ -13,8 +13,11 @@
 //!   `created_at` ordered differently on each request, `page` ignored, …), the window is cut at
 //!   the seconds where its pages met (each such second becomes a window of its own) or else
 //!   bisected, and each piece is verified the same way, down to a single second fetched in one
-//!   page; what was already received is kept, so a piece often costs one request. A single
-//!   second that still cannot agree ends the run (exit 5), naming it.
+//!   page; what was already received is kept, and the pieces between those seconds are proven
+//!   by subtracting the seconds' totals from the window's, so a piece often costs no request.
+//!   A single second that still cannot agree ends the run (exit 5), naming it;
+//! - when page 2 repeats page 1 (`page` ignored), windows are no longer paged: each is cut
+//!   below the oldest second its first page held.
 //!
 //! A window's records are written once it is verified, newest first, each id once in the run.
 //! The range's end is fixed when the run starts, so entries created meanwhile change nothing.
