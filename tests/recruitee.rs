@@ -896,3 +896,19 @@ async fn entries_created_while_the_run_goes_do_not_break_it() {
         "only real entries"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn limit_stops_after_a_few_requests_with_the_newest_entries() {
+    // --limit 20 must not walk (and verify) a whole window of thousands first.
+    let data = audit_dataset(2_500, NEWEST);
+    let (out, fake) = audit_against(&data, Config::default(), &["--limit", "20"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let newest: Vec<(i64, Value)> = data.iter().take(20).cloned().collect();
+    assert_exact(&out, &newest, "--limit 20", true);
+    let calls = fake.calls();
+    assert!(calls <= 5, "{calls} requests for 20 entries");
+}

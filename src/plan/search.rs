@@ -91,14 +91,24 @@ pub trait SearchSource: Send + Sync + 'static {
     fn id_of(&self, record: &Record) -> Option<String>;
 }
 
-/// Runs the search over `window`, asking `limit` a page, `concurrency` pages at once.
-pub fn search<S: SearchSource>(
-    source: S,
-    window: Window,
-    limit: u32,
-    concurrency: usize,
-    progress: Progress,
-) -> RecordStream {
+/// How a search is run: its range, the page size to ask, pages in flight at once, and how
+/// many records are wanted at most (`--limit`; None: all).
+#[derive(Debug, Clone, Copy)]
+pub struct SearchPlan {
+    pub window: Window,
+    pub limit: u32,
+    pub concurrency: usize,
+    pub want: Option<u64>,
+}
+
+/// Runs the search, verified, newest first.
+pub fn search<S: SearchSource>(source: S, plan: SearchPlan, progress: Progress) -> RecordStream {
+    let SearchPlan {
+        window,
+        limit,
+        concurrency,
+        want,
+    } = plan;
     RecordStream::spawn(2, move |tx| async move {
         let mut walker = Walker {
             source: &source,
@@ -110,6 +120,7 @@ pub fn search<S: SearchSource>(
             pieces: 0,
             received: 0,
             paging_works: None,
+            want,
         };
         if let Err(e) = walker.run(window, &tx).await {
             let _ = tx.send(Err(e)).await;
@@ -176,6 +187,9 @@ struct Walker<'a, S> {
     /// brought nothing new (the vendor serves page 1 whatever `page` says). Then windows are
     /// narrowed after their first page instead of paged.
     paging_works: Option<bool>,
+    /// Records wanted at most: a window holding more than are still wanted is not paged
+    /// through but cut below its first page, so a `--limit` run stops after a few requests.
+    want: Option<u64>,
 }
 
 impl<S: SearchSource> Walker<'_, S> {
@@ -270,8 +284,14 @@ impl<S: SearchSource> Walker<'_, S> {
         let mut ends: Vec<Ends> = vec![first_ends];
         let limit = self.limit;
         let pages = total.div_ceil(u64::from(limit)).max(1);
-        if self.paging_works == Some(false) {
-            // `page` is ignored: narrow below what page 1 held instead of paging.
+        let still_wanted = self
+            .want
+            .map(|w| w.saturating_sub(self.written.len() as u64));
+        let page_by_page =
+            self.paging_works == Some(false) || still_wanted.is_some_and(|w| w < total);
+        if page_by_page {
+            // `page` is ignored, or only part of the window is wanted: narrow below what page
+            // 1 held instead of paging.
             if let Some((_, oldest)) = first_ends {
                 ends.push(Some((oldest, oldest)));
             }
@@ -315,7 +335,7 @@ impl<S: SearchSource> Walker<'_, S> {
         if piece.count() == total {
             return Ok(Outcome::Complete(piece));
         }
-        self.split_mismatch(piece, total, &ends)
+        self.split_mismatch(piece, total, &ends, page_by_page)
             .await
             .map(Outcome::Split)
     }
@@ -386,6 +406,7 @@ impl<S: SearchSource> Walker<'_, S> {
         piece: Piece,
         total: u64,
         ends: &[Ends],
+        page_by_page: bool,
     ) -> Result<Vec<Piece>> {
         let w = piece.window;
         let what = self.source.describe();
@@ -444,7 +465,8 @@ impl<S: SearchSource> Walker<'_, S> {
             .hint("try again later; if it persists, report it to Recruitee"));
         }
         if !meets.is_empty() {
-            self.verify_between(&mut pieces, &meets, total).await?;
+            self.verify_between(&mut pieces, &meets, total, page_by_page)
+                .await?;
         }
         self.progress.line_if_verbose(&format!(
             "{what}: window {} said {total} results but served {} distinct; narrowing it into {} windows",
@@ -457,8 +479,8 @@ impl<S: SearchSource> Walker<'_, S> {
 }
 
 impl<S: SearchSource> Walker<'_, S> {
-    /// Asks each one-second piece at a meeting second (and, when `page` is ignored, the oldest
-    /// piece) for its first page; a one-second piece that agrees with its total is verified.
+    /// Asks each one-second piece at a meeting second (and, page by page, the oldest piece:
+    /// the one walked next) for its first page; a one-second piece that agrees with its total is verified.
     /// The pieces not asked are verified together when what they hold is what remains of
     /// `total` once the totals of the pieces asked are taken away (each holds no more than its
     /// true count, so the sum agreeing means each agrees).
@@ -467,8 +489,8 @@ impl<S: SearchSource> Walker<'_, S> {
         pieces: &mut [Piece],
         meets: &BTreeSet<i64>,
         total: u64,
+        oldest_too: bool,
     ) -> Result<()> {
-        let oldest_too = self.paging_works == Some(false);
         let asked: Vec<usize> = pieces
             .iter()
             .enumerate()
@@ -617,16 +639,16 @@ mod tests {
 
     async fn run(source: Memory, limit: u32) -> (Result<Vec<i64>>, u64) {
         let source = std::sync::Arc::new(source);
-        let mut stream = search(
-            Shared(source.clone()),
-            Window {
+        let plan = SearchPlan {
+            window: Window {
                 lo: None,
                 hi: 1_000_000,
             },
             limit,
-            4,
-            Progress::new(false, true, 0),
-        );
+            concurrency: 4,
+            want: None,
+        };
+        let mut stream = search(Shared(source.clone()), plan, Progress::new(false, true, 0));
         let mut keys = Vec::new();
         while let Some(batch) = stream.next_batch().await {
             match batch {

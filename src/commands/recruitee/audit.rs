@@ -100,7 +100,13 @@ pub async fn cmd_audit(args: AuditArgs, ctx: &Context) -> Result<()> {
         return ctx.print_requests(None, &[query.first_request(&client)?]);
     };
     ctx.progress.start("fetching the Recruitee audit log…");
-    let mut stream = search::run(client, query, ctx.progress.clone());
+    // With --event, how many entries are needed to fill --limit is not known.
+    let want = if events.is_empty() {
+        ctx.options.output.limit
+    } else {
+        None
+    };
+    let mut stream = search::run(client, query, want, ctx.progress.clone());
     if !events.is_empty() {
         // Recruitee has no event filter: a stage of the stream applies --event here.
         stream = filter(stream, move |r| event_is(r, &events));
