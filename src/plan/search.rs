@@ -300,12 +300,14 @@ impl<S: SearchSource> Walker<'_, S> {
             let mut next = 2;
             if self.paging_works.is_none() {
                 // Page 2 alone first: if it repeats page 1, the rest would too.
-                let (new, page_ends) =
-                    self.add(&mut piece, source.fetch(window, 2, limit).await?.records);
-                self.paging_works = Some(new > 0);
+                let second = source.fetch(window, 2, limit).await?;
+                let sent = second.records.len();
+                let (new, page_ends) = self.add(&mut piece, second.records);
                 if new > 0 {
+                    self.paging_works = Some(true);
                     ends.push(page_ends);
-                } else {
+                } else if sent > 0 {
+                    self.paging_works = Some(false);
                     self.progress.line_if_verbose(&format!(
                         "{}: page 2 repeats page 1 (the vendor ignores `page`); narrowing windows instead",
                         source.describe()
@@ -314,6 +316,7 @@ impl<S: SearchSource> Walker<'_, S> {
                         ends.push(Some((oldest, oldest)));
                     }
                 }
+                // Nothing new on page 2: what is missing is found by narrowing.
                 next = if new > 0 { 3 } else { pages + 1 };
             }
             let rest = futures::stream::iter(next..=pages)
