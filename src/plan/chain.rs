@@ -17,7 +17,7 @@ pub const MAX_EMPTY_PAGES: u32 = 100;
 /// records seen before can be true. A chain is a loop when pages of nothing new follow each
 /// other for at least this many pages and this many records.
 const REPEAT_PAGES: u32 = 3;
-const REPEAT_RECORDS: usize = 50;
+const REPEAT_RECORDS: usize = 10;
 
 /// How a chain's records are told apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
