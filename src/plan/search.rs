@@ -1,6 +1,7 @@
-//! Recruitee's search endpoints (`audit_log`, `search/new/candidates`), walked and *verified*:
-//! `page` (from 1) and `limit`, a `total`, at most 10,000 results per query, and nothing the
-//! vendor says about itself taken on trust (the contract's "Trust nothing").
+//! Search endpoints with `page` (from 1), `limit`, a `total` and at most 10,000 results per
+//! query (Recruitee's `audit_log` and `search/new/candidates`), walked and *verified*: nothing
+//! the vendor says about itself is taken on trust (the contract's "Trust nothing"). The
+//! vendor module describes the endpoint ([`SearchSource`]); this module knows no vendor.
 //!
 //! The query's `created_at` range is cut into windows (whole seconds, `gte`/`lte` inclusive,
 //! so a boundary can neither lose nor double an entry), walked newest first. For each window:
@@ -419,7 +420,7 @@ impl<S: SearchSource> Walker<'_, S> {
                 w.describe(),
                 piece.count()
             ))
-            .hint("try again later; if it persists, report it to Recruitee")
+            .hint("try again later; if it persists, report it to the vendor")
         };
         if w.single_second() {
             return Err(disagree());
@@ -429,7 +430,7 @@ impl<S: SearchSource> Walker<'_, S> {
                 "{what}: the created_at window {} said {total} results but none of those served lies in it; the vendor does not apply the created_at filter",
                 w.describe()
             ))
-            .hint("try again later; if it persists, report it to Recruitee"));
+            .hint("try again later; if it persists, report it to the vendor"));
         }
         // The seconds where one page ended and the next began.
         let mut meets: BTreeSet<i64> = BTreeSet::new();
@@ -465,7 +466,7 @@ impl<S: SearchSource> Walker<'_, S> {
                 "{what}: the answers kept disagreeing with their totals after {} narrower windows; the export would not be exact",
                 self.pieces
             ))
-            .hint("try again later; if it persists, report it to Recruitee"));
+            .hint("try again later; if it persists, report it to the vendor"));
         }
         if !meets.is_empty() {
             self.verify_between(&mut pieces, &meets, total, page_by_page)
