@@ -912,3 +912,48 @@ async fn limit_stops_after_a_few_requests_with_the_newest_entries() {
     let calls = fake.calls();
     assert!(calls <= 5, "{calls} requests for 20 entries");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn candidate_search_is_verified_by_the_same_machinery() {
+    let data = candidate_dataset(250, NEWEST);
+    let fake = RecruiteeFake::start(State {
+        candidates: data.clone(),
+        config: Some(Config {
+            page_cap: Some(30),
+            shuffle_ties: true,
+            cap_total: true,
+            ..Config::default()
+        }),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let out = fake
+        .hrlogs(&env)
+        .args([
+            "recruitee",
+            "candidates",
+            "--since",
+            "2020-01-01",
+            "-f",
+            "ndjson",
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Vec<u64> = common::ndjson(&out.stdout)
+        .iter()
+        .map(|c| c["id"].as_u64().expect("id"))
+        .collect();
+    let want: Vec<u64> = data
+        .iter()
+        .map(|(_, c)| c["id"].as_u64().expect("id"))
+        .collect();
+    assert_eq!(got, want, "every candidate once, newest first");
+    let sent = fake.filters_sent();
+    assert!(sent.iter().all(|f| f[0]["field"] == "created_at"));
+}
