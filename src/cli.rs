@@ -119,6 +119,9 @@ pub enum Format {
     Json,
     Ndjson,
     Csv,
+    // NDJSON of OCSF 1.7.0 events, for SIEMs (log commands only). No `///`: a value with
+    // help turns every --help into the long layout.
+    Ocsf,
 }
 
 impl From<Format> for crate::output::Format {
@@ -128,6 +131,7 @@ impl From<Format> for crate::output::Format {
             Format::Json => Self::Json,
             Format::Ndjson => Self::Ndjson,
             Format::Csv => Self::Csv,
+            Format::Ocsf => Self::Ocsf,
         }
     }
 }

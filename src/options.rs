@@ -103,6 +103,7 @@ impl Options {
             tz,
             color,
             limit: global.limit,
+            origin: None,
         };
         Ok(Options {
             output,

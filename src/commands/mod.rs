@@ -14,8 +14,9 @@ use jiff::tz::TimeZone;
 use crate::cli::{Cli, Command};
 use crate::error::{Error, Result};
 use crate::fetch::{Http, Request};
+use crate::ocsf::Origin;
 use crate::options::Options;
-use crate::output::{self, Column, Destination};
+use crate::output::{self, Column, Destination, Format, OutputOptions};
 use crate::plan::RecordStream;
 use crate::progress::Progress;
 use crate::sandbox;
@@ -150,6 +151,36 @@ impl Context {
     ) -> Result<()> {
         let sink = output::sink(&self.options.output, columns, dest);
         output::drain(stream, sink, self.options.output.limit, &self.progress).await
+    }
+
+    /// [`Context::emit`] for a log command: `origin` says which log and tenant the records
+    /// come from, as `-f ocsf` needs.
+    pub async fn emit_events(
+        &self,
+        stream: RecordStream,
+        dest: Destination,
+        columns: Vec<Column>,
+        origin: Origin,
+    ) -> Result<()> {
+        let options = OutputOptions {
+            origin: Some(origin),
+            ..self.options.output.clone()
+        };
+        let sink = output::sink(&options, columns, dest);
+        output::drain(stream, sink, options.limit, &self.progress).await
+    }
+
+    /// Refuses `-f ocsf` for a command whose records are not log events (before any request).
+    pub fn refuse_ocsf(&self, command: &str) -> Result<()> {
+        if self.options.output.format == Format::Ocsf {
+            return Err(Error::input(format!(
+                "-f ocsf is not available for `{command}`: its records are not log events"
+            ))
+            .hint(
+                "use -f ocsf with feishu dept-logs, feishu talent-logs or recruitee audit (and their sync); json, ndjson, csv or table here",
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@ mod columns;
 mod csv;
 mod destination;
 mod json;
+mod ocsf;
 mod sanitize;
 mod table;
 
@@ -29,9 +30,12 @@ pub enum Format {
     Json,
     Ndjson,
     Csv,
+    /// NDJSON of OCSF events, one per record (log commands only).
+    Ocsf,
 }
 
 /// How the output should look.
+#[derive(Clone)]
 pub struct OutputOptions {
     pub format: Format,
     pub fields: Vec<String>,
@@ -39,6 +43,8 @@ pub struct OutputOptions {
     pub tz: TimeZone,
     pub color: bool,
     pub limit: Option<u64>,
+    /// The log the records come from, for `-f ocsf` (None for commands that are not logs).
+    pub origin: Option<crate::ocsf::Origin>,
 }
 
 /// Writes records in one format.
@@ -62,6 +68,11 @@ pub fn sink(options: &OutputOptions, defaults: Vec<Column>, dest: Destination) -
             columns(),
             options.tz.clone(),
             options.color,
+        )),
+        Format::Ocsf => Box::new(ocsf::Ocsf::new(
+            out,
+            options.origin.clone(),
+            options.tz.clone(),
         )),
     }
 }

@@ -9,7 +9,7 @@
 //! can run the real binary against it. What both fakes share is here: [`Server`], the
 //! injected [`Faults`] and the [`Seen`] record of what was asked.
 
-mod feishu;
+pub mod feishu;
 pub mod recruitee;
 mod sample;
 
@@ -20,7 +20,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
 use tokio::task::JoinHandle;
 
 use crate::error::{Error, Result};
@@ -62,27 +61,10 @@ impl Running {
     }
 }
 
-fn feishu_router() -> Router {
-    let feishu = Arc::new(feishu::Feishu::new());
-    Router::new()
-        .route(
-            "/open-apis/auth/v3/tenant_access_token/internal",
-            post(feishu::token),
-        )
-        .route(
-            "/open-apis/hire/v1/talent_operation_logs/search",
-            post(feishu::talent_logs),
-        )
-        .route(
-            "/open-apis/corehr/v2/departments/query_operation_logs",
-            post(feishu::dept_logs),
-        )
-        .with_state(feishu)
-}
-
 fn router() -> Router {
+    let feishu = Arc::new(feishu::Feishu::new(feishu::Config::sample()));
     let recruitee = Arc::new(recruitee::Recruitee::new(recruitee::Config::sample()));
-    feishu_router().merge(recruitee::router(recruitee))
+    feishu::router(feishu).merge(recruitee::router(recruitee))
 }
 
 /// Starts the sandbox on 127.0.0.1 (`port`, or any free one).

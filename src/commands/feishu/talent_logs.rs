@@ -4,6 +4,7 @@ use clap::{Args, ValueEnum};
 
 use crate::commands::{Context, clean_list};
 use crate::error::{Error, Result};
+use crate::identity::Source;
 use crate::output::{Column, Show};
 use crate::plan::{filter, merge_groups};
 use crate::time::Bound;
@@ -116,7 +117,8 @@ pub async fn cmd_talent_logs(args: TalentLogsArgs, ctx: &Context) -> Result<()> 
             since.is_none_or(|s| r.key >= s) && until.is_none_or(|u| r.key <= u)
         });
     }
-    ctx.emit(stream, dest, columns()).await
+    let origin = super::origin(ctx, Source::FeishuTalentLogs);
+    ctx.emit_events(stream, dest, columns(), origin).await
 }
 
 fn validate(args: &TalentLogsArgs, ctx: &Context) -> Result<TalentLogsQuery> {

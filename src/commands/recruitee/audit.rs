@@ -5,10 +5,12 @@ use serde_json::json;
 
 use crate::commands::{Context, clean_list};
 use crate::error::{Error, Result};
+use crate::ocsf::Origin;
 use crate::output::{Column, Show};
 use crate::plan::filter;
 use crate::record::Record;
 use crate::vendors::recruitee::search::{self, SearchQuery};
+use crate::vendors::recruitee::settings::COMPANY_ID;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -111,7 +113,9 @@ pub async fn cmd_audit(args: AuditArgs, ctx: &Context) -> Result<()> {
         // Recruitee has no event filter: a stage of the stream applies --event here.
         stream = filter(stream, move |r| event_is(r, &events));
     }
-    ctx.emit(stream, dest, columns()).await
+    let company = ctx.settings.plain(&COMPANY_ID).unwrap_or_default();
+    ctx.emit_events(stream, dest, columns(), Origin::recruitee(&company))
+        .await
 }
 
 /// Whether the entry's `event_name` is one of `events` (lowercase).

@@ -17,7 +17,7 @@ use serde_json::value::RawValue;
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::fetch::{Api, Credential, Failure, Http, Lane, Request, seconds_header};
+use crate::fetch::{Api, Credential, Failure, Http, Lane, Request, vendor_wait};
 use crate::plan::{Batch, ListChain, ListCursor, ListSource, Paging, RecordStream};
 use crate::record::Record;
 
@@ -119,7 +119,7 @@ fn error_text(body: &[u8]) -> String {
                 None => String::new(),
             };
             match error_code {
-                Some(code) => format!("{code}: {msg}"),
+                Some(code) => format!("{msg} [{code}]"),
                 None => msg,
             }
         }
@@ -160,8 +160,8 @@ impl Api for Recruitee {
             StatusCode::FORBIDDEN => Err(Failure::Fatal(
                 Error::config(text).hint("the token's user may not see this; check recruitee.company_id and the user's role"),
             )),
-            StatusCode::TOO_MANY_REQUESTS => Err(Failure::Retry { error: Error::unavailable(text), after: seconds_header(headers, "retry-after") }),
-            s if s.is_server_error() => Err(Failure::Retry { error: Error::unavailable(text), after: seconds_header(headers, "retry-after") }),
+            StatusCode::TOO_MANY_REQUESTS => Err(Failure::Retry { error: Error::unavailable(text), after: vendor_wait(headers) }),
+            s if s.is_server_error() => Err(Failure::Retry { error: Error::unavailable(text), after: vendor_wait(headers) }),
             StatusCode::NOT_FOUND => Err(Failure::Fatal(Error::api(text).hint("check the ID and recruitee.company_id"))),
             _ => Err(Failure::Fatal(Error::api(text))),
         }
