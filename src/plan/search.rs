@@ -461,7 +461,7 @@ impl<S: SearchSource> Walker<'_, S> {
         }
         let mut pieces = partition(piece, &cuts);
         self.pieces = self.pieces.saturating_add(pieces.len() as u64);
-        if self.pieces > 1_000 + 4 * self.received {
+        if self.pieces > self.received.saturating_mul(4).saturating_add(1_000) {
             return Err(Error::unavailable(format!(
                 "{what}: the answers kept disagreeing with their totals after {} narrower windows; the export would not be exact",
                 self.pieces
