@@ -679,8 +679,8 @@ async fn an_ignored_page_is_narrowed_to_windows_of_one_page() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_that_cannot_be_fetched_whole_fails_naming_it() {
-    // 300 entries in one second, 50 a page, shuffled on every request: no request can show
-    // that second whole, so the run must fail rather than guess.
+    // 300 entries in one second, 50 a page, every page after the first starting one early:
+    // no request shows one of them, so the run must fail rather than guess.
     let second = NEWEST - 100;
     let data: Vec<(i64, Value)> = audit_dataset(300, NEWEST)
         .into_iter()
@@ -695,7 +695,7 @@ async fn a_second_that_cannot_be_fetched_whole_fails_naming_it() {
         })
         .collect();
     let config = Config {
-        shuffle_ties: true,
+        overlap_pages: true,
         page_cap: Some(50),
         ..Config::default()
     };
@@ -956,4 +956,43 @@ async fn candidate_search_is_verified_by_the_same_machinery() {
     assert_eq!(got, want, "every candidate once, newest first");
     let sent = fake.filters_sent();
     assert!(sent.iter().all(|f| f[0]["field"] == "created_at"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_holding_several_pages_of_shuffled_ties_is_gathered_whole() {
+    // 300 entries in one second, 50 a page, in another order on every request: no single
+    // pass of its six pages shows them all, but asking again gathers the rest. (One request
+    // at a time, so the fake's shuffles, seeded by request number, are the same every run.)
+    let second = NEWEST - 100;
+    let data: Vec<(i64, Value)> = audit_dataset(300, NEWEST)
+        .into_iter()
+        .map(|(_, mut e)| {
+            e["created_at"] = json!(
+                jiff::Timestamp::from_second(second)
+                    .expect("ts")
+                    .strftime("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string()
+            );
+            (second, e)
+        })
+        .collect();
+    let fake = RecruiteeFake::start(State {
+        audit: data.clone(),
+        config: Some(Config {
+            shuffle_ties: true,
+            page_cap: Some(50),
+            ..Config::default()
+        }),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let out = fake
+        .hrlogs(&env)
+        .env("HRLOGS_RECRUITEE_MAX_IN_FLIGHT", "1")
+        .args(["recruitee", "audit", "-f", "ndjson"])
+        .output()
+        .expect("run");
+    assert_exact(&out, &data, "one second, shuffled", true);
+    eprintln!("one second of 300 shuffled: {} requests", fake.calls());
 }

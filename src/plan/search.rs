@@ -16,7 +16,9 @@
 //!   bisected, and each piece is verified the same way, down to a single second fetched in one
 //!   page; what was already received is kept, and the pieces between those seconds are proven
 //!   by subtracting the seconds' totals from the window's, so a piece often costs no request.
-//!   A single second that still cannot agree ends the run (exit 5), naming it;
+//!   A second that needs several pages has them asked again (ties come in another order on
+//!   each request) until it is whole; one that still cannot agree ends the run (exit 5),
+//!   naming it;
 //! - when page 2 repeats page 1 (`page` ignored), windows are no longer paged: each is cut
 //!   below the oldest second its first page held.
 //!
@@ -41,6 +43,12 @@ pub const MAX_RESULTS: u64 = 10_000;
 
 /// Records written in one batch.
 const OUT_BATCH: usize = 512;
+
+/// How many more times the pages of a one-second window that needs several pages are asked
+/// for, to gather entries whose order changes between requests; and after how many passes
+/// in a row that bring nothing new it gives up.
+const MAX_PASSES: u32 = 16;
+const IDLE_PASSES: u32 = 3;
 
 /// A `created_at` range in Unix seconds, inclusive; `lo` None: no lower bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -339,9 +347,40 @@ impl<S: SearchSource> Walker<'_, S> {
         if piece.count() == total {
             return Ok(Outcome::Complete(piece));
         }
+        if window.single_second() && pages > 1 && self.paging_works != Some(false) {
+            // A second that needs more than a page cannot be narrowed further. Ties come in
+            // another order on each request: asking its pages again gathers the rest.
+            self.gather(&mut piece, total, pages).await?;
+            if piece.count() == total {
+                return Ok(Outcome::Complete(piece));
+            }
+        }
         self.split_mismatch(piece, total, &ends, page_by_page)
             .await
             .map(Outcome::Split)
+    }
+
+    /// Asks every page of a one-second window again, up to [`MAX_PASSES`] times, until the
+    /// window is whole or [`IDLE_PASSES`] passes in a row brought nothing new.
+    async fn gather(&mut self, piece: &mut Piece, total: u64, pages: u64) -> Result<()> {
+        let (source, window, limit) = (self.source, piece.window, self.limit);
+        let mut idle = 0;
+        for _ in 0..MAX_PASSES {
+            let answers: Vec<Result<SearchPage>> = futures::stream::iter(1..=pages)
+                .map(|p| source.fetch(window, p, limit))
+                .buffered(self.concurrency)
+                .collect()
+                .await;
+            let mut new = 0;
+            for answer in answers {
+                new += self.add(piece, answer?.records).0;
+            }
+            idle = if new == 0 { idle + 1 } else { 0 };
+            if idle >= IDLE_PASSES || piece.count() >= total {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// The page size the vendor really serves: when a page holds another number than `limit`
