@@ -108,7 +108,7 @@ pub async fn cmd_audit(args: AuditArgs, ctx: &Context) -> Result<()> {
     } else {
         None
     };
-    let mut stream = search::run(client, query, want, ctx.progress.clone());
+    let mut stream = search::run_wanting(client, query, want, ctx.progress.clone());
     if !events.is_empty() {
         // Recruitee has no event filter: a stage of the stream applies --event here.
         stream = filter(stream, move |r| event_is(r, &events));

@@ -130,8 +130,14 @@ impl SearchSource for Search {
     }
 }
 
-/// Runs the search, verified, newest first; `want`: at most that many records are needed.
-pub fn run(
+/// Runs the search, verified, newest first.
+pub fn run(client: Arc<Recruitee>, query: SearchQuery, progress: Progress) -> RecordStream {
+    run_wanting(client, query, None, progress)
+}
+
+/// [`run`] when at most `want` records are needed (`--limit`): windows holding more than that
+/// are not paged through first.
+pub fn run_wanting(
     client: Arc<Recruitee>,
     query: SearchQuery,
     want: Option<u64>,
