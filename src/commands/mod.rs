@@ -1,10 +1,14 @@
 //! One file per command: its `…Args` (clap, with the `--help` text) and its `cmd_…` function.
 //! [`Context`] is the resolved form of the global options that every command gets.
 
+pub mod archive;
 pub mod config;
 pub mod feishu;
+pub mod man;
 pub mod recruitee;
+pub mod sync;
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use clap::CommandFactory;
@@ -42,13 +46,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             clap_complete::generate(args.shell, &mut cmd, "hrlogs", &mut std::io::stdout());
             Ok(())
         }
-        Command::Man => {
-            let man = clap_mangen::Man::new(Cli::command());
-            let mut out = Vec::new();
-            man.render(&mut out).map_err(Error::from)?;
-            std::io::Write::write_all(&mut std::io::stdout(), &out)?;
-            Ok(())
-        }
+        Command::Man(args) => man::run(&args.command),
         Command::Sandbox(args) => sandbox::serve_forever(args.port).await,
         Command::Config(cmd) => config::run(cmd, &Options::resolve(global)?),
         Command::Feishu(cmd) => {
@@ -62,6 +60,16 @@ pub async fn run(cli: Cli) -> Result<()> {
             let result = recruitee::run(cmd, &ctx).await;
             ctx.progress.finish();
             result
+        }
+        Command::Sync(cmd) => {
+            let ctx = Context::new(Options::resolve(global)?).await?;
+            let result = sync::run(cmd, &ctx).await;
+            ctx.progress.finish();
+            result
+        }
+        Command::Archive(cmd) => {
+            let ctx = Context::new(Options::resolve(global)?).await?;
+            archive::run(cmd, &ctx)
         }
     }
 }
@@ -122,9 +130,19 @@ impl Context {
     pub fn destination(&self) -> Result<Option<Destination>> {
         match (&self.options.output_path, self.options.dry_run) {
             (_, true) => Ok(None),
-            (Some(path), false) => Destination::file(path).map(Some),
-            (None, false) => Ok(Some(Destination::stdout())),
+            (Some(path), false) if !crate::options::is_stdout(path) => {
+                Destination::file(path).map(Some)
+            }
+            (_, false) => Ok(Some(Destination::stdout())),
         }
+    }
+
+    /// The archive's path: `--archive`, `archive.path` (`HRLOGS_ARCHIVE`), or the default.
+    pub fn archive_path(&self) -> Result<std::path::PathBuf> {
+        crate::archive::resolve_path(
+            self.options.archive.as_deref(),
+            self.settings.plain(&crate::archive::settings::PATH),
+        )
     }
 
     /// `--dry-run`: the requests, one after another, on stdout.
@@ -149,8 +167,8 @@ impl Context {
         dest: Destination,
         columns: Vec<Column>,
     ) -> Result<()> {
-        let sink = output::sink(&self.options.output, columns, dest);
-        output::drain(stream, sink, self.options.output.limit, &self.progress).await
+        self.emit_with(&self.options.output, stream, dest, columns)
+            .await
     }
 
     /// [`Context::emit`] for a log command: `origin` says which log and tenant the records
@@ -166,7 +184,20 @@ impl Context {
             origin: Some(origin),
             ..self.options.output.clone()
         };
-        let sink = output::sink(&options, columns, dest);
+        self.emit_with(&options, stream, dest, columns).await
+    }
+
+    async fn emit_with(
+        &self,
+        options: &OutputOptions,
+        stream: RecordStream,
+        dest: Destination,
+        columns: Vec<Column>,
+    ) -> Result<()> {
+        self.progress.set_output_on_terminal(
+            matches!(dest, Destination::Stdout(_)) && std::io::stdout().is_terminal(),
+        );
+        let sink = output::sink(options, columns, dest)?;
         output::drain(stream, sink, options.limit, &self.progress).await
     }
 
