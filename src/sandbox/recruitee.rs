@@ -90,6 +90,11 @@ pub struct Config {
     /// Answer every request with this status and body.
     pub refuse_with: Option<(u16, Value)>,
     pub faults: Faults,
+    /// Recruitee's own limiter (plug_limit, fixed window): at most this many requests a
+    /// second; beyond, 429 with `x-ratelimit-limit`, `x-ratelimit-remaining` and
+    /// `x-ratelimit-reset` (seconds), and `Retry-After` only with `rate_limit_retry_after`.
+    pub rate_limit: Option<u32>,
+    pub rate_limit_retry_after: bool,
     /// Serve under this path prefix (an API gateway), e.g. `/recruitee`.
     pub prefix: Option<String>,
 }
@@ -114,6 +119,8 @@ impl Default for Config {
             throttle_first: 0,
             refuse_with: None,
             faults: Faults::default(),
+            rate_limit: None,
+            rate_limit_retry_after: false,
             prefix: None,
         }
     }
@@ -180,6 +187,9 @@ pub struct Recruitee {
     config: Config,
     data: OnceLock<Data>,
     seen: Seen,
+    started: std::time::Instant,
+    /// The rate limiter's window (seconds since start) and requests in it.
+    window: std::sync::Mutex<(u64, u32)>,
 }
 
 impl Recruitee {
@@ -188,6 +198,8 @@ impl Recruitee {
             config,
             data: OnceLock::new(),
             seen: Seen::default(),
+            started: std::time::Instant::now(),
+            window: std::sync::Mutex::new((0, 0)),
         }
     }
 
@@ -231,6 +243,34 @@ impl Recruitee {
                     .and_then(|(_, v)| serde_json::from_str(v).ok())
             })
             .collect()
+    }
+}
+
+impl Recruitee {
+    /// The limiter's answer when this request is over `limit` in the current second.
+    fn limited(&self, limit: u32) -> Option<Response> {
+        let elapsed = self.started.elapsed();
+        let second = elapsed.as_secs();
+        let mut w = self.window.lock().ok()?;
+        if w.0 != second {
+            *w = (second, 0);
+        }
+        w.1 = w.1.saturating_add(1);
+        if w.1 <= limit {
+            return None;
+        }
+        let mut r = json_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            json!({"error": ["Too many requests"]}).to_string(),
+        );
+        let h = r.headers_mut();
+        h.insert("x-ratelimit-limit", limit.into());
+        h.insert("x-ratelimit-remaining", 0.into());
+        h.insert("x-ratelimit-reset", 1.into());
+        if self.config.rate_limit_retry_after {
+            h.insert("retry-after", 1.into());
+        }
+        Some(r)
     }
 }
 
@@ -495,6 +535,11 @@ async fn gate(
         );
         r.headers_mut().insert("retry-after", 0.into());
         return Some(r);
+    }
+    if let Some(limit) = c.rate_limit {
+        if let Some(r) = s.limited(limit) {
+            return Some(r);
+        }
     }
     if let Some(f) = c.faults.pick(n) {
         return Some(c.faults.answer(

@@ -54,8 +54,8 @@ struct Envelope<'a> {
     data: Option<&'a RawValue>,
 }
 
-/// A page from its records and paging fields: stop when `has_more` is false or the token is
-/// missing or empty (never loop on an empty token).
+/// A page from its records and paging fields: the last page when `has_more` is false; with
+/// `has_more` true, a missing or empty token is an incomplete answer (`plan` fails the run).
 pub(crate) fn page_of(
     items: Option<Vec<Box<RawValue>>>,
     has_more: Option<bool>,
@@ -75,11 +75,7 @@ pub(crate) fn page_of(
         (true, Some(t)) if !t.is_empty() => Next::Token(t),
         (true, _) => Next::MoreWithoutToken,
     };
-    Page {
-        received: records.len(),
-        records,
-        next,
-    }
+    Page { records, next }
 }
 
 /// The `data` of an answer with code 0, or why it cannot be read. An answer without `data`

@@ -151,17 +151,10 @@ impl PageSource for TalentChain {
             &self.operations,
             token.as_deref(),
         )?;
-        let mut page = self
-            .feishu
+        self.feishu
             .http
             .send(&*self.feishu, &self.feishu.talent_lane, &req, parse_page)
-            .await?;
-        let (since, until) = (self.query.since_ms, self.query.until_ms);
-        if since.is_some() || until.is_some() {
-            page.records
-                .retain(|r| since.is_none_or(|s| r.key >= s) && until.is_none_or(|u| r.key <= u));
-        }
-        Ok(page)
+            .await
     }
 
     fn describe(&self) -> String {
