@@ -559,7 +559,11 @@ async fn recruitee_x_ratelimit_reset_without_retry_after_is_honoured() {
             let at = 1_790_000_000 - i * 7;
             fake_recruitee::Entry::new(
                 at,
-                serde_json::json!({"_id": format!("e{i}"), "created_at": at, "event_type": "x"}),
+                serde_json::json!({
+                    "_id": format!("e{i}"),
+                    "created_at": jiff::Timestamp::from_second(at).expect("time").to_string(),
+                    "event_type": "x"
+                }),
             )
         })
         .collect();
