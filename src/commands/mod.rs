@@ -1,10 +1,14 @@
 //! One file per command: its `…Args` (clap, with the `--help` text) and its `cmd_…` function.
 //! [`Context`] is the resolved form of the global options that every command gets.
 
+pub mod archive;
 pub mod config;
 pub mod feishu;
+pub mod man;
 pub mod recruitee;
+pub mod sync;
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use clap::CommandFactory;
@@ -14,8 +18,9 @@ use jiff::tz::TimeZone;
 use crate::cli::{Cli, Command};
 use crate::error::{Error, Result};
 use crate::fetch::{Http, Request};
+use crate::ocsf::Origin;
 use crate::options::Options;
-use crate::output::{self, Column, Destination};
+use crate::output::{self, Column, Destination, Format, OutputOptions};
 use crate::plan::RecordStream;
 use crate::progress::Progress;
 use crate::sandbox;
@@ -41,13 +46,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             clap_complete::generate(args.shell, &mut cmd, "hrlogs", &mut std::io::stdout());
             Ok(())
         }
-        Command::Man => {
-            let man = clap_mangen::Man::new(Cli::command());
-            let mut out = Vec::new();
-            man.render(&mut out).map_err(Error::from)?;
-            std::io::Write::write_all(&mut std::io::stdout(), &out)?;
-            Ok(())
-        }
+        Command::Man(args) => man::run(&args.command),
         Command::Sandbox(args) => sandbox::serve_forever(args.port).await,
         Command::Config(cmd) => config::run(cmd, &Options::resolve(global)?),
         Command::Feishu(cmd) => {
@@ -61,6 +60,16 @@ pub async fn run(cli: Cli) -> Result<()> {
             let result = recruitee::run(cmd, &ctx).await;
             ctx.progress.finish();
             result
+        }
+        Command::Sync(cmd) => {
+            let ctx = Context::new(Options::resolve(global)?).await?;
+            let result = sync::run(cmd, &ctx).await;
+            ctx.progress.finish();
+            result
+        }
+        Command::Archive(cmd) => {
+            let ctx = Context::new(Options::resolve(global)?).await?;
+            archive::run(cmd, &ctx)
         }
     }
 }
@@ -121,9 +130,19 @@ impl Context {
     pub fn destination(&self) -> Result<Option<Destination>> {
         match (&self.options.output_path, self.options.dry_run) {
             (_, true) => Ok(None),
-            (Some(path), false) => Destination::file(path).map(Some),
-            (None, false) => Ok(Some(Destination::stdout())),
+            (Some(path), false) if !crate::options::is_stdout(path) => {
+                Destination::file(path).map(Some)
+            }
+            (_, false) => Ok(Some(Destination::stdout())),
         }
+    }
+
+    /// The archive's path: `--archive`, `archive.path` (`HRLOGS_ARCHIVE`), or the default.
+    pub fn archive_path(&self) -> Result<std::path::PathBuf> {
+        crate::archive::resolve_path(
+            self.options.archive.as_deref(),
+            self.settings.plain(&crate::archive::settings::PATH),
+        )
     }
 
     /// `--dry-run`: the requests, one after another, on stdout.
@@ -148,8 +167,51 @@ impl Context {
         dest: Destination,
         columns: Vec<Column>,
     ) -> Result<()> {
-        let sink = output::sink(&self.options.output, columns, dest);
-        output::drain(stream, sink, self.options.output.limit, &self.progress).await
+        self.emit_with(&self.options.output, stream, dest, columns)
+            .await
+    }
+
+    /// [`Context::emit`] for a log command: `origin` says which log and tenant the records
+    /// come from, as `-f ocsf` needs.
+    pub async fn emit_events(
+        &self,
+        stream: RecordStream,
+        dest: Destination,
+        columns: Vec<Column>,
+        origin: Origin,
+    ) -> Result<()> {
+        let options = OutputOptions {
+            origin: Some(origin),
+            ..self.options.output.clone()
+        };
+        self.emit_with(&options, stream, dest, columns).await
+    }
+
+    async fn emit_with(
+        &self,
+        options: &OutputOptions,
+        stream: RecordStream,
+        dest: Destination,
+        columns: Vec<Column>,
+    ) -> Result<()> {
+        self.progress.set_output_on_terminal(
+            matches!(dest, Destination::Stdout(_)) && std::io::stdout().is_terminal(),
+        );
+        let sink = output::sink(options, columns, dest)?;
+        output::drain(stream, sink, options.limit, &self.progress).await
+    }
+
+    /// Refuses `-f ocsf` for a command whose records are not log events (before any request).
+    pub fn refuse_ocsf(&self, command: &str) -> Result<()> {
+        if self.options.output.format == Format::Ocsf {
+            return Err(Error::input(format!(
+                "-f ocsf is not available for `{command}`: its records are not log events"
+            ))
+            .hint(
+                "use -f ocsf with feishu dept-logs, feishu talent-logs or recruitee audit (and their sync); json, ndjson, csv or table here",
+            ));
+        }
+        Ok(())
     }
 }
 

@@ -7,20 +7,24 @@ use clap::{Args, ValueEnum};
 
 use crate::commands::{Context, clean_list};
 use crate::error::{Error, Result};
-use crate::output::Column;
+use crate::identity::Source;
+use crate::output::{Column, Fit, Show};
 use crate::plan::merge_groups;
 use crate::vendors::feishu::dept_logs::{self, DeptLogsQuery, MAX_PAGE_SIZE};
 
 const EXAMPLES: &str = "\
 Examples:
   # A department's history for a year
-  hrlogs feishu dept-logs --department 7094136522860922111 --since 2024-01-01 --until 2024-12-31
+  hrlogs feishu dept-logs --department 7094136522860922111 \\
+    --since 2024-01-01 --until 2024-12-31
 
-  # Every department listed in a file (one ID per line), three years, to CSV for a spreadsheet
-  hrlogs feishu dept-logs --department-file departments.txt --since 2022-01-01 -o dept-logs.csv
+  # Departments listed in a file (one ID per line), three years, as a workbook
+  hrlogs feishu dept-logs --department-file departments.txt \\
+    --since 2022-01-01 -o dept-logs.xlsx
 
   # IDs from another command, Feishu department IDs instead of CoreHR ones
-  cut -d, -f1 depts.csv | hrlogs feishu dept-logs --department-file - --department-id-type department_id --since 30d";
+  cut -d, -f1 depts.csv | hrlogs feishu dept-logs --department-file - \\
+    --department-id-type department_id --since 30d";
 
 /// CoreHR department operation logs: every change to the given departments, newest first.
 ///
@@ -28,6 +32,8 @@ Examples:
 /// departments and 366 days per query; hrlogs splits larger requests into batches and windows
 /// by itself and merges the answers, so any number of departments and any span work.
 /// Dates are whole days: the API reads --since as 00:00:00 and --until as 23:59:59.
+/// operation_time is the tenant's wall clock (no offset): tables show it as given, whatever
+/// --tz says, under the header TIME (tenant).
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
 pub struct DeptLogsArgs {
@@ -46,6 +52,11 @@ pub struct DeptLogsArgs {
     /// The kind of ID given [default: people_corehr_department_id, the API's own default]
     #[arg(long, value_enum)]
     pub department_id_type: Option<DepartmentIdType>,
+    /// Read the local archive that `hrlogs sync` fills instead of Feishu: no network, no
+    /// credentials; the flags filter here (a department matches a record's object_id, or a
+    /// synced department list that is part of the one given)
+    #[arg(long)]
+    pub from_archive: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -58,7 +69,7 @@ pub enum DepartmentIdType {
 }
 
 impl DepartmentIdType {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             DepartmentIdType::OpenDepartmentId => "open_department_id",
             DepartmentIdType::DepartmentId => "department_id",
@@ -67,13 +78,23 @@ impl DepartmentIdType {
     }
 }
 
+/// The csv/xlsx columns; the default table shows when, who (employee number), the operation
+/// with its documented meaning and the change as `field: before → after`, then the department.
+/// `operation_time` is the tenant's wall clock without an offset: shown as given, whatever
+/// `--tz` says, and the header says so.
 pub fn columns() -> Vec<Column> {
     vec![
-        Column::path("operation_time"),
-        Column::path("object_id"),
-        Column::path("operation_type"),
-        Column::path("operator"),
-        Column::path("changes"),
+        Column::path("operation_time")
+            .show(Show::WallClock)
+            .table(0, "TIME", Fit::Keep),
+        Column::path("object_id").table(4, "DEPARTMENT", Fit::Hide),
+        Column::path("operation_type")
+            .show(Show::DeptOperation)
+            .table(2, "OPERATION", Fit::Keep),
+        Column::path("operator").table(1, "BY", Fit::Keep),
+        Column::path("changes")
+            .show(Show::Changes)
+            .table(3, "CHANGE", Fit::Last),
         Column::path("operation_reason"),
         Column::path("effective_time"),
     ]
@@ -81,6 +102,9 @@ pub fn columns() -> Vec<Column> {
 
 pub async fn cmd_dept_logs(args: DeptLogsArgs, ctx: &Context) -> Result<()> {
     let query = validate(&args, ctx)?;
+    if args.from_archive {
+        return crate::commands::sync::from_archive::dept_logs(query, ctx).await;
+    }
     let dest = ctx.destination()?;
     let feishu = super::client(ctx, ctx.options.dry_run)?;
     let plan = dept_logs::plan(feishu, query);
@@ -97,10 +121,12 @@ pub async fn cmd_dept_logs(args: DeptLogsArgs, ctx: &Context) -> Result<()> {
         "fetching Feishu department operation logs ({chains} windows × batches)…"
     ));
     let stream = merge_groups(plan, 1, ctx.progress.clone());
-    ctx.emit(stream, dest, columns()).await
+    let origin = super::origin(ctx, Source::FeishuDeptLogs);
+    ctx.emit_events(stream, dest, columns(), origin).await
 }
 
-fn validate(args: &DeptLogsArgs, ctx: &Context) -> Result<DeptLogsQuery> {
+/// The flags as a checked query (dates resolved, departments de-duplicated).
+pub(crate) fn validate(args: &DeptLogsArgs, ctx: &Context) -> Result<DeptLogsQuery> {
     let mut ids = args.departments.clone();
     if let Some(path) = &args.department_file {
         ids.extend(read_ids(path)?);

@@ -11,6 +11,8 @@ use url::Url;
 use super::Context;
 use crate::error::Result;
 use crate::fetch::{Lane, Pacer};
+use crate::identity::Source;
+use crate::ocsf::Origin;
 use crate::vendors::feishu::settings::{self as keys, FeishuSettings};
 use crate::vendors::feishu::{Feishu, TokenSource, token_request_description};
 
@@ -73,6 +75,14 @@ pub fn client(ctx: &Context, dry_run: bool) -> Result<Arc<Feishu>> {
         talent_lane,
         dept_lane,
     }))
+}
+
+/// Which Feishu log and tenant the records come from (for `-f ocsf`): the app id, else the
+/// base URL's host.
+pub fn origin(ctx: &Context, source: Source) -> Origin {
+    let base = ctx.settings.plain(&keys::BASE_URL).unwrap_or_default();
+    let app_id = ctx.settings.plain(&keys::APP_ID);
+    Origin::feishu(source, &base, app_id.as_deref())
 }
 
 /// What `--dry-run` shows before the API requests: the token exchange, if one would be made.

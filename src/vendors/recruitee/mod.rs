@@ -119,7 +119,7 @@ fn error_text(body: &[u8]) -> String {
                 None => String::new(),
             };
             match error_code {
-                Some(code) => format!("{code}: {msg}"),
+                Some(code) => format!("{msg} [{code}]"),
                 None => msg,
             }
         }
