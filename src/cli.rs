@@ -7,19 +7,24 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::commands::{archive, config, feishu, recruitee, sync};
 
+/// Examples are kept under 80 columns, lines continued with `\`, so that no terminal of
+/// usual width wraps one in the middle of an argument.
 const EXAMPLES: &str = "\
 Examples:
   # Try it with no account: the built-in sandbox stands in for both vendors
-  hrlogs --sandbox feishu dept-logs --department 7094136522860922111 --since 2023-01-01
+  hrlogs --sandbox feishu dept-logs --department 7094136522860922111 \\
+    --since 2023-01-01
 
-  # A department's history for a year, as CSV for a spreadsheet
-  hrlogs feishu dept-logs --department 7094136522860922111 --since 2024-01-01 -o history.csv
+  # A department's history for a year, as a workbook for a spreadsheet
+  hrlogs feishu dept-logs --department 7094136522860922111 \\
+    --since 2024-01-01 -o history.xlsx
 
   # Who deleted candidates last week (Recruitee), as JSON for jq
-  hrlogs recruitee audit --since 7d --event 'Admin deleted candidate' -f json | jq '.[].actor'";
+  hrlogs recruitee audit --since 7d --event 'Admin deleted candidate' \\
+    -f json | jq '.[].actor'";
 
 /// Fetch audit and operation logs from Feishu/Lark and Recruitee: every page, every record
-/// exactly once, as a table, JSON, NDJSON or CSV.
+/// exactly once, as a table, JSON, NDJSON, CSV or a workbook (xlsx).
 #[derive(Debug, Parser)]
 #[command(name = "hrlogs", version, after_help = EXAMPLES, propagate_version = true)]
 pub struct Cli {
@@ -36,7 +41,7 @@ pub struct GlobalArgs {
     /// file's extension]
     #[arg(short = 'f', long, global = true, value_enum, help_heading = "Output")]
     pub format: Option<Format>,
-    /// Columns for table and csv: dotted paths into each record, e.g. operator.name.en_us
+    /// Columns for table, csv and xlsx: dotted paths into each record, e.g. operator.name.en_us
     #[arg(
         long,
         global = true,
@@ -48,7 +53,9 @@ pub struct GlobalArgs {
     /// Stop after N records (and stop fetching)
     #[arg(long, global = true, value_name = "N", help_heading = "Output")]
     pub limit: Option<u64>,
-    /// Write to PATH instead of stdout, atomically: a failed run leaves no file (or the old one)
+    /// Write to PATH instead of stdout, atomically: a failed run leaves no file (or the old one).
+    /// The format follows the extension (.json .ndjson .jsonl .csv .xlsx .txt) unless -f says.
+    /// `-o -` is stdout
     #[arg(
         short = 'o',
         long,
@@ -64,6 +71,12 @@ pub struct GlobalArgs {
     /// Time zone for parsing times without an offset and for showing times [default: TZ or local]
     #[arg(long, global = true, value_name = "ZONE", help_heading = "Output")]
     pub tz: Option<String>,
+    /// Tables: every column, whole, however wide the terminal (the csv columns)
+    #[arg(long, global = true, help_heading = "Output")]
+    pub wide: bool,
+    /// Tables longer than the screen are not sent through a pager (HRLOGS_PAGER, PAGER, less)
+    #[arg(long, global = true, help_heading = "Output")]
+    pub no_pager: bool,
     /// When to use colour in tables (NO_COLOR is honoured)
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, help_heading = "Output")]
     pub color: ColorChoice,
@@ -128,8 +141,9 @@ pub enum Format {
     Json,
     Ndjson,
     Csv,
-    // NDJSON of OCSF 1.7.0 events, for SIEMs (log commands only). No `///`: a value with
-    // help turns every --help into the long layout.
+    /// A workbook for spreadsheets (needs -o, or a stdout that is not a terminal)
+    Xlsx,
+    /// NDJSON of OCSF 1.7.0 events, for security tools (log commands only)
     Ocsf,
 }
 
@@ -140,6 +154,7 @@ impl From<Format> for crate::output::Format {
             Format::Json => Self::Json,
             Format::Ndjson => Self::Ndjson,
             Format::Csv => Self::Csv,
+            Format::Xlsx => Self::Xlsx,
             Format::Ocsf => Self::Ocsf,
         }
     }
@@ -158,7 +173,7 @@ pub enum Command {
     /// Feishu/Lark: talent operation logs and CoreHR department operation logs
     #[command(
         subcommand,
-        after_help = "Examples:\n  hrlogs feishu dept-logs --department 7094136522860922111 --since 2024-01-01\n  hrlogs feishu talent-logs --operator ou_b29276c7c3e2ff4bd3fcfb567ce690e3 --operation 3001 --since 7d\n  hrlogs --profile lark feishu dept-logs --department-file depts.txt --since 90d -o logs.csv"
+        after_help = "Examples:\n  hrlogs feishu dept-logs --department 7094136522860922111 --since 2024-01-01\n  hrlogs feishu talent-logs --operator ou_b29276c7c3e2ff4bd3fcfb567ce690e3 \\\n    --operation 3001 --since 7d\n  hrlogs --profile lark feishu dept-logs --department-file depts.txt \\\n    --since 90d -o logs.csv"
     )]
     Feishu(feishu::FeishuCommand),
     /// Recruitee: audit log, candidates and offers
@@ -181,13 +196,20 @@ pub enum Command {
     Config(config::ConfigCommand),
     /// Print a shell completion script
     Completions(CompletionsArgs),
-    /// Print the manual page (roff) on stdout
+    /// Print the manual page (roff) of hrlogs, or of one command, on stdout
     #[command(
-        after_help = "Examples:\n  hrlogs man > ~/.local/share/man/man1/hrlogs.1 && man hrlogs\n  hrlogs man | man -l -"
+        after_help = "Examples:\n  hrlogs man | man -l -\n  hrlogs man feishu dept-logs | man -l -\n  hrlogs man > ~/.local/share/man/man1/hrlogs.1 && man hrlogs"
     )]
-    Man,
+    Man(ManArgs),
     /// Serve a local stand-in of both vendors' endpoints with sample data
     Sandbox(SandboxArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print, e.g. `feishu dept-logs` [default: hrlogs itself]
+    #[arg(value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -202,7 +224,7 @@ pub struct CompletionsArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  hrlogs sandbox --port 8787 &\n  HRLOGS_FEISHU_BASE_URL=http://127.0.0.1:8787 HRLOGS_FEISHU_APP_ID=cli_sandbox \\\n    HRLOGS_FEISHU_APP_SECRET=sandbox-secret hrlogs feishu dept-logs --department 1 --since 2024-01-01"
+    after_help = "Examples:\n  hrlogs sandbox --port 8787 &\n  HRLOGS_FEISHU_BASE_URL=http://127.0.0.1:8787 \\\n    HRLOGS_FEISHU_APP_ID=cli_sandbox HRLOGS_FEISHU_APP_SECRET=sandbox-secret \\\n    hrlogs feishu dept-logs --department 1 --since 2024-01-01"
 )]
 pub struct SandboxArgs {
     /// Port on 127.0.0.1 [default: any free port, printed on start]

@@ -11,6 +11,11 @@ use hrlogs::error::{Error, Kind};
 use hrlogs::{cli, commands};
 
 fn main() -> ExitCode {
+    if std::env::args_os().len() <= 1 {
+        // Like gh: `hrlogs` alone shows what it can do, and that is not an error.
+        let _ = <cli::Cli as clap::CommandFactory>::command().print_help();
+        return ExitCode::SUCCESS;
+    }
     let cli = cli::Cli::parse();
     if cli.global.output.is_none() && !stdout_is_writable() {
         return report(
@@ -62,7 +67,19 @@ fn stdout_is_writable() -> bool {
     }
 }
 
-/// Waits for Ctrl-C, SIGTERM or SIGHUP, and says which came.
+/// Ctrl-C, except while the pager shows a table (the pager handles it, as in git).
+async fn ctrl_c_outside_the_pager() {
+    loop {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        if !hrlogs::output::paging() {
+            return;
+        }
+    }
+}
+
+/// Waits for Ctrl-C (outside the pager), SIGTERM or SIGHUP, and says which came.
 async fn signalled() -> Kind {
     #[cfg(unix)]
     {
@@ -71,26 +88,28 @@ async fn signalled() -> Kind {
             signal(SignalKind::terminate()),
             signal(SignalKind::hangup()),
         ) else {
-            let _ = tokio::signal::ctrl_c().await;
+            ctrl_c_outside_the_pager().await;
             return Kind::Interrupted;
         };
         tokio::select! {
-            _ = tokio::signal::ctrl_c() => Kind::Interrupted,
+            _ = ctrl_c_outside_the_pager() => Kind::Interrupted,
             _ = term.recv() => Kind::Terminated,
             _ = hup.recv() => Kind::HungUp,
         }
     }
     #[cfg(not(unix))]
     {
-        let _ = tokio::signal::ctrl_c().await;
+        ctrl_c_outside_the_pager().await;
         Kind::Interrupted
     }
 }
 
-/// Prints the one line that says what failed (made safe by `Error`'s `Display`), and gives
-/// the exit code. Writing to a closed stderr is not a panic.
+/// Prints the one line that says what failed (made safe by `Error`'s `Display`), after
+/// clearing the progress display, and gives the exit code. Writing to a closed stderr is not a
+/// panic.
 fn report(e: Error) -> ExitCode {
     use std::io::Write;
+    hrlogs::progress::clear();
     let line = match e.kind {
         Kind::PipeClosed => None,
         Kind::Interrupted => Some("hrlogs: interrupted".to_string()),

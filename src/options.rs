@@ -5,7 +5,7 @@
 //! options by `commands::Context::new`.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
@@ -84,7 +84,16 @@ impl Options {
             max_delay: Duration::from_secs(30).max(min_delay),
         };
         let format_flag = global.format.map(Format::from);
-        let format = resolve_format(format_flag, global.output.as_deref());
+        let format = resolve_format(format_flag, global.output.as_deref())?;
+        let to_stdout = global.output.as_deref().is_none_or(is_stdout);
+        if format == Format::Xlsx && to_stdout && !global.dry_run && std::io::stdout().is_terminal()
+        {
+            return Err(
+                Error::input("-f xlsx writes a workbook, which a terminal cannot show").hint(
+                    "give a file with -o report.xlsx, or pipe the output: … -f xlsx > report.xlsx",
+                ),
+            );
+        }
         let color = match global.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
@@ -106,6 +115,8 @@ impl Options {
             color,
             limit: global.limit,
             origin: None,
+            wide: global.wide,
+            pager: !global.no_pager,
         };
         Ok(Options {
             output,
@@ -135,26 +146,80 @@ impl Options {
     }
 }
 
+/// `-o -`: stdout.
+pub fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// The extensions `-o` knows, and the format each picks.
+const EXTENSIONS: &[(&str, Format)] = &[
+    ("json", Format::Json),
+    ("ndjson", Format::Ndjson),
+    ("jsonl", Format::Ndjson),
+    ("csv", Format::Csv),
+    ("xlsx", Format::Xlsx),
+    ("txt", Format::Table),
+];
+
 /// `-f`, else the `-o` file's extension, else table on a terminal and json otherwise.
-fn resolve_format(explicit: Option<Format>, output: Option<&std::path::Path>) -> Format {
-    if let Some(f) = explicit {
-        return f;
+/// `-o json` (a format's name as the file, the kubectl habit) and an extension that names no
+/// format are input errors.
+fn resolve_format(explicit: Option<Format>, output: Option<&Path>) -> Result<Format> {
+    use clap::ValueEnum;
+    let file = output.filter(|p| !is_stdout(p));
+    if let Some(path) = file {
+        let text = path.to_string_lossy();
+        let bare = crate::cli::Format::value_variants()
+            .iter()
+            .filter_map(|f| f.to_possible_value())
+            .any(|v| v.get_name() == text.as_ref())
+            || ["jsonl", "txt", "yaml", "wide"].contains(&text.as_ref());
+        if bare {
+            let fmt = if text == "jsonl" { "ndjson" } else { &text };
+            return Err(Error::input(format!(
+                "-o {text}: -o takes a file to write; to choose the format use -f {fmt}"
+            ))
+            .hint(format!(
+                "-f {fmt} prints to stdout; -o {text}.{ext} writes a file; -o ./{text} writes a file named {text}",
+                ext = if text == "table" { "txt" } else { &text }
+            )));
+        }
     }
-    if let Some(path) = output {
+    if let Some(f) = explicit {
+        return Ok(f);
+    }
+    if let Some(path) = file {
         let ext = path
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
+        let known = EXTENSIONS
+            .iter()
+            .map(|(e, _)| format!(".{e}"))
+            .collect::<Vec<_>>()
+            .join(" ");
         return match ext.as_deref() {
-            Some("csv") => Format::Csv,
-            Some("ndjson" | "jsonl") => Format::Ndjson,
-            Some("txt") => Format::Table,
-            _ => Format::Json,
+            Some(ext) => EXTENSIONS
+                .iter()
+                .find(|(e, _)| *e == ext)
+                .map(|(_, f)| *f)
+                .ok_or_else(|| {
+                    Error::input(format!(
+                        "-o {}: hrlogs does not know the extension .{ext}; known: {known}",
+                        path.display()
+                    ))
+                    .hint("use one of those extensions, or say the format with -f")
+                }),
+            None => Err(Error::input(format!(
+                "-o {}: the file has no extension to choose the format by; known: {known}",
+                path.display()
+            ))
+            .hint("add an extension, or say the format with -f")),
         };
     }
-    if std::io::stdout().is_terminal() {
+    Ok(if std::io::stdout().is_terminal() {
         Format::Table
     } else {
         Format::Json
-    }
+    })
 }

@@ -542,7 +542,7 @@ fn the_readme_first_command_works_on_the_sandbox() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("7094136522860922111") && text.contains("operation_time"));
+    assert!(text.contains("7094136522860922111") && text.contains("TIME (tenant)"));
     assert!(
         !text.contains('\u{1b}'),
         "terminal escapes from the data are shown escaped"

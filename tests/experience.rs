@@ -1,6 +1,7 @@
-//! What people see: `--help`, tables with wide characters, `config show`, error messages
-//! (pinned with insta snapshots), and the progress display, which shows on a terminal and
-//! never on a pipe.
+//! What people see: `--help` (examples never wrapped at 80 columns), `man`, the default
+//! tables at 80 and 120 columns (pinned with insta snapshots), workbooks read back with
+//! calamine, the `-o` rules, `config show`, error messages, the pager, and the progress
+//! display, which shows on a terminal, leaves no trace on the screen, and never shows on a pipe.
 
 mod common;
 
@@ -155,6 +156,11 @@ fn config_show_output() {
 fn error_messages() {
     let env = Env::new();
     let home = env.home.path().display().to_string();
+    std::fs::write(
+        env.path("bad.toml"),
+        "[feishu]\napp_id = \"cli_a1\"\nmax_in_flight = tru\n",
+    )
+    .expect("write");
     let mut all = String::new();
     for args in [
         vec!["feishu", "dept-logs", "--department", "1"],
@@ -197,7 +203,12 @@ fn error_messages() {
         ],
         vec!["recruitee", "audit"],
         vec!["recruitee", "candidates", "--offer", "1", "--status", "new"],
+        vec!["--timeout", "0", "recruitee", "offers"],
+        vec!["--config", "[HOME]/bad.toml", "recruitee", "offers"],
+        vec!["-o", "csv", "recruitee", "offers"],
+        vec!["-o", "report.tsv", "recruitee", "offers"],
     ] {
+        let args: Vec<String> = args.iter().map(|a| a.replace("[HOME]", &home)).collect();
         let out = env.hrlogs().args(&args).output().expect("run");
         all.push_str(&format!(
             "$ hrlogs {}\nexit {}\n{}\n",
@@ -211,13 +222,20 @@ fn error_messages() {
     });
 }
 
-/// Runs hrlogs with stdout and stderr on a pseudo-terminal; returns what the terminal showed.
-fn on_terminal(env: &Env, args: &[&str]) -> (String, u32) {
+/// Runs hrlogs with stdout and stderr on a pseudo-terminal of `rows` × `cols`; returns the
+/// bytes the terminal received and the exit code.
+fn on_terminal_sized(
+    env: &Env,
+    args: &[&str],
+    vars: &[(&str, &str)],
+    rows: u16,
+    cols: u16,
+) -> (Vec<u8>, u32) {
     use portable_pty::{CommandBuilder, PtySize, native_pty_system};
     let pty = native_pty_system()
         .openpty(PtySize {
-            rows: 40,
-            cols: 160,
+            rows,
+            cols,
             pixel_width: 0,
             pixel_height: 0,
         })
@@ -232,6 +250,12 @@ fn on_terminal(env: &Env, args: &[&str]) -> (String, u32) {
     }
     cmd.args(args);
     cmd.env("TERM", "xterm-256color");
+    cmd.env_remove("COLUMNS");
+    cmd.env_remove("LINES");
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.cwd(env.home.path());
     let mut child = pty.slave.spawn_command(cmd).expect("spawn");
     drop(pty.slave);
     let mut reader = pty.master.try_clone_reader().expect("reader");
@@ -248,8 +272,37 @@ fn on_terminal(env: &Env, args: &[&str]) -> (String, u32) {
     });
     let status = child.wait().expect("wait");
     drop(pty.master);
-    let shown = String::from_utf8_lossy(&reading.join().expect("reader thread")).into_owned();
+    let shown = reading.join().expect("reader thread");
     (shown, status.exit_code())
+}
+
+/// Runs hrlogs on a 40 × 160 pseudo-terminal; returns what the terminal received, as text.
+fn on_terminal(env: &Env, args: &[&str]) -> (String, u32) {
+    let (shown, code) = on_terminal_sized(env, args, &[], 40, 160);
+    (String::from_utf8_lossy(&shown).into_owned(), code)
+}
+
+/// What a terminal of `rows` × `cols` shows after receiving `bytes`: every line of the screen
+/// and of its scrollback.
+fn screen(bytes: &[u8], rows: u16, cols: u16) -> Vec<String> {
+    let size = |n: u16| std::num::NonZeroU16::new(n).expect("a size");
+    let mut parser = vt100::Parser::new(size(rows), size(cols), 10_000);
+    parser.process(bytes);
+    let mut lines = Vec::new();
+    // Read the scrollback from the top, then the visible screen.
+    parser.screen_mut().set_scrollback(usize::MAX);
+    let back = parser.screen().scrollback();
+    for offset in (1..=back).rev() {
+        parser.screen_mut().set_scrollback(offset);
+        let first = parser.screen().rows(0, cols).next().unwrap_or_default();
+        lines.push(first);
+    }
+    parser.screen_mut().set_scrollback(0);
+    lines.extend(parser.screen().rows(0, cols));
+    while lines.last().is_some_and(|l| l.trim().is_empty()) {
+        lines.pop();
+    }
+    lines
 }
 
 #[test]
@@ -257,7 +310,39 @@ fn progress_shows_on_a_terminal_and_never_on_a_pipe() {
     let env = Env::new();
     let ids: Vec<String> = (0..250).map(|i| format!("d{i}")).collect();
     let ids = ids.join(",");
-    let args = [
+    let file = env.path("out.ndjson");
+    let file = file.to_str().expect("utf8 path");
+    let to_file = [
+        "--sandbox",
+        "feishu",
+        "dept-logs",
+        "--since",
+        "2019-01-01",
+        "--department",
+        ids.as_str(),
+        "-o",
+        file,
+    ];
+    let (shown, code) = on_terminal(&env, &to_file);
+    assert_eq!(code, 0, "{shown}");
+    assert!(
+        shown.contains("requests ("),
+        "progress drawn on a terminal: {shown:.2000}"
+    );
+    assert!(
+        shown.contains("records,") && shown.contains("retries in"),
+        "one-line summary at the end when the records went to a file"
+    );
+
+    let mut quiet = vec!["-q"];
+    quiet.extend_from_slice(&to_file);
+    let (quiet, _) = on_terminal(&env, &quiet);
+    assert!(
+        !quiet.contains("requests (") && !quiet.contains("retries in"),
+        "-q draws nothing"
+    );
+
+    let piped = [
         "--sandbox",
         "feishu",
         "dept-logs",
@@ -268,38 +353,7 @@ fn progress_shows_on_a_terminal_and_never_on_a_pipe() {
         "-f",
         "ndjson",
     ];
-    let (shown, code) = on_terminal(&env, &args);
-    assert_eq!(code, 0, "{shown}");
-    assert!(
-        shown.contains("requests ("),
-        "progress drawn on a terminal: {shown:.2000}"
-    );
-    assert!(
-        shown.contains("records,") && shown.contains("retries in"),
-        "one-line summary at the end"
-    );
-
-    let (quiet, _) = on_terminal(
-        &env,
-        &[
-            "-q",
-            "--sandbox",
-            "feishu",
-            "dept-logs",
-            "--since",
-            "2019-01-01",
-            "--department",
-            ids.as_str(),
-            "-f",
-            "ndjson",
-        ],
-    );
-    assert!(
-        !quiet.contains("requests (") && !quiet.contains("retries in"),
-        "-q draws nothing"
-    );
-
-    let out = env.hrlogs().args(args).output().expect("run");
+    let out = env.hrlogs().args(piped).output().expect("run");
     assert!(out.status.success());
     assert!(
         out.stderr.is_empty(),
@@ -307,4 +361,758 @@ fn progress_shows_on_a_terminal_and_never_on_a_pipe() {
         stderr_of(&out)
     );
     assert!(!stdout_of(&out).contains("requests ("), "never on stdout");
+}
+
+/// The progress display is gone from the screen once records show: no spinner line above a
+/// table, none between the rows that csv or ndjson stream to the terminal, none at the end.
+#[test]
+fn progress_leaves_no_trace_on_the_screen() {
+    let env = Env::new();
+    let ids: Vec<String> = (0..250).map(|i| format!("d{i}")).collect();
+    let ids = ids.join(",");
+    for format in ["ndjson", "csv", "table"] {
+        let args = [
+            "--sandbox",
+            "--no-pager",
+            "feishu",
+            "dept-logs",
+            "--since",
+            "2019-01-01",
+            "--department",
+            ids.as_str(),
+            "-f",
+            format,
+        ];
+        let (bytes, code) = on_terminal_sized(&env, &args, &[], 24, 100);
+        let text = String::from_utf8_lossy(&bytes);
+        assert_eq!(code, 0, "{format}: {text:.2000}");
+        assert!(
+            text.contains("requests ("),
+            "{format}: the display was drawn while fetching"
+        );
+        let lines = screen(&bytes, 24, 100);
+        assert!(lines.len() > 100, "{format}: the records are on the screen");
+        for line in &lines {
+            assert!(
+                !line.contains("requests (") && !line.contains("retries in"),
+                "{format}: a progress line stayed on the screen: {line:?}"
+            );
+        }
+        let spinner = [
+            '⠁', '⠂', '⠄', '⡀', '⢀', '⠠', '⠐', '⠈', '⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇',
+            '⠏',
+        ];
+        assert!(
+            !lines
+                .iter()
+                .any(|l| l.chars().any(|c| spinner.contains(&c))),
+            "{format}: no spinner left"
+        );
+    }
+}
+
+/// Every command with subcommands or not, as a path of names.
+const COMMANDS: &[&[&str]] = &[
+    &[],
+    &["feishu"],
+    &["feishu", "dept-logs"],
+    &["feishu", "talent-logs"],
+    &["recruitee"],
+    &["recruitee", "audit"],
+    &["recruitee", "candidates"],
+    &["recruitee", "offers"],
+    &["config"],
+    &["config", "show"],
+    &["config", "init"],
+    &["completions"],
+    &["man"],
+    &["sandbox"],
+];
+
+/// At 80 columns no help line is wider than the terminal, and no example is wrapped: every
+/// line of an example is a comment, a command, or the continuation of a line ending in `\`.
+#[test]
+fn help_at_80_columns_never_wraps_an_example() {
+    let env = Env::new();
+    for path in COMMANDS {
+        let out = env
+            .hrlogs()
+            .env("COLUMNS", "80")
+            .args(*path)
+            .arg("--help")
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{path:?}");
+        let text = stdout_of(&out);
+        for line in text.lines() {
+            assert!(
+                unicode_width::UnicodeWidthStr::width(line) <= 80,
+                "{path:?}: wider than 80: {line:?}"
+            );
+        }
+        let Some((_, examples)) = text.split_once("\nExamples:\n") else {
+            panic!("{path:?} has no examples");
+        };
+        let mut continued = false;
+        for line in examples.lines() {
+            let command = line.starts_with("  hrlogs ")
+                || line.starts_with("  cut ")
+                || line.starts_with("  HRLOGS_");
+            let ok = line.is_empty()
+                || line.starts_with("  # ")
+                || (command && !continued)
+                || (continued && line.starts_with("    "));
+            assert!(
+                ok,
+                "{path:?}: example line wrapped or out of place: {line:?}"
+            );
+            continued = line.ends_with(" \\");
+        }
+    }
+}
+
+#[test]
+fn hrlogs_alone_prints_help_and_exits_0() {
+    let env = Env::new();
+    let out = env.hrlogs().output().expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout_of(&out);
+    assert!(text.contains("Usage: hrlogs") && text.contains("Examples:"));
+}
+
+#[test]
+fn man_has_a_page_for_every_command() {
+    let env = Env::new();
+    for path in COMMANDS {
+        let out = env.hrlogs().arg("man").args(*path).output().expect("run");
+        assert!(out.status.success(), "{path:?}: {}", stderr_of(&out));
+        let page = stdout_of(&out);
+        let title = std::iter::once("hrlogs")
+            .chain(path.iter().copied())
+            .collect::<Vec<_>>()
+            .join("-")
+            .to_uppercase();
+        assert!(page.starts_with(".ie") || page.contains(".TH"), "{path:?}");
+        assert!(
+            page.contains(&format!(".TH {title} ")),
+            "{path:?}: titled {title}"
+        );
+        assert!(page.contains(".SH EXAMPLES") || page.contains(".SH \"EXAMPLES\""));
+    }
+    let top = stdout_of(&env.hrlogs().arg("man").output().expect("run"));
+    for needle in [
+        "\"TIMES\"",
+        "yesterday",
+        "\"EXIT STATUS\"",
+        "SIGTERM",
+        "\"ENVIRONMENT\"",
+        "HRLOGS_FEISHU_APP_ID",
+        "HRLOGS_PAGER",
+        "\"CONFIGURATION\"",
+        "recruitee.api_token",
+        "hrlogs man feishu dept\\-logs",
+    ] {
+        assert!(top.contains(needle), "top page has {needle}");
+    }
+    let bad = env
+        .hrlogs()
+        .args(["man", "feishu", "nope"])
+        .output()
+        .expect("run");
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(stderr_of(&bad).contains("dept-logs"), "lists the commands");
+}
+
+/// Masks times (they move with the clock in the sandbox), keeping their width.
+fn time_filters() -> Vec<(&'static str, &'static str)> {
+    vec![
+        (r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", "YYYY-MM-DD hh:mm:ss"),
+        (r"\d{4}-\d\d-\d\d \d\d:\d\d", "YYYY-MM-DD hh:mm"),
+    ]
+}
+
+/// The default table of every command, on the sandbox (CJK names, escape sequences, bidi
+/// overrides, formula-looking names), at 80 and 120 columns: no line wider than the terminal,
+/// what happened shown whole, strangers' strings escaped.
+#[test]
+fn default_tables_fit_80_and_120_columns() {
+    let env = Env::new();
+    let commands: &[(&str, &[&str], &str)] = &[
+        (
+            "dept_logs",
+            &[
+                "feishu",
+                "dept-logs",
+                "--department",
+                "7094136522860922111",
+                "--since",
+                "1000d",
+            ],
+            "operation_type",
+        ),
+        (
+            "talent_logs",
+            &[
+                "feishu",
+                "talent-logs",
+                "--operator",
+                "ou_b29276c7c3e2ff4bd3fcfb567ce690e3",
+                "--operation",
+                "1,3001",
+            ],
+            "operation_type",
+        ),
+        ("audit", &["recruitee", "audit"], "event_name"),
+        ("candidates", &["recruitee", "candidates"], "name"),
+        ("offers", &["recruitee", "offers"], "title"),
+    ];
+    for (name, args, what) in commands {
+        let records = common::ndjson(
+            &env.hrlogs()
+                .args(["--sandbox", "--limit", "30", "-f", "ndjson"])
+                .args(*args)
+                .output()
+                .expect("run")
+                .stdout,
+        );
+        assert!(!records.is_empty(), "{name}: records");
+        for width in [80usize, 120] {
+            let out = env
+                .hrlogs()
+                .env("COLUMNS", width.to_string())
+                .args(["--sandbox", "--limit", "30", "-f", "table"])
+                .args(*args)
+                .output()
+                .expect("run");
+            assert!(out.status.success(), "{name}: {}", stderr_of(&out));
+            let table = stdout_of(&out);
+            assert!(!table.contains('\u{1b}') && !table.contains('\u{202e}'));
+            let lines: Vec<&str> = table.lines().collect();
+            assert_eq!(lines.len(), records.len() + 1, "{name}: a line per record");
+            for line in &lines {
+                let w = unicode_width::UnicodeWidthStr::width(*line);
+                assert!(w <= width, "{name} at {width}: {w} columns: {line:?}");
+            }
+            // What happened, whole, on each record's line (the sandbox's data fits).
+            for (record, line) in records.iter().zip(&lines[1..]) {
+                let shown = match (*what, &record[*what]) {
+                    ("operation_type", serde_json::Value::Number(n)) => {
+                        let code = n.as_i64().expect("code");
+                        let meaning = match code {
+                            10 => "create record",
+                            20 => "create/copy version",
+                            50 => "edit version",
+                            60 => "revoke version",
+                            70 => "disable",
+                            80 => "enable",
+                            90 => "delete record",
+                            100 => "custom sort",
+                            110 => "update",
+                            120 => "edit association rules",
+                            _ => "",
+                        };
+                        format!("{code} {meaning}")
+                    }
+                    (_, serde_json::Value::String(s)) if *what != "name" => s.clone(),
+                    _ => continue,
+                };
+                assert!(
+                    line.contains(&shown),
+                    "{name} at {width}: {shown:?} whole in {line:?}"
+                );
+            }
+            insta::with_settings!({filters => time_filters()}, {
+                insta::assert_snapshot!(format!("table_{name}_{width}"), table);
+            });
+        }
+    }
+}
+
+#[test]
+fn wide_tables_and_fields_show_columns_whole() {
+    let env = Env::new();
+    let out = env
+        .hrlogs()
+        .env("COLUMNS", "80")
+        .args([
+            "--sandbox",
+            "--wide",
+            "-f",
+            "table",
+            "feishu",
+            "dept-logs",
+            "--department",
+            "7094136522860922111",
+            "--since",
+            "1000d",
+        ])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let table = stdout_of(&out);
+    let header = table.lines().next().expect("header");
+    for column in ["operation_reason", "effective_time", "object_id", "changes"] {
+        assert!(header.contains(column), "--wide shows {column}: {header}");
+    }
+    assert!(!table.contains('…'), "nothing cut with --wide");
+
+    let out = env
+        .hrlogs()
+        .args([
+            "--sandbox",
+            "-f",
+            "csv",
+            "--fields",
+            "object_id,operater",
+            "feishu",
+            "dept-logs",
+            "--department",
+            "7094136522860922111",
+            "--since",
+            "1000d",
+        ])
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("no record has operater") && err.contains("operator, "),
+        "a path no record has draws a warning listing the first record's fields: {err}"
+    );
+    let out = env
+        .hrlogs()
+        .args([
+            "--sandbox",
+            "-f",
+            "csv",
+            "--fields",
+            "object_id,operator",
+            "feishu",
+            "dept-logs",
+            "--department",
+            "7094136522860922111",
+            "--since",
+            "1000d",
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        stderr_of(&out).is_empty(),
+        "no warning when every path is there"
+    );
+}
+
+#[test]
+fn output_rules_of_dash_o() {
+    let env = Env::new();
+    let offers = ["--sandbox", "recruitee", "offers"];
+    // A bare format name is the kubectl habit: refused, suggesting -f.
+    let out = env
+        .hrlogs()
+        .current_dir(env.home.path())
+        .args(["-o", "json"])
+        .args(offers)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr_of(&out).contains("-f json"), "{}", stderr_of(&out));
+    assert!(!env.path("json").exists(), "no file named json");
+    // An extension hrlogs does not know, without -f: refused, listing the known ones.
+    let out = env
+        .hrlogs()
+        .current_dir(env.home.path())
+        .args(["-o", "x.tsv"])
+        .args(offers)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr_of(&out).contains(".json .ndjson .jsonl .csv .xlsx .txt"),
+        "{}",
+        stderr_of(&out)
+    );
+    assert!(!env.path("x.tsv").exists());
+    // ... but -f says the format of any file.
+    let out = env
+        .hrlogs()
+        .current_dir(env.home.path())
+        .args(["-o", "x.tsv", "-f", "csv"])
+        .args(offers)
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    assert!(
+        std::fs::read_to_string(env.path("x.tsv"))
+            .expect("file")
+            .starts_with("id,")
+    );
+    // -o - is stdout.
+    let out = env
+        .hrlogs()
+        .current_dir(env.home.path())
+        .args(["-o", "-", "-f", "ndjson"])
+        .args(offers)
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    assert_eq!(common::ndjson(&out.stdout).len(), 6);
+    assert!(!env.path("-").exists(), "no file named -");
+    // The extension picks the format: .xlsx a workbook, .txt a table.
+    for (name, check) in [
+        (
+            "o.xlsx",
+            (|b: &[u8]| b.starts_with(b"PK")) as fn(&[u8]) -> bool,
+        ),
+        ("o.txt", |b: &[u8]| b.starts_with(b"ID ")),
+        ("o.jsonl", |b: &[u8]| b.starts_with(b"{")),
+    ] {
+        let out = env
+            .hrlogs()
+            .current_dir(env.home.path())
+            .args(["-o", name])
+            .args(offers)
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{name}: {}", stderr_of(&out));
+        let bytes = std::fs::read(env.path(name)).expect("file");
+        assert!(check(&bytes), "{name}: {:?}", &bytes[..8.min(bytes.len())]);
+    }
+    // A workbook is not for a terminal.
+    let (shown, code) = on_terminal(&env, &["--sandbox", "-f", "xlsx", "recruitee", "offers"]);
+    assert_eq!(code, 2, "{shown}");
+    assert!(shown.contains("-o report.xlsx"), "{shown}");
+}
+
+/// A workbook read back: ids and strings are text cells exactly as sent (19 digits intact,
+/// no formula, no `'`), times are date-time cells in the chosen zone.
+#[tokio::test(flavor = "multi_thread")]
+async fn xlsx_keeps_ids_strings_and_times() {
+    use calamine::{Data, Reader, Xlsx, open_workbook};
+    use common::feishu::TalentLog;
+    // 2024-05-01T08:00:00.250Z
+    let ms: i64 = 1_714_550_400_250;
+    let talent = vec![TalentLog {
+        operator: "ou_1".into(),
+        operation: 3001,
+        job: "6949805467799537965".into(),
+        ms,
+        value: serde_json::json!({
+            "application_id": "6949805467799583565",
+            "talent_id": "7094136522860922111",
+            "operator": {"id": "ou_1", "name": {"zh_cn": "陈晓明", "en_us": "=cmd|' /C calc'!A0"}},
+            "operation_type": "3001",
+            "operation_time": ms.to_string(),
+            "operator_type": 1
+        }),
+    }];
+    let fake = FeishuFake::start(State {
+        talent,
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let path = env.path("talent.xlsx");
+    let out = fake
+        .hrlogs(&env)
+        .args(["--tz", "Asia/Shanghai", "-o"])
+        .arg(&path)
+        .args([
+            "feishu",
+            "talent-logs",
+            "--operator",
+            "ou_1",
+            "--operation",
+            "3001",
+        ])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let mut book: Xlsx<_> = open_workbook(&path).expect("a workbook");
+    let sheet = book.sheet_names()[0].clone();
+    let range = book.worksheet_range(&sheet).expect("sheet");
+    let rows: Vec<Vec<Data>> = range.rows().map(|r| r.to_vec()).collect();
+    assert_eq!(rows.len(), 2, "a header and one record");
+    let header: Vec<String> = rows[0].iter().map(|c| c.to_string()).collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| h.starts_with(name))
+            .unwrap_or_else(|| panic!("column {name} in {header:?}"))
+    };
+    assert_eq!(
+        header[col("operation_time")],
+        "operation_time (Asia/Shanghai)"
+    );
+    assert_eq!(
+        rows[1][col("talent_id")],
+        Data::String("7094136522860922111".into()),
+        "a 19-digit id stays text"
+    );
+    assert_eq!(
+        rows[1][col("operator.name.en_us")],
+        Data::String("=cmd|' /C calc'!A0".into()),
+        "a formula-looking name stays text, without a '"
+    );
+    assert_eq!(
+        rows[1][col("operator.name.zh_cn")],
+        Data::String("陈晓明".into())
+    );
+    match &rows[1][col("operation_time")] {
+        Data::DateTime(t) => {
+            // Excel serial days since 1899-12-30, in Asia/Shanghai (UTC+8).
+            let expected = (ms as f64 / 1000.0 + 8.0 * 3600.0) / 86_400.0 + 25_569.0;
+            assert!(
+                (t.as_f64() - expected).abs() < 1e-6,
+                "{} vs {expected}",
+                t.as_f64()
+            );
+        }
+        other => panic!("a time is a date-time cell, not {other:?}"),
+    }
+    let formulas = book.worksheet_formula(&sheet).expect("formulas");
+    assert!(
+        formulas.used_cells().all(|(_, _, f)| f.is_empty()),
+        "no formula in the workbook"
+    );
+
+    // Department logs: the tenant's wall clock becomes a date-time cell as given.
+    let out = env
+        .hrlogs()
+        .args(["--sandbox", "-f", "xlsx", "feishu", "dept-logs"])
+        .args(["--department", "7094136522860922111", "--since", "1000d"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    let mut book = Xlsx::new(std::io::Cursor::new(out.stdout)).expect("a workbook on stdout");
+    let range = book.worksheet_range("records").expect("sheet");
+    let first: Vec<Data> = range.rows().nth(1).expect("a record").to_vec();
+    assert!(matches!(first[0], Data::DateTime(_)), "{:?}", first[0]);
+    assert_eq!(first[1], Data::String("7094136522860922111".into()));
+}
+
+/// A table longer than the screen goes through the pager on a terminal; not with
+/// --no-pager, not on a pipe; a pager that quits early is a normal end.
+#[test]
+fn long_tables_go_through_the_pager() {
+    let env = Env::new();
+    let args = ["--sandbox", "-f", "table", "recruitee", "candidates"];
+    let pager = [("HRLOGS_PAGER", "sed s/^/PAGED:/")];
+    let (bytes, code) = on_terminal_sized(&env, &args, &pager, 24, 120);
+    let text = String::from_utf8_lossy(&bytes);
+    assert_eq!(code, 0, "{text:.2000}");
+    assert!(text.contains("PAGED:47300000 "), "paged: {text:.500}");
+
+    let mut no_pager = vec!["--no-pager"];
+    no_pager.extend_from_slice(&args);
+    let (bytes, code) = on_terminal_sized(&env, &no_pager, &pager, 24, 120);
+    assert_eq!(code, 0);
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(
+        !text.contains("PAGED:") && text.contains("ID "),
+        "{text:.500}"
+    );
+
+    // A short table is not paged.
+    let offers = ["--sandbox", "-f", "table", "recruitee", "offers"];
+    let (bytes, _) = on_terminal_sized(&env, &offers, &pager, 24, 120);
+    assert!(!String::from_utf8_lossy(&bytes).contains("PAGED:"));
+
+    // A pager that quits after the first line.
+    let (bytes, code) = on_terminal_sized(&env, &args, &[("PAGER", "head -n 1")], 24, 120);
+    assert_eq!(code, 0, "{}", String::from_utf8_lossy(&bytes));
+
+    // Never on a pipe.
+    let out = env.hrlogs().envs(pager).args(args).output().expect("run");
+    assert!(out.status.success());
+    assert!(!stdout_of(&out).contains("PAGED:"));
+}
+
+/// Every example of the README runs on the sandbox as written (with `--sandbox` added by a
+/// wrapper named `hrlogs`), and gives records: sample ids included.
+#[test]
+fn readme_examples_run_on_the_sandbox() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    let mut examples = Vec::new();
+    let mut in_sh = false;
+    let mut current = String::new();
+    for line in readme.lines() {
+        if line.starts_with("```") {
+            in_sh = line == "```sh";
+            continue;
+        }
+        if !in_sh {
+            continue;
+        }
+        if !current.is_empty() || line.starts_with("hrlogs ") {
+            current.push_str(line.trim_end_matches('\\'));
+            current.push(' ');
+            if !line.ends_with('\\') {
+                examples.push(std::mem::take(&mut current));
+            }
+        }
+    }
+    let jq = std::process::Command::new("jq")
+        .arg("--version")
+        .output()
+        .is_ok();
+    let examples: Vec<String> = examples
+        .into_iter()
+        .filter(|e| {
+            !e.contains("completions") && !e.contains("hrlogs man") && !e.contains("sandbox")
+        })
+        .filter(|e| jq || !e.contains("jq"))
+        .collect();
+    assert!(examples.len() >= 10, "the README's examples: {examples:#?}");
+    let bin = env.path("bin");
+    std::fs::create_dir_all(&bin).expect("bin");
+    let wrapper = bin.join("hrlogs");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec '{}' --sandbox \"$@\"\n",
+            assert_cmd::cargo::cargo_bin("hrlogs").display()
+        ),
+    )
+    .expect("wrapper");
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let work = env.path("work");
+    std::fs::create_dir_all(&work).expect("work");
+    for name in ["departments.txt", "depts.txt"] {
+        std::fs::write(
+            work.join(name),
+            "7094136522860922111\n7094136522860922112\n",
+        )
+        .expect("ids");
+    }
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for example in &examples {
+        let before = common::files_in(&work);
+        let clean = env.command();
+        let mut bash = std::process::Command::new("bash");
+        for (k, v) in clean.get_envs() {
+            match v {
+                Some(v) => bash.env(k, v),
+                None => bash.env_remove(k),
+            };
+        }
+        let out = bash
+            .current_dir(&work)
+            .env("PATH", &path)
+            .args(["-o", "pipefail", "-c", example])
+            .output()
+            .expect("bash");
+        assert!(
+            out.status.success(),
+            "{example}: exit {:?}: {}",
+            out.status.code(),
+            stderr_of(&out)
+        );
+        let new_files: Vec<String> = common::files_in(&work)
+            .into_iter()
+            .filter(|f| !before.contains(f))
+            .collect();
+        let wrote = new_files
+            .iter()
+            .any(|f| std::fs::metadata(work.join(f)).is_ok_and(|m| m.len() > 200));
+        assert!(
+            out.stdout.len() > 20 || wrote,
+            "{example}: no records: {}",
+            stdout_of(&out)
+        );
+    }
+}
+
+/// Ctrl-C in the middle of a run: exit 130, and the terminal shows no progress line.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_run_leaves_no_progress_line() {
+    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+    let fake = FeishuFake::start(State {
+        talent: talent_dataset(&["ou_1"], &[1], 200, 1_700_000_000_000),
+        faults: hrlogs::sandbox::Faults {
+            latency: std::time::Duration::from_millis(200),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let pty = native_pty_system()
+        .openpty(PtySize {
+            rows: 24,
+            cols: 100,
+            pixel_width: 0,
+            pixel_height: 0,
+        })
+        .expect("pty");
+    let clean = env.command();
+    let mut cmd = CommandBuilder::new(clean.get_program());
+    for (k, v) in clean.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        }
+    }
+    for (k, v) in fake.vars() {
+        cmd.env(k, v);
+    }
+    cmd.env("TERM", "xterm-256color");
+    let file = env.path("out.ndjson");
+    cmd.args(["--page-size", "1", "-o"]);
+    cmd.arg(&file);
+    cmd.args([
+        "feishu",
+        "talent-logs",
+        "--operator",
+        "ou_1",
+        "--operation",
+        "1",
+    ]);
+    let mut child = pty.slave.spawn_command(cmd).expect("spawn");
+    drop(pty.slave);
+    let mut reader = pty.master.try_clone_reader().expect("reader");
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut chunk) {
+            if n == 0 || tx.send(chunk[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut shown = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !String::from_utf8_lossy(&shown).contains("requests (") {
+        assert!(std::time::Instant::now() < deadline, "no progress drawn");
+        if let Ok(bytes) = rx.recv_timeout(std::time::Duration::from_millis(100)) {
+            shown.extend(bytes);
+        }
+    }
+    let pid = child.process_id().expect("pid");
+    // SAFETY: sends SIGINT to the child this test started.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGINT);
+    }
+    let status = child.wait().expect("wait");
+    drop(pty.master);
+    while let Ok(bytes) = rx.recv_timeout(std::time::Duration::from_millis(500)) {
+        shown.extend(bytes);
+    }
+    assert_eq!(status.exit_code(), 130);
+    let lines = screen(&shown, 24, 100);
+    assert!(
+        lines.iter().all(|l| !l.contains("requests (")),
+        "a progress line stayed: {lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.contains("interrupted")),
+        "says so: {lines:?}"
+    );
+    assert!(!file.exists(), "nothing left at -o");
 }

@@ -4,9 +4,11 @@
 pub mod archive;
 pub mod config;
 pub mod feishu;
+pub mod man;
 pub mod recruitee;
 pub mod sync;
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use clap::CommandFactory;
@@ -44,13 +46,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             clap_complete::generate(args.shell, &mut cmd, "hrlogs", &mut std::io::stdout());
             Ok(())
         }
-        Command::Man => {
-            let man = clap_mangen::Man::new(Cli::command());
-            let mut out = Vec::new();
-            man.render(&mut out).map_err(Error::from)?;
-            std::io::Write::write_all(&mut std::io::stdout(), &out)?;
-            Ok(())
-        }
+        Command::Man(args) => man::run(&args.command),
         Command::Sandbox(args) => sandbox::serve_forever(args.port).await,
         Command::Config(cmd) => config::run(cmd, &Options::resolve(global)?),
         Command::Feishu(cmd) => {
@@ -134,8 +130,10 @@ impl Context {
     pub fn destination(&self) -> Result<Option<Destination>> {
         match (&self.options.output_path, self.options.dry_run) {
             (_, true) => Ok(None),
-            (Some(path), false) => Destination::file(path).map(Some),
-            (None, false) => Ok(Some(Destination::stdout())),
+            (Some(path), false) if !crate::options::is_stdout(path) => {
+                Destination::file(path).map(Some)
+            }
+            (_, false) => Ok(Some(Destination::stdout())),
         }
     }
 
@@ -169,8 +167,8 @@ impl Context {
         dest: Destination,
         columns: Vec<Column>,
     ) -> Result<()> {
-        let sink = output::sink(&self.options.output, columns, dest);
-        output::drain(stream, sink, self.options.output.limit, &self.progress).await
+        self.emit_with(&self.options.output, stream, dest, columns)
+            .await
     }
 
     /// [`Context::emit`] for a log command: `origin` says which log and tenant the records
@@ -186,7 +184,20 @@ impl Context {
             origin: Some(origin),
             ..self.options.output.clone()
         };
-        let sink = output::sink(&options, columns, dest);
+        self.emit_with(&options, stream, dest, columns).await
+    }
+
+    async fn emit_with(
+        &self,
+        options: &OutputOptions,
+        stream: RecordStream,
+        dest: Destination,
+        columns: Vec<Column>,
+    ) -> Result<()> {
+        self.progress.set_output_on_terminal(
+            matches!(dest, Destination::Stdout(_)) && std::io::stdout().is_terminal(),
+        );
+        let sink = output::sink(options, columns, dest)?;
         output::drain(stream, sink, options.limit, &self.progress).await
     }
 

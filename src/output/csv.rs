@@ -3,7 +3,7 @@
 
 use std::io::{self, BufWriter};
 
-use super::columns::{Column, cell_text};
+use super::columns::{Column, FieldCheck, cell_text};
 use super::{Destination, Sink, neutralize_formula};
 use crate::record::Record;
 
@@ -12,10 +12,16 @@ pub struct Csv {
     columns: Vec<Column>,
     safe: bool,
     row: Vec<String>,
+    check: Option<FieldCheck>,
 }
 
 impl Csv {
-    pub fn new(out: BufWriter<Destination>, columns: Vec<Column>, safe: bool) -> Csv {
+    pub fn new(
+        out: BufWriter<Destination>,
+        columns: Vec<Column>,
+        safe: bool,
+        check: Option<FieldCheck>,
+    ) -> Csv {
         let mut writer = csv::WriterBuilder::new().from_writer(out);
         let header: Vec<&str> = columns.iter().map(|c| c.header.as_str()).collect();
         let _ = writer.write_record(&header);
@@ -24,6 +30,7 @@ impl Csv {
             columns,
             safe,
             row: Vec::new(),
+            check,
         }
     }
 }
@@ -31,6 +38,9 @@ impl Csv {
 impl Sink for Csv {
     fn write(&mut self, record: &Record) -> io::Result<()> {
         let value = record.value();
+        if let Some(check) = &mut self.check {
+            check.see(&value);
+        }
         self.row.clear();
         for c in &self.columns {
             let v = c.get(&value);
@@ -48,6 +58,10 @@ impl Sink for Csv {
 
     fn flush(&mut self) -> io::Result<()> {
         self.writer.flush()
+    }
+
+    fn unknown_fields(&self) -> Option<String> {
+        self.check.as_ref().and_then(FieldCheck::warning)
     }
 
     fn finish(self: Box<Self>) -> io::Result<BufWriter<Destination>> {

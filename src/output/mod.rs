@@ -1,14 +1,17 @@
 //! Where records go: a sink per format writing to stdout or, atomically, to a file. Records are
 //! written as batches arrive and flushed whenever the fetcher has nothing ready, so output
-//! flows and memory stays flat (only `table` buffers, to size its columns).
+//! flows and memory stays flat (only `table` buffers, to size its columns; `xlsx` streams its
+//! rows to a temporary file and writes the workbook at the end).
 
 mod columns;
 mod csv;
 mod destination;
 mod json;
 mod ocsf;
+mod pager;
 mod sanitize;
 mod table;
+mod xlsx;
 
 use std::io::{self, BufWriter};
 
@@ -18,9 +21,11 @@ use crate::error::Result;
 use crate::plan::RecordStream;
 use crate::progress::Progress;
 use crate::record::Record;
+use columns::{FieldCheck, Set};
 
-pub use columns::{Column, Show, cell_text};
+pub use columns::{Column, Fit, Show, cell_text};
 pub use destination::Destination;
+pub use pager::paging;
 pub use sanitize::{escape_for_terminal, neutralize_formula};
 
 /// The output formats.
@@ -30,6 +35,7 @@ pub enum Format {
     Json,
     Ndjson,
     Csv,
+    Xlsx,
     /// NDJSON of OCSF events, one per record (log commands only).
     Ocsf,
 }
@@ -45,36 +51,63 @@ pub struct OutputOptions {
     pub limit: Option<u64>,
     /// The log the records come from, for `-f ocsf` (None for commands that are not logs).
     pub origin: Option<crate::ocsf::Origin>,
+    /// `--wide`: tables show every column whole.
+    pub wide: bool,
+    /// Long tables on a terminal go through a pager (not with `--no-pager`).
+    pub pager: bool,
 }
 
 /// Writes records in one format.
 pub trait Sink {
     fn write(&mut self, record: &Record) -> io::Result<()>;
     fn flush(&mut self) -> io::Result<()>;
+    /// Whether records appear as they are written (false: the sink shows them all at the end).
+    fn writes_as_it_goes(&self) -> bool {
+        true
+    }
+    /// A warning about `--fields` paths that no record had.
+    fn unknown_fields(&self) -> Option<String> {
+        None
+    }
     /// Closes the format (the `]` of a JSON array, the table itself) and hands back the writer.
     fn finish(self: Box<Self>) -> io::Result<BufWriter<Destination>>;
 }
 
 /// The sink for `options.format`, with `defaults` as the columns unless `--fields` says otherwise.
-pub fn sink(options: &OutputOptions, defaults: Vec<Column>, dest: Destination) -> Box<dyn Sink> {
+pub fn sink(
+    options: &OutputOptions,
+    defaults: Vec<Column>,
+    dest: Destination,
+) -> Result<Box<dyn Sink>> {
     let out = BufWriter::with_capacity(64 * 1024, dest);
-    let columns = || columns::choose(&options.fields, &defaults);
-    match options.format {
+    let full = columns::choose(&options.fields, &defaults, Set::Full);
+    let check = FieldCheck::of(&options.fields, &full);
+    Ok(match options.format {
         Format::Json => Box::new(json::JsonArray::new(out)),
         Format::Ndjson => Box::new(json::Ndjson::new(out)),
-        Format::Csv => Box::new(csv::Csv::new(out, columns(), !options.csv_raw)),
-        Format::Table => Box::new(table::Table::new(
-            out,
-            columns(),
-            options.tz.clone(),
-            options.color,
-        )),
+        Format::Csv => Box::new(csv::Csv::new(out, full, !options.csv_raw, check)),
+        Format::Xlsx => Box::new(xlsx::Xlsx::new(out, full, options.tz.clone(), check)?),
+        Format::Table => {
+            let default_table = options.fields.is_empty() && !options.wide;
+            let columns = if default_table {
+                columns::choose(&options.fields, &defaults, Set::Table)
+            } else {
+                full
+            };
+            let table_options = table::TableOptions {
+                tz: options.tz.clone(),
+                color: options.color,
+                fit: default_table,
+                pager: options.pager,
+            };
+            Box::new(table::Table::new(out, columns, table_options, check))
+        }
         Format::Ocsf => Box::new(ocsf::Ocsf::new(
             out,
             options.origin.clone(),
             options.tz.clone(),
         )),
-    }
+    })
 }
 
 /// Moves every record of `stream` into `sink`, up to `limit`. On success the output is
@@ -87,14 +120,20 @@ pub async fn drain(
     progress: &Progress,
 ) -> Result<()> {
     let mut written: u64 = 0;
+    let streaming = sink.writes_as_it_goes();
     let outcome: Result<()> = async {
         while let Some(batch) = stream.next_batch().await {
             let records = batch?;
             let take = match limit {
-                Some(l) => records.len().min((l - written) as usize),
+                Some(l) => records
+                    .len()
+                    .min(usize::try_from(l.saturating_sub(written)).unwrap_or(usize::MAX)),
                 None => records.len(),
             };
-            for record in &records[..take] {
+            if take > 0 && streaming {
+                progress.output_starts();
+            }
+            for record in records.iter().take(take) {
                 sink.write(record)?;
             }
             written += take as u64;
@@ -112,6 +151,10 @@ pub async fn drain(
     drop(stream);
     match outcome {
         Ok(()) => {
+            if let Some(w) = sink.unknown_fields() {
+                progress.warn(&escape_for_terminal(&w));
+            }
+            progress.output_starts();
             let writer = sink.finish()?;
             let dest = writer.into_inner().map_err(|e| e.into_error())?;
             Ok(dest.commit()?)

@@ -1,51 +1,74 @@
-//! table: for people. Buffers the rows to size the columns; shows times in the chosen zone;
-//! escapes untrusted text; fits the terminal, cutting long cells with an ellipsis.
+//! table: for people. Buffers the rows to size the columns; shows times in the chosen zone
+//! (named in the header) and codes with their meaning; escapes untrusted text. The default
+//! table of each command is designed for 80 columns: when it does not fit, times lose their
+//! seconds, names are cut with an ellipsis, optional id columns are hidden, and what happened
+//! is cut only as a last resort; widths are display columns (CJK counts two). `--wide` and
+//! `--fields` show their columns whole. A table longer than the screen goes through a pager.
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 
-use comfy_table::presets::UTF8_FULL_CONDENSED;
-use comfy_table::{Cell, Color, ColumnConstraint, ContentArrangement, Row};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use serde_json::Value;
-use unicode_width::UnicodeWidthStr;
+use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use super::columns::{Column, Show, cell_text};
-use super::{Destination, Sink, escape_for_terminal};
+use super::columns::{Column, FieldCheck, Fit, Show, cell_text, changes_text, dept_operation_text};
+use super::{Destination, Sink, escape_for_terminal, pager};
 use crate::record::Record;
 
-/// Columns whose cells are all at most this wide are never cut.
-const SHORT: usize = 24;
+/// The gap between two columns.
+const GAP: usize = 2;
+
+/// How a table is laid out.
+pub struct TableOptions {
+    pub tz: TimeZone,
+    pub color: bool,
+    /// Fit the default table's columns to the terminal (false with `--wide`/`--fields`).
+    pub fit: bool,
+    /// Page a long table on a terminal (false with `--no-pager`).
+    pub pager: bool,
+}
 
 pub struct Table {
     out: BufWriter<Destination>,
     columns: Vec<Column>,
-    tz: TimeZone,
-    color: bool,
+    options: TableOptions,
     rows: Vec<Vec<String>>,
+    check: Option<FieldCheck>,
 }
 
 impl Table {
     pub fn new(
         out: BufWriter<Destination>,
         columns: Vec<Column>,
-        tz: TimeZone,
-        color: bool,
+        options: TableOptions,
+        check: Option<FieldCheck>,
     ) -> Table {
         Table {
             out,
             columns,
-            tz,
-            color,
+            options,
             rows: Vec::new(),
+            check,
         }
     }
 }
 
-/// A value as a person reads it.
-pub fn show(value: &Value, how: Show, tz: &TimeZone) -> String {
-    let time = match how {
-        Show::Plain => None,
+/// The name of a zone for a header: its IANA name, else its current offset.
+pub fn zone_name(tz: &TimeZone) -> String {
+    match tz.iana_name() {
+        Some("Etc/UTC" | "Etc/Universal" | "Etc/Zulu" | "UCT") => "UTC".to_string(),
+        Some(name) => name.to_string(),
+        None => Timestamp::now()
+            .to_zoned(tz.clone())
+            .strftime("UTC%:z")
+            .to_string(),
+    }
+}
+
+/// A time value as an instant, if `how` says the column holds one and it reads as one.
+pub fn instant(value: &Value, how: Show) -> Option<Timestamp> {
+    match how {
         Show::Millis => match value {
             Value::Number(n) => n.as_i64(),
             Value::String(s) => s.trim().parse().ok(),
@@ -53,23 +76,51 @@ pub fn show(value: &Value, how: Show, tz: &TimeZone) -> String {
         }
         .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
         Show::Timestamp => value.as_str().and_then(|s| s.parse::<Timestamp>().ok()),
-    };
-    match time {
-        Some(ts) => ts
-            .to_zoned(tz.clone())
-            .strftime("%Y-%m-%d %H:%M:%S")
-            .to_string(),
-        None => escape_for_terminal(&cell_text(value)),
+        _ => None,
     }
+}
+
+/// A value as a person reads it (escaped for a terminal).
+pub fn show(value: &Value, how: Show, tz: &TimeZone) -> String {
+    let text = match how {
+        Show::Millis | Show::Timestamp => match instant(value, how) {
+            Some(ts) => ts
+                .to_zoned(tz.clone())
+                .strftime("%Y-%m-%d %H:%M:%S")
+                .to_string(),
+            None => cell_text(value),
+        },
+        Show::WallClock | Show::Plain => cell_text(value),
+        Show::DeptOperation => dept_operation_text(value),
+        Show::Changes => changes_text(value),
+    };
+    escape_for_terminal(&text)
+}
+
+/// The header of a column: time columns name their zone.
+fn header(column: &Column, tz: &TimeZone, default_table: bool) -> String {
+    let base = match (default_table, column.table) {
+        (true, Some(spec)) => spec.header.to_string(),
+        _ => column.header.clone(),
+    };
+    let text = match column.show {
+        Show::Millis | Show::Timestamp => format!("{base} {}", zone_name(tz)),
+        Show::WallClock => format!("{base} (tenant)"),
+        _ => base,
+    };
+    escape_for_terminal(&text)
 }
 
 impl Sink for Table {
     fn write(&mut self, record: &Record) -> io::Result<()> {
         let value = record.value();
+        if let Some(check) = &mut self.check {
+            check.see(&value);
+        }
         let row = self
             .columns
             .iter()
-            .map(|c| show(&c.get(&value), c.show, &self.tz))
+            .map(|c| show(&c.get(&value), c.show, &self.options.tz))
             .collect();
         self.rows.push(row);
         Ok(())
@@ -79,6 +130,14 @@ impl Sink for Table {
         Ok(())
     }
 
+    fn writes_as_it_goes(&self) -> bool {
+        false
+    }
+
+    fn unknown_fields(&self) -> Option<String> {
+        self.check.as_ref().and_then(FieldCheck::warning)
+    }
+
     fn finish(mut self: Box<Self>) -> io::Result<BufWriter<Destination>> {
         if self.rows.is_empty() {
             if std::io::stderr().is_terminal() {
@@ -86,59 +145,286 @@ impl Sink for Table {
             }
             return Ok(self.out);
         }
-        let mut table = comfy_table::Table::new();
-        table.load_preset(UTF8_FULL_CONDENSED);
-        table.set_content_arrangement(ContentArrangement::Dynamic);
-        table.set_truncation_indicator("…");
-        if let Some(w) = terminal_width() {
-            table.set_width(w);
-        }
-        let header: Vec<Cell> = self
+        let to_terminal = matches!(self.out.get_ref(), Destination::Stdout(_));
+        let width = if to_terminal { terminal_width() } else { None };
+        let headers: Vec<String> = self
             .columns
             .iter()
-            .map(|c| {
-                let cell = Cell::new(escape_for_terminal(&c.header));
-                if self.color {
-                    cell.fg(Color::Cyan)
-                } else {
-                    cell
-                }
+            .map(|c| header(c, &self.options.tz, self.options.fit))
+            .collect();
+        let fits: Vec<Fit> = self
+            .columns
+            .iter()
+            .map(|c| match (self.options.fit, c.table) {
+                (true, Some(spec)) => spec.fit,
+                _ => Fit::Keep,
             })
             .collect();
-        table.set_header(header);
-        // Short columns (times, IDs, types) keep their full width; long text gives way.
-        let keep: Vec<bool> = (0..self.columns.len())
-            .map(|i| self.rows.iter().map(|r| r[i].width()).max().unwrap_or(0) <= SHORT)
-            .collect();
-        for row in self.rows.drain(..) {
-            let mut r = Row::from(row);
-            r.max_height(1);
-            table.add_row(r);
-        }
-        for (i, column) in table.column_iter_mut().enumerate() {
-            if keep.get(i).copied().unwrap_or(false) {
-                column.set_constraint(ColumnConstraint::ContentWidth);
+        let times: Vec<bool> = self.columns.iter().map(|c| c.show.is_time()).collect();
+        let layout = layout(&headers, &self.rows, &fits, &times, width);
+        let text = render(&headers, &self.rows, &layout, self.options.color);
+        let lines = self.rows.len() + 1;
+        if to_terminal && self.options.pager && std::io::stdout().is_terminal() {
+            if let Some(rows) = terminal_height() {
+                if lines >= rows {
+                    self.out.flush()?;
+                    if pager::page(&text)? {
+                        return Ok(self.out);
+                    }
+                }
             }
         }
-        if self.color {
-            table.enforce_styling();
-        } else {
-            table.force_no_tty();
-        }
-        writeln!(self.out, "{table}")?;
+        self.out.write_all(text.as_bytes())?;
         Ok(self.out)
     }
 }
 
+/// The width of each column (None: hidden) and whether times drop their seconds.
+#[derive(Debug, PartialEq)]
+struct Layout {
+    widths: Vec<Option<usize>>,
+    short_times: bool,
+}
+
+/// Lays out columns in `width` display columns, if a width is known.
+fn layout(
+    headers: &[String],
+    rows: &[Vec<String>],
+    fits: &[Fit],
+    times: &[bool],
+    width: Option<usize>,
+) -> Layout {
+    let natural: Vec<usize> = (0..headers.len())
+        .map(|i| {
+            rows.iter()
+                .map(|r| r.get(i).map_or(0, |c| c.width()))
+                .chain(std::iter::once(headers[i].width()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let whole = Layout {
+        widths: natural.iter().copied().map(Some).collect(),
+        short_times: false,
+    };
+    let Some(width) = width else { return whole };
+    // Columns that may be hidden, the last one first.
+    let hideable: Vec<usize> = (0..fits.len())
+        .rev()
+        .filter(|&i| matches!(fits[i], Fit::Hide | Fit::ShrinkOrHide(_)))
+        .collect();
+    let mut best = None;
+    for hidden in 0..=hideable.len() {
+        let hide = &hideable[..hidden];
+        let mut widths: Vec<Option<usize>> = natural
+            .iter()
+            .enumerate()
+            .map(|(i, w)| (!hide.contains(&i)).then_some(*w))
+            .collect();
+        let total = |w: &[Option<usize>]| -> usize {
+            let shown: Vec<usize> = w.iter().flatten().copied().collect();
+            shown.iter().sum::<usize>() + GAP * shown.len().saturating_sub(1)
+        };
+        if total(&widths) <= width {
+            return Layout {
+                widths,
+                short_times: false,
+            };
+        }
+        // 1. Times without their seconds (the header may keep the column wider).
+        for (i, w) in widths.iter_mut().enumerate() {
+            if let (Some(w), true) = (w.as_mut(), times[i]) {
+                let cells = rows
+                    .iter()
+                    .map(|r| r.get(i).map_or(0, |c| short_time(c).width()))
+                    .max()
+                    .unwrap_or(0);
+                *w = cells.max(headers[i].width());
+            }
+        }
+        // 2. Names and titles cut down to their minimum, widest first.
+        let before = total(&widths);
+        shrink(&mut widths, fits, width, before, |f| match f {
+            Fit::Shrink(min) | Fit::ShrinkOrHide(min) => Some(min),
+            _ => None,
+        });
+        if total(&widths) <= width {
+            return Layout {
+                widths,
+                short_times: true,
+            };
+        }
+        best = Some(widths);
+    }
+    // 3. Nothing left to hide: what happened gives way too, down to a usable minimum.
+    let Some(mut widths) = best else { return whole };
+    let total: usize = widths.iter().flatten().sum::<usize>()
+        + GAP * widths.iter().flatten().count().saturating_sub(1);
+    shrink(&mut widths, fits, width, total, |f| match f {
+        Fit::Last => Some(12),
+        _ => None,
+    });
+    Layout {
+        widths,
+        short_times: true,
+    }
+}
+
+/// Takes columns off the widest shrinkable column until `total` fits `width`.
+fn shrink(
+    widths: &mut [Option<usize>],
+    fits: &[Fit],
+    width: usize,
+    mut total: usize,
+    min_of: impl Fn(Fit) -> Option<usize>,
+) {
+    while total > width {
+        let widest = widths
+            .iter()
+            .enumerate()
+            .filter_map(|(i, w)| {
+                let w = (*w)?;
+                let min = min_of(fits[i])?;
+                (w > min).then_some((w, i))
+            })
+            .max();
+        let Some((_, i)) = widest else { return };
+        if let Some(w) = widths[i].as_mut() {
+            *w -= 1;
+            total -= 1;
+        }
+    }
+}
+
+/// `2024-05-01 08:00` from `2024-05-01 08:00:00`; other text as it is.
+fn short_time(cell: &str) -> &str {
+    let b = cell.as_bytes();
+    if b.len() == 19 && b[10] == b' ' && b[13] == b':' && b[16] == b':' {
+        cell.get(..16).unwrap_or(cell)
+    } else {
+        cell
+    }
+}
+
+/// Cuts `text` to `width` display columns, with an ellipsis when something was cut.
+fn cut(text: &str, width: usize) -> String {
+    if text.width() <= width {
+        return text.to_string();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w + 1 > width {
+            break;
+        }
+        out.push(c);
+        used += w;
+    }
+    out.push('…');
+    out
+}
+
+fn render(headers: &[String], rows: &[Vec<String>], layout: &Layout, color: bool) -> String {
+    let mut text = String::new();
+    let line = |text: &mut String, cells: &mut dyn Iterator<Item = &str>, bold: bool| {
+        let mut shown: Vec<(String, usize)> = Vec::new();
+        for (i, cell) in cells.enumerate() {
+            let Some(Some(w)) = layout.widths.get(i) else {
+                continue;
+            };
+            let cell = if layout.short_times && !bold {
+                short_time(cell)
+            } else {
+                cell
+            };
+            shown.push((cut(cell, *w), *w));
+        }
+        let last = shown.len().saturating_sub(1);
+        if bold && color {
+            text.push_str("\u{1b}[1m");
+        }
+        for (i, (cell, w)) in shown.iter().enumerate() {
+            text.push_str(cell);
+            if i < last {
+                let pad = w.saturating_sub(cell.width()) + GAP;
+                text.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        let end = text.trim_end_matches(' ').len();
+        text.truncate(end);
+        if bold && color {
+            text.push_str("\u{1b}[0m");
+        }
+        text.push('\n');
+    };
+    line(&mut text, &mut headers.iter().map(String::as_str), true);
+    for row in rows {
+        line(&mut text, &mut row.iter().map(String::as_str), false);
+    }
+    text
+}
+
 /// The terminal's width: `COLUMNS` if set, else the terminal's own size when stdout is one.
-fn terminal_width() -> Option<u16> {
+fn terminal_width() -> Option<usize> {
     let columns = std::env::var("COLUMNS")
         .ok()
-        .and_then(|c| c.parse::<u16>().ok());
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|c| *c > 0);
     columns.or_else(|| {
-        std::io::stdout()
-            .is_terminal()
-            .then(|| comfy_table::Table::new().width())
-            .flatten()
+        terminal_size::terminal_size_of(std::io::stdout())
+            .map(|(terminal_size::Width(w), _)| usize::from(w))
     })
+}
+
+/// The terminal's height: `LINES` if set, else the terminal's own size.
+fn terminal_height() -> Option<usize> {
+    let lines = std::env::var("LINES")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|c| *c > 0);
+    lines.or_else(|| {
+        terminal_size::terminal_size_of(std::io::stdout())
+            .map(|(_, terminal_size::Height(h))| usize::from(h))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(cells: &[&[&str]]) -> Vec<Vec<String>> {
+        cells
+            .iter()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn cutting_counts_display_columns() {
+        assert_eq!(cut("陈晓明陈晓明", 7), "陈晓明…");
+        assert_eq!(cut("Ishwar Gautam", 8), "Ishwar …");
+        assert_eq!(cut("short", 8), "short");
+    }
+
+    #[test]
+    fn narrow_terminals_drop_seconds_then_cut_names_then_hide_ids() {
+        let headers: Vec<String> = ["TIME", "WHO", "WHAT", "ID"].map(String::from).to_vec();
+        let r = rows(&[&[
+            "2024-05-01 08:00:00",
+            "Ishwar Gautam Ishwar",
+            "Admin deleted candidate",
+            "1234567890",
+        ]]);
+        let fits = [Fit::Keep, Fit::Shrink(8), Fit::Last, Fit::Hide];
+        let times = [true, false, false, false];
+        let wide = layout(&headers, &r, &fits, &times, Some(200));
+        assert!(!wide.short_times && wide.widths.iter().all(Option::is_some));
+        let l = layout(&headers, &r, &fits, &times, Some(70));
+        assert!(l.short_times);
+        assert_eq!(l.widths[3], Some(10));
+        let l = layout(&headers, &r, &fits, &times, Some(55));
+        assert_eq!(l.widths[3], None, "the id is hidden, not cut");
+        assert_eq!(l.widths[2], Some(23), "what happened stays whole");
+    }
 }

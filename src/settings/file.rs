@@ -44,6 +44,15 @@ impl Document {
     }
 }
 
+/// The 1-based line and column (in characters) of byte `offset` in `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before.get(start..).map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
 /// Reads and checks the file; pushes a warning when it holds a secret others can read.
 pub fn read(path: &Path, warnings: &mut Vec<String>) -> Result<Document> {
     let text = std::fs::read_to_string(path).map_err(|e| {
@@ -51,11 +60,19 @@ pub fn read(path: &Path, warnings: &mut Vec<String>) -> Result<Document> {
             .hint("create one with `hrlogs config init`, or point --config / HRLOGS_CONFIG at it")
     })?;
     let table: toml::Table = toml::from_str(&text).map_err(|e| {
-        let msg = e.message().to_string();
+        let msg = e.message().trim().to_string();
+        let at = e
+            .span()
+            .map(|s| {
+                let (line, column) = line_column(&text, s.start);
+                format!(":{line}:{column}")
+            })
+            .unwrap_or_default();
         Error::config(format!(
-            "config file {} is not valid TOML: {msg}",
+            "config file {}{at} is not valid TOML: {msg}",
             path.display()
         ))
+        .hint("fix that line, or write a fresh file with `hrlogs config init --force`")
     })?;
     let bad = |what: String| Error::config(format!("config file {}: {what}", path.display()));
     let mut default = SectionMap::new();

@@ -8,20 +8,23 @@ use clap::{Args, ValueEnum};
 use crate::commands::{Context, clean_list};
 use crate::error::{Error, Result};
 use crate::identity::Source;
-use crate::output::Column;
+use crate::output::{Column, Fit, Show};
 use crate::plan::merge_groups;
 use crate::vendors::feishu::dept_logs::{self, DeptLogsQuery, MAX_PAGE_SIZE};
 
 const EXAMPLES: &str = "\
 Examples:
   # A department's history for a year
-  hrlogs feishu dept-logs --department 7094136522860922111 --since 2024-01-01 --until 2024-12-31
+  hrlogs feishu dept-logs --department 7094136522860922111 \\
+    --since 2024-01-01 --until 2024-12-31
 
-  # Every department listed in a file (one ID per line), three years, to CSV for a spreadsheet
-  hrlogs feishu dept-logs --department-file departments.txt --since 2022-01-01 -o dept-logs.csv
+  # Departments listed in a file (one ID per line), three years, as a workbook
+  hrlogs feishu dept-logs --department-file departments.txt \\
+    --since 2022-01-01 -o dept-logs.xlsx
 
   # IDs from another command, Feishu department IDs instead of CoreHR ones
-  cut -d, -f1 depts.csv | hrlogs feishu dept-logs --department-file - --department-id-type department_id --since 30d";
+  cut -d, -f1 depts.csv | hrlogs feishu dept-logs --department-file - \\
+    --department-id-type department_id --since 30d";
 
 /// CoreHR department operation logs: every change to the given departments, newest first.
 ///
@@ -29,6 +32,8 @@ Examples:
 /// departments and 366 days per query; hrlogs splits larger requests into batches and windows
 /// by itself and merges the answers, so any number of departments and any span work.
 /// Dates are whole days: the API reads --since as 00:00:00 and --until as 23:59:59.
+/// operation_time is the tenant's wall clock (no offset): tables show it as given, whatever
+/// --tz says, under the header TIME (tenant).
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
 pub struct DeptLogsArgs {
@@ -73,13 +78,23 @@ impl DepartmentIdType {
     }
 }
 
+/// The csv/xlsx columns; the default table shows when, who (employee number), the operation
+/// with its documented meaning and the change as `field: before → after`, then the department.
+/// `operation_time` is the tenant's wall clock without an offset: shown as given, whatever
+/// `--tz` says, and the header says so.
 pub fn columns() -> Vec<Column> {
     vec![
-        Column::path("operation_time"),
-        Column::path("object_id"),
-        Column::path("operation_type"),
-        Column::path("operator"),
-        Column::path("changes"),
+        Column::path("operation_time")
+            .show(Show::WallClock)
+            .table(0, "TIME", Fit::Keep),
+        Column::path("object_id").table(4, "DEPARTMENT", Fit::Hide),
+        Column::path("operation_type")
+            .show(Show::DeptOperation)
+            .table(2, "OPERATION", Fit::Keep),
+        Column::path("operator").table(1, "BY", Fit::Keep),
+        Column::path("changes")
+            .show(Show::Changes)
+            .table(3, "CHANGE", Fit::Last),
         Column::path("operation_reason"),
         Column::path("effective_time"),
     ]

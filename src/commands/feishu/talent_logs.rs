@@ -5,7 +5,7 @@ use clap::{Args, ValueEnum};
 use crate::commands::{Context, clean_list};
 use crate::error::{Error, Result};
 use crate::identity::Source;
-use crate::output::{Column, Show};
+use crate::output::{Column, Fit, Show};
 use crate::plan::{filter, merge_groups};
 use crate::time::Bound;
 use crate::vendors::feishu::talent_logs::{self, MAX_PAGE_SIZE, TalentLogsQuery};
@@ -16,13 +16,17 @@ pub(crate) const MAX_CHAINS: usize = 32;
 const EXAMPLES: &str = "\
 Examples:
   # Everything two recruiters did of operation types 1 and 3001, newest first
-  hrlogs feishu talent-logs --operator ou_b29276c7c3e2ff4bd3fcfb567ce690e3,ou_016632190e242d8c9eed0a542b00756c --operation 1,3001
+  hrlogs feishu talent-logs \\
+    --operator ou_b29276c7c3e2ff4bd3fcfb567ce690e3 \\
+    --operator ou_016632190e242d8c9eed0a542b00756c --operation 1,3001
 
   # The last week only (filtered here: the API has no time filter), as CSV
-  hrlogs feishu talent-logs --operator ou_b29276c7c3e2ff4bd3fcfb567ce690e3 --operation 3001 --since 7d -o week.csv
+  hrlogs feishu talent-logs --operator ou_b29276c7c3e2ff4bd3fcfb567ce690e3 \\
+    --operation 3001 --since 7d -o week.csv
 
   # Operators given as user IDs, limited to one job
-  hrlogs feishu talent-logs --user-id-type user_id --operator 5d9bdxxx --operation 1 --job 6949805467799537965";
+  hrlogs feishu talent-logs --user-id-type user_id --operator 5d9bdxxx \\
+    --operation 1 --job 6949805467799537965";
 
 /// Talent operation logs of Feishu Hire: records of what the given operators did to talents.
 ///
@@ -88,16 +92,39 @@ impl UserIdType {
 }
 
 /// The default columns of csv and table.
+/// The default table shows when, who (the operator's names), the operation type (Feishu
+/// publishes no meaning that hrlogs could show), then the talent and application.
 pub fn columns() -> Vec<Column> {
     vec![
-        Column::path("operation_time").show(Show::Millis),
+        Column::path("operation_time")
+            .show(Show::Millis)
+            .table(0, "TIME", Fit::Keep),
         Column::path("operator.id"),
         Column::path("operator.name.zh_cn"),
         Column::path("operator.name.en_us"),
-        Column::path("operation_type"),
-        Column::path("talent_id"),
-        Column::path("application_id"),
+        Column::derived("operator", operator_name)
+            .table_only()
+            .table(1, "OPERATOR", Fit::Shrink(10)),
+        Column::path("operation_type").table(2, "OPERATION", Fit::Keep),
+        Column::path("talent_id").table(3, "TALENT", Fit::Keep),
+        Column::path("application_id").table(4, "APPLICATION", Fit::Hide),
     ]
+}
+
+/// `陈晓明 Chen Xiaoming`: the names the record carries (one when they agree), else the id.
+fn operator_name(record: &serde_json::Value) -> serde_json::Value {
+    let op = &record["operator"];
+    let names: Vec<&str> = ["zh_cn", "en_us"]
+        .iter()
+        .filter_map(|k| op["name"][k].as_str())
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .collect();
+    match names.as_slice() {
+        [] => op["id"].clone(),
+        [a, b] if a != b => serde_json::Value::String(format!("{a} {b}")),
+        [a, ..] => serde_json::Value::String((*a).to_string()),
+    }
 }
 
 pub async fn cmd_talent_logs(args: TalentLogsArgs, ctx: &Context) -> Result<()> {

@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::commands::{Context, clean_list};
 use crate::error::{Error, Result};
 use crate::ocsf::Origin;
-use crate::output::{Column, Show};
+use crate::output::{Column, Fit, Show};
 use crate::plan::{RecordStream, filter};
 use crate::progress::Progress;
 use crate::record::Record;
@@ -19,13 +19,16 @@ use crate::vendors::recruitee::settings::COMPANY_ID;
 const EXAMPLES: &str = "\
 Examples:
   # Who deleted or disqualified candidates in the last week
-  hrlogs recruitee audit --since 7d --event 'Admin deleted candidate' --event 'Admin disqualified candidate'
+  hrlogs recruitee audit --since 7d --event 'Admin deleted candidate' \\
+    --event 'Admin disqualified candidate'
 
   # Everything one admin did yesterday, as CSV
-  hrlogs recruitee audit --since yesterday --until yesterday --actor 'Ishwar Gautam' -o audit.csv
+  hrlogs recruitee audit --since yesterday --until yesterday \\
+    --actor 'Ishwar Gautam' -o audit.csv
 
   # All entries mentioning a candidate, for jq
-  hrlogs recruitee audit --search 'Jasprit' -f ndjson | jq -r '[.created_at, .actor, .event_name] | @tsv'";
+  hrlogs recruitee audit --search 'Jasprit' -f ndjson \\
+    | jq -r '[.created_at, .actor, .event_name] | @tsv'";
 
 /// The audit log: every change in the account, newest first.
 ///
@@ -60,13 +63,16 @@ pub struct AuditArgs {
     pub from_archive: bool,
 }
 
+/// When, who, the event as Recruitee names it, and the candidate and job it concerns.
 pub fn columns() -> Vec<Column> {
     vec![
-        Column::path("created_at").show(Show::Timestamp),
-        Column::path("actor"),
-        Column::path("event_name"),
-        Column::path("candidate.name"),
-        Column::path("offer.title"),
+        Column::path("created_at")
+            .show(Show::Timestamp)
+            .table(0, "TIME", Fit::Keep),
+        Column::path("actor").table(1, "ACTOR", Fit::Shrink(10)),
+        Column::path("event_name").table(2, "EVENT", Fit::Last),
+        Column::path("candidate.name").table(3, "CANDIDATE", Fit::Shrink(10)),
+        Column::path("offer.title").table(4, "JOB", Fit::ShrinkOrHide(12)),
     ]
 }
 

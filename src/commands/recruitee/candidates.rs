@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::commands::{Context, clean_list};
 use crate::error::{Error, Result};
-use crate::output::{Column, Show};
+use crate::output::{Column, Fit, Show};
 use crate::plan::merge_groups;
 use crate::vendors::recruitee::search::{self, SearchQuery};
 use crate::vendors::recruitee::{candidate_list, candidates_by_id};
@@ -22,7 +22,7 @@ Examples:
   hrlogs recruitee candidates --status disqualified --since 2024-05-01
 
   # Two candidates in full (skills, custom fields, ...)
-  hrlogs recruitee candidates 47628534 47318282 -f json";
+  hrlogs recruitee candidates 47300000 47300007 -f json";
 
 /// Candidates: all of them, those of one offer, those matching a status, search or time range,
 /// or, given IDs, each in full.
@@ -100,14 +100,33 @@ fn placements(candidate: &Value) -> Value {
     Value::String(parts.join("; "))
 }
 
+/// The candidate's id, name, email, when it was created and the jobs it is placed in.
 pub fn columns() -> Vec<Column> {
     vec![
-        Column::path("id"),
-        Column::path("name"),
+        Column::path("id").table(0, "ID", Fit::Keep),
+        Column::path("name").table(1, "NAME", Fit::Shrink(12)),
         Column::path("emails"),
-        Column::path("created_at").show(Show::Timestamp),
-        Column::derived("placements", placements),
+        Column::derived("email", first_email)
+            .table_only()
+            .table(2, "EMAIL", Fit::ShrinkOrHide(12)),
+        Column::path("created_at")
+            .show(Show::Timestamp)
+            .table(3, "CREATED", Fit::Keep),
+        Column::derived("placements", placements).table(4, "JOBS", Fit::Last),
     ]
+}
+
+/// The first email address, with a count of the others.
+fn first_email(candidate: &Value) -> Value {
+    let list: Vec<&str> = candidate["emails"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    match list.as_slice() {
+        [] => Value::Null,
+        [one] => Value::String((*one).to_string()),
+        [first, rest @ ..] => Value::String(format!("{first} (+{})", rest.len())),
+    }
 }
 
 pub async fn cmd_candidates(args: CandidatesArgs, ctx: &Context) -> Result<()> {

@@ -4,14 +4,15 @@ use clap::{Args, ValueEnum};
 
 use crate::commands::Context;
 use crate::error::Result;
-use crate::output::Column;
+use crate::output::{Column, Fit};
 use crate::plan::merge_groups;
 use crate::vendors::recruitee::offer_list;
 
 const EXAMPLES: &str = "\
 Examples:
   hrlogs recruitee offers --kind job
-  hrlogs recruitee offers -f json | jq -r '.[] | select(.status == \"published\") | .title'";
+  hrlogs recruitee offers -f json \\
+    | jq -r '.[] | select(.status == \"published\") | .title'";
 
 /// Offers: the company's jobs and talent pools (GET /c/{company}/offers, every page).
 #[derive(Debug, Args)]
@@ -29,11 +30,15 @@ pub enum OfferKind {
     TalentPool,
 }
 
+/// The offer's id, kind, title, status and city.
 pub fn columns() -> Vec<Column> {
-    ["id", "kind", "title", "status", "city"]
-        .into_iter()
-        .map(Column::path)
-        .collect()
+    vec![
+        Column::path("id").table(0, "ID", Fit::Keep),
+        Column::path("kind").table(1, "KIND", Fit::Keep),
+        Column::path("title").table(2, "TITLE", Fit::Last),
+        Column::path("status").table(3, "STATUS", Fit::Keep),
+        Column::path("city").table(4, "CITY", Fit::ShrinkOrHide(8)),
+    ]
 }
 
 pub async fn cmd_offers(args: OffersArgs, ctx: &Context) -> Result<()> {
