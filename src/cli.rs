@@ -134,6 +134,8 @@ pub enum Format {
     Csv,
     /// A workbook for spreadsheets (needs -o, or a stdout that is not a terminal)
     Xlsx,
+    /// NDJSON of OCSF 1.7.0 events, for security tools (log commands only)
+    Ocsf,
 }
 
 impl From<Format> for crate::output::Format {
@@ -144,6 +146,7 @@ impl From<Format> for crate::output::Format {
             Format::Ndjson => Self::Ndjson,
             Format::Csv => Self::Csv,
             Format::Xlsx => Self::Xlsx,
+            Format::Ocsf => Self::Ocsf,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod commands;
 pub mod error;
 pub mod fetch;
 pub mod identity;
+pub mod ocsf;
 pub mod options;
 pub mod output;
 pub mod plan;

@@ -112,6 +112,7 @@ impl Options {
             tz,
             color,
             limit: global.limit,
+            origin: None,
             wide: global.wide,
             pager: !global.no_pager,
         };

@@ -1,6 +1,7 @@
-//! The contract's time grammar `T`: RFC 3339, a date, a date and time without offset, Unix
-//! seconds or milliseconds, or a relative time (`30m`, `24h`, `7d`, `2w`, `now`, `today`,
-//! `yesterday`). Times without an offset are read in the chosen zone.
+//! The contract's time grammar `T`: RFC 3339, a date (`2024-05-01` or `20240501`), a date and
+//! time without offset, Unix seconds (10 digits) or milliseconds (13 digits), or a relative
+//! time (`30m`, `24h`, `7d`, `2w`, `now`, `today`, `yesterday`). Times without an offset are
+//! read in the chosen zone. Other all-digit strings, and `M` (minutes or months?), are refused.
 
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
@@ -25,11 +26,28 @@ pub fn zone(name: Option<&str>) -> Result<TimeZone, String> {
 
 /// Parses `text` as the contract's `T`, relative to `now`, in zone `tz`.
 pub fn parse(text: &str, bound: Bound, tz: &TimeZone, now: Timestamp) -> Result<Timestamp, String> {
-    match parse_inner(text.trim(), bound, tz, now) {
+    let t = text.trim();
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) && ![8, 10, 13].contains(&t.len()) {
+        return Err(format!(
+            "cannot read {text:?} as a time: all digits, but {} of them; give a date as \
+             20240501 (8 digits), Unix seconds (10 digits) or milliseconds (13 digits)",
+            t.len()
+        ));
+    }
+    if let Some(n) = t.strip_suffix('M') {
+        if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!(
+                "{text:?} is ambiguous: write {n}m for minutes, or {}d / a date for months",
+                n.parse::<u64>().map_or(30, |n| n.saturating_mul(30))
+            ));
+        }
+    }
+    match parse_inner(t, bound, tz, now) {
         Some(ts) => Ok(ts),
         None => Err(format!(
             "cannot read {text:?} as a time: use RFC 3339 (2024-05-01T08:00:00+08:00), a date \
-             (2024-05-01), Unix seconds, or a relative time (30m, 24h, 7d, 2w, today, yesterday)"
+             (2024-05-01 or 20240501), Unix seconds (10 digits) or milliseconds (13), or a \
+             relative time (30m, 24h, 7d, 2w, today, yesterday)"
         )),
     }
 }
@@ -61,11 +79,14 @@ fn parse_inner(text: &str, bound: Bound, tz: &TimeZone, now: Timestamp) -> Optio
         _ => {}
     }
     if text.bytes().all(|b| b.is_ascii_digit()) {
-        let n: i64 = text.parse().ok()?;
-        return if text.len() == 13 {
-            Timestamp::from_millisecond(n).ok()
-        } else {
-            Timestamp::from_second(n).ok()
+        return match text.len() {
+            8 => {
+                let date = Date::strptime("%Y%m%d", text).ok()?;
+                day_bound(date, bound, tz)
+            }
+            10 => Timestamp::from_second(text.parse().ok()?).ok(),
+            13 => Timestamp::from_millisecond(text.parse().ok()?).ok(),
+            _ => None,
         };
     }
     if let Some(ts) = relative(text, tz, now) {
@@ -150,6 +171,35 @@ mod tests {
             p("yesterday", Bound::End),
             at("2024-05-09T15:59:59.999999999Z")
         );
+    }
+
+    #[test]
+    fn bare_digits_are_a_date_seconds_or_milliseconds_and_nothing_else() {
+        let tz = TimeZone::UTC;
+        let now = at("2024-05-10T12:00:00Z");
+        let p = |s: &str, b| parse(s, b, &tz, now);
+        assert_eq!(p("20240501", Bound::Start), Ok(at("2024-05-01T00:00:00Z")));
+        assert_eq!(
+            p("20240501", Bound::End),
+            Ok(at("2024-05-01T23:59:59.999999999Z"))
+        );
+        assert_eq!(
+            parse_date("20240501", &tz, now).map(|d| d.to_string()),
+            Ok("2024-05-01".to_string())
+        );
+        for bad in [
+            "1",
+            "12345",
+            "123456789",
+            "12345678901",
+            "123456789012345",
+            "20241301",
+        ] {
+            assert!(p(bad, Bound::Start).is_err(), "{bad:?} should fail");
+        }
+        let err = p("1M", Bound::Start).expect_err("1M");
+        assert!(err.contains("ambiguous"), "{err}");
+        assert_eq!(p("1m", Bound::Start), Ok(at("2024-05-10T11:59:00Z")));
     }
 
     #[test]

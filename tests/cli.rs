@@ -592,3 +592,328 @@ fn csv_neutralises_formulas_unless_raw() {
     let raw = run(&["--csv-raw"]);
     assert!(raw.iter().any(|c| c.starts_with("=HYPERLINK")));
 }
+
+/// The JSON bodies a `--dry-run` printed.
+fn dry_run_bodies(stdout: &[u8]) -> Vec<serde_json::Value> {
+    let text = String::from_utf8_lossy(stdout);
+    let mut out = Vec::new();
+    let mut rest = text.as_ref();
+    while let Some(i) = rest.find("\n{") {
+        let mut de = serde_json::Deserializer::from_str(&rest[i + 1..]).into_iter();
+        match de.next() {
+            Some(Ok(v)) => out.push(v),
+            _ => break,
+        }
+        rest = &rest[i + 1 + de.byte_offset()..];
+    }
+    out
+}
+
+#[test]
+fn department_files_saved_by_editors_are_read_whole() {
+    let env = Env::new();
+    let file = env.path("depts.txt");
+    std::fs::write(
+        &file,
+        b"\xef\xbb\xbfd1\r\n# finance and sales\r\nd2, d3 # two on a line\r\n\r\n\"d4\"\r\n",
+    )
+    .expect("write");
+    let out = env
+        .hrlogs()
+        .args(["--dry-run", "feishu", "dept-logs", "--department-file"])
+        .arg(&file)
+        .args(["--since", "20240501", "--until", "2024-05-31"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bodies = dry_run_bodies(&out.stdout);
+    let data: Vec<&serde_json::Value> = bodies
+        .iter()
+        .filter(|b| b.get("department_ids").is_some())
+        .collect();
+    assert_eq!(data.len(), 1, "{bodies:?}");
+    assert_eq!(
+        data[0]["department_ids"],
+        serde_json::json!(["d1", "d2", "d3", "d4"])
+    );
+    assert_eq!(data[0]["start_date"], "2024-05-01", "20240501 is a date");
+
+    // Over 10 MiB: not a list of IDs.
+    let big = env.path("big.txt");
+    std::fs::write(&big, "7094136522860922111\n".repeat(600_000)).expect("write");
+    let out = env
+        .hrlogs()
+        .args(["--dry-run", "feishu", "dept-logs", "--department-file"])
+        .arg(&big)
+        .args(["--since", "2024-05-01"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("over 10 MiB"));
+}
+
+#[test]
+fn bare_digits_and_1m_are_refused_as_times() {
+    let env = Env::new();
+    for (since, says) in [
+        ("12345", "5 of them"),
+        ("123456789012", "12 of them"),
+        ("1M", "ambiguous"),
+    ] {
+        let out = env
+            .hrlogs()
+            .args(["--dry-run", "feishu", "talent-logs", "--operator", "ou_a"])
+            .args(["--operation", "1", "--since", since])
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{since}: {err}");
+        assert!(err.contains(says), "{since}: {err}");
+    }
+}
+
+#[test]
+fn base_urls_are_checked_and_their_userinfo_never_shown() {
+    let env = Env::new();
+    let dry = |base: &str| {
+        env.hrlogs()
+            .env("HRLOGS_FEISHU_BASE_URL", base)
+            .env("HRLOGS_FEISHU_APP_ID", "cli_x")
+            .env("HRLOGS_FEISHU_APP_SECRET", "app-secret-value")
+            .args(["--dry-run", "feishu", "dept-logs", "--department", "d1"])
+            .args(["--since", "2024-05-01", "--until", "2024-05-02"])
+            .output()
+            .expect("run")
+    };
+    for bad in ["ftp://open.feishu.cn", "file:///etc/passwd"] {
+        let out = dry(bad);
+        assert_eq!(out.status.code(), Some(3), "{bad}");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("only https://"));
+    }
+    let out = dry("http://open.feishu.cn");
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("warning") && err.contains("plain http://"),
+        "{err}"
+    );
+    assert!(
+        String::from_utf8_lossy(&dry("http://127.0.0.1:9").stderr).is_empty(),
+        "loopback draws no warning"
+    );
+
+    // A gateway with a path prefix and credentials in the URL.
+    let out = dry("https://bob:hunter2@gw.example.com/feishu");
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("gw.example.com/feishu/open-apis/auth/v3/tenant_access_token/internal")
+            && text.contains(
+                "gw.example.com/feishu/open-apis/corehr/v2/departments/query_operation_logs"
+            ),
+        "the prefix is kept: {text}"
+    );
+    assert!(!text.contains("hunter2") && !text.contains("bob"), "{text}");
+    let out = env
+        .hrlogs()
+        .env(
+            "HRLOGS_FEISHU_BASE_URL",
+            "https://bob:hunter2@gw.example.com/feishu",
+        )
+        .args(["config", "show"])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && text.contains("gw.example.com/feishu"),
+        "{text}"
+    );
+    assert!(!text.contains("hunter2"), "{text}");
+}
+
+#[cfg(unix)]
+mod output_safety {
+    use super::*;
+    use common::feishu::{date, dept_dataset};
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    use std::os::unix::process::CommandExt;
+
+    async fn fake() -> FeishuFake {
+        FeishuFake::start(State {
+            dept: dept_dataset(1, date("2024-01-01"), date("2024-01-31"), 20),
+            ..Default::default()
+        })
+        .await
+    }
+
+    fn run(
+        fake: &FeishuFake,
+        env: &Env,
+        target: &std::path::Path,
+        umask: Option<u32>,
+    ) -> std::process::Output {
+        let mut cmd = env.command();
+        cmd.envs(fake.vars())
+            .env("HRLOGS_FEISHU_DEPT_LOGS_PER_SECOND", "1000")
+            .args(["-f", "ndjson", "feishu", "dept-logs", "--department"])
+            .args([
+                "7094136522860900000",
+                "--since",
+                "2024-01-01",
+                "--until",
+                "2024-01-31",
+            ])
+            .arg("-o")
+            .arg(target);
+        if let Some(mask) = umask {
+            // SAFETY: umask is async-signal-safe and touches nothing else.
+            unsafe {
+                cmd.pre_exec(move || {
+                    libc::umask(mask as libc::mode_t);
+                    Ok(())
+                });
+            }
+        }
+        cmd.output().expect("run")
+    }
+
+    fn mode(path: &std::path::Path) -> u32 {
+        std::fs::metadata(path).expect("meta").permissions().mode() & 0o777
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn o_onto_dev_null_or_a_fifo_writes_into_it() {
+        let fake = fake().await;
+        let env = Env::new();
+        let out = run(&fake, &env, std::path::Path::new("/dev/null"), None);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let meta = std::fs::metadata("/dev/null").expect("meta");
+        assert!(
+            meta.file_type().is_char_device(),
+            "/dev/null is still a device"
+        );
+
+        let dir = env.path("fifo");
+        std::fs::create_dir(&dir).expect("mkdir");
+        let fifo = dir.join("pipe");
+        let c = std::ffi::CString::new(fifo.to_str().expect("utf8")).expect("cstring");
+        // SAFETY: a valid C string and mode.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read(fifo).expect("read fifo"))
+        };
+        let out = run(&fake, &env, &fifo, None);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got = reader.join().expect("reader");
+        assert_eq!(
+            common::ndjson(&got).len(),
+            20,
+            "the records went through the FIFO"
+        );
+        assert!(
+            std::fs::metadata(&fifo)
+                .expect("meta")
+                .file_type()
+                .is_fifo()
+        );
+        assert_eq!(
+            common::files_in(&dir),
+            vec!["pipe".to_string()],
+            "no temporary file"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn new_files_follow_the_umask_replaced_ones_keep_their_mode_and_links_stay_links() {
+        let fake = fake().await;
+        let env = Env::new();
+        let new = env.path("new.ndjson");
+        let out = run(&fake, &env, &new, Some(0o027));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(mode(&new), 0o640, "0666 minus the umask 027");
+
+        let kept = env.path("kept.ndjson");
+        std::fs::write(&kept, "old\n").expect("write");
+        std::fs::set_permissions(&kept, std::fs::Permissions::from_mode(0o604)).expect("chmod");
+        let out = run(&fake, &env, &kept, Some(0o077));
+        assert!(out.status.success());
+        assert_eq!(mode(&kept), 0o604, "a replaced file keeps its mode");
+        assert_eq!(
+            common::ndjson(&std::fs::read(&kept).expect("read")).len(),
+            20
+        );
+
+        let real = env.path("real.ndjson");
+        std::fs::write(&real, "old\n").expect("write");
+        let link = env.path("link.ndjson");
+        std::os::unix::fs::symlink("real.ndjson", &link).expect("symlink");
+        let out = run(&fake, &env, &link, None);
+        assert!(out.status.success());
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .expect("meta")
+                .file_type()
+                .is_symlink(),
+            "the link is still a link"
+        );
+        assert_eq!(
+            common::ndjson(&std::fs::read(&real).expect("read")).len(),
+            20
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn stdout_that_cannot_be_written_is_exit_1_with_one_line() {
+        let fake = fake().await;
+        let env = Env::new();
+        let base = |cmd: &mut std::process::Command| {
+            cmd.envs(fake.vars())
+                .env("HRLOGS_FEISHU_DEPT_LOGS_PER_SECOND", "1000")
+                .args(["-f", "ndjson", "feishu", "dept-logs", "--department"])
+                .args([
+                    "7094136522860900000",
+                    "--since",
+                    "2024-01-01",
+                    "--until",
+                    "2024-01-31",
+                ])
+                .stderr(Stdio::piped());
+        };
+        let mut cmd = env.command();
+        base(&mut cmd);
+        cmd.stdout(std::fs::File::create("/dev/full").expect("/dev/full"));
+        let out = cmd.output().expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("No space left"), "{err}");
+
+        // Stdout opened read-only: Rust would drop every write silently.
+        std::fs::write(env.path("ro"), "").expect("write");
+        let mut cmd = env.command();
+        base(&mut cmd);
+        cmd.stdout(std::fs::File::open(env.path("ro")).expect("open"));
+        let out = cmd.output().expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("stdout"), "{err}");
+    }
+}

@@ -1035,7 +1035,10 @@ async fn an_interrupted_run_leaves_no_progress_line() {
     use portable_pty::{CommandBuilder, PtySize, native_pty_system};
     let fake = FeishuFake::start(State {
         talent: talent_dataset(&["ou_1"], &[1], 200, 1_700_000_000_000),
-        delay: std::time::Duration::from_millis(200),
+        faults: hrlogs::sandbox::Faults {
+            latency: std::time::Duration::from_millis(200),
+            ..Default::default()
+        },
         ..Default::default()
     })
     .await;

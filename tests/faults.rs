@@ -5,7 +5,7 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use common::feishu::{FeishuFake, State, date, dept_dataset, talent_dataset};
+use common::feishu::{self as feishu, FeishuFake, State, date, dept_dataset, talent_dataset};
 use common::recruitee::{self, RecruiteeFake, audit_dataset};
 use common::{Env, Faults};
 
@@ -22,7 +22,7 @@ async fn feishu_with_20_percent_5xx_and_5_percent_cut_bodies_is_still_exact() {
     let fake = FeishuFake::start(State {
         dept: dept.clone(),
         talent: talent.clone(),
-        faults: Faults::new(5, 19, 0),
+        faults: feishu::Faults::new(5, 19, 0),
         ..Default::default()
     })
     .await;
@@ -94,14 +94,7 @@ async fn feishu_with_20_percent_5xx_and_5_percent_cut_bodies_is_still_exact() {
             .map(|l| serde_json::to_string(&l.value).expect("json"))
             .collect::<HashSet<_>>()
     );
-    assert!(
-        fake.state
-            .faults
-            .injected
-            .load(std::sync::atomic::Ordering::SeqCst)
-            > 10,
-        "faults were injected"
-    );
+    assert!(fake.injected() > 10, "faults were injected");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -141,9 +134,9 @@ async fn rate_limit_storms_wait_for_the_reset_header_also_when_sent_as_http_400(
         let data = dept_dataset(1, date("2024-01-01"), date("2024-03-31"), 60);
         let fake = FeishuFake::start(State {
             dept: data.clone(),
-            faults: Faults::new(0, 0, 3),
+            faults: feishu::Faults::new(0, 0, 3),
             rate_limit_as_400: as_400,
-            reset_seconds: 1,
+            reset_seconds: Some(1),
             ..Default::default()
         })
         .await;
@@ -303,7 +296,10 @@ async fn ctrl_c_exits_130_and_leaves_no_file() {
 async fn a_request_slower_than_timeout_is_retried_then_fails_with_exit_5() {
     let fake = FeishuFake::start(State {
         dept: dept_dataset(1, date("2024-01-01"), date("2024-01-31"), 3),
-        delay: Duration::from_secs(3),
+        faults: feishu::Faults {
+            latency: Duration::from_secs(3),
+            ..Default::default()
+        },
         ..Default::default()
     })
     .await;
@@ -330,4 +326,363 @@ async fn a_request_slower_than_timeout_is_retried_then_fails_with_exit_5() {
         "{err}"
     );
     assert_eq!(fake.data_calls(), 2, "sent, timed out, retried once");
+}
+
+/// One department's logs over January 2024, and the flags that ask for them.
+fn january() -> (Vec<feishu::DeptLog>, Vec<&'static str>) {
+    (
+        dept_dataset(1, date("2024-01-01"), date("2024-01-31"), 30),
+        vec![
+            "feishu",
+            "dept-logs",
+            "--department",
+            "7094136522860900000",
+            "--since",
+            "2024-01-01",
+            "--until",
+            "2024-01-31",
+            "--page-size",
+            "5",
+            "-f",
+            "ndjson",
+        ],
+    )
+}
+
+fn stderr_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redirect_on_the_token_call_is_not_followed_and_the_secret_stays_home() {
+    let elsewhere = FeishuFake::start(State::default()).await;
+    let (data, args) = january();
+    let fake = FeishuFake::start(State {
+        dept: data,
+        redirect_token_to: Some(format!("{}{}", elsewhere.uri(), feishu::TOKEN_PATH)),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let out = fake.hrlogs_unpaced(&env).args(&args).output().expect("run");
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("307") && err.contains("redirect"), "{err}");
+    assert!(
+        err.contains(&elsewhere.uri()),
+        "names where it pointed: {err}"
+    );
+    assert_eq!(fake.token_calls(), 1);
+    assert_eq!(
+        elsewhere.token_calls(),
+        0,
+        "the app secret never reached the other host"
+    );
+    assert_eq!(fake.data_calls(), 0);
+}
+
+#[cfg(target_os = "linux")]
+#[allow(clippy::zombie_processes)] // reaped by wait4, which also gives its peak memory
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endless_body_fails_fast_in_bounded_memory() {
+    let (data, args) = january();
+    let fake = FeishuFake::start(State {
+        dept: data,
+        endless_body: true,
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let mut child = env
+        .command()
+        .envs(fake.vars())
+        .env("HRLOGS_FEISHU_DEPT_LOGS_PER_SECOND", "1000")
+        .args(["--timeout", "60"])
+        .args(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut { stderr }, &mut text);
+        text
+    });
+    // wait4 gives the child's peak resident memory.
+    let pid = child.id() as libc::pid_t;
+    let (status, max_rss_kib) = tokio::task::spawn_blocking(move || {
+        let mut status = 0;
+        // SAFETY: plain wait4 on our own child; status and usage are valid out-pointers.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        assert_eq!(r, pid, "wait4");
+        (status, usage.ru_maxrss)
+    })
+    .await
+    .expect("wait");
+    let err = reader.join().expect("stderr");
+    assert!(libc::WIFEXITED(status), "exited: {err}");
+    assert_eq!(libc::WEXITSTATUS(status), 5, "{err}");
+    assert!(err.contains("over 64 MiB"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        max_rss_kib < 300 * 1024,
+        "peak memory {} MiB: the body was not capped",
+        max_rss_kib / 1024
+    );
+    assert_eq!(fake.data_calls(), 1, "an endless body is not retried");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_answer_with_a_huge_expire_is_no_panic() {
+    let (data, args) = january();
+    for expire in [i64::MAX, i64::MIN, -1, 0] {
+        let fake = FeishuFake::start(State {
+            dept: data.clone(),
+            expire,
+            ..Default::default()
+        })
+        .await;
+        let env = Env::new();
+        let out = fake.hrlogs_unpaced(&env).args(&args).output().expect("run");
+        let err = stderr_of(&out);
+        assert!(out.status.success(), "expire {expire}: {err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert_eq!(
+            common::ndjson(&out.stdout).len(),
+            data.len(),
+            "expire {expire}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_a_server_echoes_are_redacted_and_vendor_text_stays_one_line() {
+    let (data, args) = january();
+    // Data calls answer with the Authorization header they got.
+    let fake = FeishuFake::start(State {
+        dept: data.clone(),
+        echo_secret: true,
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let out = fake.hrlogs_unpaced(&env).args(&args).output().expect("run");
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.contains("authorization"),
+        "the vendor's text is shown: {err}"
+    );
+    assert!(
+        !err.contains("t-test-1") && !err.contains("Bearer t-"),
+        "{err}"
+    );
+    assert!(err.contains("<redacted>"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+
+    // The token call echoes a wrong app secret back.
+    let out = fake
+        .hrlogs_unpaced(&env)
+        .env("HRLOGS_FEISHU_APP_SECRET", "wrong-secret-echoed-back")
+        .args(&args)
+        .output()
+        .expect("run");
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("10014"), "{err}");
+    assert!(!err.contains("wrong-secret-echoed-back"), "{err}");
+
+    // A vendor message with lines and escape sequences is shown escaped, on one line.
+    let fake = FeishuFake::start(State {
+        dept: data,
+        refuse_with: Some((1002002, "bad\nthing \u{1b}[2J\u{202e}here\r".into())),
+        ..Default::default()
+    })
+    .await;
+    let out = fake.hrlogs_unpaced(&env).args(&args).output().expect("run");
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert_eq!(err.trim_end_matches('\n').lines().count(), 1, "{err}");
+    assert!(!err.contains('\u{1b}') && !err.contains('\u{202e}') && !err.contains('\r'));
+    assert!(err.contains("bad\\nthing"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn waits_the_vendor_asks_for_do_not_use_up_retries() {
+    for as_400 in [false, true] {
+        let (data, args) = january();
+        let fake = FeishuFake::start(State {
+            dept: data.clone(),
+            throttle_first: 12,
+            reset_seconds: Some(0),
+            rate_limit_as_400: as_400,
+            ..Default::default()
+        })
+        .await;
+        let env = Env::new();
+        let out = fake
+            .hrlogs_unpaced(&env)
+            .args(["--max-retries", "1"])
+            .args(&args)
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{}", stderr_of(&out));
+        assert_eq!(common::ndjson(&out.stdout).len(), data.len());
+        assert!(fake.data_calls() > 12);
+    }
+    // Without the header, the same storm is a failure after the retries allowed.
+    let (data, args) = january();
+    let fake = FeishuFake::start(State {
+        dept: data,
+        throttle_first: 12,
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let out = fake
+        .hrlogs_unpaced(&env)
+        .args(["--max-retries", "1"])
+        .args(&args)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(5), "{}", stderr_of(&out));
+    assert_eq!(fake.data_calls(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn recruitee_x_ratelimit_reset_without_retry_after_is_honoured() {
+    use hrlogs::sandbox::recruitee as fake_recruitee;
+    let entries: Vec<fake_recruitee::Entry> = (0..300)
+        .map(|i| {
+            let at = 1_790_000_000 - i * 7;
+            fake_recruitee::Entry::new(
+                at,
+                serde_json::json!({
+                    "_id": format!("e{i}"),
+                    "created_at": jiff::Timestamp::from_second(at).expect("time").to_string(),
+                    "event_type": "x"
+                }),
+            )
+        })
+        .collect();
+    let fake = fake_recruitee::spawn(fake_recruitee::Config {
+        audit: entries,
+        faults: hrlogs::sandbox::Faults {
+            every_429: 2,
+            retry_after: None,
+            ratelimit_reset: Some(0),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .expect("fake");
+    let env = Env::new();
+    let out = env
+        .hrlogs()
+        .env("HRLOGS_RECRUITEE_BASE_URL", fake.base_url())
+        .env("HRLOGS_RECRUITEE_COMPANY_ID", hrlogs::sandbox::COMPANY_ID)
+        .env("HRLOGS_RECRUITEE_API_TOKEN", hrlogs::sandbox::API_TOKEN)
+        .env("HRLOGS_RECRUITEE_RATE_LIMIT", "1000")
+        .args(["-v", "--max-retries", "0", "--page-size", "50"])
+        .args(["recruitee", "audit", "-f", "ndjson"])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr_of(&out));
+    assert_eq!(common::ndjson(&out.stdout).len(), 300);
+    assert!(fake.state.seen().requests() >= 8, "429s were served");
+    assert!(
+        stderr_of(&out).contains("waiting 0.0s as the vendor asked"),
+        "{}",
+        stderr_of(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wait_beyond_the_cap_fails_saying_so_and_a_long_one_is_said() {
+    let (data, args) = january();
+    let fake = FeishuFake::start(State {
+        dept: data.clone(),
+        throttle_first: 1,
+        reset_seconds: Some(600),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let out = fake.hrlogs_unpaced(&env).args(&args).output().expect("run");
+    let err = stderr_of(&out);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(err.contains("Feishu asked to wait 600 s"), "{err}");
+    assert_eq!(fake.data_calls(), 1);
+
+    // A wait of a few seconds is honoured and said.
+    let fake = FeishuFake::start(State {
+        dept: data.clone(),
+        throttle_first: 1,
+        reset_seconds: Some(3),
+        ..Default::default()
+    })
+    .await;
+    let out = fake.hrlogs_unpaced(&env).args(&args).output().expect("run");
+    let err = stderr_of(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("Feishu asked to wait 3 s"), "{err}");
+    assert_eq!(common::ndjson(&out.stdout).len(), data.len());
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_and_sighup_behave_like_ctrl_c() {
+    let data = dept_dataset(1, date("2024-01-01"), date("2024-12-31"), 200);
+    let fake = FeishuFake::start(State {
+        dept: data,
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let dir = env.path("out");
+    std::fs::create_dir(&dir).expect("mkdir");
+    for (signal, code) in [("TERM", 143), ("HUP", 129)] {
+        let mut cmd = env.command();
+        cmd.envs(fake.vars())
+            .env("HRLOGS_FEISHU_DEPT_LOGS_PER_SECOND", "2")
+            .args(["feishu", "dept-logs", "--department", "7094136522860900000"])
+            .args([
+                "--since",
+                "2024-01-01",
+                "--until",
+                "2024-12-31",
+                "--page-size",
+                "5",
+            ])
+            .args(["-f", "ndjson", "-o"])
+            .arg(dir.join("logs.ndjson"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let before = fake.data_calls();
+        let child = cmd.spawn().expect("spawn");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while fake.data_calls() < before + 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the run never started"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let killed = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(killed.success());
+        let out = child.wait_with_output().expect("wait");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "SIG{signal}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            common::files_in(&dir).is_empty(),
+            "no file and no temporary file: {:?}",
+            common::files_in(&dir)
+        );
+    }
 }

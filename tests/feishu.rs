@@ -67,7 +67,7 @@ async fn dept_logs_three_years_of_250_departments_arrive_exactly_once_newest_fir
         "limits broken: {:?}",
         fake.state.seen.violations()
     );
-    let bodies = fake.state.seen.bodies.lock().expect("lock").clone();
+    let bodies = fake.state.bodies();
     assert!(bodies.iter().all(|b| {
         b["department_ids"]
             .as_array()
@@ -233,7 +233,7 @@ async fn talent_logs_since_until_filter_on_operation_time_and_jobs_are_sent() {
         .count();
     assert!(want > 0);
     assert_eq!(common::ndjson(&out.stdout).len(), want);
-    let bodies = fake.state.seen.bodies.lock().expect("lock").clone();
+    let bodies = fake.state.bodies();
     assert_eq!(
         bodies[0]["job_id_list"],
         serde_json::json!(["694980546779953790"])
@@ -287,7 +287,7 @@ async fn a_given_tenant_token_skips_the_exchange_and_a_refused_one_is_exit_3() {
     let env = Env::new();
     let out = env
         .hrlogs()
-        .env("HRLOGS_FEISHU_BASE_URL", fake.server.uri())
+        .env("HRLOGS_FEISHU_BASE_URL", fake.uri())
         .env("HRLOGS_FEISHU_TENANT_TOKEN", "t-never-issued-secret")
         .args([
             "feishu",
@@ -359,7 +359,7 @@ async fn a_vendor_error_code_is_exit_4_and_a_failing_vendor_exit_5() {
     assert_eq!(fake.data_calls(), 1, "not retried");
 
     let fake = FeishuFake::start(State {
-        faults: common::Faults::new(1, 0, 0),
+        faults: common::feishu::Faults::new(1, 0, 0),
         ..Default::default()
     })
     .await;
@@ -548,7 +548,7 @@ async fn a_run_that_fails_part_way_leaves_json_unclosed_and_ndjson_whole_lines()
     // Every 4th answer is a 500 and no retries are allowed: the run fails after some pages.
     let fake = FeishuFake::start(State {
         dept: data,
-        faults: common::Faults::new(4, 0, 0),
+        faults: common::feishu::Faults::new(4, 0, 0),
         ..Default::default()
     })
     .await;
@@ -683,7 +683,7 @@ async fn dry_run_prints_requests_without_sending_and_without_secrets() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
-        text.matches(&format!("POST {}{DEPT_PATH}", fake.server.uri()))
+        text.matches(&format!("POST {}{DEPT_PATH}", fake.uri()))
             .count(),
         4,
         "2 windows × 2 batches: {text}"
@@ -770,4 +770,240 @@ async fn many_pages_filtered_out_by_until_are_not_mistaken_for_a_stuck_vendor() 
         common::ndjson(&out.stdout).len(),
         data.iter().filter(|l| l.ms <= until).count()
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn code_0_without_data_is_an_empty_last_page() {
+    let fake = FeishuFake::start(State {
+        no_data: true,
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    for args in [
+        vec![
+            "feishu",
+            "dept-logs",
+            "--department",
+            "d1",
+            "--since",
+            "2024-01-01",
+            "--until",
+            "2024-01-31",
+        ],
+        vec![
+            "feishu",
+            "talent-logs",
+            "--operator",
+            "ou_a",
+            "--operation",
+            "1,2",
+        ],
+    ] {
+        let before = fake.data_calls();
+        let out = fake
+            .hrlogs_unpaced(&env)
+            .args(["--max-retries", "0", "-f", "ndjson"])
+            .args(&args)
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.stdout.is_empty());
+        assert_eq!(
+            fake.data_calls() - before,
+            1,
+            "one request, read as the last page"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_one_day_dept_query_asks_two_days_and_keeps_its_own() {
+    let data = dept_dataset(2, date("2024-04-28"), date("2024-05-03"), 40);
+    let fake = FeishuFake::start(State {
+        dept: data.clone(),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let out = fake
+        .hrlogs_unpaced(&env)
+        .args(["-f", "ndjson", "feishu", "dept-logs"])
+        .args(["--department", "7094136522860900000,7094136522860900001"])
+        .args(["--since", "2024-05-01", "--until", "2024-05-01"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let want: HashSet<String> = data
+        .iter()
+        .filter(|l| l.at.date() == date("2024-05-01"))
+        .map(|l| serde_json::to_string(&l.value).expect("json"))
+        .collect();
+    assert!(!want.is_empty() && want.len() < data.len());
+    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(lines.len(), want.len(), "only the day asked for");
+    assert_eq!(lines.into_iter().collect::<HashSet<_>>(), want);
+    let bodies = fake.state.bodies();
+    assert!(
+        bodies
+            .iter()
+            .all(|b| b["start_date"] == "2024-04-30" && b["end_date"] == "2024-05-01"),
+        "{bodies:?}"
+    );
+    assert!(
+        fake.state.seen.violations().is_empty(),
+        "{:?}",
+        fake.state.seen.violations()
+    );
+
+    // 367 days: a window of 366 days and one of a single day, which is widened too.
+    let out = fake
+        .hrlogs_unpaced(&env)
+        .args([
+            "-f",
+            "ndjson",
+            "feishu",
+            "dept-logs",
+            "--department",
+            "7094136522860900000",
+        ])
+        .args(["--since", "2023-05-02", "--until", "2024-05-03"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        fake.state.seen.violations().is_empty(),
+        "{:?}",
+        fake.state.seen.violations()
+    );
+    let want = data
+        .iter()
+        .filter(|l| l.department == "7094136522860900000")
+        .count();
+    assert_eq!(common::ndjson(&out.stdout).len(), want);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn talent_logs_shard_by_operator_and_keep_the_operation_list_whole() {
+    let operations = [1, 2, 3, 4, 5];
+    let data = talent_dataset(
+        &["ou_a", "ou_b", "ou_c"],
+        &operations,
+        50,
+        1_700_000_000_000,
+    );
+    let fake = FeishuFake::start(State {
+        talent: data.clone(),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    // One operator: 250 records, 100 a page: one combined query's 3 pages (+1 at most).
+    let out = fake
+        .hrlogs_unpaced(&env)
+        .args([
+            "-f",
+            "ndjson",
+            "feishu",
+            "talent-logs",
+            "--operator",
+            "ou_a",
+        ])
+        .args(["--operation", "1,2,3,4,5", "--page-size", "100"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(common::ndjson(&out.stdout).len(), 250);
+    assert!(
+        fake.data_calls() <= 4,
+        "{} requests for 3 pages",
+        fake.data_calls()
+    );
+    // Three operators: a chain each, each with the whole operation list.
+    let out = fake
+        .hrlogs_unpaced(&env)
+        .args([
+            "-f",
+            "ndjson",
+            "feishu",
+            "talent-logs",
+            "--operator",
+            "ou_a,ou_b,ou_c",
+        ])
+        .args(["--operation", "1,2,3,4,5", "--page-size", "100"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(common::ndjson(&out.stdout).len(), data.len());
+    let bodies = fake.state.bodies();
+    assert!(
+        bodies
+            .iter()
+            .all(|b| b["operation_list"] == serde_json::json!(operations)),
+        "operation_list kept whole: {bodies:?}"
+    );
+    assert!(fake.data_calls() <= 4 + 3 * 4);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_gateway_path_prefix_is_kept_for_the_token_and_every_call() {
+    let data = dept_dataset(1, date("2024-01-01"), date("2024-01-31"), 12);
+    let fake = FeishuFake::start(State {
+        dept: data.clone(),
+        prefix: Some("/feishu".into()),
+        ..Default::default()
+    })
+    .await;
+    assert!(fake.uri().ends_with("/feishu"));
+    let env = Env::new();
+    let out = fake
+        .hrlogs_unpaced(&env)
+        .args([
+            "-f",
+            "ndjson",
+            "feishu",
+            "dept-logs",
+            "--department",
+            "7094136522860900000",
+        ])
+        .args([
+            "--since",
+            "2024-01-01",
+            "--until",
+            "2024-01-31",
+            "--page-size",
+            "5",
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(common::ndjson(&out.stdout).len(), data.len());
+    assert_eq!(fake.token_calls(), 1);
 }

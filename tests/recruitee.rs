@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use common::Env;
 use common::recruitee::{RecruiteeFake, State, audit_dataset, candidate_dataset};
+use hrlogs::sandbox::recruitee::Config;
 use serde_json::{Value, json};
 
 const NEWEST: i64 = 1_790_000_000;
@@ -111,11 +112,7 @@ async fn audit_of_25000_entries_beyond_the_10000_window_arrives_exactly_once_new
         ids, want,
         "newest first, in the vendor's order, across windows"
     );
-    assert!(
-        fake.state.seen.violations().is_empty(),
-        "{:?}",
-        fake.state.seen.violations()
-    );
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
     let filters = fake.filters_sent();
     let windows: HashSet<String> = filters.iter().map(|f| f[0].to_string()).collect();
     assert!(windows.len() >= 3, "split into windows: {windows:?}");
@@ -320,7 +317,11 @@ async fn candidates_list_offer_status_and_ids_are_exact() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(4));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("404"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("404") && err.contains("candidate 1:"),
+        "names the ID: {err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -468,7 +469,10 @@ async fn dry_run_shows_the_filters_and_redacts_the_token() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn overlapping_pages_never_write_an_entry_twice_and_a_shortfall_is_reported() {
+async fn overlapping_pages_are_verified_against_total_and_come_out_exact() {
+    // Every page after the first starts one entry early: the last entry is never served by
+    // paging. The window disagrees with its total, so it is narrowed until each part is served
+    // whole: exact, where an unverified walk wrote 999 of 1,000 and exited 0.
     let data = audit_dataset(1_000, NEWEST);
     let fake = RecruiteeFake::start(State {
         audit: data.clone(),
@@ -487,19 +491,404 @@ async fn overlapping_pages_never_write_an_entry_twice_and_a_shortfall_is_reporte
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let ids: Vec<String> = common::ndjson(&out.stdout)
+    assert_eq!(
+        ids_of(&out.stdout),
+        ids_in(&data),
+        "every entry once, newest first"
+    );
+}
+
+/// The `_id`s of an ndjson output, in order.
+fn ids_of(stdout: &[u8]) -> Vec<String> {
+    common::ndjson(stdout)
+        .iter()
+        .map(|e| e["_id"].as_str().expect("id").to_string())
+        .collect()
+}
+
+/// The `_id`s of a dataset, in order.
+fn ids_in(data: &[(i64, Value)]) -> Vec<String> {
+    data.iter()
+        .map(|(_, e)| e["_id"].as_str().expect("id").to_string())
+        .collect()
+}
+
+/// Runs `hrlogs recruitee audit -f ndjson` (plus `args`) against a fake with `data` and
+/// `config`'s switches.
+async fn audit_against(
+    data: &[(i64, Value)],
+    config: Config,
+    args: &[&str],
+) -> (std::process::Output, RecruiteeFake) {
+    let fake = RecruiteeFake::start(State {
+        audit: data.to_vec(),
+        config: Some(config),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let out = fake
+        .hrlogs(&env)
+        .args(args)
+        .args(["recruitee", "audit", "-f", "ndjson"])
+        .output()
+        .expect("run");
+    (out, fake)
+}
+
+/// The run succeeded and wrote exactly `data`: each entry once, newest first. With
+/// `ties_in_any_order`, entries that share a second may come in any order among themselves
+/// (the vendor itself orders them differently on each request).
+fn assert_exact(
+    out: &std::process::Output,
+    data: &[(i64, Value)],
+    what: &str,
+    ties_in_any_order: bool,
+) {
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = common::ndjson(&out.stdout);
+    let ids: Vec<String> = got
         .iter()
         .map(|e| e["_id"].as_str().expect("id").to_string())
         .collect();
+    let unique: HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "{what}: an entry written twice");
+    let want = ids_in(data);
+    let missing = want.iter().filter(|id| !unique.contains(id)).count();
     assert_eq!(
-        ids.iter().collect::<HashSet<_>>().len(),
-        ids.len(),
-        "no entry twice"
+        (ids.len(), missing),
+        (want.len(), 0),
+        "{what}: written / missing"
     );
-    assert_eq!(ids.len(), 999, "the last entry was never served");
+    if ties_in_any_order {
+        let times: Vec<&str> = got
+            .iter()
+            .map(|e| e["created_at"].as_str().expect("created_at"))
+            .collect();
+        assert!(
+            times.windows(2).all(|w| w[0] >= w[1]),
+            "{what}: not newest first"
+        );
+    } else {
+        let first_difference = ids.iter().zip(&want).position(|(a, b)| a != b);
+        assert_eq!(first_difference, None, "{what}: not in the vendor's order");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_well_behaved_recruitee_costs_one_request_a_page() {
+    let data = audit_dataset(2_500, NEWEST);
+    let (out, fake) = audit_against(&data, Config::default(), &[]).await;
+    assert_exact(&out, &data, "well behaved", false);
+    assert_eq!(fake.calls(), 25, "2,500 entries at 100 a page");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_cap_below_limit_is_learned_from_what_a_page_holds() {
+    // Recruitee serves 50 where 100 were asked: 2,500 entries came out as 1,000, exit 0.
+    let data = audit_dataset(2_500, NEWEST);
+    let config = Config {
+        page_cap: Some(50),
+        ..Config::default()
+    };
+    let (out, fake) = audit_against(&data, config, &[]).await;
+    assert_exact(&out, &data, "page cap 50", false);
+    assert_eq!(
+        fake.calls(),
+        50,
+        "one request a page once the size is learned"
+    );
+    let limits: HashSet<String> = fake
+        .state
+        .seen()
+        .queries()
+        .iter()
+        .skip(1)
+        .filter_map(|(_, q)| q.iter().find(|(k, _)| k == "limit").map(|(_, v)| v.clone()))
+        .collect();
+    assert_eq!(
+        limits,
+        HashSet::from(["50".to_string()]),
+        "asks what it is served"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ignored_limit_serving_60_a_page_is_exact() {
+    // 2,500 entries came out as 780 (limit ignored: 60 a page), exit 0.
+    let data = audit_dataset(2_500, NEWEST);
+    let config = Config {
+        ignore_limit: true,
+        ..Config::default()
+    };
+    let (out, fake) = audit_against(&data, config, &["--page-size", "250"]).await;
+    assert_exact(&out, &data, "limit ignored", false);
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_total_capped_at_10000_is_split_until_every_window_is_exact() {
+    // 12,000 entries with `total` capped at 10,000: 10,000 were written, exit 0.
+    let data = audit_dataset(12_000, NEWEST);
+    let config = Config {
+        cap_total: true,
+        ..Config::default()
+    };
+    let (out, fake) = audit_against(&data, config, &[]).await;
+    assert_exact(&out, &data, "total capped", false);
+    assert!(fake.violations().is_empty(), "{:?}", fake.violations());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ties_shuffled_on_every_request_are_narrowed_to_exact_windows() {
+    // Entries sharing a second come in another order on each request: 12% were lost, exit 0.
+    let data = audit_dataset(2_500, NEWEST);
+    let ties = data.windows(2).filter(|w| w[0].0 == w[1].0).count();
+    assert!(ties > 1_000, "the data has many ties");
+    let config = Config {
+        shuffle_ties: true,
+        ..Config::default()
+    };
+    let (out, fake) = audit_against(&data, config, &["--page-size", "50"]).await;
+    assert_exact(&out, &data, "ties shuffled", true);
+    let calls = fake.calls();
+    eprintln!("ties shuffled: {calls} requests for 50 pages");
+    assert!(calls <= 160, "few requests: {calls}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ignored_page_is_narrowed_to_windows_of_one_page() {
+    // Page 1 whatever `page` says: 100 of 1,500 were written, exit 0.
+    let data = audit_dataset(1_500, NEWEST);
+    let config = Config {
+        ignore_page: true,
+        ..Config::default()
+    };
+    let (out, fake) = audit_against(&data, config, &[]).await;
+    assert_exact(&out, &data, "page ignored", false);
+    eprintln!("page ignored: {} requests", fake.calls());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_that_cannot_be_fetched_whole_fails_naming_it() {
+    // 300 entries in one second, 50 a page, shuffled on every request: no request can show
+    // that second whole, so the run must fail rather than guess.
+    let second = NEWEST - 100;
+    let data: Vec<(i64, Value)> = audit_dataset(300, NEWEST)
+        .into_iter()
+        .map(|(_, mut e)| {
+            e["created_at"] = json!(
+                jiff::Timestamp::from_second(second)
+                    .expect("ts")
+                    .strftime("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string()
+            );
+            (second, e)
+        })
+        .collect();
+    let config = Config {
+        shuffle_ties: true,
+        page_cap: Some(50),
+        ..Config::default()
+    };
+    let (out, _fake) = audit_against(&data, config, &[]).await;
     let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    let when = jiff::Timestamp::from_second(second)
+        .expect("ts")
+        .to_string();
     assert!(
-        err.contains("said 1000 results") && err.contains("served 999"),
+        err.contains(&format!("{when}..{when}")) && err.contains("said 300 results"),
         "{err}"
+    );
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn candidates_list_ignoring_offset_falls_back_to_one_unpaged_request() {
+    // GET /candidates that ignores `offset`: endless requests (1,200 in 5 s).
+    let data = candidate_dataset(250, NEWEST);
+    let fake = RecruiteeFake::start(State {
+        candidates: data.clone(),
+        config: Some(Config {
+            ignore_offset: true,
+            ..Config::default()
+        }),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let out = fake
+        .hrlogs(&env)
+        .args([
+            "--page-size",
+            "40",
+            "recruitee",
+            "candidates",
+            "-f",
+            "ndjson",
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Vec<u64> = common::ndjson(&out.stdout)
+        .iter()
+        .map(|c| c["id"].as_u64().expect("id"))
+        .collect();
+    let want: Vec<u64> = data
+        .iter()
+        .map(|(_, c)| c["id"].as_u64().expect("id"))
+        .collect();
+    assert_eq!(got, want);
+    assert_eq!(
+        fake.calls(),
+        3,
+        "page 1, page 2 (the same), then one unpaged request"
+    );
+    let last = &fake.state.seen().queries()[2].1;
+    assert!(
+        !last.iter().any(|(k, _)| k == "limit" || k == "offset"),
+        "{last:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn offers_are_followed_page_by_page_when_recruitee_pages_them() {
+    // GET /offers served in pages: only the first page was written, exit 0.
+    let offers: Vec<Value> = (0..250)
+        .map(|i| json!({"id": 1_000 + i, "kind": "job", "title": format!("Job {i}"), "status": "published", "city": null}))
+        .collect();
+    for paged in [true, false] {
+        let fake = RecruiteeFake::start(State {
+            offers: offers.clone(),
+            config: Some(Config {
+                paged_offers: paged,
+                ..Config::default()
+            }),
+            ..Default::default()
+        })
+        .await;
+        let env = Env::new();
+        let out = fake
+            .hrlogs(&env)
+            .args(["recruitee", "offers", "-f", "ndjson"])
+            .output()
+            .expect("run");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let got: Vec<Value> = common::ndjson(&out.stdout);
+        assert_eq!(got, offers, "paged: {paged}");
+        // Paged: 100, 100, 50 (short: the end). Not paged: all 250, then the same again (nothing
+        // new: the vendor ignores `page`), then one request without page/limit settles it.
+        assert_eq!(fake.calls(), 3, "paged: {paged}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_base_url_with_a_path_prefix_keeps_it() {
+    let data = audit_dataset(30, NEWEST);
+    let fake = RecruiteeFake::start(State {
+        audit: data.clone(),
+        config: Some(Config {
+            prefix: Some("/recruitee".into()),
+            ..Config::default()
+        }),
+        ..Default::default()
+    })
+    .await;
+    assert!(fake.uri().ends_with("/recruitee"));
+    let env = Env::new();
+    let out = fake
+        .hrlogs(&env)
+        .args(["recruitee", "audit", "-f", "ndjson"])
+        .output()
+        .expect("run");
+    assert_exact(&out, &data, "path prefix", false);
+    let out = fake
+        .hrlogs(&env)
+        .args(["--dry-run", "recruitee", "audit"])
+        .output()
+        .expect("run");
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("/recruitee/c/90598/audit_log?"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn entries_created_while_the_run_goes_do_not_break_it() {
+    // The range's end is fixed when the run starts: entries that arrive meanwhile (newest
+    // first, so they shift every page) must neither double nor hide another entry.
+    let now = jiff::Timestamp::now().as_second();
+    let data = audit_dataset(2_000, now - 5);
+    let fake = RecruiteeFake::start(State {
+        audit: data.clone(),
+        config: Some(Config {
+            faults: hrlogs::sandbox::Faults {
+                latency: std::time::Duration::from_millis(5),
+                ..Default::default()
+            },
+            ..Config::default()
+        }),
+        ..Default::default()
+    })
+    .await;
+    let state = fake.state.clone();
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop = done.clone();
+    let pusher = std::thread::spawn(move || {
+        let mut pushed = Vec::new();
+        for i in 0..400 {
+            if stop.load(std::sync::atomic::Ordering::SeqCst) {
+                break;
+            }
+            let at = jiff::Timestamp::now();
+            let id = format!("new{i}");
+            state.push_audit(hrlogs::sandbox::recruitee::Entry::new(
+                at.as_second(),
+                json!({"_id": id, "created_at": at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(), "event_name": "Admin created candidate"}),
+            ));
+            pushed.push(id);
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        pushed
+    });
+    let env = Env::new();
+    let out = fake
+        .hrlogs(&env)
+        .args(["recruitee", "audit", "-f", "ndjson"])
+        .output()
+        .expect("run");
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let pushed: HashSet<String> = pusher.join().expect("pusher").into_iter().collect();
+    assert!(!pushed.is_empty());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got = ids_of(&out.stdout);
+    let unique: HashSet<&String> = got.iter().collect();
+    assert_eq!(unique.len(), got.len(), "an entry written twice");
+    let old = ids_in(&data);
+    assert!(
+        old.iter().all(|id| unique.contains(id)),
+        "an entry went missing"
+    );
+    assert!(
+        got.iter().all(|id| pushed.contains(id) || old.contains(id)),
+        "only real entries"
     );
 }

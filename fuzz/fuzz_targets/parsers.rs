@@ -1,6 +1,7 @@
 //! Everything hrlogs reads from a vendor or a user, fed arbitrary bytes: the page parsers of
-//! both vendors, the answer judges, the time grammar, and what the sinks do with a record.
-//! None of it may panic.
+//! both vendors, the token answer (and the lifetime its `expire` gives), the rate-limit headers,
+//! the answer judges and the error lines they make (cleaned: one line, secrets redacted), the
+//! time grammar, and what the sinks do with a record. None of it may panic.
 #![no_main]
 
 use hrlogs::output::{Column, escape_for_terminal, neutralize_formula};
@@ -28,12 +29,29 @@ fuzz_target!(|data: &[u8]| {
     if let Some(first) = data.first() {
         if let Ok(v) = HeaderValue::from_bytes(&data[..(*first as usize).min(data.len())]) {
             headers.insert("x-ogw-ratelimit-reset", v.clone());
+            headers.insert("x-ratelimit-reset", v.clone());
             headers.insert("retry-after", v);
         }
     }
-    for status in [200u16, 400, 429, 500] {
+    if let Some(wait) = hrlogs::fetch::vendor_wait(&headers) {
+        let _ = std::time::Instant::now().checked_add(wait);
+        let _ = tokio_like_deadline(wait);
+    }
+    for status in [200u16, 302, 400, 429, 500] {
         let status = StatusCode::from_u16(status).expect("status");
-        let _ = feishu::judge(status, &headers, data, "fuzz");
+        if let Err(f) = feishu::judge(status, &headers, data, "fuzz") {
+            let _ = error_line(f);
+        }
+        match feishu::read_token_answer(status, &headers, data) {
+            Ok((token, expire)) => {
+                let lifetime = feishu::token_lifetime(expire);
+                assert!(std::time::Instant::now().checked_add(lifetime).is_some());
+                let _ = token.len();
+            }
+            Err(f) => {
+                let _ = error_line(f);
+            }
+        }
     }
     let columns = [
         Column::path("operation_time"),
@@ -59,5 +77,25 @@ fuzz_target!(|data: &[u8]| {
             let _ = parse_date(text, &tz, now);
         }
         let _ = escape_for_terminal(text);
+        hrlogs::error::register_secret("fuzz-secret-value");
+        let line = hrlogs::error::clean(text);
+        assert!(!line.contains('\n') && !line.contains("fuzz-secret-value"));
     }
 });
+
+/// The line an error would print: one line, whatever the vendor sent.
+fn error_line(f: hrlogs::fetch::Failure) -> String {
+    let e = match f {
+        hrlogs::fetch::Failure::Retry { error, .. }
+        | hrlogs::fetch::Failure::Reauth(error)
+        | hrlogs::fetch::Failure::Fatal(error) => error,
+    };
+    let line = e.to_string();
+    assert!(!line.contains('\n') && !line.contains('\r'), "{line:?}");
+    line
+}
+
+/// A deadline `wait` from now, as the fetcher's lane computes it: never an overflow.
+fn tokio_like_deadline(wait: std::time::Duration) -> Option<std::time::Instant> {
+    std::time::Instant::now().checked_add(wait)
+}

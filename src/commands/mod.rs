@@ -16,8 +16,9 @@ use jiff::tz::TimeZone;
 use crate::cli::{Cli, Command};
 use crate::error::{Error, Result};
 use crate::fetch::{Http, Request};
+use crate::ocsf::Origin;
 use crate::options::Options;
-use crate::output::{self, Column, Destination};
+use crate::output::{self, Column, Destination, Format, OutputOptions};
 use crate::plan::RecordStream;
 use crate::progress::Progress;
 use crate::sandbox;
@@ -146,11 +147,51 @@ impl Context {
         dest: Destination,
         columns: Vec<Column>,
     ) -> Result<()> {
+        self.emit_with(&self.options.output, stream, dest, columns)
+            .await
+    }
+
+    /// [`Context::emit`] for a log command: `origin` says which log and tenant the records
+    /// come from, as `-f ocsf` needs.
+    pub async fn emit_events(
+        &self,
+        stream: RecordStream,
+        dest: Destination,
+        columns: Vec<Column>,
+        origin: Origin,
+    ) -> Result<()> {
+        let options = OutputOptions {
+            origin: Some(origin),
+            ..self.options.output.clone()
+        };
+        self.emit_with(&options, stream, dest, columns).await
+    }
+
+    async fn emit_with(
+        &self,
+        options: &OutputOptions,
+        stream: RecordStream,
+        dest: Destination,
+        columns: Vec<Column>,
+    ) -> Result<()> {
         self.progress.set_output_on_terminal(
             matches!(dest, Destination::Stdout(_)) && std::io::stdout().is_terminal(),
         );
-        let sink = output::sink(&self.options.output, columns, dest)?;
-        output::drain(stream, sink, self.options.output.limit, &self.progress).await
+        let sink = output::sink(options, columns, dest)?;
+        output::drain(stream, sink, options.limit, &self.progress).await
+    }
+
+    /// Refuses `-f ocsf` for a command whose records are not log events (before any request).
+    pub fn refuse_ocsf(&self, command: &str) -> Result<()> {
+        if self.options.output.format == Format::Ocsf {
+            return Err(Error::input(format!(
+                "-f ocsf is not available for `{command}`: its records are not log events"
+            ))
+            .hint(
+                "use -f ocsf with feishu dept-logs, feishu talent-logs or recruitee audit (and their sync); json, ndjson, csv or table here",
+            ));
+        }
+        Ok(())
     }
 }
 

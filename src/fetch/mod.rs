@@ -1,15 +1,20 @@
 //! The HTTP fetcher: sends one API request with pacing, bounded concurrency, retries of
-//! transient failures (backon, exponential with jitter, honouring the vendor's reset headers),
-//! and one token refresh when the vendor says the token is invalid. Vendors plug in through
-//! [`Api`]: how to authorize and how to judge an answer.
+//! transient failures (exponential with jitter), waits the vendor asks for (pausing the whole
+//! lane, not counted as failed attempts), and one token refresh when the vendor says the token
+//! is invalid. Vendors plug in through [`Api`]: how to authorize and how to judge an answer.
+//!
+//! HTTP hygiene lives here too: no redirect is followed (a secret must never reach another
+//! host), bodies are read in chunks up to [`MAX_BODY`], base URLs are checked once
+//! ([`base_url`]) and keep their path prefix ([`join`]), and a URL's `user:password@` is never
+//! shown ([`shown_url`]).
 
 mod pacer;
 
 use std::future::Future;
 use std::time::{Duration, Instant};
 
-use backon::{ExponentialBuilder, Retryable};
-use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap};
+use backon::{BackoffBuilder, ExponentialBuilder};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, LOCATION};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Semaphore;
@@ -22,6 +27,19 @@ pub use pacer::Pacer;
 
 /// How many times one request may get a fresh token after the vendor refused the one it sent.
 const MAX_REFRESHES: u32 = 10;
+
+/// The most a response body may hold: far above any real page, low enough to bound memory.
+pub const MAX_BODY: usize = 64 * 1024 * 1024;
+
+/// The longest wait a vendor may ask for; a longer one fails the run (exit 5) saying so.
+pub const MAX_VENDOR_WAIT: Duration = Duration::from_secs(120);
+
+/// Waits at least this long are said on stderr.
+const NOTICE_WAIT: Duration = Duration::from_secs(3);
+
+/// How many vendor-imposed waits one request may sit through: they do not use up retries, but
+/// a vendor that never lets a request through must still end the run.
+const MAX_VENDOR_WAITS: u32 = 200;
 
 /// One request as it would go on the wire (without its auth header).
 #[derive(Debug, Clone)]
@@ -40,7 +58,8 @@ impl Request {
     pub fn describe(&self) -> String {
         let mut out = format!(
             "{} {}\nAuthorization: Bearer <redacted>\n",
-            self.method, self.url
+            self.method,
+            shown_url(&self.url)
         );
         if let Some(body) = &self.body {
             out.push_str("Content-Type: application/json; charset=utf-8\n\n");
@@ -114,10 +133,12 @@ pub struct Http {
     progress: Progress,
 }
 
-/// Pacing and concurrency for one API: shared by every chain that calls it.
+/// Pacing and concurrency for one API: shared by every chain that calls it. A wait the vendor
+/// asks for pauses the whole lane.
 pub struct Lane {
     pub pacer: Pacer,
     pub in_flight: Semaphore,
+    paused_until: std::sync::Mutex<Option<tokio::time::Instant>>,
 }
 
 impl Lane {
@@ -125,6 +146,35 @@ impl Lane {
         Lane {
             pacer,
             in_flight: Semaphore::new(max_in_flight.max(1) as usize),
+            paused_until: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Pauses every request of the lane for `wait` from now (a pause already longer stays).
+    /// Returns when the pause ends, and whether this call made it longer.
+    pub fn pause_for(&self, wait: Duration) -> (tokio::time::Instant, bool) {
+        let now = tokio::time::Instant::now();
+        let until = now.checked_add(wait).unwrap_or(now);
+        let Ok(mut paused) = self.paused_until.lock() else {
+            return (until, true);
+        };
+        match *paused {
+            Some(p) if p >= until => (p, false),
+            _ => {
+                *paused = Some(until);
+                (until, true)
+            }
+        }
+    }
+
+    /// Waits while the lane is paused.
+    pub async fn paused(&self) {
+        loop {
+            let until = self.paused_until.lock().ok().and_then(|p| *p);
+            match until {
+                Some(u) if u > tokio::time::Instant::now() => tokio::time::sleep_until(u).await,
+                _ => return,
+            }
         }
     }
 }
@@ -133,6 +183,7 @@ impl Http {
     pub fn new(policy: RetryPolicy, progress: Progress) -> Result<Http> {
         let client = reqwest::Client::builder()
             .user_agent(concat!("hrlogs/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(policy.timeout)
             .connect_timeout(policy.timeout.min(Duration::from_secs(10)))
             .build()
@@ -154,7 +205,7 @@ impl Http {
             let (status, headers, body) = self.exchange(req, None).await?;
             judge(status, &headers, &body)
         };
-        self.with_retries(req, attempt).await
+        self.with_retries(req, None, attempt).await
     }
 
     /// Sends `req` to `api`, paced by `lane`, retried, with one token refresh; parses the body.
@@ -169,12 +220,14 @@ impl Http {
             let mut refreshes = 0;
             loop {
                 let cred = api.credential().await.map_err(Failure::Fatal)?;
+                lane.paused().await;
                 let answer = {
                     let _permit = lane
                         .in_flight
                         .acquire()
                         .await
                         .map_err(|_| Failure::Fatal(Error::other("request slots closed")))?;
+                    lane.paused().await;
                     lane.pacer.wait().await;
                     self.exchange(req, Some(&cred.header)).await?
                 };
@@ -206,42 +259,98 @@ impl Http {
                 }
             }
         };
-        self.with_retries(req, attempt).await
+        self.with_retries(req, Some(lane), attempt).await
     }
 
-    async fn with_retries<T, F, Fut>(&self, req: &Request, attempt: F) -> Result<T>
+    /// Runs `attempt` until it succeeds or fails for good. A failure the vendor put a wait on
+    /// (rate limits) pauses the lane for that long and does not use up a retry; other
+    /// transient failures back off exponentially, up to `max_retries`.
+    async fn with_retries<T, F, Fut>(
+        &self,
+        req: &Request,
+        lane: Option<&Lane>,
+        mut attempt: F,
+    ) -> Result<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = std::result::Result<T, Failure>>,
     {
-        let backoff = ExponentialBuilder::default()
+        let mut backoff = ExponentialBuilder::default()
             .with_min_delay(self.policy.min_delay)
             .with_max_delay(self.policy.max_delay)
             .with_max_times(self.policy.max_retries)
-            .with_jitter();
-        attempt
-            .retry(backoff)
-            .sleep(tokio::time::sleep)
-            .when(|f| matches!(f, Failure::Retry { .. }))
-            .adjust(|f, delay| match (f, delay) {
-                (Failure::Retry { after: Some(after), .. }, Some(_)) => Some(*after),
-                (_, delay) => delay,
-            })
-            .notify(|f, delay| {
-                self.progress.retried();
-                if let Failure::Retry { error, .. } = f {
-                    self.log(1, || format!("retrying in {:.1}s: {}", delay.as_secs_f64(), error.message));
+            .with_jitter()
+            .build();
+        let mut vendor_waits = 0u32;
+        loop {
+            let (error, after) = match attempt().await {
+                Ok(value) => return Ok(value),
+                Err(Failure::Retry { error, after }) => (error, after),
+                Err(other) => return Err(other.into_error()),
+            };
+            self.progress.retried();
+            let delay = match after {
+                Some(wait) => {
+                    let vendor = vendor_of(req);
+                    if wait > MAX_VENDOR_WAIT {
+                        return Err(Error::unavailable(format!(
+                            "{vendor} asked to wait {} s before the next request, more than the {} s hrlogs waits ({})",
+                            wait.as_secs(),
+                            MAX_VENDOR_WAIT.as_secs(),
+                            error.message
+                        ))
+                        .hint("the vendor's rate limit or quota is exhausted; try again later"));
+                    }
+                    vendor_waits += 1;
+                    if vendor_waits > MAX_VENDOR_WAITS {
+                        return Err(Error::unavailable(format!(
+                            "{} was still refused after waiting {MAX_VENDOR_WAITS} times as {vendor} asked: {}",
+                            req.what, error.message
+                        ))
+                        .hint("the vendor's rate limit or quota is exhausted; try again later"));
+                    }
+                    // A wait of zero would hammer the vendor: wait at least the first backoff.
+                    let wait = wait.max(self.policy.min_delay);
+                    let said = match lane {
+                        Some(lane) => lane.pause_for(wait).1,
+                        None => true,
+                    };
+                    if said && wait >= NOTICE_WAIT {
+                        self.progress.line(&format!(
+                            "hrlogs: {vendor} asked to wait {} s; waiting",
+                            wait.as_secs_f64().round()
+                        ));
+                    }
+                    self.log(1, || {
+                        format!(
+                            "waiting {:.1}s as the vendor asked: {}",
+                            wait.as_secs_f64(),
+                            error.message
+                        )
+                    });
+                    wait
                 }
-            })
-            .await
-            .map_err(|f| match f {
-                Failure::Retry { error, .. } => Error::unavailable(format!(
-                    "{} failed after {} retries: {}",
-                    req.what, self.policy.max_retries, error.message
-                ))
-                .hint("check the network and the vendor's status page, or raise --max-retries / --timeout"),
-                other => other.into_error(),
-            })
+                None => match backoff.next() {
+                    Some(delay) => {
+                        self.log(1, || {
+                            format!("retrying in {:.1}s: {}", delay.as_secs_f64(), error.message)
+                        });
+                        delay
+                    }
+                    None => {
+                        return Err(Error::unavailable(format!(
+                            "{} failed after {} retries: {}",
+                            req.what, self.policy.max_retries, error.message
+                        ))
+                        .hint("check the network and the vendor's status page, or raise --max-retries / --timeout"));
+                    }
+                },
+            };
+            tokio::time::sleep(delay).await;
+            if let Some(lane) = lane {
+                lane.paused().await;
+            }
+        }
     }
 
     /// One round trip. Network errors, timeouts and cut-off bodies are retryable failures.
@@ -265,10 +374,25 @@ impl Http {
             Err(e) => Err(describe_transport(&e)),
             Ok(resp) => {
                 let status = resp.status();
+                if status.is_redirection() {
+                    self.progress.request_done();
+                    return Err(Failure::Fatal(redirect_error(req, status, resp.headers())));
+                }
                 let headers = resp.headers().clone();
-                match resp.bytes().await {
-                    Ok(body) => Ok((status, headers, body.to_vec())),
-                    Err(e) => Err(format!(
+                match read_body(resp).await {
+                    Ok(body) => Ok((status, headers, body)),
+                    Err(BodyError::TooLarge) => {
+                        self.progress.request_done();
+                        return Err(Failure::Fatal(
+                            Error::unavailable(format!(
+                                "{} answered HTTP {status} with a body over {} MiB; hrlogs stopped reading it",
+                                req.what,
+                                MAX_BODY / (1024 * 1024)
+                            ))
+                            .hint("no real page is that large: check the base URL, or narrow the query"),
+                        ));
+                    }
+                    Err(BodyError::Cut(e)) => Err(format!(
                         "HTTP {status} but the body was cut off: {}",
                         describe_transport(&e)
                     )),
@@ -351,9 +475,258 @@ fn describe_transport(e: &reqwest::Error) -> String {
     }
 }
 
-/// Seconds from a header such as `x-ogw-ratelimit-reset` or `Retry-After`.
+enum BodyError {
+    TooLarge,
+    Cut(reqwest::Error),
+}
+
+/// The body, read chunk by chunk, refused as soon as it would pass [`MAX_BODY`].
+async fn read_body(mut resp: reqwest::Response) -> std::result::Result<Vec<u8>, BodyError> {
+    if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(BodyError::Cut)? {
+        if body.len().saturating_add(chunk.len()) > MAX_BODY {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// A 3xx answer: never followed, named with where it pointed.
+fn redirect_error(req: &Request, status: StatusCode, headers: &HeaderMap) -> Error {
+    let target = headers
+        .get(LOCATION)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .map(|l| match req.url.join(&l) {
+            Ok(u) => shown_url(&u),
+            Err(_) => l,
+        })
+        .unwrap_or_else(|| "nowhere (no Location header)".into());
+    Error::config(format!(
+        "{} answered HTTP {} redirecting to {target}; hrlogs follows no redirect, so that no secret reaches another host",
+        req.what,
+        status.as_u16()
+    ))
+    .hint("if that address is the vendor's, set the base URL to it")
+}
+
+/// The vendor named at the start of a request's description ("Feishu …", "Recruitee …").
+fn vendor_of(req: &Request) -> &str {
+    req.what.split_whitespace().next().unwrap_or("the vendor")
+}
+
+/// Longest wait a header can ask for, so that arithmetic on it cannot overflow (far above
+/// [`MAX_VENDOR_WAIT`], which decides whether it is honoured).
+const HEADER_WAIT_CEILING: Duration = Duration::from_secs(86_400);
+
+/// Seconds from a header such as `x-ogw-ratelimit-reset`, as a wait from now. A value that
+/// looks like a Unix time (after 2001) is read as the moment the wait ends.
 pub fn seconds_header(headers: &HeaderMap, name: &str) -> Option<Duration> {
     let text = headers.get(name)?.to_str().ok()?.trim();
     let secs: f64 = text.parse().ok()?;
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(300.0)))
+    if !secs.is_finite() || secs < 0.0 {
+        return None;
+    }
+    let secs = if secs >= 1_000_000_000.0 {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        (secs - now).max(0.0)
+    } else {
+        secs
+    };
+    Some(Duration::from_secs_f64(
+        secs.min(HEADER_WAIT_CEILING.as_secs_f64()),
+    ))
+}
+
+/// `Retry-After` in seconds or as an HTTP date, as a wait from now.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let text = headers.get("retry-after")?.to_str().ok()?.trim();
+    if let Ok(secs) = text.parse::<u64>() {
+        return Some(Duration::from_secs(secs).min(HEADER_WAIT_CEILING));
+    }
+    let at = jiff::fmt::rfc2822::parse(text).ok()?.timestamp();
+    let wait = at.duration_since(jiff::Timestamp::now());
+    Some(
+        Duration::try_from(wait)
+            .unwrap_or(Duration::ZERO)
+            .min(HEADER_WAIT_CEILING),
+    )
+}
+
+/// The wait a vendor asks for in any of the headers rate limiters send: `Retry-After`,
+/// Feishu's `x-ogw-ratelimit-reset`, and `x-ratelimit-reset` (Recruitee's limiter, often
+/// without `Retry-After`). The longest, when several are given.
+pub fn vendor_wait(headers: &HeaderMap) -> Option<Duration> {
+    [
+        retry_after(headers),
+        seconds_header(headers, "x-ogw-ratelimit-reset"),
+        seconds_header(headers, "x-ratelimit-reset"),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+}
+
+/// Checks a configured base URL once: http(s) only (exit 3 otherwise), a host, and a warning
+/// (returned) for plain `http://` to a host that is not loopback.
+pub fn base_url(key: &str, text: &str) -> Result<(Url, Option<String>)> {
+    let url = Url::parse(text.trim())
+        .map_err(|e| Error::config(format!("{key} {text:?} is not a URL: {e}")))?;
+    match url.scheme() {
+        "https" | "http" => {}
+        other => {
+            return Err(Error::config(format!(
+                "{key} {} uses {other}://; only https:// (or http:// to this machine) is supported",
+                shown_url(&url)
+            )));
+        }
+    }
+    let loopback = match url.host() {
+        None => {
+            return Err(Error::config(format!(
+                "{key} {} names no host",
+                shown_url(&url)
+            )));
+        }
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+    };
+    let warning = (url.scheme() == "http" && !loopback).then(|| {
+        format!(
+            "{key} {} is plain http:// to another machine: credentials and records travel unencrypted; use https://",
+            shown_url(&url)
+        )
+    });
+    Ok((url, warning))
+}
+
+/// `path` (absolute, like `/open-apis/…`) under `base`, keeping the base's own path prefix
+/// (an API gateway's `https://gw.example.com/feishu`).
+pub fn join(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    let prefix = base.path().trim_end_matches('/');
+    let path = path.trim_start_matches('/');
+    url.set_path(&format!("{prefix}/{path}"));
+    url.set_query(None);
+    url.set_fragment(None);
+    url
+}
+
+/// A URL as hrlogs shows it: any `user:password@` replaced by `<redacted>@`.
+pub fn shown_url(url: &Url) -> String {
+    if url.username().is_empty() && url.password().is_none() {
+        return url.to_string();
+    }
+    crate::error::redact_url_userinfo(url.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).expect("header"));
+        }
+        h
+    }
+
+    #[test]
+    fn vendor_waits_come_from_every_limiter_header() {
+        let secs = |d: Option<Duration>| d.map(|d| d.as_secs());
+        assert_eq!(
+            secs(vendor_wait(&headers(&[("x-ratelimit-reset", "12")]))),
+            Some(12)
+        );
+        assert_eq!(
+            secs(vendor_wait(&headers(&[("x-ogw-ratelimit-reset", "3")]))),
+            Some(3)
+        );
+        assert_eq!(
+            secs(vendor_wait(&headers(&[("retry-after", "7")]))),
+            Some(7)
+        );
+        assert_eq!(
+            secs(vendor_wait(&headers(&[
+                ("retry-after", "2"),
+                ("x-ratelimit-reset", "9")
+            ]))),
+            Some(9)
+        );
+        let later = jiff::Timestamp::now()
+            .checked_add(jiff::SignedDuration::from_secs(30))
+            .expect("time");
+        let printer = jiff::fmt::rfc2822::DateTimePrinter::new();
+        let date = printer
+            .timestamp_to_rfc9110_string(&later)
+            .expect("http date");
+        let w = secs(vendor_wait(&headers(&[("retry-after", &date)]))).expect("a wait");
+        assert!((28..=30).contains(&w), "{date}: {w}");
+        let past = "Sun, 06 Nov 1994 08:49:37 GMT";
+        assert_eq!(
+            secs(vendor_wait(&headers(&[("retry-after", past)]))),
+            Some(0)
+        );
+        // Huge or odd values never overflow; they are capped far above what is honoured.
+        for odd in [
+            "9223372036854775807",
+            "1e308",
+            "-1",
+            "NaN",
+            "inf",
+            "abc",
+            "",
+        ] {
+            let w = vendor_wait(&headers(&[
+                ("x-ratelimit-reset", odd),
+                ("retry-after", odd),
+            ]));
+            assert!(w.is_none_or(|w| w <= HEADER_WAIT_CEILING), "{odd}");
+        }
+        assert_eq!(vendor_wait(&HeaderMap::new()), None);
+    }
+
+    #[test]
+    fn base_urls_are_checked_and_keep_their_prefix() {
+        let (u, w) = base_url("feishu.base_url", "https://gw.example.com/feishu").expect("ok");
+        assert!(w.is_none());
+        assert_eq!(
+            join(&u, "/open-apis/x").as_str(),
+            "https://gw.example.com/feishu/open-apis/x"
+        );
+        let (u, _) = base_url("k", "https://open.feishu.cn/").expect("ok");
+        assert_eq!(
+            join(&u, "/open-apis/x").as_str(),
+            "https://open.feishu.cn/open-apis/x"
+        );
+        assert!(
+            base_url("k", "http://127.0.0.1:8080")
+                .expect("ok")
+                .1
+                .is_none()
+        );
+        assert!(
+            base_url("k", "http://localhost:8080")
+                .expect("ok")
+                .1
+                .is_none()
+        );
+        assert!(base_url("k", "http://example.com").expect("ok").1.is_some());
+        for bad in ["ftp://example.com", "file:///etc/passwd", "not a url"] {
+            let e = base_url("k", bad).expect_err(bad);
+            assert_eq!(e.kind, crate::error::Kind::Config, "{bad}");
+        }
+        let (u, _) = base_url("k", "https://bob:hunter2@gw.example.com/x").expect("ok");
+        assert!(!shown_url(&u).contains("hunter2") && !shown_url(&u).contains("bob"));
+        let e = base_url("k", "gopher://bob:hunter2@gw.example.com/x").expect_err("scheme");
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
 }

@@ -7,6 +7,7 @@ mod columns;
 mod csv;
 mod destination;
 mod json;
+mod ocsf;
 mod pager;
 mod sanitize;
 mod table;
@@ -35,9 +36,12 @@ pub enum Format {
     Ndjson,
     Csv,
     Xlsx,
+    /// NDJSON of OCSF events, one per record (log commands only).
+    Ocsf,
 }
 
 /// How the output should look.
+#[derive(Clone)]
 pub struct OutputOptions {
     pub format: Format,
     pub fields: Vec<String>,
@@ -45,6 +49,8 @@ pub struct OutputOptions {
     pub tz: TimeZone,
     pub color: bool,
     pub limit: Option<u64>,
+    /// The log the records come from, for `-f ocsf` (None for commands that are not logs).
+    pub origin: Option<crate::ocsf::Origin>,
     /// `--wide`: tables show every column whole.
     pub wide: bool,
     /// Long tables on a terminal go through a pager (not with `--no-pager`).
@@ -96,6 +102,11 @@ pub fn sink(
             };
             Box::new(table::Table::new(out, columns, table_options, check))
         }
+        Format::Ocsf => Box::new(ocsf::Ocsf::new(
+            out,
+            options.origin.clone(),
+            options.tz.clone(),
+        )),
     })
 }
 

@@ -1,19 +1,70 @@
 //! Running groups of chains and merging them newest first: the chains of a group run at once
 //! and are k-way merged by key; the next `lookahead` groups prefetch meanwhile. Each chain
 //! holds at most one page ahead, so memory stays bounded however long the chains are.
+//!
+//! A chain is finished only when its task has *returned `Ok`*: when its channel closes, the
+//! task is joined, and an error, a panic or a cancellation ends the run with an error.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
 
 use tokio::sync::mpsc;
 use tokio::sync::mpsc::error::TryRecvError;
-use tokio::task::JoinSet;
 
-use super::{Batch, PageSource, RecordStream, walk};
+use super::{AbortOnDrop, Batch, PageSource, RecordStream, task_failed, walk};
+use crate::error::Result;
 use crate::progress::Progress;
 use crate::record::Record;
 
 const OUT_BATCH: usize = 512;
+
+/// One running chain: its pages, and its task (joined when the pages end).
+struct Running {
+    rx: mpsc::Receiver<Batch>,
+    task: Option<AbortOnDrop<Result<()>>>,
+    what: String,
+}
+
+impl Running {
+    fn start<S: PageSource>(source: S, progress: &Progress) -> Running {
+        let (tx, rx) = mpsc::channel(1);
+        let what = source.describe();
+        let progress = progress.clone();
+        let task = tokio::spawn(async move { walk(&source, &tx, &progress).await });
+        Running {
+            rx,
+            task: Some(AbortOnDrop(task)),
+            what,
+        }
+    }
+
+    /// The next page; `Ok(None)` when the chain is proven complete (its task returned `Ok`).
+    async fn next(&mut self) -> Result<Option<Vec<Record>>> {
+        match self.rx.recv().await {
+            Some(batch) => batch.map(Some),
+            None => self.end().await.map(|()| None),
+        }
+    }
+
+    /// The next page if one is ready, without waiting; `Err(())` when one must wait.
+    async fn try_next(&mut self) -> std::result::Result<Result<Option<Vec<Record>>>, ()> {
+        match self.rx.try_recv() {
+            Ok(batch) => Ok(batch.map(Some)),
+            Err(TryRecvError::Disconnected) => Ok(self.end().await.map(|()| None)),
+            Err(TryRecvError::Empty) => Err(()),
+        }
+    }
+
+    async fn end(&mut self) -> Result<()> {
+        let Some(task) = self.task.take() else {
+            return Ok(());
+        };
+        match task.join().await {
+            Ok(result) => result,
+            Err(e) => Err(task_failed(&self.what, &e)),
+        }
+    }
+}
 
 /// Runs `groups` (newest first), merging each group's chains by key, newest first.
 pub fn merge_groups<S: PageSource>(
@@ -23,46 +74,41 @@ pub fn merge_groups<S: PageSource>(
 ) -> RecordStream {
     progress.add_chains(groups.iter().map(|g| g.len() as u64).sum());
     RecordStream::spawn(4, move |out| async move {
-        let mut tasks = JoinSet::new();
         let mut pending = groups.into_iter();
-        let mut started: VecDeque<Vec<mpsc::Receiver<Batch>>> = VecDeque::new();
-        let start = |group: Vec<S>, tasks: &mut JoinSet<()>| -> Vec<mpsc::Receiver<Batch>> {
+        let mut started: VecDeque<Vec<Running>> = VecDeque::new();
+        let start = |group: Vec<S>| -> Vec<Running> {
             group
                 .into_iter()
-                .map(|source| {
-                    let (tx, rx) = mpsc::channel(1);
-                    tasks.spawn(walk(source, tx, progress.clone()));
-                    rx
-                })
+                .map(|source| Running::start(source, &progress))
                 .collect()
         };
         for group in pending.by_ref().take(lookahead + 1) {
-            started.push_back(start(group, &mut tasks));
+            started.push_back(start(group));
         }
         while let Some(chains) = started.pop_front() {
             if let Some(group) = pending.next() {
-                started.push_back(start(group, &mut tasks));
+                started.push_back(start(group));
             }
-            if merge_one(chains, &out).await.is_err() {
+            if let Err(e) = merge_one(chains, &out).await {
+                if let Some(e) = e {
+                    let _ = out.send(Err(e)).await;
+                }
                 return;
             }
         }
     })
 }
 
-/// Merges one group into `out`. Err when the run is over (an error was sent, or nobody listens).
+/// Merges one group into `out`. `Err(Some(e))` when a chain failed, `Err(None)` when nobody
+/// listens any more.
 async fn merge_one(
-    mut chains: Vec<mpsc::Receiver<Batch>>,
+    mut chains: Vec<Running>,
     out: &mpsc::Sender<Batch>,
-) -> Result<(), ()> {
+) -> std::result::Result<(), Option<crate::error::Error>> {
     if chains.len() == 1 {
-        let mut rx = chains.remove(0);
-        while let Some(batch) = rx.recv().await {
-            let failed = batch.is_err();
-            out.send(batch).await.map_err(|_| ())?;
-            if failed {
-                return Err(());
-            }
+        let mut chain = chains.remove(0);
+        while let Some(records) = chain.next().await.map_err(Some)? {
+            out.send(Ok(records)).await.map_err(|_| None)?;
         }
         return Ok(());
     }
@@ -73,22 +119,25 @@ async fn merge_one(
         refill(i, &mut chains, &mut buffers, &mut heap, &mut batch, out).await?;
     }
     while let Some((_, Reverse(i))) = heap.pop() {
-        if let Some(record) = buffers[i].pop_front() {
+        let Some(buffer) = buffers.get_mut(i) else {
+            continue;
+        };
+        if let Some(record) = buffer.pop_front() {
             batch.push(record);
         }
         if batch.len() >= OUT_BATCH {
             out.send(Ok(std::mem::take(&mut batch)))
                 .await
-                .map_err(|_| ())?;
+                .map_err(|_| None)?;
         }
-        if let Some(next) = buffers[i].front() {
+        if let Some(next) = buffer.front() {
             heap.push((next.key, Reverse(i)));
         } else {
             refill(i, &mut chains, &mut buffers, &mut heap, &mut batch, out).await?;
         }
     }
     if !batch.is_empty() {
-        out.send(Ok(batch)).await.map_err(|_| ())?;
+        out.send(Ok(batch)).await.map_err(|_| None)?;
     }
     Ok(())
 }
@@ -97,37 +146,208 @@ async fn merge_one(
 /// already merged before waiting, so output keeps flowing.
 async fn refill(
     i: usize,
-    chains: &mut [mpsc::Receiver<Batch>],
+    chains: &mut [Running],
     buffers: &mut [VecDeque<Record>],
     heap: &mut BinaryHeap<(i64, Reverse<usize>)>,
     batch: &mut Vec<Record>,
     out: &mpsc::Sender<Batch>,
-) -> Result<(), ()> {
-    let next = match chains[i].try_recv() {
-        Ok(b) => Some(b),
-        Err(TryRecvError::Disconnected) => None,
-        Err(TryRecvError::Empty) => {
+) -> std::result::Result<(), Option<crate::error::Error>> {
+    let (Some(chain), Some(buffer)) = (chains.get_mut(i), buffers.get_mut(i)) else {
+        return Ok(());
+    };
+    let next = match chain.try_next().await {
+        Ok(next) => next,
+        Err(()) => {
             if !batch.is_empty() {
-                out.send(Ok(std::mem::take(batch))).await.map_err(|_| ())?;
+                out.send(Ok(std::mem::take(batch)))
+                    .await
+                    .map_err(|_| None)?;
             }
-            chains[i].recv().await
+            chain.next().await
         }
     };
     match next {
-        None => Ok(()),
-        Some(Err(e)) => {
+        Ok(None) => Ok(()),
+        Err(e) => {
             if !batch.is_empty() {
                 let _ = out.send(Ok(std::mem::take(batch))).await;
             }
-            let _ = out.send(Err(e)).await;
-            Err(())
+            Err(Some(e))
         }
-        Some(Ok(records)) => {
-            buffers[i] = records.into();
-            if let Some(head) = buffers[i].front() {
+        Ok(Some(records)) => {
+            *buffer = records.into();
+            if let Some(head) = buffer.front() {
                 heap.push((head.key, Reverse(i)));
             }
             Ok(())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::{Error, Kind};
+    use crate::plan::{Next, Page};
+    use serde_json::value::RawValue;
+    use std::sync::Mutex;
+
+    fn rec(key: i64, text: &str) -> Record {
+        Record::new(
+            RawValue::from_string(format!("{{\"k\":{key},\"t\":{text:?}}}")).expect("raw"),
+            key,
+        )
+    }
+
+    /// One scripted page: its (key, text) records and next token.
+    type ScriptPage = (Vec<(i64, &'static str)>, Next);
+
+    /// A chain that answers from a script.
+    struct Scripted {
+        pages: Mutex<VecDeque<ScriptPage>>,
+        panic_at_end: bool,
+    }
+
+    impl Scripted {
+        fn new(pages: Vec<ScriptPage>) -> Scripted {
+            Scripted {
+                pages: Mutex::new(pages.into()),
+                panic_at_end: false,
+            }
+        }
+    }
+
+    impl PageSource for Scripted {
+        async fn fetch(&self, _token: Option<String>) -> Result<Page> {
+            let next = self.pages.lock().expect("lock").pop_front();
+            match next {
+                Some((records, next)) => Ok(Page {
+                    records: records.into_iter().map(|(k, t)| rec(k, t)).collect(),
+                    next,
+                }),
+                None if self.panic_at_end => panic!("scripted panic"),
+                None => Err(Error::unavailable("script over")),
+            }
+        }
+        fn describe(&self) -> String {
+            "scripted chain".into()
+        }
+    }
+
+    async fn drain(mut s: RecordStream) -> (Vec<i64>, Option<Error>) {
+        let mut keys = Vec::new();
+        while let Some(batch) = s.next_batch().await {
+            match batch {
+                Ok(b) => keys.extend(b.iter().map(|r| r.key)),
+                Err(e) => return (keys, Some(e)),
+            }
+        }
+        (keys, None)
+    }
+
+    fn quiet() -> Progress {
+        Progress::new(false, true, 0)
+    }
+
+    fn tok(t: &str) -> Next {
+        Next::Token(t.into())
+    }
+
+    #[tokio::test]
+    async fn chains_merge_newest_first() {
+        let a = Scripted::new(vec![
+            (vec![(9, "a"), (5, "b")], tok("x")),
+            (vec![(1, "c")], Next::Done),
+        ]);
+        let b = Scripted::new(vec![(vec![(8, "d"), (2, "e")], Next::Done)]);
+        let (keys, err) = drain(merge_groups(vec![vec![a, b]], 0, quiet())).await;
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(keys, [9, 8, 5, 2, 1]);
+    }
+
+    #[tokio::test]
+    async fn a_chain_that_panics_fails_the_run_instead_of_ending_it() {
+        for group in [1, 2] {
+            let mut chains = vec![Scripted {
+                pages: Mutex::new(vec![(vec![(9, "a")], tok("x"))].into()),
+                panic_at_end: true,
+            }];
+            if group == 2 {
+                chains.push(Scripted::new(vec![(vec![(3, "z")], Next::Done)]));
+            }
+            let (_, err) = drain(merge_groups(vec![chains], 0, quiet())).await;
+            let err = err.expect("a panicked chain must be an error");
+            assert_eq!(err.kind, Kind::Other);
+            assert!(
+                err.message.contains("panicked") && err.message.contains("scripted chain"),
+                "{err}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn repeated_records_under_fresh_tokens_are_a_loop() {
+        let page = || vec![(9, "a"), (8, "b")];
+        let chain = Scripted::new(vec![
+            (page(), tok("t1")),
+            (page(), tok("t2")),
+            (page(), tok("t3")),
+        ]);
+        let (keys, err) = drain(merge_groups(vec![vec![chain]], 0, quiet())).await;
+        let err = err.expect("loop");
+        assert_eq!(err.kind, Kind::Unavailable);
+        assert!(
+            err.message.contains("paging made no progress") && err.message.contains("already seen"),
+            "{err}"
+        );
+        assert_eq!(keys, [9, 8], "the first page only, once");
+    }
+
+    #[tokio::test]
+    async fn identical_records_on_different_pages_are_kept() {
+        // Two genuinely identical records are two events: only a page of nothing new is a loop.
+        let chain = Scripted::new(vec![
+            (vec![(9, "a"), (8, "b")], tok("t1")),
+            (vec![(8, "b"), (7, "c")], Next::Done),
+        ]);
+        let (keys, err) = drain(merge_groups(vec![vec![chain]], 0, quiet())).await;
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(keys, [9, 8, 8, 7]);
+    }
+
+    #[tokio::test]
+    async fn more_without_token_is_an_incomplete_answer() {
+        let chain = Scripted::new(vec![(vec![(9, "a")], Next::MoreWithoutToken)]);
+        let (keys, err) = drain(merge_groups(vec![vec![chain]], 0, quiet())).await;
+        let err = err.expect("incomplete");
+        assert_eq!(err.kind, Kind::Unavailable);
+        assert!(
+            err.message.contains("more pages but sent no page token"),
+            "{err}"
+        );
+        assert_eq!(keys, [9]);
+    }
+
+    #[tokio::test]
+    async fn a_repeated_token_and_endless_empty_pages_are_loops() {
+        let chain = Scripted::new(vec![
+            (vec![(9, "a")], tok("t1")),
+            (vec![(8, "b")], tok("t1")),
+        ]);
+        let (_, err) = drain(merge_groups(vec![vec![chain]], 0, quiet())).await;
+        assert!(err.expect("loop").message.contains("a second time"));
+        let pages = (0..=crate::plan::chain::MAX_EMPTY_PAGES)
+            .map(|i| (vec![], Next::Token(format!("e{i}"))))
+            .collect();
+        let (_, err) = drain(merge_groups(vec![vec![Scripted::new(pages)]], 0, quiet())).await;
+        assert!(err.expect("loop").message.contains("empty pages in a row"));
+    }
+
+    #[tokio::test]
+    async fn a_failing_chain_fails_the_merge() {
+        let a = Scripted::new(vec![(vec![(9, "a")], tok("x"))]);
+        let b = Scripted::new(vec![(vec![(8, "b")], Next::Done)]);
+        let (_, err) = drain(merge_groups(vec![vec![a, b]], 0, quiet())).await;
+        assert!(err.expect("error").message.contains("script over"));
     }
 }

@@ -1,104 +1,491 @@
-//! The Feishu stand-in: token exchange, talent operation logs, department operation logs.
-//! Any operator or department ID has records (generated from the ID), so every example works.
+//! The Feishu stand-in, and the one configurable Feishu fake of the sandbox, the tests and the
+//! benchmark: token exchange, talent operation logs, department operation logs, answering as
+//! Feishu does (envelopes with `code`/`msg`, `has_more` + token paging, the 100-department and
+//! 366-day limits with `end_date` after `start_date`, 99991663 for a refused token, 99991400
+//! with `x-ogw-ratelimit-reset`).
+//!
+//! [`Config`] holds the dataset (the sandbox's sample, where any ID has records generated from
+//! it, or a test's own logs) and a switch for each way Feishu may misbehave: records repeated
+//! under fresh tokens, `has_more` without a token, `code 0` without `data`, a repeating token,
+//! refusals, token revocation every N calls, rate limits (429 or 400), faults and latency, a
+//! redirect on the token call, an endless body, a huge `expire`, error bodies that echo the
+//! secret, a path prefix.
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use axum::Json;
-use axum::body::Bytes;
+use axum::Router;
+use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::post;
 use jiff::civil::{Date, DateTime};
 use jiff::{Timestamp, ToSpan};
 use serde_json::{Value, json};
 
 use super::sample::{PEOPLE, REASONS, Rng};
-use super::{APP_ID, APP_SECRET};
+use super::{APP_ID, APP_SECRET, Fault, Faults, Seen, Server};
+use crate::error::Result;
 
-pub struct Feishu {
-    issued: AtomicU64,
-    now: Timestamp,
+pub const TOKEN_PATH: &str = "/open-apis/auth/v3/tenant_access_token/internal";
+pub const TALENT_PATH: &str = "/open-apis/hire/v1/talent_operation_logs/search";
+pub const DEPT_PATH: &str = "/open-apis/corehr/v2/departments/query_operation_logs";
+
+/// What page tokens look like (an offset after this prefix).
+const TOKEN_PREFIX: &str = "eyJvZmZzZXQi";
+
+/// One department operation log.
+#[derive(Debug, Clone)]
+pub struct DeptLog {
+    pub department: String,
+    /// `operation_time`, the tenant's wall clock.
+    pub at: DateTime,
+    pub value: Value,
 }
 
-impl Feishu {
-    pub fn new() -> Feishu {
-        Feishu {
-            issued: AtomicU64::new(0),
-            now: Timestamp::now(),
+/// One talent operation log.
+#[derive(Debug, Clone)]
+pub struct TalentLog {
+    pub operator: String,
+    pub operation: i64,
+    pub job: String,
+    pub ms: i64,
+    pub value: Value,
+}
+
+/// The fake's dataset and behaviour. `Config::default()` is an empty, well-behaved Feishu that
+/// accepts [`APP_ID`] / [`APP_SECRET`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The sandbox's sample data (any operator or department has records) instead of the lists.
+    pub sample: bool,
+    /// Department logs, newest first.
+    pub dept: Vec<DeptLog>,
+    /// Talent logs, newest first.
+    pub talent: Vec<TalentLog>,
+    pub app_id: String,
+    pub app_secret: String,
+    /// Tokens issued are this followed by a number.
+    pub token_prefix: String,
+    /// The token answer's `expire` (seconds).
+    pub expire: i64,
+    /// Revoke every token after this many data calls (0: never).
+    pub revoke_every: u64,
+    /// Always answer the same next page token (a looping vendor).
+    pub repeat_token: bool,
+    /// Every page is the first page again, under a fresh token each time.
+    pub fresh_token_repeats: bool,
+    /// `has_more: true` with no token where a next page would be.
+    pub more_without_token: bool,
+    /// Data calls answer `{"code":0,"msg":"success"}`, without `data`.
+    pub no_data: bool,
+    /// Answer every data call with this code and message (HTTP 400).
+    pub refuse_with: Option<(i64, String)>,
+    /// Rate limits as HTTP 400 with code 99991400 (as some older APIs do), not 429.
+    pub rate_limit_as_400: bool,
+    /// Answer the first N data calls with a rate limit.
+    pub throttle_first: u64,
+    /// Enforce the vendor's rate limit: past this many data calls in one second (per API),
+    /// answer with a rate limit (reset 1 s), as Feishu does.
+    pub per_second: Option<u64>,
+    /// `x-ogw-ratelimit-reset` on rate limits (also used by `faults.every_429`).
+    pub reset_seconds: Option<u64>,
+    /// Answer the token call 307 to this URL.
+    pub redirect_token_to: Option<String>,
+    /// Data calls answer 200 with a body that never ends.
+    pub endless_body: bool,
+    /// Refusals echo what was sent: the token call the app secret, data calls the
+    /// Authorization header.
+    pub echo_secret: bool,
+    pub faults: Faults,
+    /// Serve under this path prefix (an API gateway), e.g. `/feishu`.
+    pub prefix: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            sample: false,
+            dept: Vec::new(),
+            talent: Vec::new(),
+            app_id: APP_ID.to_string(),
+            app_secret: APP_SECRET.to_string(),
+            token_prefix: "t-test-".to_string(),
+            expire: 7200,
+            revoke_every: 0,
+            repeat_token: false,
+            fresh_token_repeats: false,
+            more_without_token: false,
+            no_data: false,
+            refuse_with: None,
+            rate_limit_as_400: false,
+            throttle_first: 0,
+            per_second: None,
+            reset_seconds: None,
+            redirect_token_to: None,
+            endless_body: false,
+            echo_secret: false,
+            faults: Faults::default(),
+            prefix: None,
         }
     }
 }
 
-fn answer(status: StatusCode, code: i64, msg: &str, data: Option<Value>) -> Response {
+impl Config {
+    /// The sandbox: sample data, well behaved.
+    pub fn sample() -> Config {
+        Config {
+            sample: true,
+            token_prefix: "t-sandbox-".to_string(),
+            ..Config::default()
+        }
+    }
+}
+
+/// The fake's state: its config and what it saw.
+pub struct Feishu {
+    pub config: Config,
+    now: Timestamp,
+    pub token_calls: AtomicU64,
+    pub data_calls: AtomicU64,
+    valid: Mutex<HashSet<String>>,
+    /// Paths and queries of data calls, and broken rules (too many departments, bad spans).
+    pub seen: Seen,
+    /// The JSON body of each data call.
+    pub bodies: Mutex<Vec<Value>>,
+    /// When each data call arrived.
+    pub arrivals: Mutex<Vec<Instant>>,
+    /// Indexes (in `arrivals`) of the calls answered with a rate limit.
+    pub limited: Mutex<Vec<usize>>,
+    /// How many faults were injected.
+    pub injected: AtomicU64,
+    /// How many calls were answered with a rate limit past `per_second`.
+    pub throttled: AtomicU64,
+    /// Per API path: the second being counted and the calls in it.
+    windows: Mutex<HashMap<&'static str, (u64, u64)>>,
+    started: Instant,
+    fresh: AtomicU64,
+}
+
+impl Feishu {
+    pub fn new(config: Config) -> Feishu {
+        Feishu {
+            config,
+            now: Timestamp::now(),
+            token_calls: AtomicU64::new(0),
+            data_calls: AtomicU64::new(0),
+            valid: Mutex::new(HashSet::new()),
+            seen: Seen::default(),
+            bodies: Mutex::new(Vec::new()),
+            arrivals: Mutex::new(Vec::new()),
+            limited: Mutex::new(Vec::new()),
+            injected: AtomicU64::new(0),
+            throttled: AtomicU64::new(0),
+            windows: Mutex::new(HashMap::new()),
+            started: Instant::now(),
+            fresh: AtomicU64::new(0),
+        }
+    }
+
+    pub fn token_calls(&self) -> u64 {
+        self.token_calls.load(Ordering::SeqCst)
+    }
+
+    pub fn data_calls(&self) -> u64 {
+        self.data_calls.load(Ordering::SeqCst)
+    }
+
+    /// The JSON bodies of the data calls so far.
+    pub fn bodies(&self) -> Vec<Value> {
+        self.bodies.lock().map(|b| b.clone()).unwrap_or_default()
+    }
+}
+
+/// A fake Feishu served on its own thread; stops when dropped.
+pub struct Fake {
+    pub server: Server,
+    pub state: Arc<Feishu>,
+}
+
+impl Fake {
+    /// The base URL to configure (`feishu.base_url`), with the prefix if any.
+    pub fn base_url(&self) -> String {
+        format!(
+            "{}{}",
+            self.server.addr,
+            self.state.config.prefix.as_deref().unwrap_or("")
+        )
+    }
+}
+
+/// Serves `config` on 127.0.0.1 on a thread of its own.
+pub fn spawn(config: Config) -> Result<Fake> {
+    let state = Arc::new(Feishu::new(config));
+    let server = Server::spawn(router(state.clone()))?;
+    Ok(Fake { server, state })
+}
+
+/// The routes of the fake (under the config's prefix, if any).
+pub fn router(state: Arc<Feishu>) -> Router {
+    let prefix = state.config.prefix.clone();
+    let routes = Router::new()
+        .route(TOKEN_PATH, post(token))
+        .route(TALENT_PATH, post(talent_logs))
+        .route(DEPT_PATH, post(dept_logs))
+        .with_state(state);
+    match prefix {
+        Some(p) if p.starts_with('/') && p.len() > 1 => Router::new().nest(&p, routes),
+        _ => routes,
+    }
+}
+
+fn envelope(code: i64, msg: &str, data: Option<Value>) -> Value {
     let mut body = json!({"code": code, "msg": msg});
     if let Some(d) = data {
         body["data"] = d;
     }
-    (status, Json(body)).into_response()
+    body
+}
+
+fn answer(status: StatusCode, code: i64, msg: &str, data: Option<Value>) -> Response {
+    (
+        status,
+        [("content-type", "application/json; charset=utf-8")],
+        envelope(code, msg, data).to_string(),
+    )
+        .into_response()
 }
 
 fn bad_param(msg: &str) -> Response {
     answer(StatusCode::BAD_REQUEST, 1002002, msg, None)
 }
 
-pub async fn token(State(s): State<Arc<Feishu>>, body: Bytes) -> Response {
-    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    if v["app_id"] != APP_ID || v["app_secret"] != APP_SECRET {
-        return (
-            StatusCode::BAD_REQUEST,
-            Json(json!({"code": 10014, "msg": "app secret invalid"})),
-        )
-            .into_response();
+async fn token(State(s): State<Arc<Feishu>>, body: Bytes) -> Response {
+    let c = &s.config;
+    let n = s.token_calls.fetch_add(1, Ordering::SeqCst) + 1;
+    if let Some(to) = &c.redirect_token_to {
+        return (StatusCode::TEMPORARY_REDIRECT, [("location", to.as_str())]).into_response();
     }
-    let n = s.issued.fetch_add(1, Ordering::Relaxed) + 1;
-    Json(json!({"code": 0, "msg": "ok", "tenant_access_token": format!("t-sandbox-{n}"), "expire": 7200})).into_response()
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if v["app_id"] != c.app_id.as_str() || v["app_secret"] != c.app_secret.as_str() {
+        let msg = if c.echo_secret {
+            format!(
+                "app secret invalid: got app_secret {} for app {}",
+                v["app_secret"], v["app_id"]
+            )
+        } else {
+            "app secret invalid".to_string()
+        };
+        return answer(StatusCode::BAD_REQUEST, 10014, &msg, None);
+    }
+    let token = format!("{}{n}", c.token_prefix);
+    if let Ok(mut valid) = s.valid.lock() {
+        valid.insert(token.clone());
+    }
+    let body = json!({"code": 0, "msg": "ok", "tenant_access_token": token, "expire": c.expire});
+    (
+        [("content-type", "application/json; charset=utf-8")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
-fn check_auth(headers: &HeaderMap) -> Option<Response> {
-    match headers.get("authorization").and_then(|v| v.to_str().ok()) {
-        None | Some("") => Some(answer(
+fn rate_limited(c: &Config) -> Response {
+    let status = if c.rate_limit_as_400 {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::TOO_MANY_REQUESTS
+    };
+    let mut r = answer(status, 99991400, "request trigger frequency limit", None);
+    let h = r.headers_mut();
+    h.insert("x-ogw-ratelimit-limit", 5.into());
+    if let Some(reset) = c.reset_seconds {
+        h.insert("x-ogw-ratelimit-reset", reset.into());
+    }
+    r
+}
+
+/// An answer that never ends: a page whose item list goes on forever.
+fn endless() -> Response {
+    let head = futures::stream::once(async {
+        Ok::<_, std::io::Error>(Bytes::from_static(b"{\"code\":0,\"data\":{\"items\":["))
+    });
+    let item = Bytes::from(format!("{{\"operation_time\":\"{}\"}},", "9".repeat(4000)));
+    let tail = futures::stream::repeat_with(move || Ok::<_, std::io::Error>(item.clone()));
+    let mut r = Body::from_stream(futures::StreamExt::chain(head, tail)).into_response();
+    r.headers_mut().insert(
+        "content-type",
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+impl Feishu {
+    /// False when this call is one too many in the current second of `path`'s limit.
+    fn admit(&self, path: &'static str) -> bool {
+        let Some(limit) = self.config.per_second else {
+            return true;
+        };
+        let second = self.started.elapsed().as_secs();
+        let Ok(mut windows) = self.windows.lock() else {
+            return true;
+        };
+        let w = windows.entry(path).or_insert((second, 0));
+        if w.0 != second {
+            *w = (second, 0);
+        }
+        w.1 += 1;
+        w.1 <= limit
+    }
+}
+
+/// What every data call goes through first: counting, latency, revocation, auth, faults,
+/// refusals. Some(answer) when that is the answer.
+async fn gate(
+    s: &Feishu,
+    path: &'static str,
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+    body: &Value,
+) -> Option<Response> {
+    let c = &s.config;
+    let calls = s.data_calls.fetch_add(1, Ordering::SeqCst) + 1;
+    let index = s.arrivals.lock().map_or(0, |mut a| {
+        a.push(Instant::now());
+        a.len() - 1
+    });
+    let mut pairs: Vec<(String, String)> = q.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    pairs.sort();
+    s.seen.request(path, pairs);
+    if let Ok(mut b) = s.bodies.lock() {
+        b.push(body.clone());
+    }
+    if c.faults.latency > Duration::ZERO {
+        tokio::time::sleep(c.faults.latency).await;
+    }
+    if c.revoke_every > 0 && calls % c.revoke_every == 0 {
+        if let Ok(mut valid) = s.valid.lock() {
+            valid.clear();
+        }
+    }
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if c.echo_secret {
+        return Some(bad_param(&format!(
+            "invalid request: header authorization: {auth}"
+        )));
+    }
+    let Some(token) = auth.strip_prefix("Bearer ").filter(|t| !t.is_empty()) else {
+        return Some(answer(
             StatusCode::BAD_REQUEST,
             99991661,
             "Missing access token for authorization",
             None,
-        )),
-        Some(v) if v.starts_with("Bearer t-sandbox-") => None,
-        Some(_) => Some(answer(
+        ));
+    };
+    if !s.valid.lock().is_ok_and(|v| v.contains(token)) {
+        return Some(answer(
             StatusCode::BAD_REQUEST,
             99991663,
             "Invalid access token for authorization",
             None,
-        )),
+        ));
     }
+    let limit = |s: &Feishu| {
+        if let Ok(mut l) = s.limited.lock() {
+            l.push(index);
+        }
+        rate_limited(c)
+    };
+    if calls <= c.throttle_first {
+        return Some(limit(s));
+    }
+    if !s.admit(path) {
+        s.throttled.fetch_add(1, Ordering::SeqCst);
+        let mut r = limit(s);
+        r.headers_mut().insert("x-ogw-ratelimit-reset", 1.into());
+        return Some(r);
+    }
+    if let Some(f) = c.faults.pick(calls) {
+        s.injected.fetch_add(1, Ordering::SeqCst);
+        return Some(match f {
+            Fault::RateLimited => limit(s),
+            other => c.faults.answer(other, "x-ogw-ratelimit-reset", ""),
+        });
+    }
+    if let Some((code, msg)) = &c.refuse_with {
+        return Some(answer(StatusCode::BAD_REQUEST, *code, msg, None));
+    }
+    if c.endless_body {
+        return Some(endless());
+    }
+    if c.no_data {
+        return Some(answer(StatusCode::OK, 0, "success", None));
+    }
+    None
 }
 
+/// The page of `total` items a request asks for: `(from, to, next token)`.
 #[allow(clippy::result_large_err)] // the Err is the answer to send
-fn page_of<T: Clone>(
-    items: &[T],
+fn page(
+    s: &Feishu,
     q: &HashMap<String, String>,
     max: usize,
-) -> Result<(Vec<T>, Option<String>), Response> {
+    total: usize,
+) -> std::result::Result<(usize, usize, Option<String>), Response> {
+    let c = &s.config;
     let size: usize = match q.get("page_size").map(|s| s.parse::<usize>()) {
         Some(Ok(n)) if (1..=max).contains(&n) => n,
-        Some(_) => return Err(bad_param(&format!("page_size must be 1..{max}"))),
-        None => 10,
+        other => {
+            s.seen.violation(format!("bad page_size {other:?}"));
+            return Err(bad_param(&format!("page_size must be 1..{max}")));
+        }
     };
-    let offset: usize = match q.get("page_token").filter(|t| !t.is_empty()) {
+    let offset = match q.get("page_token").filter(|t| !t.is_empty()) {
         None => 0,
-        Some(t) => match t.strip_prefix("p").and_then(|n| n.parse().ok()) {
+        Some(_) if c.fresh_token_repeats => 0,
+        Some(t) => match t
+            .strip_prefix(TOKEN_PREFIX)
+            .and_then(|n| n.parse::<usize>().ok())
+        {
             Some(n) => n,
             None => return Err(bad_param("invalid page_token")),
         },
     };
-    let end = (offset + size).min(items.len());
-    let page = items
-        .get(offset..end)
-        .map(<[T]>::to_vec)
-        .unwrap_or_default();
-    let next = (end < items.len()).then(|| format!("p{end}"));
-    Ok((page, next))
+    let from = offset.min(total);
+    let to = offset.saturating_add(size).min(total);
+    let next = if c.fresh_token_repeats {
+        let n = s.fresh.fetch_add(1, Ordering::SeqCst) + 1;
+        Some(format!("{TOKEN_PREFIX}{n}x"))
+    } else if c.repeat_token {
+        Some(format!("{TOKEN_PREFIX}1"))
+    } else {
+        (to < total).then(|| format!("{TOKEN_PREFIX}{to}"))
+    };
+    Ok((from, to, next))
+}
+
+/// The `data` of a page: items under `items_key`, `has_more`, the token under `token_key`
+/// (left out, with `has_more` still true, when the config says so).
+fn page_data(
+    c: &Config,
+    items_key: &str,
+    items: Vec<Value>,
+    token_key: &str,
+    next: Option<String>,
+) -> Value {
+    let mut data = json!({ items_key: items, "has_more": next.is_some() });
+    if let Some(t) = next {
+        if !c.more_without_token {
+            data[token_key] = json!(t);
+        }
+    }
+    data
 }
 
 fn strings(v: &Value) -> Vec<String> {
@@ -111,7 +498,141 @@ fn strings(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Talent logs of one operator and operation type, with the job each belongs to.
+async fn talent_logs(
+    State(s): State<Arc<Feishu>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if let Some(r) = gate(&s, TALENT_PATH, &headers, &q, &v).await {
+        return r;
+    }
+    if v.is_null() {
+        return bad_param("body is not JSON");
+    }
+    let operators = strings(&v["operator_id_list"]);
+    let operations: Vec<i64> = v["operation_list"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_i64).collect())
+        .unwrap_or_default();
+    let jobs = strings(&v["job_id_list"]);
+    if operators.is_empty() || operations.is_empty() {
+        return bad_param("operator_id_list and operation_list are required");
+    }
+    let sample: Vec<Value>;
+    let items: Vec<&Value> = if s.config.sample {
+        let mut all: Vec<(i64, String, Value)> = Vec::new();
+        for op in &operators {
+            for t in &operations {
+                all.extend(talent_records(op, *t, s.now));
+            }
+        }
+        all.retain(|(_, job, _)| jobs.is_empty() || jobs.contains(job));
+        all.sort_by_key(|a| std::cmp::Reverse(a.0));
+        sample = all.into_iter().map(|(_, _, r)| r).collect();
+        sample.iter().collect()
+    } else {
+        s.config
+            .talent
+            .iter()
+            .filter(|l| {
+                operators.contains(&l.operator)
+                    && operations.contains(&l.operation)
+                    && (jobs.is_empty() || jobs.contains(&l.job))
+            })
+            .map(|l| &l.value)
+            .collect()
+    };
+    match page(&s, &q, 100, items.len()) {
+        Err(r) => r,
+        Ok((from, to, next)) => {
+            let items = items
+                .get(from..to)
+                .unwrap_or_default()
+                .iter()
+                .map(|v| (*v).clone())
+                .collect::<Vec<Value>>();
+            let data = page_data(&s.config, "items", items, "page_token", next);
+            answer(StatusCode::OK, 0, "ok", Some(data))
+        }
+    }
+}
+
+async fn dept_logs(
+    State(s): State<Arc<Feishu>>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if let Some(r) = gate(&s, DEPT_PATH, &headers, &q, &v).await {
+        return r;
+    }
+    if v.is_null() {
+        return bad_param("body is not JSON");
+    }
+    let departments = strings(&v["department_ids"]);
+    if departments.is_empty() || departments.len() > 100 {
+        s.seen
+            .violation(format!("{} departments in one query", departments.len()));
+        return bad_param("department_ids must hold 1 to 100 IDs");
+    }
+    let date = |k: &str| v[k].as_str().and_then(|s| s.parse::<Date>().ok());
+    let (Some(start), Some(end)) = (date("start_date"), date("end_date")) else {
+        return bad_param("start_date and end_date must be YYYY-MM-DD");
+    };
+    if end <= start {
+        s.seen
+            .violation(format!("end_date {end} not after start_date {start}"));
+        return bad_param("end_date must be after start_date");
+    }
+    if (end - start).get_days() > 366 {
+        s.seen.violation(format!("span {start}..{end}"));
+        return answer(
+            StatusCode::BAD_REQUEST,
+            1160101,
+            "date interval exceeds 366",
+            None,
+        );
+    }
+    let (from, to) = (start.at(0, 0, 0, 0), end.at(23, 59, 59, 0));
+    let sample: Vec<Value>;
+    let items: Vec<&Value> = if s.config.sample {
+        let today = s.now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let mut all: Vec<(DateTime, Value)> = departments
+            .iter()
+            .flat_map(|d| dept_records(d, today))
+            .filter(|(at, _)| *at >= from && *at <= to)
+            .collect();
+        all.sort_by_key(|a| std::cmp::Reverse(a.0));
+        sample = all.into_iter().map(|(_, r)| r).collect();
+        sample.iter().collect()
+    } else {
+        let ids: HashSet<&String> = departments.iter().collect();
+        s.config
+            .dept
+            .iter()
+            .filter(|l| ids.contains(&l.department) && l.at >= from && l.at <= to)
+            .map(|l| &l.value)
+            .collect()
+    };
+    match page(&s, &q, 1000, items.len()) {
+        Err(r) => r,
+        Ok((from, to, next)) => {
+            let items = items
+                .get(from..to)
+                .unwrap_or_default()
+                .iter()
+                .map(|v| (*v).clone())
+                .collect::<Vec<Value>>();
+            let data = page_data(&s.config, "op_logs", items, "next_page_token", next);
+            answer(StatusCode::OK, 0, "success", Some(data))
+        }
+    }
+}
+
+/// Sample talent logs of one operator and operation type, with the job each belongs to.
 fn talent_records(operator: &str, operation: i64, now: Timestamp) -> Vec<(i64, String, Value)> {
     let mut rng = Rng::from_text(&[operator, &operation.to_string()]);
     let count = rng.range(5, 60);
@@ -138,52 +659,7 @@ fn talent_records(operator: &str, operation: i64, now: Timestamp) -> Vec<(i64, S
         .collect()
 }
 
-pub async fn talent_logs(
-    State(s): State<Arc<Feishu>>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-    body: Bytes,
-) -> Response {
-    if let Some(r) = check_auth(&headers) {
-        return r;
-    }
-    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
-        return bad_param("body is not JSON");
-    };
-    let operators = strings(&v["operator_id_list"]);
-    let operations: Vec<i64> = v["operation_list"]
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_i64).collect())
-        .unwrap_or_default();
-    let jobs = strings(&v["job_id_list"]);
-    if operators.is_empty() || operations.is_empty() {
-        return bad_param("operator_id_list and operation_list are required");
-    }
-    let mut all: Vec<(i64, String, Value)> = Vec::new();
-    for op in &operators {
-        for t in &operations {
-            all.extend(
-                talent_records(op, *t, s.now)
-                    .into_iter()
-                    .filter(|(_, job, _)| jobs.is_empty() || jobs.contains(job)),
-            );
-        }
-    }
-    all.sort_by_key(|a| std::cmp::Reverse(a.0));
-    let items: Vec<Value> = all.into_iter().map(|(_, _, r)| r).collect();
-    match page_of(&items, &q, 100) {
-        Err(r) => r,
-        Ok((page, next)) => {
-            let mut data = json!({"items": page, "has_more": next.is_some()});
-            if let Some(t) = next {
-                data["page_token"] = json!(t);
-            }
-            answer(StatusCode::OK, 0, "ok", Some(data))
-        }
-    }
-}
-
-/// Department logs of one department, newest first, spread over the years up to `today`.
+/// Sample department logs of one department, newest first, spread over the years up to `today`.
 fn dept_records(department: &str, today: Date) -> Vec<(DateTime, Value)> {
     let mut rng = Rng::from_text(&[department]);
     let count = rng.range(10, 60);
@@ -218,56 +694,4 @@ fn dept_records(department: &str, today: Date) -> Vec<(DateTime, Value)> {
         .collect();
     out.sort_by_key(|a| std::cmp::Reverse(a.0));
     out
-}
-
-pub async fn dept_logs(
-    State(s): State<Arc<Feishu>>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-    body: Bytes,
-) -> Response {
-    if let Some(r) = check_auth(&headers) {
-        return r;
-    }
-    if !q.contains_key("page_size") {
-        return bad_param("page_size is required");
-    }
-    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
-        return bad_param("body is not JSON");
-    };
-    let departments = strings(&v["department_ids"]);
-    if departments.is_empty() || departments.len() > 100 {
-        return bad_param("department_ids must hold 1 to 100 IDs");
-    }
-    let date = |k: &str| v[k].as_str().and_then(|s| s.parse::<Date>().ok());
-    let (Some(start), Some(end)) = (date("start_date"), date("end_date")) else {
-        return bad_param("start_date and end_date must be YYYY-MM-DD");
-    };
-    if end < start {
-        return bad_param("end_date must not be before start_date");
-    }
-    if (end - start).get_days() > 366 {
-        return answer(
-            StatusCode::BAD_REQUEST,
-            1160101,
-            "date interval exceeds 366",
-            None,
-        );
-    }
-    let today = s.now.to_zoned(jiff::tz::TimeZone::UTC).date();
-    let (from, to) = (start.at(0, 0, 0, 0), end.at(23, 59, 59, 0));
-    let mut all: Vec<(DateTime, Value)> = departments
-        .iter()
-        .flat_map(|d| dept_records(d, today))
-        .filter(|(at, _)| *at >= from && *at <= to)
-        .collect();
-    all.sort_by_key(|a| std::cmp::Reverse(a.0));
-    let items: Vec<Value> = all.into_iter().map(|(_, r)| r).collect();
-    match page_of(&items, &q, 1000) {
-        Err(r) => r,
-        Ok((page, next)) => {
-            let data = json!({"op_logs": page, "next_page_token": next.clone().unwrap_or_default(), "has_more": next.is_some()});
-            answer(StatusCode::OK, 0, "success", Some(data))
-        }
-    }
 }

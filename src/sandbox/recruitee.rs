@@ -1,23 +1,319 @@
-//! The Recruitee stand-in: audit log (12,000 entries over the last 30 days: more than one
-//! search window holds), candidates (list, search, by ID) and offers. Search answers refuse to
-//! go past the 10,000th result, as Recruitee does.
+//! The Recruitee stand-in, and the one configurable Recruitee fake of the tests and the
+//! benchmark: audit log and candidate search (`filters_json`, `page`/`limit`, `total`, the
+//! 10,000-result window: a deeper page answers 500, as Recruitee does), the candidate list by
+//! `limit`/`offset`, candidates by ID, offers, both error body shapes.
+//!
+//! [`Config`] holds the dataset (the sandbox's sample, or a test's own entries) and a switch
+//! for each thing Recruitee does not promise (FACTS.md): a page cap, `limit` ignored (60 a
+//! page), `total` capped at 10,000, ties in `created_at` shuffled on every request, `page`
+//! ignored, `offset` ignored, `/offers` paged; plus faults, throttling and latency. The data is
+//! indexed (sorted newest first once, windows found by binary search), so tests with tens of
+//! thousands of entries stay fast; the audit log is a plain list that can grow ([`Recruitee::push_audit`]).
 
 use std::collections::HashMap;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Duration;
 
-use axum::Json;
+use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::sample::{REASONS, Rng};
-use super::{API_TOKEN, COMPANY_ID};
+use super::{API_TOKEN, COMPANY_ID, Faults, Seen, Server};
+use crate::error::Result;
+
+/// The most results one search query serves.
+const WINDOW: u64 = 10_000;
+/// What Recruitee serves a page when `limit` is not given (or ignored).
+pub const DEFAULT_LIMIT: u64 = 60;
 
 const AUDIT_ENTRIES: usize = 12_000;
 const CANDIDATES: usize = 300;
-const WINDOW: u64 = 10_000;
+
+/// One audit entry or candidate, with what the fake filters on.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// `created_at` in Unix seconds.
+    pub created_at: i64,
+    /// The record exactly as answered.
+    pub value: Value,
+    /// A candidate's status, for the search's `status` filter.
+    pub status: Option<String>,
+    /// A candidate's offer, for the list's `offer_id`.
+    pub offer_id: Option<u64>,
+}
+
+impl Entry {
+    pub fn new(created_at: i64, value: Value) -> Entry {
+        Entry {
+            created_at,
+            value,
+            status: None,
+            offer_id: None,
+        }
+    }
+}
+
+/// The fake's dataset and behaviour. `Config::default()` is an empty, well-behaved Recruitee
+/// that accepts [`COMPANY_ID`] and [`API_TOKEN`].
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The sandbox's sample data (built on first use) instead of the lists below.
+    pub sample: bool,
+    pub audit: Vec<Entry>,
+    pub candidates: Vec<Entry>,
+    pub offers: Vec<Value>,
+    pub company: String,
+    pub token: String,
+    /// Serve at most this many results a page, whatever `limit` says.
+    pub page_cap: Option<u64>,
+    /// Serve [`DEFAULT_LIMIT`] a page, whatever `limit` says.
+    pub ignore_limit: bool,
+    /// Report `total` as at most 10,000.
+    pub cap_total: bool,
+    /// Entries that share a `created_at` second come in another order on every request.
+    pub shuffle_ties: bool,
+    /// Serve page 1 whatever `page` says.
+    pub ignore_page: bool,
+    /// `GET /candidates` serves from the start whatever `offset` says.
+    pub ignore_offset: bool,
+    /// `GET /offers` pages by `page`/`limit` (else one answer holds every offer).
+    pub paged_offers: bool,
+    /// Start every page after the first one entry early (a shift between requests).
+    pub overlap_pages: bool,
+    /// Answer the first N requests 429 (with `Retry-After: 0`).
+    pub throttle_first: u64,
+    /// Answer every request with this status and body.
+    pub refuse_with: Option<(u16, Value)>,
+    pub faults: Faults,
+    /// Recruitee's own limiter (plug_limit, fixed window): at most this many requests a
+    /// second; beyond, 429 with `x-ratelimit-limit`, `x-ratelimit-remaining` and
+    /// `x-ratelimit-reset` (seconds), and `Retry-After` only with `rate_limit_retry_after`.
+    pub rate_limit: Option<u32>,
+    pub rate_limit_retry_after: bool,
+    /// Serve under this path prefix (an API gateway), e.g. `/recruitee`.
+    pub prefix: Option<String>,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            sample: false,
+            audit: Vec::new(),
+            candidates: Vec::new(),
+            offers: Vec::new(),
+            company: COMPANY_ID.to_string(),
+            token: API_TOKEN.to_string(),
+            page_cap: None,
+            ignore_limit: false,
+            cap_total: false,
+            shuffle_ties: false,
+            ignore_page: false,
+            ignore_offset: false,
+            paged_offers: false,
+            overlap_pages: false,
+            throttle_first: 0,
+            refuse_with: None,
+            faults: Faults::default(),
+            rate_limit: None,
+            rate_limit_retry_after: false,
+            prefix: None,
+        }
+    }
+}
+
+impl Config {
+    /// The sandbox: sample data, well behaved.
+    pub fn sample() -> Config {
+        Config {
+            sample: true,
+            ..Config::default()
+        }
+    }
+}
+
+struct Item {
+    at: i64,
+    value: Value,
+    /// `value` as JSON text, made once.
+    text: String,
+    status: Option<String>,
+    offer_id: Option<u64>,
+}
+
+impl Item {
+    fn of(e: Entry) -> Item {
+        Item {
+            at: e.created_at,
+            text: e.value.to_string(),
+            value: e.value,
+            status: e.status,
+            offer_id: e.offer_id,
+        }
+    }
+}
+
+/// Items sorted newest first (stable: entries of one second keep the order given).
+struct Index(Vec<Item>);
+
+impl Index {
+    fn of(entries: Vec<Entry>) -> Index {
+        let mut items: Vec<Item> = entries.into_iter().map(Item::of).collect();
+        items.sort_by_key(|i| std::cmp::Reverse(i.at));
+        Index(items)
+    }
+
+    /// The items created in `lo..=hi`, newest first.
+    fn window(&self, lo: i64, hi: i64) -> &[Item] {
+        let start = self.0.partition_point(|i| i.at > hi);
+        let end = self.0.partition_point(|i| i.at >= lo);
+        self.0.get(start..end.max(start)).unwrap_or(&[])
+    }
+}
+
+struct Data {
+    now: i64,
+    audit: RwLock<Index>,
+    candidates: Index,
+    offers: Vec<Value>,
+}
+
+/// The fake's state: its config, data and what it saw.
+pub struct Recruitee {
+    config: Config,
+    data: OnceLock<Data>,
+    seen: Seen,
+    started: std::time::Instant,
+    /// The rate limiter's window (seconds since start) and requests in it.
+    window: std::sync::Mutex<(u64, u32)>,
+}
+
+impl Recruitee {
+    pub fn new(config: Config) -> Recruitee {
+        Recruitee {
+            config,
+            data: OnceLock::new(),
+            seen: Seen::default(),
+            started: std::time::Instant::now(),
+            window: std::sync::Mutex::new((0, 0)),
+        }
+    }
+
+    fn data(&self) -> &Data {
+        self.data.get_or_init(|| {
+            if self.config.sample {
+                build_sample()
+            } else {
+                Data {
+                    now: Timestamp::now().as_second(),
+                    audit: RwLock::new(Index::of(self.config.audit.clone())),
+                    candidates: Index::of(self.config.candidates.clone()),
+                    offers: self.config.offers.clone(),
+                }
+            }
+        })
+    }
+
+    /// What the fake was asked.
+    pub fn seen(&self) -> &Seen {
+        &self.seen
+    }
+
+    /// Adds an audit entry (one that arrives while hrlogs runs, or between syncs).
+    pub fn push_audit(&self, entry: Entry) {
+        if let Ok(mut index) = self.data().audit.write() {
+            let item = Item::of(entry);
+            let at = index.0.partition_point(|i| i.at > item.at);
+            index.0.insert(at, item);
+        }
+    }
+
+    /// The `filters_json` of every search request, parsed.
+    pub fn filters_sent(&self) -> Vec<Value> {
+        self.seen
+            .queries()
+            .iter()
+            .filter_map(|(_, q)| {
+                q.iter()
+                    .find(|(k, _)| k == "filters_json")
+                    .and_then(|(_, v)| serde_json::from_str(v).ok())
+            })
+            .collect()
+    }
+}
+
+impl Recruitee {
+    /// The limiter's answer when this request is over `limit` in the current second.
+    fn limited(&self, limit: u32) -> Option<Response> {
+        let elapsed = self.started.elapsed();
+        let second = elapsed.as_secs();
+        let mut w = self.window.lock().ok()?;
+        if w.0 != second {
+            *w = (second, 0);
+        }
+        w.1 = w.1.saturating_add(1);
+        if w.1 <= limit {
+            return None;
+        }
+        let mut r = json_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            json!({"error": ["Too many requests"]}).to_string(),
+        );
+        let h = r.headers_mut();
+        h.insert("x-ratelimit-limit", limit.into());
+        h.insert("x-ratelimit-remaining", 0.into());
+        h.insert("x-ratelimit-reset", 1.into());
+        if self.config.rate_limit_retry_after {
+            h.insert("retry-after", 1.into());
+        }
+        Some(r)
+    }
+}
+
+/// A fake Recruitee served on its own thread; stops when dropped.
+pub struct Fake {
+    pub server: Server,
+    pub state: Arc<Recruitee>,
+}
+
+impl Fake {
+    /// The base URL to configure (`recruitee.base_url`), with the prefix if any.
+    pub fn base_url(&self) -> String {
+        format!(
+            "{}{}",
+            self.server.addr,
+            self.state.config.prefix.as_deref().unwrap_or("")
+        )
+    }
+}
+
+/// Serves `config` on 127.0.0.1 on a thread of its own.
+pub fn spawn(config: Config) -> Result<Fake> {
+    let state = Arc::new(Recruitee::new(config));
+    let server = Server::spawn(router(state.clone()))?;
+    Ok(Fake { server, state })
+}
+
+/// The routes of the fake (under the config's prefix, if any).
+pub fn router(state: Arc<Recruitee>) -> Router {
+    let routes = Router::new()
+        .route("/c/{company}/audit_log", get(audit_log))
+        .route("/c/{company}/candidates", get(candidates))
+        .route("/c/{company}/candidates/{id}", get(candidate))
+        .route("/c/{company}/search/new/candidates", get(search_candidates))
+        .route("/c/{company}/offers", get(offers))
+        .fallback(|| async { not_found() });
+    let prefix = state.config.prefix.clone();
+    let routes = routes.with_state(state);
+    match prefix {
+        Some(p) if p.starts_with('/') && p.len() > 1 => Router::new().nest(&p, routes),
+        _ => routes,
+    }
+}
 
 const ADMINS: &[(u64, &str, &str)] = &[
     (322453, "Ishwar", "Gautam"),
@@ -58,29 +354,6 @@ const LAST: &[&str] = &[
     "O'Brien, Jr.",
     "Smith",
 ];
-
-struct Data {
-    now: i64,
-    audit: Vec<(i64, Value)>,
-    candidates: Vec<Value>,
-    offers: Vec<Value>,
-}
-
-pub struct Recruitee {
-    data: OnceLock<Data>,
-}
-
-impl Recruitee {
-    pub fn new() -> Recruitee {
-        Recruitee {
-            data: OnceLock::new(),
-        }
-    }
-
-    fn data(&self) -> &Data {
-        self.data.get_or_init(build)
-    }
-}
 
 fn iso(secs: i64) -> String {
     Timestamp::from_second(secs)
@@ -136,11 +409,13 @@ fn sample_offers() -> Vec<Value> {
         .collect()
 }
 
-fn build() -> Data {
+/// The sandbox's sample: 12,000 audit entries over the last 30 days (more than one search
+/// window holds), 300 candidates, 6 offers.
+fn build_sample() -> Data {
     let now = Timestamp::now().as_second();
     let offers = sample_offers();
     let mut rng = Rng::from_text(&["recruitee"]);
-    let candidates: Vec<Value> = (0..CANDIDATES)
+    let candidates: Vec<Entry> = (0..CANDIDATES)
         .map(|i| {
             let id = 47_300_000 + i as u64 * 7;
             let name = format!("{} {}", rng.pick(FIRST), rng.pick(LAST));
@@ -148,7 +423,7 @@ fn build() -> Data {
             let offer = &offers[rng.range(0, offers.len() as u64) as usize];
             let disqualified = rng.range(0, 4) == 0;
             let status = if disqualified { "disqualified" } else { *rng.pick(&["qualified", "new", "viewed", "overdue"]) };
-            json!({
+            let value = json!({
                 "id": id, "name": name, "emails": [format!("candidate{i}@recruiteemail.com")], "phones": [],
                 "created_at": iso(created), "updated_at": iso(created), "source": "manual",
                 "placements": [{
@@ -158,11 +433,16 @@ fn build() -> Data {
                     "offer": {"id": offer["id"], "kind": offer["kind"], "title": offer["title"]},
                     "stage": {"id": 8176671, "name": rng.pick(&["Applied", "Phone interview", "Evaluation", "Offer"])}
                 }],
-                "_status": status,
-            })
+            });
+            Entry {
+                created_at: created,
+                status: Some(status.to_string()),
+                offer_id: offer["id"].as_u64(),
+                value,
+            }
         })
         .collect();
-    let mut audit: Vec<(i64, Value)> = Vec::with_capacity(AUDIT_ENTRIES);
+    let mut audit: Vec<Entry> = Vec::with_capacity(AUDIT_ENTRIES);
     let mut at = now - 60;
     for i in 0..AUDIT_ENTRIES {
         // Bursts: a few entries often share a second, as bulk actions do.
@@ -171,7 +451,7 @@ fn build() -> Data {
         }
         let (admin_id, first, last) = *rng.pick(ADMINS);
         let event = *rng.pick(EVENTS);
-        let c = &candidates[rng.range(0, CANDIDATES as u64) as usize];
+        let c = &candidates[rng.range(0, CANDIDATES as u64) as usize].value;
         let admin = json!({"email": format!("admin{admin_id}@example.com"), "first_name": first, "id": admin_id, "last_name": last});
         let candidate = json!({"emails": c["emails"], "id": c["id"], "name": c["name"]});
         let offer = &c["placements"][0]["offer"];
@@ -190,118 +470,136 @@ fn build() -> Data {
             "ip_address": format!("103.167.233.{}", rng.range(1, 255)),
             "offer": offer,
         });
-        audit.push((at, entry));
+        audit.push(Entry::new(at, entry));
     }
     Data {
         now,
-        audit,
-        candidates,
+        audit: RwLock::new(Index::of(audit)),
+        candidates: Index::of(candidates),
         offers,
     }
 }
 
-fn check(headers: &HeaderMap, company: &str) -> Option<Response> {
+fn json_response(status: StatusCode, body: String) -> Response {
+    (status, [("content-type", "application/json")], body).into_response()
+}
+
+fn not_found() -> Response {
+    json_response(
+        StatusCode::NOT_FOUND,
+        json!({"error": ["Not found"], "error_fields": {}}).to_string(),
+    )
+}
+
+fn unprocessable(msg: &str) -> Response {
+    json_response(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        json!({"error": [msg], "error_fields": {}}).to_string(),
+    )
+}
+
+/// What every request goes through first: counting, latency, auth, refusals, throttling
+/// and faults. Some(answer) when that is the answer.
+async fn gate(
+    s: &Recruitee,
+    path: &str,
+    company: &str,
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+) -> Option<Response> {
+    let mut pairs: Vec<(String, String)> = q.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    pairs.sort();
+    let n = s.seen.request(path, pairs);
+    let c = &s.config;
+    if c.faults.latency > Duration::ZERO {
+        tokio::time::sleep(c.faults.latency).await;
+    }
     let auth = headers
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    if auth != format!("Bearer {API_TOKEN}") {
-        return Some(
-            (
-                StatusCode::UNAUTHORIZED,
-                Json(json!({"error": "Token not found.", "error_code": "invalid_token"})),
-            )
-                .into_response(),
-        );
+    if auth != format!("Bearer {}", c.token) {
+        return Some(json_response(
+            StatusCode::UNAUTHORIZED,
+            json!({"error": "Token not found.", "error_code": "invalid_token"}).to_string(),
+        ));
     }
-    if company != COMPANY_ID {
-        return Some(not_found());
+    if let Some((status, body)) = &c.refuse_with {
+        let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return Some(json_response(status, body.to_string()));
+    }
+    if n <= c.throttle_first {
+        let mut r = json_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            json!({"error": ["Too many requests"]}).to_string(),
+        );
+        r.headers_mut().insert("retry-after", 0.into());
+        return Some(r);
+    }
+    if let Some(limit) = c.rate_limit {
+        if let Some(r) = s.limited(limit) {
+            return Some(r);
+        }
+    }
+    if let Some(f) = c.faults.pick(n) {
+        return Some(c.faults.answer(
+            f,
+            "x-ratelimit-reset",
+            &json!({"error": ["Too many requests"]}).to_string(),
+        ));
+    }
+    if company != c.company {
+        return Some(json_response(
+            StatusCode::NOT_FOUND,
+            json!({"error": ["Company not found"], "error_fields": {}}).to_string(),
+        ));
     }
     None
 }
 
-fn not_found() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Json(json!({"error": ["Not found"], "error_fields": {}})),
-    )
-        .into_response()
-}
-
-fn unprocessable(msg: &str) -> Response {
-    (
-        StatusCode::UNPROCESSABLE_ENTITY,
-        Json(json!({"error": [msg], "error_fields": {}})),
-    )
-        .into_response()
-}
-
-/// Applies `filters_json` to one item: created_at ranges, actor in/not_in, status, `all` text.
-fn matches(filters: &[Value], created: i64, item: &Value) -> bool {
+/// Applies `filters_json` other than `created_at` to one item: actor in/not_in, status, `all`.
+fn matches(filters: &[Value], item: &Item) -> bool {
     filters.iter().all(|f| match f["field"].as_str() {
-        Some("created_at") => {
-            let n = |k: &str| {
-                f[k].as_i64()
-                    .or_else(|| f[k].as_str().and_then(|s| s.parse().ok()))
-            };
-            n("gte").is_none_or(|v| created >= v)
-                && n("gt").is_none_or(|v| created > v)
-                && n("lte").is_none_or(|v| created <= v)
-                && n("lt").is_none_or(|v| created < v)
-        }
         Some("actor") => {
-            let actor = &item["actor"];
+            let actor = &item.value["actor"];
             let listed = |k: &str| f[k].as_array().map(|a| a.contains(actor));
             listed("in").unwrap_or(true) && !listed("not_in").unwrap_or(false)
         }
-        Some("status") => f["in"]
-            .as_array()
-            .is_none_or(|a| a.contains(&item["_status"])),
+        Some("status") => f["in"].as_array().is_none_or(|a| {
+            item.status
+                .as_deref()
+                .is_some_and(|st| a.iter().any(|v| v == st))
+        }),
         Some("all") => {
             let q = f["query"].as_str().unwrap_or("").to_lowercase();
-            item.to_string().to_lowercase().contains(&q)
+            item.text.to_lowercase().contains(&q)
         }
         _ => true,
     })
 }
 
-/// Pages a search answer; refuses past the 10,000th result like the real service.
-fn search_answer(items: Vec<&Value>, key: &str, q: &HashMap<String, String>) -> Response {
-    let page: u64 = q
-        .get("page")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(1)
-        .max(1);
-    let limit: u64 = q
-        .get("limit")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(20)
-        .clamp(1, WINDOW);
-    if page * limit > WINDOW {
-        return (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Json(json!({"error": ["Server internal error"]})),
-        )
-            .into_response();
+/// The `created_at` range of the filters, inclusive.
+fn created_range(filters: &[Value]) -> (i64, i64) {
+    let (mut lo, mut hi) = (i64::MIN, i64::MAX);
+    for f in filters.iter().filter(|f| f["field"] == "created_at") {
+        let n = |k: &str| {
+            f[k].as_i64()
+                .or_else(|| f[k].as_str().and_then(|s| s.parse().ok()))
+        };
+        if let Some(v) = n("gte") {
+            lo = lo.max(v);
+        }
+        if let Some(v) = n("gt") {
+            lo = lo.max(v.saturating_add(1));
+        }
+        if let Some(v) = n("lte") {
+            hi = hi.min(v);
+        }
+        if let Some(v) = n("lt") {
+            hi = hi.min(v.saturating_sub(1));
+        }
     }
-    let total = items.len();
-    let start = ((page - 1) * limit) as usize;
-    let slice: Vec<Value> = items
-        .into_iter()
-        .skip(start)
-        .take(limit as usize)
-        .map(clean)
-        .collect();
-    Json(json!({"aggregations": null, key: slice, "total": total})).into_response()
-}
-
-/// Drops the sandbox's own bookkeeping fields.
-fn clean(v: &Value) -> Value {
-    let mut v = v.clone();
-    if let Some(m) = v.as_object_mut() {
-        m.remove("_status");
-    }
-    v
+    (lo, hi)
 }
 
 #[allow(clippy::result_large_err)] // the Err is the answer to send
@@ -315,112 +613,198 @@ fn filters(q: &HashMap<String, String>) -> Result<Vec<Value>, Response> {
     }
 }
 
-pub async fn audit_log(
-    State(s): State<Arc<Recruitee>>,
-    Path(company): Path<String>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
+fn number(q: &HashMap<String, String>, key: &str) -> Option<u64> {
+    q.get(key).and_then(|v| v.parse().ok())
+}
+
+/// One page of a search over `index`, as the config says the vendor serves it.
+fn search(
+    s: &Recruitee,
+    index: &Index,
+    key: &str,
+    q: &HashMap<String, String>,
+    request: u64,
 ) -> Response {
-    if let Some(r) = check(&headers, &company) {
-        return r;
-    }
-    let f = match filters(&q) {
+    let c = &s.config;
+    let f = match filters(q) {
         Ok(f) => f,
         Err(r) => return r,
     };
-    let items: Vec<&Value> = s
-        .data()
-        .audit
+    let (lo, hi) = created_range(&f);
+    let mut hits: Vec<&Item> = index
+        .window(lo, hi)
         .iter()
-        .filter(|(at, e)| matches(&f, *at, e))
-        .map(|(_, e)| e)
+        .filter(|i| matches(&f, i))
         .collect();
-    search_answer(items, "entries", &q)
+    let page = if c.ignore_page {
+        1
+    } else {
+        number(q, "page").unwrap_or(1).max(1)
+    };
+    let mut limit = if c.ignore_limit {
+        DEFAULT_LIMIT
+    } else {
+        number(q, "limit").unwrap_or(DEFAULT_LIMIT).clamp(1, WINDOW)
+    };
+    if let Some(cap) = c.page_cap {
+        limit = limit.min(cap.max(1));
+    }
+    if page.saturating_mul(limit) > WINDOW {
+        s.seen.violation(format!(
+            "asked past the 10,000th result: page {page} limit {limit}"
+        ));
+        return json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"error": ["Server internal error"]}).to_string(),
+        );
+    }
+    let total = hits.len() as u64;
+    let mut start = ((page - 1) * limit) as usize;
+    if c.overlap_pages && page > 1 {
+        start -= 1;
+    }
+    let end = (start + limit as usize).min(hits.len());
+    let start = start.min(end);
+    if c.shuffle_ties {
+        shuffle_ties(&mut hits, start, end, request);
+    }
+    let shown = if c.cap_total {
+        total.min(WINDOW)
+    } else {
+        total
+    };
+    let texts: Vec<&str> = hits[start..end].iter().map(|i| i.text.as_str()).collect();
+    json_response(
+        StatusCode::OK,
+        format!(
+            "{{\"aggregations\":null,\"{key}\":[{}],\"total\":{shown}}}",
+            texts.join(",")
+        ),
+    )
 }
 
-fn created(c: &Value) -> i64 {
-    c["created_at"]
-        .as_str()
-        .and_then(|s| s.parse::<Timestamp>().ok())
-        .map_or(0, |t| t.as_second())
+/// Shuffles each run of equal `created_at` that meets `start..end`, seeded by the request:
+/// Elasticsearch orders ties by shard, differently on each request.
+fn shuffle_ties(hits: &mut [&Item], start: usize, end: usize, request: u64) {
+    if start >= end {
+        return;
+    }
+    let mut rng = Rng::from_text(&["ties", &request.to_string()]);
+    let mut i = start;
+    // Back to the start of the run holding `start`.
+    while i > 0 && hits[i - 1].at == hits[i].at {
+        i -= 1;
+    }
+    while i < end {
+        let mut j = i + 1;
+        while j < hits.len() && hits[j].at == hits[i].at {
+            j += 1;
+        }
+        let run = &mut hits[i..j];
+        for k in (1..run.len()).rev() {
+            let r = rng.range(0, k as u64 + 1) as usize;
+            run.swap(k, r);
+        }
+        i = j;
+    }
 }
 
-pub async fn search_candidates(
+async fn audit_log(
     State(s): State<Arc<Recruitee>>,
     Path(company): Path<String>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(r) = check(&headers, &company) {
+    if let Some(r) = gate(&s, "audit_log", &company, &headers, &q).await {
         return r;
     }
-    let f = match filters(&q) {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let mut items: Vec<&Value> = s
-        .data()
-        .candidates
-        .iter()
-        .filter(|c| matches(&f, created(c), c))
-        .collect();
-    items.sort_by_key(|c| std::cmp::Reverse((created(c), c["id"].as_u64())));
-    search_answer(items, "hits", &q)
+    let n = s.seen.requests();
+    match s.data().audit.read() {
+        Ok(index) => search(&s, &index, "entries", &q, n),
+        Err(_) => json_response(StatusCode::INTERNAL_SERVER_ERROR, "{}".into()),
+    }
 }
 
-pub async fn candidates(
+async fn search_candidates(
     State(s): State<Arc<Recruitee>>,
     Path(company): Path<String>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(r) = check(&headers, &company) {
+    if let Some(r) = gate(&s, "search/new/candidates", &company, &headers, &q).await {
+        return r;
+    }
+    let n = s.seen.requests();
+    search(&s, &s.data().candidates, "hits", &q, n)
+}
+
+async fn candidates(
+    State(s): State<Arc<Recruitee>>,
+    Path(company): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(r) = gate(&s, "candidates", &company, &headers, &q).await {
         return r;
     }
     let d = s.data();
-    let offer: Option<u64> = q.get("offer_id").and_then(|o| o.parse().ok());
-    let limit: usize = q
-        .get("limit")
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(usize::MAX);
-    let offset: usize = q.get("offset").and_then(|l| l.parse().ok()).unwrap_or(0);
-    let list: Vec<Value> = d
+    let offer = number(&q, "offer_id");
+    let limit = number(&q, "limit").map_or(usize::MAX, |l| l as usize);
+    let offset = if s.config.ignore_offset {
+        0
+    } else {
+        number(&q, "offset").unwrap_or(0) as usize
+    };
+    let list: Vec<&str> = d
         .candidates
+        .0
         .iter()
-        .filter(|c| offer.is_none_or(|o| c["placements"][0]["offer_id"].as_u64() == Some(o)))
+        .filter(|c| offer.is_none_or(|o| c.offer_id == Some(o)))
         .skip(offset)
         .take(limit)
-        .map(clean)
+        .map(|c| c.text.as_str())
         .collect();
-    Json(json!({"candidates": list, "generated_at": iso(d.now), "references": []})).into_response()
+    json_response(
+        StatusCode::OK,
+        format!(
+            "{{\"candidates\":[{}],\"generated_at\":{},\"references\":[]}}",
+            list.join(","),
+            json!(iso(d.now))
+        ),
+    )
 }
 
-pub async fn candidate(
+async fn candidate(
     State(s): State<Arc<Recruitee>>,
     Path((company, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(r) = check(&headers, &company) {
+    let path = format!("candidates/{id}");
+    if let Some(r) = gate(&s, &path, &company, &headers, &HashMap::new()).await {
         return r;
     }
     match s
         .data()
         .candidates
+        .0
         .iter()
-        .find(|c| c["id"].as_u64().is_some_and(|n| n.to_string() == id))
+        .find(|c| c.value["id"].as_u64().is_some_and(|n| n.to_string() == id))
     {
-        Some(c) => Json(json!({"candidate": clean(c), "references": []})).into_response(),
+        Some(c) => json_response(
+            StatusCode::OK,
+            format!("{{\"candidate\":{},\"references\":[]}}", c.text),
+        ),
         None => not_found(),
     }
 }
 
-pub async fn offers(
+async fn offers(
     State(s): State<Arc<Recruitee>>,
     Path(company): Path<String>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if let Some(r) = check(&headers, &company) {
+    if let Some(r) = gate(&s, "offers", &company, &headers, &q).await {
         return r;
     }
     let kind = q.get("kind");
@@ -433,5 +817,15 @@ pub async fn offers(
         .iter()
         .filter(|o| kind.is_none_or(|k| o["kind"] == k.as_str()))
         .collect();
-    Json(json!({"offers": list})).into_response()
+    let list: Vec<&Value> = if s.config.paged_offers {
+        let limit = number(&q, "limit").unwrap_or(DEFAULT_LIMIT).max(1) as usize;
+        let page = number(&q, "page").unwrap_or(1).max(1) as usize;
+        list.into_iter()
+            .skip((page - 1).saturating_mul(limit))
+            .take(limit)
+            .collect()
+    } else {
+        list
+    };
+    json_response(StatusCode::OK, json!({"offers": list}).to_string())
 }

@@ -96,7 +96,8 @@ impl Entry {
         match &self.value {
             None => "(unset)".into(),
             Some(Value::Secret(_)) => "(set, hidden)".into(),
-            Some(Value::Plain(v)) => v.clone(),
+            // A base URL's `user:password@` is a secret too.
+            Some(Value::Plain(v)) => crate::error::redact_url_userinfo(v),
         }
     }
 }

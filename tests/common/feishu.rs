@@ -1,71 +1,24 @@
-//! A loopback Feishu: token exchange, talent operation logs and department operation logs,
-//! answering as Feishu does (envelopes with `code`/`msg`, `has_more` + token paging, the 100
-//! department and 366-day limits, 99991663 for a refused token, 99991400 with reset headers).
+//! The loopback Feishu of the tests: the crate's one configurable Feishu fake
+//! (`hrlogs::sandbox::feishu`, also the sandbox's and the benchmark's), served on a thread of
+//! its own, plus test datasets and the commands pointed at it.
+#![allow(unused_imports)] // each test binary uses a different part
 
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use jiff::ToSpan;
 use jiff::civil::{Date, DateTime};
-use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use serde_json::json;
 
-use super::{Faults, Seen};
+pub use hrlogs::sandbox::feishu::{
+    Config as State, DEPT_PATH, DeptLog, Feishu, TALENT_PATH, TOKEN_PATH, TalentLog,
+};
+pub use hrlogs::sandbox::{APP_ID, APP_SECRET, Faults};
 
-pub const APP_ID: &str = "cli_test_app";
-pub const APP_SECRET: &str = "test-app-secret-do-not-print";
-pub const TOKEN_PATH: &str = "/open-apis/auth/v3/tenant_access_token/internal";
-pub const TALENT_PATH: &str = "/open-apis/hire/v1/talent_operation_logs/search";
-pub const DEPT_PATH: &str = "/open-apis/corehr/v2/departments/query_operation_logs";
-
-#[derive(Clone)]
-pub struct DeptLog {
-    pub department: String,
-    pub at: DateTime,
-    pub value: Value,
-}
-
-#[derive(Clone)]
-pub struct TalentLog {
-    pub operator: String,
-    pub operation: i64,
-    pub job: String,
-    pub ms: i64,
-    pub value: Value,
-}
-
-#[derive(Default)]
-pub struct State {
-    pub token_calls: AtomicU64,
-    pub data_calls: AtomicU64,
-    pub valid: Mutex<HashSet<String>>,
-    /// Revoke every token after this many data calls (0: never).
-    pub revoke_every: u64,
-    pub dept: Vec<DeptLog>,
-    pub talent: Vec<TalentLog>,
-    pub seen: Seen,
-    pub faults: Faults,
-    /// Always answer the same next page token (a looping vendor).
-    pub repeat_token: bool,
-    /// Answer every data call with this code and message (HTTP 400).
-    pub refuse_with: Option<(i64, String)>,
-    /// Send rate limits as HTTP 400 with code 99991400 (as some older Feishu APIs do).
-    pub rate_limit_as_400: bool,
-    /// `x-ogw-ratelimit-reset` seconds on rate limits.
-    pub reset_seconds: u64,
-    /// When each data call arrived.
-    pub arrivals: Mutex<Vec<std::time::Instant>>,
-    /// How long each data answer takes.
-    pub delay: std::time::Duration,
-    /// Indexes (in `arrivals`) of the calls answered with a rate limit.
-    pub limited: Mutex<Vec<usize>>,
-}
-
+/// A fake Feishu on 127.0.0.1; stops when dropped.
 pub struct FeishuFake {
-    pub server: MockServer,
-    pub state: Arc<State>,
+    fake: hrlogs::sandbox::feishu::Fake,
+    pub state: Arc<Feishu>,
 }
 
 /// A calendar date, for test data.
@@ -178,283 +131,28 @@ pub fn talent_dataset(
     out
 }
 
-fn envelope(code: i64, msg: &str, data: Option<Value>) -> Value {
-    let mut v = json!({"code": code, "msg": msg});
-    if let Some(d) = data {
-        v["data"] = d;
-    }
-    v
-}
-
-fn fail(status: u16, code: i64, msg: &str) -> ResponseTemplate {
-    ResponseTemplate::new(status).set_body_json(envelope(code, msg, None))
-}
-
-fn rate_limited(status: u16, reset: u64) -> ResponseTemplate {
-    ResponseTemplate::new(status)
-        .set_body_json(envelope(99991400, "request trigger frequency limit", None))
-        .insert_header("x-ogw-ratelimit-limit", "5")
-        .insert_header("x-ogw-ratelimit-reset", reset.to_string().as_str())
-}
-
-struct TokenEndpoint(Arc<State>);
-impl Respond for TokenEndpoint {
-    fn respond(&self, req: &Request) -> ResponseTemplate {
-        let s = &self.0;
-        let n = s.token_calls.fetch_add(1, Ordering::SeqCst) + 1;
-        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-        if body["app_id"] != APP_ID || body["app_secret"] != APP_SECRET {
-            return ResponseTemplate::new(400)
-                .set_body_json(json!({"code": 10014, "msg": "app secret invalid"}));
-        }
-        let token = format!("t-test-{n}");
-        s.valid.lock().expect("lock").insert(token.clone());
-        ResponseTemplate::new(200).set_body_json(
-            json!({"code": 0, "msg": "ok", "tenant_access_token": token, "expire": 7200}),
-        )
-    }
-}
-
-impl State {
-    /// Checks the token and applies revocation and faults; Some(answer) to send instead.
-    fn gate(&self, req: &Request) -> Option<ResponseTemplate> {
-        let calls = self.data_calls.fetch_add(1, Ordering::SeqCst) + 1;
-        let index = {
-            let mut a = self.arrivals.lock().expect("lock");
-            a.push(std::time::Instant::now());
-            a.len() - 1
-        };
-        let query: Vec<(String, String)> = req
-            .url
-            .query_pairs()
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        self.seen.queries.lock().expect("lock").push(query);
-        self.seen
-            .bodies
-            .lock()
-            .expect("lock")
-            .push(serde_json::from_slice(&req.body).unwrap_or(Value::Null));
-        if self.revoke_every > 0 && calls % self.revoke_every == 0 {
-            self.valid.lock().expect("lock").clear();
-        }
-        let auth = req
-            .headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let Some(token) = auth.strip_prefix("Bearer ") else {
-            return Some(fail(
-                400,
-                99991661,
-                "Missing access token for authorization",
-            ));
-        };
-        if !self.valid.lock().expect("lock").contains(token) {
-            return Some(fail(
-                400,
-                99991663,
-                "Invalid access token for authorization",
-            ));
-        }
-        let status = if self.rate_limit_as_400 { 400 } else { 429 };
-        if let Some(f) = self.faults.pick(|| {
-            self.limited.lock().expect("lock").push(index);
-            rate_limited(status, self.reset_seconds)
-        }) {
-            return Some(f);
-        }
-        if let Some((code, msg)) = &self.refuse_with {
-            return Some(fail(400, *code, msg));
-        }
-        None
-    }
-
-    #[allow(clippy::result_large_err)] // the Err is the answer to send
-    fn page(
-        &self,
-        req: &Request,
-        max: usize,
-        total: usize,
-    ) -> Result<(usize, usize, Option<String>), ResponseTemplate> {
-        let q = |k: &str| {
-            req.url
-                .query_pairs()
-                .find(|(kk, _)| kk == k)
-                .map(|(_, v)| v.into_owned())
-        };
-        let size: usize = match q("page_size").map(|s| s.parse::<usize>()) {
-            Some(Ok(n)) if (1..=max).contains(&n) => n,
-            _ => {
-                self.seen
-                    .violation(format!("bad page_size {:?}", q("page_size")));
-                return Err(fail(400, 1002002, "page_size out of range"));
-            }
-        };
-        let offset = match q("page_token") {
-            None => 0,
-            Some(t) => match t
-                .strip_prefix("eyJvZmZzZXQi")
-                .and_then(|n| n.parse::<usize>().ok())
-            {
-                Some(n) => n,
-                None => return Err(fail(400, 1002002, "invalid page_token")),
-            },
-        };
-        let end = (offset + size).min(total);
-        let next = if self.repeat_token {
-            Some("eyJvZmZzZXQi1".to_string())
-        } else {
-            (end < total).then(|| format!("eyJvZmZzZXQi{end}"))
-        };
-        Ok((offset, end, next))
-    }
-}
-
-struct DeptEndpoint(Arc<State>);
-impl Respond for DeptEndpoint {
-    fn respond(&self, req: &Request) -> ResponseTemplate {
-        self.answer(req).set_delay(self.0.delay)
-    }
-}
-
-impl DeptEndpoint {
-    fn answer(&self, req: &Request) -> ResponseTemplate {
-        let s = &self.0;
-        if let Some(r) = s.gate(req) {
-            return r;
-        }
-        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-        let ids: Vec<String> = body["department_ids"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        if ids.is_empty() || ids.len() > 100 {
-            s.seen
-                .violation(format!("{} departments in one query", ids.len()));
-            return fail(400, 1002002, "department_ids length must be 1..100");
-        }
-        let date = |k: &str| body[k].as_str().and_then(|d| d.parse::<Date>().ok());
-        let (Some(start), Some(end)) = (date("start_date"), date("end_date")) else {
-            return fail(400, 1002002, "bad dates");
-        };
-        if (end - start).get_days() > 366 || end < start {
-            s.seen.violation(format!("span {start}..{end}"));
-            return fail(400, 1160101, "date interval exceeds 366");
-        }
-        let (from, to) = (start.at(0, 0, 0, 0), end.at(23, 59, 59, 0));
-        let ids: HashSet<String> = ids.into_iter().collect();
-        let hits: Vec<&DeptLog> = s
-            .dept
-            .iter()
-            .filter(|l| ids.contains(&l.department) && l.at >= from && l.at <= to)
-            .collect();
-        match s.page(req, 1000, hits.len()) {
-            Err(r) => r,
-            Ok((a, b, next)) => {
-                let logs: Vec<Value> = hits[a..b].iter().map(|l| l.value.clone()).collect();
-                let mut data = json!({"op_logs": logs, "has_more": next.is_some()});
-                if let Some(t) = next {
-                    data["next_page_token"] = json!(t);
-                }
-                ResponseTemplate::new(200).set_body_json(envelope(0, "success", Some(data)))
-            }
-        }
-    }
-}
-
-struct TalentEndpoint(Arc<State>);
-impl Respond for TalentEndpoint {
-    fn respond(&self, req: &Request) -> ResponseTemplate {
-        self.answer(req).set_delay(self.0.delay)
-    }
-}
-
-impl TalentEndpoint {
-    fn answer(&self, req: &Request) -> ResponseTemplate {
-        let s = &self.0;
-        if let Some(r) = s.gate(req) {
-            return r;
-        }
-        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-        let strings = |k: &str| -> Vec<String> {
-            body[k]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
-        let operators = strings("operator_id_list");
-        let jobs = strings("job_id_list");
-        let operations: Vec<i64> = body["operation_list"]
-            .as_array()
-            .map(|a| a.iter().filter_map(Value::as_i64).collect())
-            .unwrap_or_default();
-        if operators.is_empty() || operations.is_empty() {
-            return fail(
-                400,
-                1002002,
-                "operator_id_list and operation_list are required",
-            );
-        }
-        let hits: Vec<&TalentLog> = s
-            .talent
-            .iter()
-            .filter(|l| {
-                operators.contains(&l.operator)
-                    && operations.contains(&l.operation)
-                    && (jobs.is_empty() || jobs.contains(&l.job))
-            })
-            .collect();
-        match s.page(req, 100, hits.len()) {
-            Err(r) => r,
-            Ok((a, b, next)) => {
-                let items: Vec<Value> = hits[a..b].iter().map(|l| l.value.clone()).collect();
-                let mut data = json!({"items": items, "has_more": next.is_some()});
-                if let Some(t) = next {
-                    data["page_token"] = json!(t);
-                }
-                ResponseTemplate::new(200).set_body_json(envelope(0, "ok", Some(data)))
-            }
-        }
-    }
-}
-
 impl FeishuFake {
+    /// Serves `state` (the dataset and switches).
     pub async fn start(state: State) -> FeishuFake {
-        let server = MockServer::start().await;
-        let state = Arc::new(state);
-        Mock::given(method("POST"))
-            .and(path(TOKEN_PATH))
-            .respond_with(TokenEndpoint(state.clone()))
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .and(path(DEPT_PATH))
-            .respond_with(DeptEndpoint(state.clone()))
-            .mount(&server)
-            .await;
-        Mock::given(method("POST"))
-            .and(path(TALENT_PATH))
-            .respond_with(TalentEndpoint(state.clone()))
-            .mount(&server)
-            .await;
-        FeishuFake { server, state }
+        let fake = hrlogs::sandbox::feishu::spawn(state).expect("fake Feishu");
+        let state = fake.state.clone();
+        FeishuFake { fake, state }
+    }
+
+    /// The base URL to configure, with the path prefix if any.
+    pub fn uri(&self) -> String {
+        self.fake.base_url()
     }
 
     /// The variables that point hrlogs at this server with app credentials.
     pub fn vars(&self) -> [(&'static str, String); 3] {
         [
-            ("HRLOGS_FEISHU_BASE_URL", self.server.uri()),
-            ("HRLOGS_FEISHU_APP_ID", APP_ID.to_string()),
-            ("HRLOGS_FEISHU_APP_SECRET", APP_SECRET.to_string()),
+            ("HRLOGS_FEISHU_BASE_URL", self.uri()),
+            ("HRLOGS_FEISHU_APP_ID", self.state.config.app_id.clone()),
+            (
+                "HRLOGS_FEISHU_APP_SECRET",
+                self.state.config.app_secret.clone(),
+            ),
         ]
     }
 
@@ -475,10 +173,15 @@ impl FeishuFake {
     }
 
     pub fn token_calls(&self) -> u64 {
-        self.state.token_calls.load(Ordering::SeqCst)
+        self.state.token_calls()
     }
 
     pub fn data_calls(&self) -> u64 {
-        self.state.data_calls.load(Ordering::SeqCst)
+        self.state.data_calls()
+    }
+
+    /// How many faults the fake injected.
+    pub fn injected(&self) -> u64 {
+        self.state.injected.load(Ordering::SeqCst)
     }
 }

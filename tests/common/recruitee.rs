@@ -1,20 +1,32 @@
-//! A loopback Recruitee: audit log and candidate search with `filters_json`, `page`/`limit`,
-//! `total` and the 10,000-result window (a deeper page answers 500, as Recruitee does);
-//! the candidate list by `limit`/`offset`; candidates by ID; offers; both error body shapes.
+//! A loopback Recruitee for the tests: the one configurable Recruitee fake of hrlogs
+//! (`hrlogs::sandbox::recruitee`: `filters_json`, `page`/`limit`, `total`, the 10,000-result
+//! window, the list by `limit`/`offset`, candidates by ID, offers, both error body shapes, and a
+//! switch for each thing Recruitee does not promise), started on its own thread with a test's
+//! data, and the datasets the tests use.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
+use hrlogs::sandbox::recruitee::{self as fake, Config, Entry, Recruitee};
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path_regex};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use super::feishu::Lcg;
-use super::{Faults, Seen};
+use super::Faults;
+
+/// A tiny deterministic generator for test data (the same sequence as the Feishu fake's).
+pub struct Lcg(pub u64);
+impl Lcg {
+    pub fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n.max(1)
+    }
+}
 
 pub const COMPANY: &str = "90598";
 pub const TOKEN: &str = "recruitee-test-token-do-not-print";
 
+/// A test's Recruitee: its data and how it behaves (see [`Config`] for each switch).
 #[derive(Default)]
 pub struct State {
     /// (created_at seconds, entry), newest first.
@@ -22,23 +34,22 @@ pub struct State {
     /// (created_at seconds, candidate as the search answers it), newest first.
     pub candidates: Vec<(i64, Value)>,
     pub offers: Vec<Value>,
-    pub seen: Seen,
     pub faults: Faults,
-    pub calls: AtomicU64,
     /// Answer every call with this status and body.
     pub refuse_with: Option<(u16, Value)>,
-    /// Answer 429 with this Retry-After to the first N calls.
+    /// Answer 429 with `Retry-After: 0` to the first N calls.
     pub throttle_first: u64,
-    /// Start every page after the first one entry early, as a search whose order of equal
-    /// timestamps changes between requests would.
+    /// Start every page after the first one entry early (a shift between requests).
     pub overlap_pages: bool,
+    /// The other switches of the fake (page cap, `limit`/`page`/`offset` ignored, capped
+    /// `total`, shuffled ties, paged offers, latency, prefix…); its data fields are ignored.
+    pub config: Option<Config>,
 }
 
 pub struct RecruiteeFake {
-    pub server: MockServer,
-    pub state: Arc<State>,
+    pub fake: fake::Fake,
+    pub state: Arc<Recruitee>,
 }
-
 /// `n` audit entries, newest first, from `newest` back; many share their second with the next
 /// (bulk actions), so that window boundaries fall inside groups of equal timestamps.
 pub fn audit_dataset(n: usize, newest: i64) -> Vec<(i64, Value)> {
@@ -93,176 +104,50 @@ pub fn candidate_dataset(n: usize, newest: i64) -> Vec<(i64, Value)> {
         .collect()
 }
 
-fn matches(filters: &[Value], created: i64, item: &Value) -> bool {
-    filters.iter().all(|f| match f["field"].as_str() {
-        Some("created_at") => {
-            let n = |k: &str| f[k].as_i64();
-            n("gte").is_none_or(|v| created >= v)
-                && n("gt").is_none_or(|v| created > v)
-                && n("lte").is_none_or(|v| created <= v)
-                && n("lt").is_none_or(|v| created < v)
-        }
-        Some("actor") => {
-            let listed = |k: &str| f[k].as_array().map(|a| a.contains(&item["actor"]));
-            listed("in").unwrap_or(true) && !listed("not_in").unwrap_or(false)
-        }
-        Some("status") => f["in"]
-            .as_array()
-            .is_none_or(|a| a.contains(&item["status_for_test"])),
-        Some("all") => item
-            .to_string()
-            .to_lowercase()
-            .contains(&f["query"].as_str().unwrap_or("").to_lowercase()),
-        _ => true,
-    })
-}
-
-fn query(req: &Request, k: &str) -> Option<String> {
-    req.url
-        .query_pairs()
-        .find(|(kk, _)| kk == k)
-        .map(|(_, v)| v.into_owned())
-}
-
-struct Endpoint(Arc<State>);
-
-impl Respond for Endpoint {
-    fn respond(&self, req: &Request) -> ResponseTemplate {
-        let s = &self.0;
-        let n = s.calls.fetch_add(1, Ordering::SeqCst) + 1;
-        let pairs: Vec<(String, String)> = req
-            .url
-            .query_pairs()
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        s.seen.queries.lock().expect("lock").push(pairs);
-        let auth = req
-            .headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        if auth != format!("Bearer {TOKEN}") {
-            return ResponseTemplate::new(401).set_body_json(
-                json!({"error": "Token not found.", "error_code": "invalid_token"}),
-            );
-        }
-        if let Some((status, body)) = &s.refuse_with {
-            return ResponseTemplate::new(*status).set_body_json(body.clone());
-        }
-        if n <= s.throttle_first {
-            return ResponseTemplate::new(429)
-                .insert_header("retry-after", "0")
-                .set_body_json(json!({"error": ["Too many requests"]}));
-        }
-        if let Some(f) = s
-            .faults
-            .pick(|| ResponseTemplate::new(429).insert_header("retry-after", "0"))
-        {
-            return f;
-        }
-        let p = req.url.path().to_string();
-        let rest = p.strip_prefix(&format!("/c/{COMPANY}/")).unwrap_or("");
-        if rest.is_empty() {
-            return ResponseTemplate::new(404)
-                .set_body_json(json!({"error": ["Company not found"], "error_fields": {}}));
-        }
-        match rest {
-            "audit_log" => search(s, req, &s.audit, "entries"),
-            "search/new/candidates" => search(s, req, &s.candidates, "hits"),
-            "candidates" => {
-                let limit: usize = query(req, "limit")
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(usize::MAX);
-                let offset: usize = query(req, "offset")
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0);
-                let offer: Option<u64> = query(req, "offer_id").and_then(|v| v.parse().ok());
-                let list: Vec<Value> = s
-                    .candidates
-                    .iter()
-                    .map(|(_, c)| c)
-                    .filter(|c| offer.is_none_or(|o| c["offer_id_for_test"].as_u64() == Some(o)))
-                    .skip(offset)
-                    .take(limit)
-                    .cloned()
-                    .collect();
-                ResponseTemplate::new(200)
-                    .set_body_json(json!({"candidates": list, "references": []}))
-            }
-            "offers" => {
-                let kind = query(req, "kind");
-                let list: Vec<&Value> = s
-                    .offers
-                    .iter()
-                    .filter(|o| kind.as_deref().is_none_or(|k| o["kind"] == k))
-                    .collect();
-                ResponseTemplate::new(200).set_body_json(json!({"offers": list}))
-            }
-            other => {
-                match other.strip_prefix("candidates/") {
-                    Some(id) => match s.candidates.iter().find(|(_, c)| {
-                        c["id"].as_u64().map(|i| i.to_string()).as_deref() == Some(id)
-                    }) {
-                        Some((_, c)) => ResponseTemplate::new(200)
-                            .set_body_json(json!({"candidate": c, "references": []})),
-                        None => ResponseTemplate::new(404)
-                            .set_body_json(json!({"error": ["Not found"], "error_fields": {}})),
-                    },
-                    None => ResponseTemplate::new(404)
-                        .set_body_json(json!({"error": ["Not found"], "error_fields": {}})),
-                }
-            }
-        }
-    }
-}
-
-fn search(s: &State, req: &Request, items: &[(i64, Value)], key: &str) -> ResponseTemplate {
-    let filters: Vec<Value> = match query(req, "filters_json").map(|f| serde_json::from_str::<Value>(&f)) {
-        None => vec![],
-        Some(Ok(Value::Array(a))) => a,
-        Some(_) => return ResponseTemplate::new(422).set_body_json(json!({"error": ["filters_json invalid"], "error_fields": {"filters_json": ["invalid"]}})),
-    };
-    let page: u64 = query(req, "page").and_then(|v| v.parse().ok()).unwrap_or(1);
-    let limit: u64 = query(req, "limit")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(20);
-    if page * limit > 10_000 {
-        s.seen.violation(format!(
-            "asked past the 10,000th result: page {page} limit {limit}"
-        ));
-        return ResponseTemplate::new(500)
-            .set_body_json(json!({"error": ["Server internal error"]}));
-    }
-    let hits: Vec<&Value> = items
-        .iter()
-        .filter(|(at, v)| matches(&filters, *at, v))
-        .map(|(_, v)| v)
-        .collect();
-    let total = hits.len();
-    let mut start = ((page - 1) * limit) as usize;
-    if s.overlap_pages && page > 1 {
-        start -= 1;
-    }
-    let page_items: Vec<&Value> = hits.into_iter().skip(start).take(limit as usize).collect();
-    ResponseTemplate::new(200)
-        .set_body_json(json!({"aggregations": null, key: page_items, "total": total}))
-}
-
 impl RecruiteeFake {
     pub async fn start(state: State) -> RecruiteeFake {
-        let server = MockServer::start().await;
-        let state = Arc::new(state);
-        Mock::given(method("GET"))
-            .and(path_regex("^/c/.*"))
-            .respond_with(Endpoint(state.clone()))
-            .mount(&server)
-            .await;
-        RecruiteeFake { server, state }
+        let mut config = state.config.unwrap_or_default();
+        config.audit = state
+            .audit
+            .into_iter()
+            .map(|(at, v)| Entry::new(at, v))
+            .collect();
+        config.candidates = state
+            .candidates
+            .into_iter()
+            .map(|(at, v)| Entry {
+                created_at: at,
+                status: v["status_for_test"].as_str().map(str::to_string),
+                offer_id: v["offer_id_for_test"].as_u64(),
+                value: v,
+            })
+            .collect();
+        config.offers = state.offers;
+        config.company = COMPANY.to_string();
+        config.token = TOKEN.to_string();
+        config.refuse_with = state.refuse_with;
+        config.throttle_first = state.throttle_first;
+        config.overlap_pages = config.overlap_pages || state.overlap_pages;
+        let f = &state.faults;
+        if f.every_5xx + f.every_cut + f.every_429 > 0 {
+            config.faults.every_5xx = f.every_5xx;
+            config.faults.every_cut = f.every_cut;
+            config.faults.every_429 = f.every_429;
+            config.faults.retry_after.get_or_insert(0);
+        }
+        let fake = fake::spawn(config).expect("start the Recruitee fake");
+        let state = fake.state.clone();
+        RecruiteeFake { fake, state }
+    }
+
+    /// The base URL hrlogs is pointed at.
+    pub fn uri(&self) -> String {
+        self.fake.base_url()
     }
 
     pub fn hrlogs(&self, env: &super::Env) -> assert_cmd::Command {
         let mut cmd = env.hrlogs();
-        cmd.env("HRLOGS_RECRUITEE_BASE_URL", self.server.uri())
+        cmd.env("HRLOGS_RECRUITEE_BASE_URL", self.uri())
             .env("HRLOGS_RECRUITEE_COMPANY_ID", COMPANY)
             .env("HRLOGS_RECRUITEE_API_TOKEN", TOKEN)
             .env("HRLOGS_RECRUITEE_RATE_LIMIT", "1000")
@@ -270,23 +155,18 @@ impl RecruiteeFake {
         cmd
     }
 
+    /// Requests the fake answered.
     pub fn calls(&self) -> u64 {
-        self.state.calls.load(Ordering::SeqCst)
+        self.state.seen().requests()
     }
 
     /// The `filters_json` of every request, parsed.
     pub fn filters_sent(&self) -> Vec<Value> {
-        self.state
-            .seen
-            .queries
-            .lock()
-            .expect("lock")
-            .iter()
-            .filter_map(|q| {
-                q.iter()
-                    .find(|(k, _)| k == "filters_json")
-                    .map(|(_, v)| serde_json::from_str(v).expect("filters_json is JSON"))
-            })
-            .collect()
+        self.state.filters_sent()
+    }
+
+    /// Pages asked past the 10,000th result.
+    pub fn violations(&self) -> Vec<String> {
+        self.state.seen().violations()
     }
 }

@@ -7,6 +7,7 @@ use clap::{Args, ValueEnum};
 
 use crate::commands::{Context, clean_list};
 use crate::error::{Error, Result};
+use crate::identity::Source;
 use crate::output::{Column, Fit, Show};
 use crate::plan::merge_groups;
 use crate::vendors::feishu::dept_logs::{self, DeptLogsQuery, MAX_PAGE_SIZE};
@@ -39,7 +40,7 @@ pub struct DeptLogsArgs {
     /// Department IDs (repeat or separate with commas)
     #[arg(long = "department", value_name = "ID", value_delimiter = ',')]
     pub departments: Vec<String>,
-    /// Read department IDs from PATH, one per line (blank lines ignored); - reads stdin
+    /// Read department IDs from PATH, one per line or comma-separated (blank lines and # comments ignored); - reads stdin
     #[arg(long, value_name = "PATH|-")]
     pub department_file: Option<PathBuf>,
     /// First day (required): a date like 2024-01-01, or any time form such as 90d or yesterday
@@ -112,7 +113,8 @@ pub async fn cmd_dept_logs(args: DeptLogsArgs, ctx: &Context) -> Result<()> {
         "fetching Feishu department operation logs ({chains} windows × batches)…"
     ));
     let stream = merge_groups(plan, 1, ctx.progress.clone());
-    ctx.emit(stream, dest, columns()).await
+    let origin = super::origin(ctx, Source::FeishuDeptLogs);
+    ctx.emit_events(stream, dest, columns(), origin).await
 }
 
 fn validate(args: &DeptLogsArgs, ctx: &Context) -> Result<DeptLogsQuery> {
@@ -150,19 +152,63 @@ fn validate(args: &DeptLogsArgs, ctx: &Context) -> Result<DeptLogsQuery> {
     })
 }
 
-/// IDs from a file or stdin: one per line, blanks ignored.
+/// The largest `--department-file` read (far above any real list of IDs).
+const MAX_ID_FILE: u64 = 10 * 1024 * 1024;
+
+/// IDs from a file or stdin: one per line or separated by commas, as a spreadsheet or
+/// Notepad saves them (a UTF-8 BOM, CRLF); blanks and `#` comments ignored.
 fn read_ids(path: &std::path::Path) -> Result<Vec<String>> {
-    let mut text = String::new();
+    let shown = path.display();
+    let mut bytes = Vec::new();
     let read = if path.as_os_str() == "-" {
-        std::io::stdin().read_to_string(&mut text)
+        std::io::stdin()
+            .lock()
+            .take(MAX_ID_FILE + 1)
+            .read_to_end(&mut bytes)
     } else {
-        std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text))
+        std::fs::File::open(path).and_then(|f| f.take(MAX_ID_FILE + 1).read_to_end(&mut bytes))
     };
-    read.map_err(|e| Error::input(format!("--department-file {}: {e}", path.display())))?;
+    read.map_err(|e| Error::input(format!("--department-file {shown}: {e}")))?;
+    if bytes.len() as u64 > MAX_ID_FILE {
+        return Err(Error::input(format!(
+            "--department-file {shown} is over {} MiB: not a list of department IDs",
+            MAX_ID_FILE / (1024 * 1024)
+        )));
+    }
+    parse_ids(&bytes).map_err(|e| Error::input(format!("--department-file {shown}: {e}")))
+}
+
+/// The IDs in a department file's bytes.
+fn parse_ids(bytes: &[u8]) -> std::result::Result<Vec<String>, String> {
+    if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
+        return Err("is UTF-16 (\"Unicode\" in Notepad); save it as UTF-8".into());
+    }
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("is not UTF-8 text ({e})"))?;
     Ok(text
         .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
+        .map(|line| line.split_once('#').map_or(line, |(ids, _)| ids))
+        .flat_map(|line| line.split(','))
+        .map(|id| id.trim().trim_matches('"').trim())
+        .filter(|id| !id.is_empty())
         .map(str::to_string)
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn department_files_as_editors_save_them() {
+        let ids = |b: &[u8]| parse_ids(b).expect("ids");
+        assert_eq!(ids(b"\xef\xbb\xbfd1\r\nd2\r\n"), ["d1", "d2"]);
+        assert_eq!(
+            ids(b"# heading\nd1, d2 # two\n\n  d3\n\"d4\",d5"),
+            ["d1", "d2", "d3", "d4", "d5"]
+        );
+        assert!(ids(b"").is_empty());
+        assert!(parse_ids(b"\xff\xfed\x001\x00").is_err());
+        assert!(parse_ids(b"d1\n\xc3\x28").is_err());
+    }
 }

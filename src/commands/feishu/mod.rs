@@ -9,8 +9,10 @@ use clap::Subcommand;
 use url::Url;
 
 use super::Context;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fetch::{Lane, Pacer};
+use crate::identity::Source;
+use crate::ocsf::Origin;
 use crate::vendors::feishu::settings::{self as keys, FeishuSettings};
 use crate::vendors::feishu::{Feishu, TokenSource, token_request_description};
 
@@ -29,19 +31,25 @@ pub async fn run(cmd: FeishuCommand, ctx: &Context) -> Result<()> {
     }
 }
 
-fn base_url(settings: &FeishuSettings) -> Result<Url> {
-    let text = &settings.base_url;
-    Url::parse(text).map_err(|e| {
-        Error::config(format!("feishu.base_url {text:?} is not a URL: {e}"))
-            .hint("use https://open.feishu.cn (Feishu) or https://open.larksuite.com (Lark)")
+/// The checked base URL, and a warning if it is plain http:// to another machine.
+fn checked_base_url(settings: &FeishuSettings) -> Result<(Url, Option<String>)> {
+    crate::fetch::base_url("feishu.base_url", &settings.base_url).map_err(|e| {
+        e.hint("use https://open.feishu.cn (Feishu) or https://open.larksuite.com (Lark)")
     })
+}
+
+fn base_url(settings: &FeishuSettings) -> Result<Url> {
+    checked_base_url(settings).map(|(url, _)| url)
 }
 
 /// The Feishu client, with credentials checked before any request. With `dry_run`, missing
 /// credentials are allowed (nothing is sent).
 pub fn client(ctx: &Context, dry_run: bool) -> Result<Arc<Feishu>> {
     let s = FeishuSettings::load(&ctx.settings)?;
-    let base = base_url(&s)?;
+    let (base, warning) = checked_base_url(&s)?;
+    if let Some(w) = warning {
+        ctx.progress.warn(&w);
+    }
     let missing = |key| ctx.settings.missing(key);
     let fixed = s.tenant_access_token;
     let app = match (s.app_id, s.app_secret) {
@@ -67,6 +75,14 @@ pub fn client(ctx: &Context, dry_run: bool) -> Result<Arc<Feishu>> {
         talent_lane,
         dept_lane,
     }))
+}
+
+/// Which Feishu log and tenant the records come from (for `-f ocsf`): the app id, else the
+/// base URL's host.
+pub fn origin(ctx: &Context, source: Source) -> Origin {
+    let base = ctx.settings.plain(&keys::BASE_URL).unwrap_or_default();
+    let app_id = ctx.settings.plain(&keys::APP_ID);
+    Origin::feishu(source, &base, app_id.as_deref())
 }
 
 /// What `--dry-run` shows before the API requests: the token exchange, if one would be made.

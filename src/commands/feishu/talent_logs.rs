@@ -4,8 +4,9 @@ use clap::{Args, ValueEnum};
 
 use crate::commands::{Context, clean_list};
 use crate::error::{Error, Result};
+use crate::identity::Source;
 use crate::output::{Column, Fit, Show};
-use crate::plan::merge_groups;
+use crate::plan::{filter, merge_groups};
 use crate::time::Bound;
 use crate::vendors::feishu::talent_logs::{self, MAX_PAGE_SIZE, TalentLogsQuery};
 
@@ -123,6 +124,7 @@ fn operator_name(record: &serde_json::Value) -> serde_json::Value {
 
 pub async fn cmd_talent_logs(args: TalentLogsArgs, ctx: &Context) -> Result<()> {
     let query = validate(&args, ctx)?;
+    let (query_since, query_until) = (query.since_ms, query.until_ms);
     let dest = ctx.destination()?;
     let feishu = super::client(ctx, ctx.options.dry_run)?;
     let chains = talent_logs::chains(feishu, query, MAX_CHAINS);
@@ -134,8 +136,16 @@ pub async fn cmd_talent_logs(args: TalentLogsArgs, ctx: &Context) -> Result<()> 
         return ctx.print_requests(super::token_preamble(ctx), &requests);
     };
     ctx.progress.start("fetching Feishu talent operation logs…");
-    let stream = merge_groups(vec![chains], 0, ctx.progress.clone());
-    ctx.emit(stream, dest, columns()).await
+    let (since, until) = (query_since, query_until);
+    let mut stream = merge_groups(vec![chains], 0, ctx.progress.clone());
+    if since.is_some() || until.is_some() {
+        // The API has no time filter: a stage of the stream applies --since/--until here.
+        stream = filter(stream, move |r| {
+            since.is_none_or(|s| r.key >= s) && until.is_none_or(|u| r.key <= u)
+        });
+    }
+    let origin = super::origin(ctx, Source::FeishuTalentLogs);
+    ctx.emit_events(stream, dest, columns(), origin).await
 }
 
 fn validate(args: &TalentLogsArgs, ctx: &Context) -> Result<TalentLogsQuery> {

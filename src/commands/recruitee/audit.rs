@@ -5,9 +5,12 @@ use serde_json::json;
 
 use crate::commands::{Context, clean_list};
 use crate::error::{Error, Result};
+use crate::ocsf::Origin;
 use crate::output::{Column, Fit, Show};
-use crate::plan::RecordStream;
+use crate::plan::filter;
+use crate::record::Record;
 use crate::vendors::recruitee::search::{self, SearchQuery};
+use crate::vendors::recruitee::settings::COMPANY_ID;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -102,43 +105,27 @@ pub async fn cmd_audit(args: AuditArgs, ctx: &Context) -> Result<()> {
     let dest = ctx.destination()?;
     let client = super::client(ctx, ctx.options.dry_run)?;
     let Some(dest) = dest else {
-        return ctx.print_requests(None, &[query.request(&client, since, until, 1)?]);
+        return ctx.print_requests(None, &[query.first_request(&client)?]);
     };
     ctx.progress.start("fetching the Recruitee audit log…");
-    let stream = search::run(client, query, ctx.progress.clone());
-    let stream = if events.is_empty() {
-        stream
-    } else {
-        filter_events(stream, events)
-    };
-    ctx.emit(stream, dest, columns()).await
+    let mut stream = search::run(client, query, ctx.progress.clone());
+    if !events.is_empty() {
+        // Recruitee has no event filter: a stage of the stream applies --event here.
+        stream = filter(stream, move |r| event_is(r, &events));
+    }
+    let company = ctx.settings.plain(&COMPANY_ID).unwrap_or_default();
+    ctx.emit_events(stream, dest, columns(), Origin::recruitee(&company))
+        .await
 }
 
-/// Keeps the entries whose `event_name` is one of `events` (lowercase).
-fn filter_events(mut inner: RecordStream, events: Vec<String>) -> RecordStream {
+/// Whether the entry's `event_name` is one of `events` (lowercase).
+fn event_is(record: &Record, events: &[String]) -> bool {
     #[derive(serde::Deserialize)]
     struct Event {
         event_name: Option<String>,
     }
-    RecordStream::spawn(2, move |tx| async move {
-        while let Some(batch) = inner.next_batch().await {
-            let batch = batch.map(|records| {
-                records
-                    .into_iter()
-                    .filter(|r| {
-                        serde_json::from_str::<Event>(r.raw.get())
-                            .ok()
-                            .and_then(|e| e.event_name)
-                            .is_some_and(|n| events.contains(&n.to_lowercase()))
-                    })
-                    .collect::<Vec<_>>()
-            });
-            if matches!(&batch, Ok(r) if r.is_empty()) {
-                continue;
-            }
-            if tx.send(batch).await.is_err() {
-                return;
-            }
-        }
-    })
+    serde_json::from_str::<Event>(record.raw.get())
+        .ok()
+        .and_then(|e| e.event_name)
+        .is_some_and(|n| events.contains(&n.to_lowercase()))
 }

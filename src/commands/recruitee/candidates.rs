@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use crate::commands::{Context, clean_list};
 use crate::error::{Error, Result};
 use crate::output::{Column, Fit, Show};
+use crate::plan::merge_groups;
 use crate::vendors::recruitee::search::{self, SearchQuery};
 use crate::vendors::recruitee::{candidate_list, candidates_by_id};
 
@@ -172,7 +173,7 @@ pub async fn cmd_candidates(args: CandidatesArgs, ctx: &Context) -> Result<()> {
     }
     let Some(dest) = dest else {
         let req = if let Some(q) = &search_query {
-            q.request(&client, q.since, q.until, 1)?
+            q.first_request(&client)?
         } else if let Some(id) = ids.first() {
             client.request(
                 &format!("candidates/{id}"),
@@ -180,12 +181,8 @@ pub async fn cmd_candidates(args: CandidatesArgs, ctx: &Context) -> Result<()> {
                 "Recruitee candidate request",
             )?
         } else {
-            let mut p = list_params.clone();
-            p.extend([
-                ("limit".to_string(), list_limit.to_string()),
-                ("offset".to_string(), "0".to_string()),
-            ]);
-            client.request("candidates", &p, "Recruitee candidates request")?
+            let list = candidate_list(client.clone(), list_params.clone(), list_limit);
+            list.source().request(list.first())?
         };
         return ctx.print_requests(None, &[req]);
     };
@@ -195,7 +192,11 @@ pub async fn cmd_candidates(args: CandidatesArgs, ctx: &Context) -> Result<()> {
     } else if !ids.is_empty() {
         candidates_by_id(client, ids)
     } else {
-        candidate_list(client, list_params, list_limit)
+        merge_groups(
+            vec![vec![candidate_list(client, list_params, list_limit)]],
+            0,
+            ctx.progress.clone(),
+        )
     };
     ctx.emit(stream, dest, columns()).await
 }

@@ -33,8 +33,14 @@ pub enum RecruiteeCommand {
 pub async fn run(cmd: RecruiteeCommand, ctx: &Context) -> Result<()> {
     match cmd {
         RecruiteeCommand::Audit(args) => audit::cmd_audit(args, ctx).await,
-        RecruiteeCommand::Candidates(args) => candidates::cmd_candidates(args, ctx).await,
-        RecruiteeCommand::Offers(args) => offers::cmd_offers(args, ctx).await,
+        RecruiteeCommand::Candidates(args) => {
+            ctx.refuse_ocsf("recruitee candidates")?;
+            candidates::cmd_candidates(args, ctx).await
+        }
+        RecruiteeCommand::Offers(args) => {
+            ctx.refuse_ocsf("recruitee offers")?;
+            offers::cmd_offers(args, ctx).await
+        }
     }
 }
 
@@ -53,8 +59,15 @@ pub fn client(ctx: &Context, dry_run: bool) -> Result<Arc<Recruitee>> {
     };
     let in_flight = s.max_in_flight;
     let lane = Lane::new(Pacer::new(s.rate_limit, None), in_flight);
+    crate::error::register_secret(secrecy::ExposeSecret::expose_secret(&token));
+    // Checked: http(s) only, a warning for plain http to another machine. `Recruitee::new`
+    // keeps a gateway's path prefix.
+    let (base, warning) = crate::fetch::base_url("recruitee.base_url", &s.base_url)?;
+    if let Some(w) = warning {
+        ctx.progress.warn(&w);
+    }
     Ok(Arc::new(Recruitee::new(
-        &s.base_url,
+        base.as_str(),
         &company,
         token,
         ctx.http.clone(),

@@ -5,7 +5,8 @@ use clap::{Args, ValueEnum};
 use crate::commands::Context;
 use crate::error::Result;
 use crate::output::{Column, Fit};
-use crate::vendors::recruitee::one_answer;
+use crate::plan::merge_groups;
+use crate::vendors::recruitee::offer_list;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -13,7 +14,7 @@ Examples:
   hrlogs recruitee offers -f json \\
     | jq -r '.[] | select(.status == \"published\") | .title'";
 
-/// Offers: the company's jobs and talent pools (GET /c/{company}/offers, one answer).
+/// Offers: the company's jobs and talent pools (GET /c/{company}/offers, every page).
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
 pub struct OffersArgs {
@@ -51,11 +52,11 @@ pub async fn cmd_offers(args: OffersArgs, ctx: &Context) -> Result<()> {
     }
     let dest = ctx.destination()?;
     let client = super::client(ctx, ctx.options.dry_run)?;
-    let req = client.request("offers", &params, "Recruitee offers request")?;
+    let list = offer_list(client, params);
     let Some(dest) = dest else {
-        return ctx.print_requests(None, &[req]);
+        return ctx.print_requests(None, &[list.source().request(list.first())?]);
     };
     ctx.progress.start("fetching Recruitee offers…");
-    ctx.emit(one_answer(client, req, "offers"), dest, columns())
-        .await
+    let stream = merge_groups(vec![vec![list]], 0, ctx.progress.clone());
+    ctx.emit(stream, dest, columns()).await
 }

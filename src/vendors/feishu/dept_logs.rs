@@ -1,7 +1,8 @@
 //! `POST /open-apis/corehr/v2/departments/query_operation_logs`: department operation logs.
 //! The API takes at most 100 departments and a span of at most 366 days per query, so the
 //! request is cut into windows (newest first) × batches; each window's batches are merged by
-//! `operation_time`, newest first.
+//! `operation_time`, newest first. The API wants `end_date` after `start_date`: a one-day
+//! window asks for that day and the day before, and keeps only records of the day asked for.
 
 use std::sync::Arc;
 
@@ -35,8 +36,11 @@ pub struct DeptLogsQuery {
 pub struct DeptChain {
     feishu: Arc<Feishu>,
     query: Arc<DeptLogsQuery>,
+    /// The days this chain answers for.
     start: Date,
     end: Date,
+    /// The `start_date` sent: `start`, or the day before when the window is one day.
+    sent_start: Date,
     departments: Vec<String>,
     batch: usize,
 }
@@ -56,12 +60,31 @@ pub fn plan(feishu: Arc<Feishu>, query: DeptLogsQuery) -> Vec<Vec<DeptChain>> {
                     query: query.clone(),
                     start,
                     end,
+                    sent_start: sent_start(start, end),
                     departments: departments.clone(),
                     batch,
                 })
                 .collect()
         })
         .collect()
+}
+
+/// The `start_date` to send for the window `start..=end`: never equal to `end_date`.
+fn sent_start(start: Date, end: Date) -> Date {
+    if start < end {
+        return start;
+    }
+    start.yesterday().unwrap_or(start)
+}
+
+/// The day of a record's key (`key_of`: milliseconds of the tenant's wall clock read as UTC).
+fn day_of(key: i64) -> Option<Date> {
+    if key == i64::MIN {
+        return None;
+    }
+    jiff::Timestamp::from_millisecond(key)
+        .ok()
+        .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date())
 }
 
 impl DeptChain {
@@ -79,7 +102,7 @@ impl DeptChain {
         }
         let body = serde_json::json!({
             "department_ids": self.departments,
-            "start_date": self.start.to_string(),
+            "start_date": self.sent_start.to_string(),
             "end_date": self.end.to_string(),
         });
         Ok(Request {
@@ -139,10 +162,19 @@ pub fn parse_page(body: &[u8]) -> std::result::Result<Page, String> {
 impl PageSource for DeptChain {
     async fn fetch(&self, token: Option<String>) -> Result<Page> {
         let req = self.request(token.as_deref())?;
-        self.feishu
+        let mut page = self
+            .feishu
             .http
             .send(&*self.feishu, &self.feishu.dept_lane, &req, parse_page)
-            .await
+            .await?;
+        if self.sent_start < self.start {
+            // The widened day belongs to another window (or was not asked for). A record
+            // whose time cannot be read is kept: better shown than lost.
+            let (start, end) = (self.start, self.end);
+            page.records
+                .retain(|r| day_of(r.key).is_none_or(|d| start <= d && d <= end));
+        }
+        Ok(page)
     }
 
     fn describe(&self) -> String {
@@ -152,5 +184,38 @@ impl PageSource for DeptChain {
             self.end,
             self.batch + 1
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Date {
+        s.parse().expect("date")
+    }
+
+    #[test]
+    fn a_one_day_window_sends_two_days_and_keeps_its_own() {
+        assert_eq!(
+            sent_start(d("2024-05-01"), d("2024-05-01")),
+            d("2024-04-30")
+        );
+        assert_eq!(
+            sent_start(d("2024-04-01"), d("2024-05-01")),
+            d("2024-04-01")
+        );
+        let raw =
+            |t: &str| RawValue::from_string(format!(r#"{{"operation_time":"{t}"}}"#)).expect("raw");
+        assert_eq!(
+            day_of(key_of(&raw("2024-05-01 23:59:59"))),
+            Some(d("2024-05-01"))
+        );
+        assert_eq!(
+            day_of(key_of(&raw("2024-04-30 00:00:00"))),
+            Some(d("2024-04-30"))
+        );
+        assert_eq!(day_of(key_of(&raw("garbage"))), None);
+        assert_eq!(day_of(i64::MAX), None);
     }
 }

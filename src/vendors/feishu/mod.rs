@@ -15,11 +15,11 @@ use serde_json::value::RawValue;
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::fetch::{Api, Credential, Failure, Http, Lane, seconds_header};
+use crate::fetch::{Api, Credential, Failure, Http, Lane, vendor_wait};
 use crate::plan::{Next, Page};
 use crate::record::Record;
 
-pub use auth::{TokenSource, token_request_description};
+pub use auth::{TokenSource, read_token_answer, token_lifetime, token_request_description};
 
 /// Rate-limit answer: HTTP 429 (or 400 on older APIs) with this code.
 const RATE_LIMITED: i64 = 99991400;
@@ -38,13 +38,9 @@ pub struct Feishu {
 }
 
 impl Feishu {
+    /// `path` under the base URL, keeping the base's path prefix (an API gateway's).
     pub fn url(&self, path: &str) -> Result<Url> {
-        self.base.join(path).map_err(|e| {
-            Error::config(format!(
-                "feishu.base_url {} cannot take path {path}: {e}",
-                self.base
-            ))
-        })
+        Ok(crate::fetch::join(&self.base, path))
     }
 }
 
@@ -58,8 +54,8 @@ struct Envelope<'a> {
     data: Option<&'a RawValue>,
 }
 
-/// A page from its records and paging fields: stop when `has_more` is false or the token is
-/// missing or empty (never loop on an empty token).
+/// A page from its records and paging fields: the last page when `has_more` is false; with
+/// `has_more` true, a missing or empty token is an incomplete answer (`plan` fails the run).
 pub(crate) fn page_of(
     items: Option<Vec<Box<RawValue>>>,
     has_more: Option<bool>,
@@ -79,18 +75,19 @@ pub(crate) fn page_of(
         (true, Some(t)) if !t.is_empty() => Next::Token(t),
         (true, _) => Next::MoreWithoutToken,
     };
-    Page {
-        received: records.len(),
-        records,
-        next,
-    }
+    Page { records, next }
 }
 
-/// The `data` of an answer with code 0, or why it cannot be read.
+/// The `data` of an answer with code 0, or why it cannot be read. An answer without `data`
+/// (or with `"data": null`) is an empty last page, as both official SDKs read it.
 pub(crate) fn data_of<'a, T: Deserialize<'a>>(body: &'a [u8]) -> std::result::Result<T, String> {
     let env: Envelope<'a> = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    let data = env.data.ok_or("no `data` in the answer")?;
-    serde_json::from_str(data.get()).map_err(|e| e.to_string())
+    match env.data {
+        Some(data) if data.get().trim() != "null" => {
+            serde_json::from_str(data.get()).map_err(|e| e.to_string())
+        }
+        _ => serde_json::from_str("{}").map_err(|e| e.to_string()),
+    }
 }
 
 impl Api for Feishu {
@@ -120,14 +117,14 @@ pub fn judge(
     what: &str,
 ) -> std::result::Result<(), Failure> {
     let parsed: Option<Envelope> = serde_json::from_slice(body).ok();
-    let reset = seconds_header(headers, "x-ogw-ratelimit-reset");
+    let reset = vendor_wait(headers);
     let Some(Envelope {
         code: Some(code),
         msg,
         ..
     }) = parsed
     else {
-        let snippet = String::from_utf8_lossy(&body[..body.len().min(120)]).into_owned();
+        let snippet = String::from_utf8_lossy(body.get(..120).unwrap_or(body)).into_owned();
         let err = format!(
             "{what} answered HTTP {status} with a body that is not Feishu JSON: {snippet:?}"
         );

@@ -1,7 +1,9 @@
 //! `POST /open-apis/hire/v1/talent_operation_logs/search`: talent operation logs by operator
-//! and operation type. The query is split into chains over disjoint operator × operation
-//! subsets (each record has exactly one operator and one operation type), merged by
-//! `operation_time`, newest first. The API has no time filter: `--since/--until` are applied here.
+//! and operation type. Requests are money (custom apps on Basic plans: 10,000 calls a month), so
+//! the query is split only by operator (each record has exactly one), each chain sending the
+//! whole `operation_list` as the official SDK does: one operator costs no more requests than
+//! one combined query. Chains are merged by `operation_time`, newest first. The API has no time
+//! filter: `--since/--until` are applied here.
 
 use std::sync::Arc;
 
@@ -40,36 +42,26 @@ pub struct TalentChain {
     index: usize,
 }
 
-/// Splits the query into at most `max_chains` chains whose answers partition the whole.
+/// Splits the query by operator into at most `max_chains` chains whose answers partition the
+/// whole; every chain keeps the whole operation list (splitting it would cost requests).
 pub fn chains(feishu: Arc<Feishu>, query: TalentLogsQuery, max_chains: usize) -> Vec<TalentChain> {
     let query = Arc::new(query);
-    let max_chains = max_chains.max(1);
-    let mut parts: Vec<(Vec<String>, Vec<i64>)> = Vec::new();
-    if query.operators.len() >= max_chains {
-        let mut groups = vec![Vec::new(); max_chains];
-        for (i, op) in query.operators.iter().enumerate() {
-            groups[i % max_chains].push(op.clone());
-        }
-        parts.extend(groups.into_iter().map(|g| (g, query.operations.clone())));
-    } else {
-        let per_operator = (max_chains / query.operators.len().max(1)).max(1);
-        let k = per_operator.min(query.operations.len()).max(1);
-        for op in &query.operators {
-            let mut groups = vec![Vec::new(); k];
-            for (i, operation) in query.operations.iter().enumerate() {
-                groups[i % k].push(*operation);
-            }
-            parts.extend(groups.into_iter().map(|g| (vec![op.clone()], g)));
+    let n = max_chains.clamp(1, query.operators.len().max(1));
+    let mut groups: Vec<Vec<String>> = vec![Vec::new(); n];
+    for (op, group) in query.operators.iter().zip((0..n).cycle()) {
+        if let Some(g) = groups.get_mut(group) {
+            g.push(op.clone());
         }
     }
-    parts
+    groups
         .into_iter()
+        .filter(|g| !g.is_empty())
         .enumerate()
-        .map(|(index, (operators, operations))| TalentChain {
+        .map(|(index, operators)| TalentChain {
             feishu: feishu.clone(),
             query: query.clone(),
             operators,
-            operations,
+            operations: query.operations.clone(),
             index,
         })
         .collect()
@@ -159,17 +151,10 @@ impl PageSource for TalentChain {
             &self.operations,
             token.as_deref(),
         )?;
-        let mut page = self
-            .feishu
+        self.feishu
             .http
             .send(&*self.feishu, &self.feishu.talent_lane, &req, parse_page)
-            .await?;
-        let (since, until) = (self.query.since_ms, self.query.until_ms);
-        if since.is_some() || until.is_some() {
-            page.records
-                .retain(|r| since.is_none_or(|s| r.key >= s) && until.is_none_or(|u| r.key <= u));
-        }
-        Ok(page)
+            .await
     }
 
     fn describe(&self) -> String {

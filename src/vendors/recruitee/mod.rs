@@ -1,6 +1,7 @@
 //! Recruitee: the client (Bearer token, paced), how its answers are judged, and the plain
-//! endpoints (candidate list by offset, candidates by ID, offers). The search endpoints with
-//! their 10,000-result window are in `search`.
+//! endpoints described as lists for `plan` (candidate list by `limit`/`offset`, offers by
+//! `page`/`limit`) and candidates by ID. The search endpoints are described in `search`.
+//! The paging loops and their guards are `plan`'s, not this module's.
 
 pub mod search;
 pub mod settings;
@@ -16,8 +17,8 @@ use serde_json::value::RawValue;
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::fetch::{Api, Credential, Failure, Http, Lane, Request, seconds_header};
-use crate::plan::{Batch, RecordStream};
+use crate::fetch::{Api, Credential, Failure, Http, Lane, Request, vendor_wait};
+use crate::plan::{Batch, ListChain, ListCursor, ListSource, Paging, RecordStream};
 use crate::record::Record;
 
 pub struct Recruitee {
@@ -38,8 +39,14 @@ impl Recruitee {
         lane: Lane,
         max_in_flight: usize,
     ) -> Result<Recruitee> {
-        let base = Url::parse(base)
+        let mut base = Url::parse(base)
             .map_err(|e| Error::config(format!("recruitee.base_url {base:?} is not a URL: {e}")))?;
+        // A path prefix (an API gateway: https://gw.example.com/recruitee) is kept: `join`
+        // replaces the last segment of a path without a trailing slash.
+        if !base.path().ends_with('/') {
+            let path = format!("{}/", base.path());
+            base.set_path(&path);
+        }
         let company_url = base
             .join(&format!("c/{}/", urlencode(company)))
             .map_err(|e| {
@@ -112,7 +119,7 @@ fn error_text(body: &[u8]) -> String {
                 None => String::new(),
             };
             match error_code {
-                Some(code) => format!("{code}: {msg}"),
+                Some(code) => format!("{msg} [{code}]"),
                 None => msg,
             }
         }
@@ -153,15 +160,15 @@ impl Api for Recruitee {
             StatusCode::FORBIDDEN => Err(Failure::Fatal(
                 Error::config(text).hint("the token's user may not see this; check recruitee.company_id and the user's role"),
             )),
-            StatusCode::TOO_MANY_REQUESTS => Err(Failure::Retry { error: Error::unavailable(text), after: seconds_header(headers, "retry-after") }),
-            s if s.is_server_error() => Err(Failure::Retry { error: Error::unavailable(text), after: seconds_header(headers, "retry-after") }),
+            StatusCode::TOO_MANY_REQUESTS => Err(Failure::Retry { error: Error::unavailable(text), after: vendor_wait(headers) }),
+            s if s.is_server_error() => Err(Failure::Retry { error: Error::unavailable(text), after: vendor_wait(headers) }),
             StatusCode::NOT_FOUND => Err(Failure::Fatal(Error::api(text).hint("check the ID and recruitee.company_id"))),
             _ => Err(Failure::Fatal(Error::api(text))),
         }
     }
 }
 
-/// Reads `key` of an answer as a list of records.
+/// Reads `key` of an answer as a list of records (keyed 0: lists have no order to merge by).
 pub fn records_at(body: &[u8], key: &str) -> std::result::Result<Vec<Record>, String> {
     let map: std::collections::HashMap<String, Box<RawValue>> =
         serde_json::from_slice(body).map_err(|e| e.to_string())?;
@@ -177,54 +184,82 @@ pub fn records_at(body: &[u8], key: &str) -> std::result::Result<Vec<Record>, St
         .collect())
 }
 
-/// One answer's list (e.g. offers) as a stream.
-pub fn one_answer(client: Arc<Recruitee>, req: Request, key: &'static str) -> RecordStream {
-    RecordStream::spawn(1, move |tx| async move {
-        let result = client.get(&req, |b| records_at(b, key)).await;
-        let _ = tx.send(result).await;
-    })
+/// A list endpoint (`candidates`, `offers`): its path, fixed parameters and answer key.
+pub struct List {
+    pub client: Arc<Recruitee>,
+    pub path: &'static str,
+    pub params: Vec<(String, String)>,
+    /// Where the records are in the answer.
+    pub items: &'static str,
 }
 
-/// `GET /candidates` page by page (`limit`/`offset`), until a short page. An ID seen twice
-/// (the list shifted while paging) is written once.
+impl List {
+    /// The request for one part of the list.
+    pub fn request(&self, at: ListCursor) -> Result<Request> {
+        let mut p = self.params.clone();
+        match at {
+            ListCursor::Offset { offset, limit } => {
+                p.push(("limit".into(), limit.to_string()));
+                p.push(("offset".into(), offset.to_string()));
+            }
+            ListCursor::Page { page, limit } => {
+                p.push(("page".into(), page.to_string()));
+                p.push(("limit".into(), limit.to_string()));
+            }
+            ListCursor::Unpaged => {}
+        }
+        self.client
+            .request(self.path, &p, &format!("Recruitee {} request", self.path))
+    }
+}
+
+impl ListSource for List {
+    async fn fetch(&self, at: ListCursor) -> Result<Vec<Record>> {
+        let req = self.request(at)?;
+        self.client.get(&req, |b| records_at(b, self.items)).await
+    }
+
+    fn describe(&self) -> String {
+        format!("Recruitee {}", self.path)
+    }
+
+    fn id_of(&self, record: &Record) -> Option<String> {
+        id_of(record)
+    }
+}
+
+/// `GET /candidates` by `limit`/`offset`. A vendor that ignores `offset` answers one
+/// unpaged request instead: without `limit`, `GET /candidates` answers every candidate at once
+/// (FACTS.md), so that fallback is exact.
 pub fn candidate_list(
     client: Arc<Recruitee>,
     params: Vec<(String, String)>,
     limit: u32,
-) -> RecordStream {
-    RecordStream::spawn(2, move |tx| async move {
-        let mut seen = std::collections::HashSet::new();
-        let mut offset: u64 = 0;
-        loop {
-            let mut p = params.clone();
-            p.push(("limit".into(), limit.to_string()));
-            p.push(("offset".into(), offset.to_string()));
-            let result = match client.request("candidates", &p, "Recruitee candidates request") {
-                Ok(req) => client.get(&req, |b| records_at(b, "candidates")).await,
-                Err(e) => Err(e),
-            };
-            let records = match result {
-                Ok(r) => r,
-                Err(e) => {
-                    let _ = tx.send(Err(e)).await;
-                    return;
-                }
-            };
-            let n = records.len() as u64;
-            let fresh: Vec<Record> = records
-                .into_iter()
-                .filter(|r| id_of(r).is_none_or(|id| seen.insert(id)))
-                .collect();
-            if !fresh.is_empty() && tx.send(Ok(fresh)).await.is_err() {
-                return;
-            }
-            if n < u64::from(limit) {
-                return;
-            }
-            offset += n;
-        }
-    })
+) -> ListChain<List> {
+    let list = List {
+        client,
+        path: "candidates",
+        params,
+        items: "candidates",
+    };
+    ListChain::new(list, Paging::Offset, limit).unpaged_fallback()
 }
+
+/// `GET /offers`: sends `page`/`limit` and follows pages until one is short, empty or holds
+/// only offers already seen. Whether Recruitee pages it is unverified: if it ignores `page`,
+/// one request without `page`/`limit` (one answer, every offer) settles it.
+pub fn offer_list(client: Arc<Recruitee>, params: Vec<(String, String)>) -> ListChain<List> {
+    let list = List {
+        client,
+        path: "offers",
+        params,
+        items: "offers",
+    };
+    ListChain::new(list, Paging::Page, OFFERS_PAGE).unpaged_fallback()
+}
+
+/// The page size asked of `GET /offers`.
+pub const OFFERS_PAGE: u32 = 100;
 
 #[derive(Deserialize)]
 struct Ids {
@@ -233,13 +268,17 @@ struct Ids {
     id: Option<serde_json::Value>,
 }
 
-/// The record's `_id` (audit log entries) or `id` (candidates), as text.
+/// The record's `_id` (audit log entries) or `id` (candidates, offers), as text.
 pub(crate) fn id_of(r: &Record) -> Option<String> {
     let ids: Ids = serde_json::from_str(r.raw.get()).ok()?;
-    ids.underscore.or(ids.id).map(|v| v.to_string())
+    ids.underscore.or(ids.id).map(|v| match v {
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    })
 }
 
-/// `GET /candidates/{id}` for each ID, several at once, written in the order given.
+/// `GET /candidates/{id}` for each ID, several at once, written in the order given. A 404
+/// names the ID.
 pub fn candidates_by_id(client: Arc<Recruitee>, ids: Vec<String>) -> RecordStream {
     RecordStream::spawn(2, move |tx| async move {
         let n = client.max_in_flight;
@@ -254,6 +293,10 @@ pub fn candidates_by_id(client: Arc<Recruitee>, ids: Vec<String>) -> RecordStrea
                 client
                     .get(&req, |b| records_at_object(b, "candidate"))
                     .await
+                    .map_err(|e| Error {
+                        message: format!("candidate {id}: {}", e.message),
+                        ..e
+                    })
             })
             .buffered(n.max(1));
         while let Some(result) = answers.next().await {

@@ -1,0 +1,221 @@
+//! Feishu/Lark records as OCSF Entity Management events: CoreHR department operation logs
+//! (entity `department`) and Hire talent operation logs (entity `talent`).
+
+use jiff::civil::DateTime;
+use jiff::tz::TimeZone;
+use serde_json::{Map, Value};
+
+use super::schema::{
+    Activity, Actor, Class, Event, ManagedEntity, Metadata, Product, USER_TYPE_USER, User, VERSION,
+};
+use super::{Origin, text, unmapped};
+
+/// A department operation type: the vendor's words and the OCSF activity it is.
+pub fn dept_activity(operation_type: Option<i64>) -> (String, Activity) {
+    let (words, id, caption) = match operation_type {
+        Some(10) => ("create record", 1, "Create"),
+        Some(20) => ("create/copy version", 3, "Update"),
+        Some(50) => ("edit version", 3, "Update"),
+        Some(60) => ("revoke version", 3, "Update"),
+        Some(70) => ("disable", 9, "Disable"),
+        Some(80) => ("enable", 8, "Enable"),
+        Some(90) => ("delete record", 4, "Delete"),
+        Some(100) => ("custom sort", 3, "Update"),
+        Some(110) => ("update", 3, "Update"),
+        Some(120) => ("edit association rules", 3, "Update"),
+        Some(n) => {
+            let words = format!("operation type {n}");
+            return (words.clone(), Activity::other(words));
+        }
+        None => {
+            let words = "operation type unknown".to_string();
+            return (words.clone(), Activity::other(words));
+        }
+    };
+    (words.to_string(), Activity::defined(id, caption))
+}
+
+fn product(origin: &Origin, feishu: &'static str, lark: &'static str) -> Product {
+    if origin.lark {
+        Product {
+            name: lark,
+            vendor_name: "Lark",
+        }
+    } else {
+        Product {
+            name: feishu,
+            vendor_name: "Feishu",
+        }
+    }
+}
+
+/// An integer the vendor may send as a number or as a string (`"3001"`).
+fn int(v: Option<&Value>) -> Option<i64> {
+    match v? {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A wall-clock time without offset (`2023-11-15 19:25:45`) read in `tz`: epoch ms and the
+/// zone's offset then, in minutes.
+fn wall_clock(text: &str, tz: &TimeZone) -> Option<(i64, i32)> {
+    let zoned = text
+        .trim()
+        .parse::<DateTime>()
+        .ok()?
+        .to_zoned(tz.clone())
+        .ok()?;
+    Some((
+        zoned.timestamp().as_millisecond(),
+        zoned.offset().seconds() / 60,
+    ))
+}
+
+/// A CoreHR department operation log.
+pub fn dept_log<'a>(
+    origin: &Origin,
+    fields: Map<String, Value>,
+    raw: &'a str,
+    uid: String,
+    tz: &TimeZone,
+) -> Result<Event<'a>, String> {
+    let original_time = text(fields.get("operation_time"));
+    let Some((time, offset)) = original_time.as_deref().and_then(|t| wall_clock(t, tz)) else {
+        return Err(format!(
+            "department operation log {uid} has no readable operation_time ({}): an OCSF event needs a time (-f ndjson shows the record as received)",
+            original_time.as_deref().unwrap_or("none")
+        ));
+    };
+    let operation_type = int(fields.get("operation_type"));
+    let (words, activity) = dept_activity(operation_type);
+    let department = text(fields.get("object_id"));
+    let operator = text(fields.get("operator"));
+    let metadata = Metadata {
+        product: product(origin, "Feishu CoreHR", "Lark CoreHR"),
+        version: VERSION,
+        uid,
+        event_code: text(fields.get("operation_type")),
+        log_name: "department operation logs",
+        original_time,
+        tenant_uid: origin.tenant_uid.clone(),
+    };
+    let mut event = Event::new(Class::EntityManagement, activity, time, metadata, raw);
+    event.timezone_offset = Some(offset);
+    event.message = format!(
+        "department {}: {words} by {}",
+        department.as_deref().unwrap_or("(unknown)"),
+        operator.as_deref().unwrap_or("(unknown operator)")
+    );
+    event.comment = text(fields.get("operation_reason"));
+    event.actor = operator.map(|uid| Actor {
+        user: User {
+            uid: Some(uid),
+            type_id: Some(USER_TYPE_USER.0),
+            kind: Some(USER_TYPE_USER.1),
+            ..User::default()
+        },
+    });
+    event.entity = Some(ManagedEntity::new(
+        "department",
+        department,
+        renamed_to(fields.get("changes")),
+    ));
+    event.unmapped = unmapped(
+        fields,
+        &[
+            "object_id",
+            "operator",
+            "operation_type",
+            "operation_time",
+            "operation_reason",
+        ],
+    );
+    Ok(event)
+}
+
+/// The department's name, when one of the changes is to its `name` (the new one, or the old
+/// one if the new is empty).
+fn renamed_to(changes: Option<&Value>) -> Option<String> {
+    let change = changes?
+        .as_array()?
+        .iter()
+        .find(|c| c.get("field").and_then(Value::as_str) == Some("name"))?;
+    text(change.get("after")).or_else(|| text(change.get("before")))
+}
+
+/// A Hire talent operation log.
+pub fn talent_log<'a>(
+    origin: &Origin,
+    fields: Map<String, Value>,
+    raw: &'a str,
+    uid: String,
+) -> Result<Event<'a>, String> {
+    let original_time = text(fields.get("operation_time"));
+    let Some(time) = int(fields.get("operation_time")) else {
+        return Err(format!(
+            "talent operation log {uid} has no readable operation_time ({}): an OCSF event needs a time (-f ndjson shows the record as received)",
+            original_time.as_deref().unwrap_or("none")
+        ));
+    };
+    let operation_type = text(fields.get("operation_type"));
+    let words = format!(
+        "operation type {}",
+        operation_type.as_deref().unwrap_or("unknown")
+    );
+    let talent = text(fields.get("talent_id"));
+    let operator = fields.get("operator");
+    let id = text(operator.and_then(|o| o.get("id")));
+    let names = operator.and_then(|o| o.get("name"));
+    let zh = text(names.and_then(|n| n.get("zh_cn")));
+    let en = text(names.and_then(|n| n.get("en_us")));
+    let name = zh.clone().or_else(|| en.clone());
+    let display_name = en.filter(|e| zh.as_ref().is_some_and(|z| z != e));
+    let employee = int(fields.get("operator_type")) == Some(1);
+    let user = User {
+        uid: id.clone(),
+        name: name.clone(),
+        display_name,
+        type_id: employee.then_some(USER_TYPE_USER.0),
+        kind: employee.then_some(USER_TYPE_USER.1),
+        ..User::default()
+    };
+    let metadata = Metadata {
+        product: product(origin, "Feishu Hire", "Lark Hire"),
+        version: VERSION,
+        uid,
+        event_code: operation_type,
+        log_name: "talent operation logs",
+        original_time,
+        tenant_uid: origin.tenant_uid.clone(),
+    };
+    let mut event = Event::new(
+        Class::EntityManagement,
+        Activity::other(words.clone()),
+        time,
+        metadata,
+        raw,
+    );
+    let who = match (&name, &id) {
+        (Some(n), Some(i)) => format!("{n} ({i})"),
+        (Some(n), None) => n.clone(),
+        (None, Some(i)) => i.clone(),
+        (None, None) => "(unknown operator)".to_string(),
+    };
+    let application = text(fields.get("application_id"))
+        .map(|a| format!(", application {a}"))
+        .unwrap_or_default();
+    event.message = format!(
+        "talent {}{application}: {words} by {who}",
+        talent.as_deref().unwrap_or("(unknown)")
+    );
+    event.actor = user.is_named().then_some(Actor { user });
+    event.entity = Some(ManagedEntity::new("talent", talent, None));
+    let mut mapped = vec!["talent_id", "operator", "operation_type", "operation_time"];
+    if employee {
+        mapped.push("operator_type");
+    }
+    event.unmapped = unmapped(fields, &mapped);
+    Ok(event)
+}

@@ -1,0 +1,209 @@
+//! The promise, tested at random: against a Recruitee that misbehaves in random combinations
+//! (page caps, `limit` or `page` ignored, ties shuffled on every request, `total` capped,
+//! shifted pages, latency, 5xx, cut bodies, 429s with or without `Retry-After`), a run of the
+//! real binary either exits 0 having written every entry exactly once, newest first, or exits
+//! non-zero with one line on stderr. Never exit 0 with a difference.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use common::Env;
+use hrlogs::sandbox::Faults;
+use hrlogs::sandbox::recruitee::{self, Config, Entry};
+use proptest::prelude::*;
+use proptest::test_runner::{Config as RunnerConfig, TestRunner};
+use serde_json::json;
+
+const NEWEST: i64 = 1_790_000_000;
+
+/// `n` entries newest first; each shares its second with the one before with probability
+/// `ties` percent.
+fn dataset(n: usize, ties: u32, seed: u64) -> Vec<Entry> {
+    let mut rng = common::recruitee::Lcg(seed);
+    let mut at = NEWEST;
+    (0..n)
+        .map(|i| {
+            if rng.next(100) >= u64::from(ties) {
+                at -= rng.next(120) as i64 + 1;
+            }
+            let ts = jiff::Timestamp::from_second(at)
+                .expect("ts")
+                .strftime("%Y-%m-%dT%H:%M:%SZ")
+                .to_string();
+            Entry::new(
+                at,
+                json!({"_id": format!("x{seed}-{i}"), "created_at": ts, "event_name": "Admin viewed candidate", "actor": "A"}),
+            )
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone)]
+struct Case {
+    n: usize,
+    ties: u32,
+    seed: u64,
+    page_size: u32,
+    page_cap: Option<u64>,
+    ignore_limit: bool,
+    ignore_page: bool,
+    shuffle_ties: bool,
+    cap_total: bool,
+    overlap_pages: bool,
+    latency_ms: u64,
+    every_5xx: u64,
+    every_cut: u64,
+    every_429: u64,
+    retry_after: bool,
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    let size = prop_oneof![9 => 200usize..2_500, 1 => 10_001usize..12_000];
+    let faults = prop_oneof![2 => Just(0u64), 1 => 6u64..20];
+    (
+        (size, 0u32..80, any::<u64>(), 20u32..200),
+        (
+            proptest::option::weighted(0.3, 15u64..120),
+            proptest::bool::weighted(0.25),
+            proptest::bool::weighted(0.2),
+            proptest::bool::weighted(0.4),
+            any::<bool>(),
+            proptest::bool::weighted(0.15),
+        ),
+        (
+            0u64..3,
+            faults.clone(),
+            faults.clone(),
+            faults,
+            any::<bool>(),
+        ),
+    )
+        .prop_map(
+            |(
+                (n, ties, seed, page_size),
+                (page_cap, ignore_limit, ignore_page, shuffle_ties, cap_total, overlap_pages),
+                (latency_ms, every_5xx, every_cut, every_429, retry_after),
+            )| Case {
+                n,
+                ties,
+                seed,
+                page_size,
+                page_cap,
+                ignore_limit,
+                ignore_page,
+                shuffle_ties,
+                cap_total,
+                overlap_pages,
+                latency_ms,
+                every_5xx,
+                every_cut,
+                every_429,
+                retry_after,
+            },
+        )
+}
+
+fn check(c: &Case) -> Result<(), TestCaseError> {
+    let data = dataset(c.n, c.ties, c.seed);
+    let config = Config {
+        audit: data.clone(),
+        page_cap: c.page_cap,
+        ignore_limit: c.ignore_limit,
+        ignore_page: c.ignore_page,
+        shuffle_ties: c.shuffle_ties,
+        cap_total: c.cap_total,
+        overlap_pages: c.overlap_pages,
+        faults: Faults {
+            every_5xx: c.every_5xx,
+            every_cut: c.every_cut,
+            every_429: c.every_429,
+            retry_after: c.retry_after.then_some(0),
+            ratelimit_reset: Some(0),
+            latency: Duration::from_millis(c.latency_ms),
+        },
+        ..Config::default()
+    };
+    let fake = recruitee::spawn(config).expect("fake");
+    let env = Env::new();
+    let out = env
+        .hrlogs()
+        .env("HRLOGS_RECRUITEE_BASE_URL", fake.base_url())
+        .env("HRLOGS_RECRUITEE_COMPANY_ID", hrlogs::sandbox::COMPANY_ID)
+        .env("HRLOGS_RECRUITEE_API_TOKEN", hrlogs::sandbox::API_TOKEN)
+        .env("HRLOGS_RECRUITEE_RATE_LIMIT", "2000")
+        .env("HRLOGS_RECRUITEE_MAX_IN_FLIGHT", "8")
+        .args([
+            "--max-retries",
+            "10",
+            "--page-size",
+            &c.page_size.to_string(),
+        ])
+        .args(["recruitee", "audit", "-f", "ndjson"])
+        .output()
+        .expect("run");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        // Failing is allowed; failing unclearly is not.
+        let lines: Vec<&str> = stderr.trim_end().lines().collect();
+        prop_assert!(
+            lines.len() == 1 && lines[0].starts_with("hrlogs:"),
+            "a failure must be one line on stderr: {stderr}"
+        );
+        eprintln!(
+            "case failed cleanly ({:?}): {}",
+            out.status.code(),
+            lines[0]
+        );
+        return Ok(());
+    }
+    let got = common::ndjson(&out.stdout);
+    let ids: Vec<&str> = got
+        .iter()
+        .map(|e| e["_id"].as_str().unwrap_or(""))
+        .collect();
+    let unique: HashSet<&str> = ids.iter().copied().collect();
+    prop_assert_eq!(unique.len(), ids.len(), "an entry written twice");
+    let want: HashSet<String> = data
+        .iter()
+        .map(|e| e.value["_id"].as_str().unwrap_or("").to_string())
+        .collect();
+    let missing = want
+        .iter()
+        .filter(|id| !unique.contains(id.as_str()))
+        .count();
+    prop_assert_eq!(
+        (ids.len(), missing),
+        (want.len(), 0),
+        "exit 0 with entries missing or extra"
+    );
+    let times: Vec<&str> = got
+        .iter()
+        .map(|e| e["created_at"].as_str().unwrap_or(""))
+        .collect();
+    prop_assert!(times.windows(2).all(|w| w[0] >= w[1]), "not newest first");
+    prop_assert!(
+        fake.state.seen().violations().is_empty(),
+        "asked past the 10,000th result"
+    );
+    eprintln!(
+        "case exact: {} entries in {} requests",
+        c.n,
+        fake.state.seen().requests()
+    );
+    Ok(())
+}
+
+#[test]
+fn exit_0_means_every_entry_exactly_once_whatever_recruitee_does() {
+    let mut runner = TestRunner::new(RunnerConfig {
+        cases: 14,
+        failure_persistence: None,
+        ..RunnerConfig::default()
+    });
+    let result = runner.run(&case(), |c| check(&c));
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
