@@ -655,7 +655,7 @@ async fn every_format_parses_back() {
     }
     let table = String::from_utf8(run("table", &[])).expect("utf8");
     assert!(
-        table.contains("张三") && table.contains("operation_time"),
+        table.contains("张三") && table.contains("TIME UTC"),
         "{table}"
     );
 }
