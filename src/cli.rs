@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::commands::{config, feishu, recruitee};
+use crate::commands::{archive, config, feishu, recruitee, sync};
 
 /// Examples are kept under 80 columns, lines continued with `\`, so that no terminal of
 /// usual width wraps one in the middle of an argument.
@@ -114,6 +114,15 @@ pub struct GlobalArgs {
         help_heading = "Configuration"
     )]
     pub config: Option<PathBuf>,
+    /// The SQLite archive that sync fills and --from-archive reads [env: HRLOGS_ARCHIVE]
+    /// [default: <user data dir>/hrlogs/archive.sqlite3]
+    #[arg(
+        long,
+        global = true,
+        value_name = "PATH",
+        help_heading = "Configuration"
+    )]
+    pub archive: Option<PathBuf>,
 
     /// No progress display or notices on stderr
     #[arg(short, long, global = true, help_heading = "Messages")]
@@ -173,6 +182,12 @@ pub enum Command {
         after_help = "Examples:\n  hrlogs recruitee audit --since 7d --event 'Admin deleted candidate'\n  hrlogs recruitee candidates --offer 1209656 -o candidates.csv\n  hrlogs recruitee offers --kind job"
     )]
     Recruitee(recruitee::RecruiteeCommand),
+    /// Keep every audit event in a local archive: fetch what is new since the last sync, exactly once
+    #[command(subcommand, after_help = sync::EXAMPLES)]
+    Sync(sync::SyncCommand),
+    /// What the archive holds, and whether it is intact
+    #[command(subcommand, after_help = archive::EXAMPLES)]
+    Archive(archive::ArchiveCommand),
     /// Show or create the configuration
     #[command(
         subcommand,

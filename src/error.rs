@@ -19,6 +19,8 @@ pub enum Kind {
     Api,
     /// The network or the vendor kept failing after every retry, or paging made no progress: exit 5.
     Unavailable,
+    /// `archive verify`: the archive was altered: exit 6.
+    Tampered,
     /// Ctrl-C: exit 130.
     Interrupted,
     /// SIGTERM (cron's `timeout`, systemd): exit 143.
@@ -37,6 +39,7 @@ impl Kind {
             Kind::Config => 3,
             Kind::Api => 4,
             Kind::Unavailable => 5,
+            Kind::Tampered => 6,
             Kind::Interrupted => 130,
             Kind::Terminated => 143,
             Kind::HungUp => 129,

@@ -35,6 +35,8 @@ pub struct Options {
     pub sandbox: bool,
     /// Where the settings come from (`--config`, `--profile`).
     pub sources: Sources,
+    /// `--archive PATH`.
+    pub archive: Option<PathBuf>,
     pub messages: Messages,
 }
 
@@ -129,6 +131,7 @@ impl Options {
                 profile_flag: global.profile,
                 overrides: Vec::new(),
             },
+            archive: global.archive,
             messages: Messages {
                 progress: !global.no_progress,
                 quiet: global.quiet,

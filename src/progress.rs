@@ -166,6 +166,11 @@ impl Progress {
         self.refresh();
     }
 
+    /// Requests sent so far in this run.
+    pub fn requests(&self) -> u64 {
+        self.inner.stats.requests.load(Ordering::Relaxed)
+    }
+
     pub fn retried(&self) {
         self.inner.stats.retries.fetch_add(1, Ordering::Relaxed);
         self.refresh();

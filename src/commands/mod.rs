@@ -1,10 +1,12 @@
 //! One file per command: its `…Args` (clap, with the `--help` text) and its `cmd_…` function.
 //! [`Context`] is the resolved form of the global options that every command gets.
 
+pub mod archive;
 pub mod config;
 pub mod feishu;
 pub mod man;
 pub mod recruitee;
+pub mod sync;
 
 use std::io::IsTerminal;
 use std::sync::Arc;
@@ -58,6 +60,16 @@ pub async fn run(cli: Cli) -> Result<()> {
             let result = recruitee::run(cmd, &ctx).await;
             ctx.progress.finish();
             result
+        }
+        Command::Sync(cmd) => {
+            let ctx = Context::new(Options::resolve(global)?).await?;
+            let result = sync::run(cmd, &ctx).await;
+            ctx.progress.finish();
+            result
+        }
+        Command::Archive(cmd) => {
+            let ctx = Context::new(Options::resolve(global)?).await?;
+            archive::run(cmd, &ctx)
         }
     }
 }
@@ -123,6 +135,14 @@ impl Context {
             }
             (_, false) => Ok(Some(Destination::stdout())),
         }
+    }
+
+    /// The archive's path: `--archive`, `archive.path` (`HRLOGS_ARCHIVE`), or the default.
+    pub fn archive_path(&self) -> Result<std::path::PathBuf> {
+        crate::archive::resolve_path(
+            self.options.archive.as_deref(),
+            self.settings.plain(&crate::archive::settings::PATH),
+        )
     }
 
     /// `--dry-run`: the requests, one after another, on stdout.

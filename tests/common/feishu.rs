@@ -157,9 +157,13 @@ impl FeishuFake {
     }
 
     /// `hrlogs` pointed at this server with app credentials.
+    /// `hrlogs` paced as Feishu's documented limits say (5/s, 50/s and 1000/min).
     pub fn hrlogs(&self, env: &super::Env) -> assert_cmd::Command {
         let mut cmd = env.hrlogs();
-        cmd.envs(self.vars());
+        cmd.envs(self.vars())
+            .env("HRLOGS_FEISHU_DEPT_LOGS_PER_SECOND", "5")
+            .env("HRLOGS_FEISHU_TALENT_LOGS_PER_SECOND", "50")
+            .env("HRLOGS_FEISHU_TALENT_LOGS_PER_MINUTE", "1000");
         cmd
     }
 

@@ -37,6 +37,13 @@ impl Env {
         cmd.env("HOME", self.home.path())
             .env("XDG_CONFIG_HOME", self.home.path().join(".config"))
             .env("HRLOGS_RETRY_MIN_DELAY_MS", "1")
+            // Pacing lifted: tests are not about the vendors' rates (those are checked on a
+            // simulated clock and in the benchmark); a fake's helper that needs the vendor's
+            // own pacing sets it again.
+            .env("HRLOGS_FEISHU_DEPT_LOGS_PER_SECOND", "1000")
+            .env("HRLOGS_FEISHU_TALENT_LOGS_PER_SECOND", "1000")
+            .env("HRLOGS_FEISHU_TALENT_LOGS_PER_MINUTE", "100000")
+            .env("HRLOGS_RECRUITEE_RATE_LIMIT", "1000")
             .env("TZ", "UTC");
         cmd
     }

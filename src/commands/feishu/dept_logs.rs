@@ -52,6 +52,11 @@ pub struct DeptLogsArgs {
     /// The kind of ID given [default: people_corehr_department_id, the API's own default]
     #[arg(long, value_enum)]
     pub department_id_type: Option<DepartmentIdType>,
+    /// Read the local archive that `hrlogs sync` fills instead of Feishu: no network, no
+    /// credentials; the flags filter here (a department matches a record's object_id, or a
+    /// synced department list that is part of the one given)
+    #[arg(long)]
+    pub from_archive: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -64,7 +69,7 @@ pub enum DepartmentIdType {
 }
 
 impl DepartmentIdType {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             DepartmentIdType::OpenDepartmentId => "open_department_id",
             DepartmentIdType::DepartmentId => "department_id",
@@ -97,6 +102,9 @@ pub fn columns() -> Vec<Column> {
 
 pub async fn cmd_dept_logs(args: DeptLogsArgs, ctx: &Context) -> Result<()> {
     let query = validate(&args, ctx)?;
+    if args.from_archive {
+        return crate::commands::sync::from_archive::dept_logs(query, ctx).await;
+    }
     let dest = ctx.destination()?;
     let feishu = super::client(ctx, ctx.options.dry_run)?;
     let plan = dept_logs::plan(feishu, query);
@@ -117,7 +125,8 @@ pub async fn cmd_dept_logs(args: DeptLogsArgs, ctx: &Context) -> Result<()> {
     ctx.emit_events(stream, dest, columns(), origin).await
 }
 
-fn validate(args: &DeptLogsArgs, ctx: &Context) -> Result<DeptLogsQuery> {
+/// The flags as a checked query (dates resolved, departments de-duplicated).
+pub(crate) fn validate(args: &DeptLogsArgs, ctx: &Context) -> Result<DeptLogsQuery> {
     let mut ids = args.departments.clone();
     if let Some(path) = &args.department_file {
         ids.extend(read_ids(path)?);

@@ -11,7 +11,7 @@ use crate::time::Bound;
 use crate::vendors::feishu::talent_logs::{self, MAX_PAGE_SIZE, TalentLogsQuery};
 
 /// The most chains one query is split into.
-const MAX_CHAINS: usize = 32;
+pub(crate) const MAX_CHAINS: usize = 32;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -65,6 +65,11 @@ pub struct TalentLogsArgs {
     /// Only records at or before T (a bare date: the end of that day). Filters here, like --since
     #[arg(long, value_name = "T")]
     pub until: Option<String>,
+    /// Read the local archive that `hrlogs sync` fills instead of Feishu: no network, no
+    /// credentials; the flags filter here (--job: records synced with a job list that is part
+    /// of the one given)
+    #[arg(long)]
+    pub from_archive: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -77,7 +82,7 @@ pub enum UserIdType {
 }
 
 impl UserIdType {
-    fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             UserIdType::OpenId => "open_id",
             UserIdType::UnionId => "union_id",
@@ -124,6 +129,9 @@ fn operator_name(record: &serde_json::Value) -> serde_json::Value {
 
 pub async fn cmd_talent_logs(args: TalentLogsArgs, ctx: &Context) -> Result<()> {
     let query = validate(&args, ctx)?;
+    if args.from_archive {
+        return crate::commands::sync::from_archive::talent_logs(query, ctx).await;
+    }
     let (query_since, query_until) = (query.since_ms, query.until_ms);
     let dest = ctx.destination()?;
     let feishu = super::client(ctx, ctx.options.dry_run)?;
@@ -148,7 +156,8 @@ pub async fn cmd_talent_logs(args: TalentLogsArgs, ctx: &Context) -> Result<()> 
     ctx.emit_events(stream, dest, columns(), origin).await
 }
 
-fn validate(args: &TalentLogsArgs, ctx: &Context) -> Result<TalentLogsQuery> {
+/// The flags as a checked query.
+pub(crate) fn validate(args: &TalentLogsArgs, ctx: &Context) -> Result<TalentLogsQuery> {
     let operators = clean_list("--operator", &args.operators)?;
     let mut operations = args.operations.clone();
     let mut seen = std::collections::HashSet::new();

@@ -1,5 +1,7 @@
 //! `hrlogs recruitee audit`.
 
+use std::sync::Arc;
+
 use clap::Args;
 use serde_json::json;
 
@@ -7,8 +9,10 @@ use crate::commands::{Context, clean_list};
 use crate::error::{Error, Result};
 use crate::ocsf::Origin;
 use crate::output::{Column, Fit, Show};
-use crate::plan::filter;
+use crate::plan::{RecordStream, filter};
+use crate::progress::Progress;
 use crate::record::Record;
+use crate::vendors::recruitee::Recruitee;
 use crate::vendors::recruitee::search::{self, SearchQuery};
 use crate::vendors::recruitee::settings::COMPANY_ID;
 
@@ -53,6 +57,10 @@ pub struct AuditArgs {
     /// this filters here, after fetching (case-insensitive)
     #[arg(long = "event", value_name = "NAME")]
     pub events: Vec<String>,
+    /// Read the local archive that `hrlogs sync` fills instead of Recruitee: no network, no
+    /// credentials; the flags filter here (--search: a case-insensitive match in any text)
+    #[arg(long)]
+    pub from_archive: bool,
 }
 
 /// When, who, the event as Recruitee names it, and the candidate and job it concerns.
@@ -68,7 +76,18 @@ pub fn columns() -> Vec<Column> {
     ]
 }
 
-pub async fn cmd_audit(args: AuditArgs, ctx: &Context) -> Result<()> {
+/// The audit query as the flags ask for it: what is sent, and what is filtered here.
+pub struct AuditQuery {
+    pub search: SearchQuery,
+    pub actors: Vec<String>,
+    pub excluded: Vec<String>,
+    pub text: Option<String>,
+    /// `--event` names, lowercase (filtered here).
+    pub events: Vec<String>,
+}
+
+/// The flags as a checked query.
+pub(crate) fn validate(args: &AuditArgs, ctx: &Context) -> Result<AuditQuery> {
     let (since, until) = super::window(ctx, args.since.as_deref(), args.until.as_deref())?;
     let actors = clean_list("--actor", &args.actors)?;
     let excluded = clean_list("--exclude-actor", &args.exclude_actors)?;
@@ -87,13 +106,15 @@ pub async fn cmd_audit(args: AuditArgs, ctx: &Context) -> Result<()> {
         }
         filters.push(f);
     }
-    if let Some(text) = args.search.as_deref().map(str::trim) {
-        if text.is_empty() {
-            return Err(Error::input("--search is empty"));
+    let text = match args.search.as_deref().map(str::trim) {
+        Some("") => return Err(Error::input("--search is empty")),
+        Some(text) => {
+            filters.push(json!({"field": "all", "query": text}));
+            Some(text.to_string())
         }
-        filters.push(json!({"field": "all", "query": text}));
-    }
-    let query = SearchQuery {
+        None => None,
+    };
+    let search = SearchQuery {
         path: "audit_log",
         items: "entries",
         filters,
@@ -102,17 +123,42 @@ pub async fn cmd_audit(args: AuditArgs, ctx: &Context) -> Result<()> {
         until,
         limit: super::page_size(ctx)?,
     };
+    Ok(AuditQuery {
+        search,
+        actors,
+        excluded,
+        text,
+        events,
+    })
+}
+
+/// The entries the query asks for, newest first, from Recruitee.
+pub(crate) fn stream(
+    client: Arc<Recruitee>,
+    query: &AuditQuery,
+    progress: Progress,
+) -> RecordStream {
+    let mut stream = search::run(client, query.search.clone(), progress);
+    if !query.events.is_empty() {
+        // Recruitee has no event filter: a stage of the stream applies --event here.
+        let events = query.events.clone();
+        stream = filter(stream, move |r| event_is(r, &events));
+    }
+    stream
+}
+
+pub async fn cmd_audit(args: AuditArgs, ctx: &Context) -> Result<()> {
+    let query = validate(&args, ctx)?;
+    if args.from_archive {
+        return crate::commands::sync::from_archive::audit(query, ctx).await;
+    }
     let dest = ctx.destination()?;
     let client = super::client(ctx, ctx.options.dry_run)?;
     let Some(dest) = dest else {
-        return ctx.print_requests(None, &[query.first_request(&client)?]);
+        return ctx.print_requests(None, &[query.search.first_request(&client)?]);
     };
     ctx.progress.start("fetching the Recruitee audit log…");
-    let mut stream = search::run(client, query, ctx.progress.clone());
-    if !events.is_empty() {
-        // Recruitee has no event filter: a stage of the stream applies --event here.
-        stream = filter(stream, move |r| event_is(r, &events));
-    }
+    let stream = stream(client, &query, ctx.progress.clone());
     let company = ctx.settings.plain(&COMPANY_ID).unwrap_or_default();
     ctx.emit_events(stream, dest, columns(), Origin::recruitee(&company))
         .await

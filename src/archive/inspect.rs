@@ -1,0 +1,233 @@
+//! `archive status` and `archive verify`: what the archive holds, and whether its hash chain
+//! still matches its rows.
+
+use rusqlite::params;
+use serde::Serialize;
+
+use super::Archive;
+use super::chain::{self, GENESIS, Link};
+use super::store::chain_state;
+use crate::error::Result;
+
+/// One stream as `archive status` shows it.
+#[derive(Debug, Serialize)]
+pub struct StreamStatus {
+    pub id: i64,
+    pub source: String,
+    pub tenant: String,
+    pub query: serde_json::Value,
+    pub events: i64,
+    pub covered_from_ms: Option<i64>,
+    pub cursor_ms: Option<i64>,
+    pub last_run_ms: Option<i64>,
+    pub last_run_new: Option<i64>,
+    pub last_run_already_archived: Option<i64>,
+    pub last_run_requests: Option<i64>,
+    pub last_run_complete: Option<bool>,
+    /// Records fetched by an unfinished run, waiting for it to complete.
+    pub staged: i64,
+}
+
+/// A span that may be lost.
+#[derive(Debug, Serialize)]
+pub struct Gap {
+    pub stream_id: i64,
+    pub from_ms: Option<i64>,
+    pub until_ms: i64,
+    pub noted_ms: i64,
+}
+
+/// Everything `archive status` shows.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub path: String,
+    pub events: i64,
+    pub chain_head: String,
+    pub chain_count: i64,
+    pub streams: Vec<StreamStatus>,
+    pub gaps: Vec<Gap>,
+}
+
+/// The outcome of `archive verify`.
+#[derive(Debug)]
+pub enum Verdict {
+    Intact {
+        rows: i64,
+        head: String,
+    },
+    /// The first row where the chain breaks, and how.
+    Broken {
+        seq: i64,
+        why: String,
+    },
+}
+
+impl Archive {
+    /// Every stream: id, source, tenant and query (parsed), without counting anything.
+    pub fn streams(&self) -> Result<Vec<(i64, String, String, serde_json::Value)>> {
+        let e = |err| self.err(err);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, source, tenant, query FROM streams ORDER BY id")
+            .map_err(e)?;
+        let rows = stmt
+            .query_map([], |r| {
+                let query: String = r.get(3)?;
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    serde_json::from_str(&query).unwrap_or(serde_json::Value::String(query)),
+                ))
+            })
+            .map_err(e)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(e)?;
+        Ok(rows)
+    }
+
+    pub fn status(&self) -> Result<Status> {
+        let e = |err| self.err(err);
+        let events: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
+            .map_err(e)?;
+        let (chain_head, chain_count) = chain_state(&self.conn).map_err(e)?;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT s.id, s.source, s.tenant, s.query, s.covered_from, s.cursor, s.last_run_at,
+                        s.last_run_new, s.last_run_seen, s.last_run_requests, s.last_run_complete,
+                        (SELECT COUNT(*) FROM stream_events x WHERE x.stream_id = s.id),
+                        (SELECT COUNT(*) FROM staging g WHERE g.stream_id = s.id)
+                 FROM streams s ORDER BY s.id",
+            )
+            .map_err(e)?;
+        let streams = stmt
+            .query_map([], |r| {
+                let query: String = r.get(3)?;
+                Ok(StreamStatus {
+                    id: r.get(0)?,
+                    source: r.get(1)?,
+                    tenant: r.get(2)?,
+                    query: serde_json::from_str(&query).unwrap_or(serde_json::Value::String(query)),
+                    covered_from_ms: r.get(4)?,
+                    cursor_ms: r.get(5)?,
+                    last_run_ms: r.get(6)?,
+                    last_run_new: r.get(7)?,
+                    last_run_already_archived: r.get(8)?,
+                    last_run_requests: r.get(9)?,
+                    last_run_complete: r.get::<_, Option<i64>>(10)?.map(|c| c != 0),
+                    events: r.get(11)?,
+                    staged: r.get(12)?,
+                })
+            })
+            .map_err(e)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(e)?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT stream_id, from_ms, until_ms, noted_at FROM gaps ORDER BY rowid")
+            .map_err(e)?;
+        let gaps = stmt
+            .query_map([], |r| {
+                Ok(Gap {
+                    stream_id: r.get(0)?,
+                    from_ms: r.get(1)?,
+                    until_ms: r.get(2)?,
+                    noted_ms: r.get(3)?,
+                })
+            })
+            .map_err(e)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(e)?;
+        Ok(Status {
+            path: self.path.display().to_string(),
+            events,
+            chain_head,
+            chain_count,
+            streams,
+            gaps,
+        })
+    }
+
+    /// Recomputes the chain over every event in insertion order.
+    pub fn verify(&self) -> Result<Verdict> {
+        let e = |err| self.err(err);
+        let (head, count) = chain_state(&self.conn).map_err(e)?;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT seq, source, tenant, event_id, time_ms, archived_at, record, hash
+                 FROM events ORDER BY seq",
+            )
+            .map_err(e)?;
+        let mut rows = stmt.query(params![]).map_err(e)?;
+        let mut prev = GENESIS.to_string();
+        let mut expected: i64 = 1;
+        let mut n: i64 = 0;
+        while let Some(row) = rows.next().map_err(e)? {
+            let seq: i64 = row.get(0).map_err(e)?;
+            let event_id: String = row.get(3).map_err(e)?;
+            if seq != expected {
+                return Ok(Verdict::Broken {
+                    seq: expected,
+                    why: if seq > expected {
+                        format!("row {expected} was removed (the next row is {seq})")
+                    } else {
+                        format!("row {seq} is out of order")
+                    },
+                });
+            }
+            let source: String = row.get(1).map_err(e)?;
+            let tenant: String = row.get(2).map_err(e)?;
+            let time_ms: i64 = row.get(4).map_err(e)?;
+            let archived_at: i64 = row.get(5).map_err(e)?;
+            let record: String = row.get(6).map_err(e)?;
+            let stored: String = row.get(7).map_err(e)?;
+            let computed = chain::hash(
+                &prev,
+                &Link {
+                    seq,
+                    source: &source,
+                    tenant: &tenant,
+                    event_id: &event_id,
+                    time_ms,
+                    archived_at,
+                    record: &record,
+                },
+            );
+            if computed != stored {
+                return Ok(Verdict::Broken {
+                    seq,
+                    why: format!(
+                        "row {seq} (event {event_id}) does not match its chain hash: it was altered, inserted, or a row before it was changed"
+                    ),
+                });
+            }
+            prev = stored;
+            n += 1;
+            expected = seq.saturating_add(1);
+        }
+        if n != count || prev != head {
+            let why = if n < count {
+                format!(
+                    "the archive recorded {count} rows but holds {n}: row {} onwards was removed",
+                    n + 1
+                )
+            } else if n > count {
+                format!(
+                    "the archive recorded {count} rows but holds {n}: row {} onwards was inserted",
+                    count + 1
+                )
+            } else {
+                format!("the last row's hash is not the recorded chain head {head}")
+            };
+            return Ok(Verdict::Broken {
+                seq: n.min(count).saturating_add(1),
+                why,
+            });
+        }
+        Ok(Verdict::Intact { rows: n, head })
+    }
+}

@@ -1,0 +1,424 @@
+//! The archive: one SQLite file (bundled SQLite, WAL mode) that keeps every event `sync` ever
+//! fetched, exactly once, past the vendors' retention.
+//!
+//! Tables (readable with `sqlite3`, Datasette or DuckDB):
+//! - `events`: one row per event, unique per (source, tenant, event_id) whatever stream
+//!   fetched it; `seq` is the insertion order, `hash` the tamper-evidence chain ([`chain`]).
+//! - `streams`: one row per sync query (source, tenant, query flags other than the time range),
+//!   with its cursor (complete up to), how far back it is complete, and its last run.
+//! - `stream_events`: which streams fetched which events (for `--from-archive` filters that
+//!   the records cannot answer by themselves, such as talent logs' `--job`).
+//! - `staging` and `progress`: what an unfinished run fetched and which of its units it
+//!   completed, committed as it goes, so a killed run loses nothing and the next run skips
+//!   what was done. A run moves its staged rows into `events` (oldest first) and advances the
+//!   cursor in one transaction.
+//! - `gaps`: spans that may be lost because a stream was synced too rarely for the vendor's
+//!   retention. `meta`: schema version, chain head and row count.
+
+pub mod chain;
+mod inspect;
+mod read;
+pub mod settings;
+mod store;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+
+use crate::error::{Error, Result};
+use crate::identity::Source;
+
+pub use inspect::{Gap, Status, StreamStatus, Verdict};
+pub use read::{Keep, ReadFilter, read_events};
+pub use store::{Finalized, RunEnd, Staged};
+
+const SCHEMA_VERSION: &str = "1";
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS streams (
+    id INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    query TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    covered_from INTEGER,
+    cursor INTEGER,
+    last_run_at INTEGER,
+    last_run_new INTEGER,
+    last_run_seen INTEGER,
+    last_run_requests INTEGER,
+    last_run_complete INTEGER,
+    pending TEXT,
+    UNIQUE (source, tenant, query)
+);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY,
+    source TEXT NOT NULL,
+    tenant TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    archived_at INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    UNIQUE (source, tenant, event_id)
+);
+CREATE INDEX IF NOT EXISTS events_by_time ON events (source, time_ms);
+CREATE TABLE IF NOT EXISTS stream_events (
+    stream_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (stream_id, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS stream_events_by_seq ON stream_events (seq);
+CREATE TABLE IF NOT EXISTS staging (
+    stream_id INTEGER NOT NULL,
+    event_id TEXT NOT NULL,
+    time_ms INTEGER NOT NULL,
+    ord INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (stream_id, event_id)
+);
+CREATE TABLE IF NOT EXISTS progress (
+    stream_id INTEGER NOT NULL,
+    unit TEXT NOT NULL,
+    PRIMARY KEY (stream_id, unit)
+);
+CREATE TABLE IF NOT EXISTS gaps (
+    stream_id INTEGER NOT NULL,
+    from_ms INTEGER,
+    until_ms INTEGER NOT NULL,
+    noted_at INTEGER NOT NULL
+);
+";
+
+/// An open archive.
+pub struct Archive {
+    pub(crate) conn: Connection,
+    pub path: PathBuf,
+}
+
+/// What identifies a stream: the command, the tenant and the query flags other than the
+/// time range (as canonical JSON).
+#[derive(Debug, Clone)]
+pub struct StreamKey {
+    pub source: Source,
+    pub tenant: String,
+    pub query: String,
+}
+
+/// A stream's row.
+#[derive(Debug, Clone)]
+pub struct StreamState {
+    pub id: i64,
+    /// Unix ms from which the stream is complete; None: from the start of what the vendor had.
+    pub covered_from: Option<i64>,
+    /// Unix ms up to which the stream is complete; None: no run has completed yet.
+    pub cursor: Option<i64>,
+    pub last_run_at: Option<i64>,
+    /// The range of an unfinished run (JSON), to resume with the same units.
+    pub pending: Option<String>,
+}
+
+/// `--archive`, else `archive.path` (`HRLOGS_ARCHIVE`), else `<data dir>/hrlogs/archive.sqlite3`.
+pub fn resolve_path(flag: Option<&Path>, setting: Option<String>) -> Result<PathBuf> {
+    if let Some(p) = flag {
+        return Ok(p.to_path_buf());
+    }
+    if let Some(s) = setting.filter(|s| !s.trim().is_empty()) {
+        return Ok(PathBuf::from(s));
+    }
+    dirs::data_dir()
+        .map(|d| d.join("hrlogs").join("archive.sqlite3"))
+        .ok_or_else(|| {
+            Error::config("cannot tell where the archive goes: no user data directory")
+                .hint("give --archive PATH or set HRLOGS_ARCHIVE")
+        })
+}
+
+/// An SQLite failure as an hrlogs error naming the archive.
+pub(crate) fn db_error(path: &Path, e: rusqlite::Error) -> Error {
+    let text = e.to_string();
+    let err = Error::other(format!("archive {}: {text}", path.display()));
+    if text.contains("locked") || text.contains("busy") {
+        err.hint("another hrlogs is writing this archive; try again when it is done")
+    } else {
+        err.hint("check the file and its folder's permissions and free space; `hrlogs archive verify` checks its content")
+    }
+}
+
+impl Archive {
+    /// Opens the archive at `path` for writing, creating it (mode 0600, parent folders
+    /// included) when it does not exist.
+    pub fn open_or_create(path: &Path) -> Result<Archive> {
+        if !path.exists() {
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    Error::other(format!(
+                        "cannot create the archive's folder {}: {e}",
+                        parent.display()
+                    ))
+                })?;
+            }
+            create_private(path)?;
+        }
+        let conn = Connection::open(path).map_err(|e| db_error(path, e))?;
+        let archive = Archive {
+            conn,
+            path: path.to_path_buf(),
+        };
+        archive.setup(true)?;
+        Ok(archive)
+    }
+
+    /// Opens an existing archive for reading (`--from-archive`, `archive status|verify`).
+    pub fn open_existing(path: &Path) -> Result<Archive> {
+        if !path.exists() {
+            return Err(
+                Error::input(format!("no archive at {}", path.display())).hint(
+                    "run `hrlogs sync …` first, or point --archive / HRLOGS_ARCHIVE at the archive",
+                ),
+            );
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| db_error(path, e))?;
+        let archive = Archive {
+            conn,
+            path: path.to_path_buf(),
+        };
+        archive.setup(false)?;
+        Ok(archive)
+    }
+
+    fn setup(&self, create: bool) -> Result<()> {
+        let e = |err| db_error(&self.path, err);
+        self.conn
+            .busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(e)?;
+        self.conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .map_err(e)?;
+        // FULL: a committed run survives a power cut too, not only a killed process.
+        self.conn
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(e)?;
+        if create {
+            self.conn.execute_batch(SCHEMA).map_err(e)?;
+            self.conn
+                .execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?1)",
+                    params![SCHEMA_VERSION],
+                )
+                .map_err(e)?;
+        }
+        let version: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|err| {
+                Error::input(format!(
+                    "{} is not an hrlogs archive: {err}",
+                    self.path.display()
+                ))
+            })?;
+        match version.as_deref() {
+            Some(SCHEMA_VERSION) => Ok(()),
+            Some(v) => Err(Error::input(format!(
+                "archive {} has schema version {v}; this hrlogs reads version {SCHEMA_VERSION}",
+                self.path.display()
+            ))
+            .hint("use the hrlogs version that wrote it")),
+            None => Err(Error::input(format!(
+                "{} is not an hrlogs archive",
+                self.path.display()
+            ))),
+        }
+    }
+
+    pub(crate) fn err(&self, e: rusqlite::Error) -> Error {
+        db_error(&self.path, e)
+    }
+
+    /// The stream's row, created when this is its first sync.
+    pub fn stream(&self, key: &StreamKey, now_ms: i64) -> Result<StreamState> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO streams (source, tenant, query, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![key.source.name(), key.tenant, key.query, now_ms],
+            )
+            .map_err(|e| self.err(e))?;
+        self.conn
+            .query_row(
+                "SELECT id, covered_from, cursor, last_run_at, pending FROM streams
+                 WHERE source = ?1 AND tenant = ?2 AND query = ?3",
+                params![key.source.name(), key.tenant, key.query],
+                |r| {
+                    Ok(StreamState {
+                        id: r.get(0)?,
+                        covered_from: r.get(1)?,
+                        cursor: r.get(2)?,
+                        last_run_at: r.get(3)?,
+                        pending: r.get(4)?,
+                    })
+                },
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// The stream's row, if it has one (nothing is written).
+    pub fn find_stream(&self, key: &StreamKey) -> Result<Option<StreamState>> {
+        self.conn
+            .query_row(
+                "SELECT id, covered_from, cursor, last_run_at, pending FROM streams
+                 WHERE source = ?1 AND tenant = ?2 AND query = ?3",
+                params![key.source.name(), key.tenant, key.query],
+                |r| {
+                    Ok(StreamState {
+                        id: r.get(0)?,
+                        covered_from: r.get(1)?,
+                        cursor: r.get(2)?,
+                        last_run_at: r.get(3)?,
+                        pending: r.get(4)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Remembers the range of the run under way, so that a killed run resumes with it.
+    pub fn set_pending(&self, stream: i64, pending: Option<&str>) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE streams SET pending = ?2 WHERE id = ?1",
+                params![stream, pending],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Notes a span that may be lost (the vendor's retention passed before it was synced).
+    pub fn note_gap(
+        &self,
+        stream: i64,
+        from_ms: Option<i64>,
+        until_ms: i64,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT INTO gaps (stream_id, from_ms, until_ms, noted_at) VALUES (?1, ?2, ?3, ?4)",
+                params![stream, from_ms, until_ms, now_ms],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+}
+
+/// Creates an empty file readable by its owner only.
+fn create_private(path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(
+            Error::other(format!("cannot create the archive {}: {e}", path.display()))
+                .hint("give --archive PATH in a folder you can write"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(query: &str) -> StreamKey {
+        StreamKey {
+            source: Source::RecruiteeAudit,
+            tenant: "t".into(),
+            query: query.into(),
+        }
+    }
+
+    fn stage(a: &mut Archive, stream: i64, rows: &[(&str, i64)]) {
+        let records: Vec<String> = rows
+            .iter()
+            .map(|(id, _)| format!(r#"{{"_id":"{id}"}}"#))
+            .collect();
+        let staged: Vec<Staged<'_>> = rows
+            .iter()
+            .zip(&records)
+            .map(|((id, t), r)| Staged {
+                event_id: id,
+                time_ms: *t,
+                record: r,
+            })
+            .collect();
+        a.stage(stream, 0, &staged).expect("stage");
+    }
+
+    fn end(now_ms: i64) -> RunEnd {
+        RunEnd {
+            covered_from: None,
+            cursor: now_ms,
+            now_ms,
+            requests: 1,
+        }
+    }
+
+    #[test]
+    fn events_are_appended_once_oldest_first_across_streams_and_chained() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sub/a.sqlite3");
+        let mut a = Archive::open_or_create(&path).expect("open");
+        let (ka, kb) = (key("a"), key("b"));
+        let sa = a.stream(&ka, 1).expect("stream a").id;
+        let sb = a.stream(&kb, 1).expect("stream b").id;
+        // Newest first, as fetched; staged twice (a resumed run) is kept once.
+        stage(&mut a, sa, &[("3", 30), ("2", 20)]);
+        stage(&mut a, sa, &[("2", 20), ("1", 10)]);
+        let done = a.finalize(&ka, sa, &end(100)).expect("finalize a");
+        assert_eq!(
+            (done.new, done.seen, done.first_seq, done.last_seq),
+            (3, 0, 1, 3)
+        );
+        stage(&mut a, sb, &[("4", 40), ("3", 30)]);
+        let done = a.finalize(&kb, sb, &end(200)).expect("finalize b");
+        assert_eq!(
+            (done.new, done.seen, done.first_seq, done.last_seq),
+            (1, 1, 4, 4)
+        );
+        let ids: Vec<String> = a
+            .conn
+            .prepare("SELECT event_id FROM events ORDER BY seq")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("ids");
+        assert_eq!(ids, ["1", "2", "3", "4"]);
+        assert!(matches!(
+            a.verify().expect("verify"),
+            Verdict::Intact { rows: 4, .. }
+        ));
+        let status = a.status().expect("status");
+        assert_eq!(status.streams[1].events, 2, "stream b fetched 4 and 3");
+        assert_eq!(status.streams[0].cursor_ms, Some(100));
+        a.conn
+            .execute("UPDATE events SET time_ms = 11 WHERE seq = 1", [])
+            .expect("alter");
+        assert!(matches!(
+            a.verify().expect("verify"),
+            Verdict::Broken { seq: 1, .. }
+        ));
+    }
+}

@@ -1,0 +1,247 @@
+//! Writing the archive: a run stages what it fetches (committed batch by batch, with the units
+//! it completed), then [`Archive::finalize`] moves the staged rows into `events` oldest first,
+//! extends the hash chain and advances the stream's cursor, all in one transaction.
+
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+
+use super::chain::{self, GENESIS, Link};
+use super::{Archive, StreamKey};
+use crate::error::Result;
+
+/// One record as a run stages it.
+pub struct Staged<'a> {
+    pub event_id: &'a str,
+    pub time_ms: i64,
+    pub record: &'a str,
+}
+
+/// What a finished run added.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Finalized {
+    /// Events new to the archive.
+    pub new: u64,
+    /// Events fetched that the archive already held.
+    pub seen: u64,
+    /// The new events are the rows `first_seq..=last_seq` (when `new > 0`).
+    pub first_seq: i64,
+    pub last_seq: i64,
+}
+
+/// What the stream's row should say after a complete run.
+pub struct RunEnd {
+    pub covered_from: Option<i64>,
+    pub cursor: i64,
+    pub now_ms: i64,
+    pub requests: u64,
+}
+
+impl Archive {
+    /// Where the stream's staging order continues (after what an unfinished run staged).
+    pub fn staged_until(&self, stream: i64) -> Result<i64> {
+        self.conn
+            .query_row(
+                "SELECT COALESCE(MAX(ord), 0) FROM staging WHERE stream_id = ?1",
+                params![stream],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// How many records an unfinished run of the stream has staged.
+    pub fn staged_count(&self, stream: i64) -> Result<i64> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM staging WHERE stream_id = ?1",
+                params![stream],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// Stages a batch of records of the stream's run, in one transaction, numbered in fetch
+    /// order from `next`. A record staged before (a resumed run) is kept once.
+    pub fn stage(&mut self, stream: i64, next: i64, records: &[Staged<'_>]) -> Result<()> {
+        let path = self.path.clone();
+        let e = |err| super::db_error(&path, err);
+        let tx = self.conn.transaction().map_err(e)?;
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO staging (stream_id, event_id, time_ms, ord, record)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )
+                .map_err(e)?;
+            for (i, r) in records.iter().enumerate() {
+                let ord = next.saturating_add(i as i64).saturating_add(1);
+                insert
+                    .execute(params![stream, r.event_id, r.time_ms, ord, r.record])
+                    .map_err(e)?;
+            }
+        }
+        tx.commit().map_err(e)
+    }
+
+    /// True when an unfinished run of the stream already completed `unit`.
+    pub fn unit_done(&self, stream: i64, unit: &str) -> Result<bool> {
+        self.conn
+            .query_row(
+                "SELECT 1 FROM progress WHERE stream_id = ?1 AND unit = ?2",
+                params![stream, unit],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|o| o.is_some())
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records that the run completed `unit` (its records are all staged).
+    pub fn mark_unit_done(&self, stream: i64, unit: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO progress (stream_id, unit) VALUES (?1, ?2)",
+                params![stream, unit],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Records a run that did not complete (for `archive status`); the cursor stays.
+    pub fn note_incomplete_run(&self, stream: i64, now_ms: i64, requests: u64) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE streams SET last_run_at = ?2, last_run_new = 0, last_run_seen = 0,
+                 last_run_requests = ?3, last_run_complete = 0 WHERE id = ?1",
+                params![stream, now_ms, requests as i64],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Ends a complete run: appends the staged events the archive does not hold yet, oldest
+    /// first, each chained to the one before; links every staged event to the stream;
+    /// advances the cursor; clears the staging. One transaction: all of it or none.
+    pub fn finalize(&mut self, key: &StreamKey, stream: i64, end: &RunEnd) -> Result<Finalized> {
+        let path = self.path.clone();
+        let e = |err| super::db_error(&path, err);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(e)?;
+        let mut out = Finalized::default();
+        {
+            let (mut head, count) = chain_state(&tx).map_err(e)?;
+            let mut seq: i64 = tx
+                .query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))
+                .map_err(e)?;
+            out.first_seq = seq.saturating_add(1);
+            let source = key.source.name();
+            let mut staged = tx
+                .prepare(
+                    "SELECT event_id, time_ms, record FROM staging WHERE stream_id = ?1
+                     ORDER BY time_ms ASC, ord DESC",
+                )
+                .map_err(e)?;
+            let mut existing = tx
+                .prepare_cached(
+                    "SELECT seq FROM events WHERE source = ?1 AND tenant = ?2 AND event_id = ?3",
+                )
+                .map_err(e)?;
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO events (seq, source, tenant, event_id, time_ms, archived_at, record, hash)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .map_err(e)?;
+            let mut link = tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO stream_events (stream_id, seq) VALUES (?1, ?2)",
+                )
+                .map_err(e)?;
+            let mut rows = staged.query(params![stream]).map_err(e)?;
+            while let Some(row) = rows.next().map_err(e)? {
+                let event_id: String = row.get(0).map_err(e)?;
+                let time_ms: i64 = row.get(1).map_err(e)?;
+                let record: String = row.get(2).map_err(e)?;
+                let held: Option<i64> = existing
+                    .query_row(params![source, key.tenant, event_id], |r| r.get(0))
+                    .optional()
+                    .map_err(e)?;
+                let at = match held {
+                    Some(s) => {
+                        out.seen += 1;
+                        s
+                    }
+                    None => {
+                        seq = seq.saturating_add(1);
+                        let hash = chain::hash(
+                            &head,
+                            &Link {
+                                seq,
+                                source,
+                                tenant: &key.tenant,
+                                event_id: &event_id,
+                                time_ms,
+                                archived_at: end.now_ms,
+                                record: &record,
+                            },
+                        );
+                        insert
+                            .execute(params![
+                                seq, source, key.tenant, event_id, time_ms, end.now_ms, record,
+                                hash
+                            ])
+                            .map_err(e)?;
+                        head = hash;
+                        out.new += 1;
+                        seq
+                    }
+                };
+                link.execute(params![stream, at]).map_err(e)?;
+            }
+            out.last_seq = seq;
+            let count = count.saturating_add(out.new as i64);
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES ('chain_head', ?1), ('chain_count', ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![head, count.to_string()],
+            )
+            .map_err(e)?;
+            tx.execute(
+                "UPDATE streams SET covered_from = ?2, cursor = ?3, last_run_at = ?4,
+                 last_run_new = ?5, last_run_seen = ?6, last_run_requests = ?7,
+                 last_run_complete = 1, pending = NULL WHERE id = ?1",
+                params![
+                    stream,
+                    end.covered_from,
+                    end.cursor,
+                    end.now_ms,
+                    out.new as i64,
+                    out.seen as i64,
+                    end.requests as i64
+                ],
+            )
+            .map_err(e)?;
+            tx.execute("DELETE FROM staging WHERE stream_id = ?1", params![stream])
+                .map_err(e)?;
+            tx.execute("DELETE FROM progress WHERE stream_id = ?1", params![stream])
+                .map_err(e)?;
+        }
+        tx.commit().map_err(e)?;
+        Ok(out)
+    }
+}
+
+/// The chain head (hex) and the number of chained rows, as `meta` records them.
+pub(crate) fn chain_state(conn: &rusqlite::Connection) -> rusqlite::Result<(String, i64)> {
+    let get = |k: &str| -> rusqlite::Result<Option<String>> {
+        conn.query_row("SELECT value FROM meta WHERE key = ?1", params![k], |r| {
+            r.get(0)
+        })
+        .optional()
+    };
+    let head = get("chain_head")?.unwrap_or_else(|| GENESIS.to_string());
+    let count = get("chain_count")?
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    Ok((head, count))
+}

@@ -1,0 +1,159 @@
+//! `hrlogs archive status` and `hrlogs archive verify`.
+
+use std::io::Write;
+
+use clap::Subcommand;
+use jiff::Timestamp;
+
+use crate::archive::{Archive, Status, Verdict};
+use crate::commands::Context;
+use crate::error::{Error, Kind, Result};
+use crate::output::Format;
+use crate::output::escape_for_terminal;
+
+/// The examples under `hrlogs archive --help`.
+pub const EXAMPLES: &str = "\
+Examples:
+  hrlogs archive status
+  hrlogs archive status -f json | jq .chain_head
+  hrlogs archive verify && echo intact";
+
+#[derive(Debug, Subcommand)]
+pub enum ArchiveCommand {
+    /// What the archive holds: streams, cursors, counts, last run, retention gaps, chain head
+    /// (table, or -f json). Record the chain head elsewhere to prove later that nothing was
+    /// rewritten
+    Status,
+    /// Recompute the archive's SHA-256 hash chain: exit 0 when intact, 6 when a row was
+    /// altered, removed or inserted (naming the first bad row)
+    Verify,
+}
+
+/// Runs `archive status` or `archive verify`.
+pub fn run(cmd: ArchiveCommand, ctx: &Context) -> Result<()> {
+    let path = ctx.archive_path()?;
+    let archive = Archive::open_existing(&path)?;
+    match cmd {
+        ArchiveCommand::Status => {
+            let status = archive.status()?;
+            let text = match ctx.options.output.format {
+                Format::Json | Format::Ndjson => {
+                    let mut t = serde_json::to_string_pretty(&status)
+                        .map_err(|e| Error::other(format!("archive status: {e}")))?;
+                    t.push('\n');
+                    t
+                }
+                _ => table(&status, ctx),
+            };
+            std::io::stdout().write_all(text.as_bytes())?;
+            Ok(())
+        }
+        ArchiveCommand::Verify => match archive.verify()? {
+            Verdict::Intact { rows, head } => {
+                if !ctx.options.messages.quiet {
+                    ctx.progress.line(&format!(
+                        "hrlogs: archive {} is intact: {rows} events, chain head {head}",
+                        path.display()
+                    ));
+                }
+                Ok(())
+            }
+            Verdict::Broken { seq, why } => Err(Error::new(
+                Kind::Tampered,
+                format!("archive {} was altered at row {seq}: {why}", path.display()),
+            )
+            .hint("restore it from a backup; rows are in the `events` table, ordered by seq")),
+        },
+    }
+}
+
+fn time(ms: Option<i64>, ctx: &Context) -> String {
+    ms.and_then(|m| Timestamp::from_millisecond(m).ok())
+        .map(|t| {
+            t.to_zoned(ctx.tz().clone())
+                .strftime("%Y-%m-%d %H:%M:%S")
+                .to_string()
+        })
+        .unwrap_or_else(|| "-".into())
+}
+
+/// The status for people.
+fn table(s: &Status, ctx: &Context) -> String {
+    let mut out = String::new();
+    out.push_str(&format!("archive     {}\n", s.path));
+    out.push_str(&format!("events      {}\n", s.events));
+    out.push_str(&format!(
+        "chain head  {} ({} rows)\n",
+        s.chain_head, s.chain_count
+    ));
+    for st in &s.streams {
+        out.push_str(&format!(
+            "\nstream {}  {}  {}\n",
+            st.id,
+            st.source,
+            escape_for_terminal(&st.tenant)
+        ));
+        out.push_str(&format!(
+            "  query       {}\n",
+            escape_for_terminal(&st.query.to_string())
+        ));
+        out.push_str(&format!("  events      {}\n", st.events));
+        let from = match (st.covered_from_ms, st.cursor_ms) {
+            (_, None) => "-".to_string(),
+            (None, Some(_)) => "the start of what the vendor kept".to_string(),
+            // Department logs are complete from a whole day (their keys read the wall clock
+            // as UTC).
+            (Some(f), Some(_)) if st.source == crate::identity::Source::FeishuDeptLogs.name() => {
+                Timestamp::from_millisecond(f)
+                    .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date().to_string())
+                    .unwrap_or_else(|_| "-".into())
+            }
+            (Some(f), Some(_)) => time(Some(f), ctx),
+        };
+        out.push_str(&format!(
+            "  complete    from {from} to {}\n",
+            time(st.cursor_ms, ctx)
+        ));
+        let complete = match st.last_run_complete {
+            Some(true) => "complete",
+            Some(false) => "incomplete",
+            None => "-",
+        };
+        out.push_str(&format!(
+            "  last run    {} ({complete}: {} new, {} already archived, {} requests)\n",
+            time(st.last_run_ms, ctx),
+            st.last_run_new.unwrap_or(0),
+            st.last_run_already_archived.unwrap_or(0),
+            st.last_run_requests.unwrap_or(0)
+        ));
+        let retention_ms = crate::commands::sync::AUDIT_RETENTION_DAYS * 86_400_000;
+        let stale = st.source == crate::identity::Source::RecruiteeAudit.name()
+            && st
+                .cursor_ms
+                .is_some_and(|c| c < ctx.now.as_millisecond() - retention_ms);
+        if stale {
+            out.push_str(&format!(
+                "  overdue     last synced more than {} days ago: Recruitee forgets events after that; sync now\n",
+                crate::commands::sync::AUDIT_RETENTION_DAYS
+            ));
+        }
+        if st.staged > 0 {
+            out.push_str(&format!(
+                "  unfinished  {} records fetched by a run that did not complete; the next sync finishes it\n",
+                st.staged
+            ));
+        }
+        for g in s.gaps.iter().filter(|g| g.stream_id == st.id) {
+            out.push_str(&format!(
+                "  may be lost {} .. {} (noted {})\n",
+                time(g.from_ms, ctx),
+                time(Some(g.until_ms), ctx),
+                time(Some(g.noted_ms), ctx)
+            ));
+        }
+    }
+    if s.streams.is_empty() {
+        out.push_str("\nno streams yet: run `hrlogs sync …`\n");
+    }
+    out
+}

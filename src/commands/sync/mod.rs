@@ -1,0 +1,389 @@
+//! `hrlogs sync …`: keeps every event of a query in the archive. Each run fetches what is new
+//! since the stream's cursor (minus an overlap), stages it, and appends what the archive does
+//! not hold yet, oldest first; it prints those records and one summary line on stderr.
+//! `--follow` repeats the run every `--interval` until Ctrl-C / SIGTERM.
+//!
+//! - `jobs`: what each source's stream is (its key) and the units a run fetches.
+//! - `engine`: one run: units → ids → staging → finalize.
+//! - `from_archive`: `--from-archive` on the three log commands.
+
+mod engine;
+pub mod from_archive;
+mod jobs;
+
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+
+use crate::archive::{self, Archive, ReadFilter};
+
+use crate::commands::Context;
+use crate::commands::feishu::dept_logs::DeptLogsArgs;
+use crate::commands::feishu::talent_logs::TalentLogsArgs;
+use crate::commands::recruitee::audit::AuditArgs;
+use crate::error::{Error, Kind, Result};
+use crate::output::{self, Destination, Format, OutputOptions, Sink};
+
+pub use engine::RunOutcome;
+pub use jobs::{AUDIT_RETENTION_DAYS, Job};
+
+/// The examples under `hrlogs sync --help`.
+pub const EXAMPLES: &str = "\
+Examples:
+  # Nightly from cron: keep the Recruitee audit trail past its 30 days, as an append log
+  hrlogs sync recruitee audit -f ndjson >> /var/log/hrlogs/audit.ndjson
+
+  # Feishu department logs since 2024 into the archive; later runs fetch only what is new
+  hrlogs sync feishu dept-logs --department-file departments.txt --since 2024-01-01 -q
+
+  # Follow new events as they happen, for a log shipper
+  hrlogs sync recruitee audit --follow --interval 2m -f ndjson
+
+  # Try it with no account (the sandbox's audit log gains an event every few seconds)
+  hrlogs --sandbox --archive /tmp/demo.sqlite3 sync recruitee audit --follow --interval 5s -f ndjson";
+
+/// The default time between polls with `--follow`.
+const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
+/// The shortest `--interval`; the vendor's rate limit paces every request anyway.
+const MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// The longest wait after failed polls.
+const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
+
+#[derive(Debug, Subcommand)]
+pub enum SyncCommand {
+    /// Feishu/Lark: department and talent operation logs
+    #[command(subcommand)]
+    Feishu(SyncFeishu),
+    /// Recruitee: the audit log
+    #[command(subcommand)]
+    Recruitee(SyncRecruitee),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SyncFeishu {
+    /// Archive department operation logs. The first sync fetches from --since (required);
+    /// later ones from the day before the last sync to today: one request per 100 departments
+    /// when nothing is new
+    #[command(mut_arg("from_archive", |a| a.hide(true)), mut_arg("until", |a| a.hide(true)))]
+    DeptLogs(SyncDeptLogs),
+    /// Archive talent operation logs. The API has no time filter and no documented order, so
+    /// every sync reads every page of the query (one request per 100 records, split across
+    /// operators and operation types) and archives only what is new; --since filters here
+    #[command(mut_arg("from_archive", |a| a.hide(true)), mut_arg("until", |a| a.hide(true)))]
+    TalentLogs(SyncTalentLogs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SyncRecruitee {
+    /// Archive the audit log. The first sync fetches from --since, or everything Recruitee
+    /// keeps (30 days); later ones from 10 minutes before the last sync: one request when
+    /// nothing is new. Sync at least every 30 days, or events are lost
+    #[command(mut_arg("from_archive", |a| a.hide(true)), mut_arg("until", |a| a.hide(true)))]
+    Audit(SyncAudit),
+}
+
+#[derive(Debug, Args)]
+pub struct SyncDeptLogs {
+    #[command(flatten)]
+    pub query: DeptLogsArgs,
+    #[command(flatten)]
+    pub follow: FollowArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncTalentLogs {
+    #[command(flatten)]
+    pub query: TalentLogsArgs,
+    #[command(flatten)]
+    pub follow: FollowArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncAudit {
+    #[command(flatten)]
+    pub query: AuditArgs,
+    #[command(flatten)]
+    pub follow: FollowArgs,
+}
+
+/// `--follow` and `--interval`.
+#[derive(Debug, Args, Clone)]
+pub struct FollowArgs {
+    /// After catching up, keep polling and print new records as they are archived, until
+    /// Ctrl-C or SIGTERM (a failed poll is retried later, not fatal)
+    #[arg(long, help_heading = "Sync")]
+    pub follow: bool,
+    /// Time between polls with --follow: 90s, 5m, 1h, or seconds [default: 60s]
+    #[arg(long, value_name = "D", requires = "follow", help_heading = "Sync")]
+    pub interval: Option<String>,
+}
+
+/// Runs a sync: once, or with `--follow` until interrupted.
+pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
+    let (job, follow, from_archive) = match cmd {
+        SyncCommand::Feishu(SyncFeishu::DeptLogs(a)) => {
+            let fa = a.query.from_archive;
+            (jobs::dept_logs(&a.query, ctx)?, a.follow, fa)
+        }
+        SyncCommand::Feishu(SyncFeishu::TalentLogs(a)) => {
+            let fa = a.query.from_archive;
+            (jobs::talent_logs(&a.query, ctx)?, a.follow, fa)
+        }
+        SyncCommand::Recruitee(SyncRecruitee::Audit(a)) => {
+            let fa = a.query.from_archive;
+            (jobs::audit(&a.query, ctx)?, a.follow, fa)
+        }
+    };
+    if from_archive {
+        return Err(Error::input(
+            "sync writes the archive; --from-archive reads it: drop --from-archive",
+        ));
+    }
+    let interval = match &follow.interval {
+        Some(text) => parse_interval(text)?,
+        None => DEFAULT_INTERVAL,
+    };
+    check_flags(ctx, follow.follow)?;
+    let path = ctx.archive_path()?;
+    if ctx.options.dry_run {
+        return dry_run(&job, &path, ctx);
+    }
+    let mut archive = Archive::open_or_create(&path)?;
+    let dest = ctx
+        .destination()?
+        .ok_or_else(|| Error::other("no destination for the records"))?;
+    let table_per_poll = follow.follow && ctx.options.output.format == Format::Table;
+    let options = OutputOptions {
+        origin: Some(jobs::origin(job.key.source, ctx)),
+        ..ctx.options.output.clone()
+    };
+    let mut sink = output::sink(&options, job.columns(), dest)?;
+    let work = async {
+        let mut failures: u32 = 0;
+        loop {
+            match engine::run_once(&job, &mut archive, ctx).await {
+                Ok(outcome) => {
+                    failures = 0;
+                    if table_per_poll {
+                        // A table is drawn when it ends: with --follow, one per poll.
+                        let mut each =
+                            output::sink(&options, job.columns(), Destination::stdout())?;
+                        write_new(&path, &job, &outcome, each.as_mut(), ctx).await?;
+                        if outcome.finalized.new > 0 {
+                            let writer = each.finish()?;
+                            writer.into_inner().map_err(|e| e.into_error())?.commit()?;
+                        }
+                    } else {
+                        write_new(&path, &job, &outcome, sink.as_mut(), ctx).await?;
+                    }
+                    summary(ctx, &job, &outcome, follow.follow);
+                }
+                Err(e) if follow.follow && is_transient(&e) => {
+                    failures = failures.saturating_add(1);
+                    let wait = backoff(interval, failures);
+                    ctx.progress.warn(&format!(
+                        "{e}; trying again in {}s (the archive is unchanged)",
+                        wait.as_secs()
+                    ));
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            }
+            if !follow.follow {
+                return Ok(());
+            }
+            tokio::time::sleep(interval).await;
+        }
+    };
+    // Ctrl-C, SIGTERM and SIGHUP end the run in `main` (exit 130/143/129): every
+    // transaction is atomic, so the archive stays consistent whenever that happens.
+    let outcome: Result<()> = work.await;
+    match outcome {
+        Ok(()) if table_per_poll => Ok(()),
+        Ok(()) => {
+            let writer = sink.finish()?;
+            let dest = writer.into_inner().map_err(|e| e.into_error())?;
+            Ok(dest.commit()?)
+        }
+        Err(e) => {
+            let _ = sink.flush();
+            Err(e)
+        }
+    }
+}
+
+/// `--dry-run`: what the next run would fetch (the first request of each chain), from the
+/// archive's state for this stream; nothing is written and nothing is sent.
+fn dry_run(job: &Job, path: &std::path::Path, ctx: &Context) -> Result<()> {
+    let state = if path.exists() {
+        Archive::open_existing(path)?.find_stream(&job.key)?
+    } else {
+        None
+    };
+    let first = state.is_none();
+    let state = state.unwrap_or(archive::StreamState {
+        id: 0,
+        covered_from: None,
+        cursor: None,
+        last_run_at: None,
+        pending: None,
+    });
+    let plan = job.plan(&state, jiff::Timestamp::now(), ctx)?;
+    let requests: Vec<crate::fetch::Request> = plan
+        .units
+        .into_iter()
+        .flat_map(|u| u.first_requests)
+        .collect();
+    let preamble = format!(
+        "# {} of {} into {} ({}): the first request of each chain",
+        if first { "first sync" } else { "sync" },
+        job.key.source.name(),
+        path.display(),
+        if first {
+            "a new stream".to_string()
+        } else {
+            "from the stream's cursor".to_string()
+        },
+    );
+    ctx.print_requests(Some(preamble), &requests)
+}
+
+/// Flags that do not fit a sync.
+fn check_flags(ctx: &Context, follow: bool) -> Result<()> {
+    if ctx.options.output.limit.is_some() {
+        return Err(
+            Error::input("--limit does not fit sync: a sync archives every new event")
+                .hint("read the archive with --from-archive --limit N instead"),
+        );
+    }
+    if follow && ctx.options.output_path.is_some() {
+        return Err(Error::input(
+            "-o writes its file when the run ends, which --follow never does",
+        )
+        .hint(
+            "append to a file with the shell: hrlogs sync … --follow -f ndjson >> events.ndjson",
+        ));
+    }
+    Ok(())
+}
+
+/// Writes the rows a run appended, oldest first, and flushes.
+async fn write_new(
+    path: &std::path::Path,
+    job: &Job,
+    outcome: &RunOutcome,
+    sink: &mut dyn Sink,
+    ctx: &Context,
+) -> Result<()> {
+    let done = &outcome.finalized;
+    if done.new == 0 {
+        return Ok(());
+    }
+    let mut rows = archive::read_events(
+        path.to_path_buf(),
+        ReadFilter {
+            source: job.key.source,
+            tenant: Some(job.key.tenant.clone()),
+            from_ms: None,
+            until_ms: None,
+            seq_range: Some((done.first_seq, done.last_seq)),
+            linked_streams: vec![],
+            keep: None,
+        },
+    );
+    while let Some(batch) = rows.next_batch().await {
+        let batch = batch?;
+        for r in &batch {
+            sink.write(r)?;
+        }
+        ctx.progress.records_out(batch.len() as u64);
+    }
+    sink.flush()?;
+    Ok(())
+}
+
+/// The one line on stderr after a run.
+fn summary(ctx: &Context, job: &Job, outcome: &RunOutcome, follow: bool) {
+    if ctx.options.messages.quiet || (follow && outcome.polls > 1 && outcome.finalized.new == 0) {
+        return;
+    }
+    let f = &outcome.finalized;
+    let requests = outcome.requests;
+    ctx.progress.line(&format!(
+        "hrlogs: sync {}: {} new, {} already archived, {} request{}, complete",
+        job.key.source.name(),
+        f.new,
+        f.seen,
+        requests,
+        if requests == 1 { "" } else { "s" }
+    ));
+}
+
+/// Failures worth another poll: the network or the vendor failing for now.
+fn is_transient(e: &Error) -> bool {
+    e.kind == Kind::Unavailable
+}
+
+/// The wait after `failures` failed polls in a row: the interval, doubled each time, capped.
+fn backoff(interval: Duration, failures: u32) -> Duration {
+    let factor = 1u32 << failures.min(10);
+    interval
+        .saturating_mul(factor)
+        .min(MAX_BACKOFF.max(interval))
+}
+
+/// `--interval`: `90s`, `5m`, `1h`, or whole seconds.
+pub fn parse_interval(text: &str) -> Result<Duration> {
+    let t = text.trim();
+    let (number, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => t.split_at(i),
+        None => (t, "s"),
+    };
+    let n: u64 = number.parse().map_err(|_| {
+        Error::input(format!(
+            "--interval {text:?}: give a duration like 90s, 5m or 1h"
+        ))
+    })?;
+    let secs = match unit {
+        "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        _ => None,
+    }
+    .ok_or_else(|| {
+        Error::input(format!(
+            "--interval {text:?}: give a duration like 90s, 5m or 1h"
+        ))
+    })?;
+    let d = Duration::from_secs(secs);
+    if d < MIN_INTERVAL || d > Duration::from_secs(7 * 86_400) {
+        return Err(Error::input(format!(
+            "--interval {text:?} is out of range: 1s to 7 days"
+        )));
+    }
+    Ok(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals() {
+        assert_eq!(parse_interval("90s").ok(), Some(Duration::from_secs(90)));
+        assert_eq!(parse_interval("5m").ok(), Some(Duration::from_secs(300)));
+        assert_eq!(parse_interval("2h").ok(), Some(Duration::from_secs(7200)));
+        assert_eq!(parse_interval("30").ok(), Some(Duration::from_secs(30)));
+        for bad in ["0s", "", "5x", "-1", "1.5m", "99999999999999999999h"] {
+            assert!(parse_interval(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let i = Duration::from_secs(60);
+        assert_eq!(backoff(i, 1), Duration::from_secs(120));
+        assert_eq!(backoff(i, 30), MAX_BACKOFF);
+    }
+}

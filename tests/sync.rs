@@ -1,0 +1,1336 @@
+//! `hrlogs sync`, the archive, `--from-archive` and `archive status|verify`, against loopback
+//! fakes whose data can change between runs (events arriving, late-indexed events).
+
+mod common;
+
+use std::collections::{BTreeSet, HashSet};
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use common::Env;
+use common::recruitee::{COMPANY, RecruiteeFake, TOKEN};
+use hrlogs::sandbox::recruitee::Entry;
+
+const APP_ID: &str = "cli_sync";
+const APP_SECRET: &str = "sync-secret";
+
+fn now_s() -> i64 {
+    jiff::Timestamp::now().as_second()
+}
+
+fn rfc3339(s: i64) -> String {
+    jiff::Timestamp::from_second(s)
+        .expect("ts")
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+fn q(req: &Request, k: &str) -> Option<String> {
+    req.url
+        .query_pairs()
+        .find(|(kk, _)| kk == k)
+        .map(|(_, v)| v.into_owned())
+}
+
+// ---------------------------------------------------------------- Recruitee audit log
+
+fn entry(id: &str, at: i64, actor: &str, event: &str) -> (i64, Value) {
+    (
+        at,
+        json!({"_id": id, "actor": actor, "event_name": event, "created_at": rfc3339(at),
+               "candidate": {"name": format!("Cand {id}")}, "details": {"note": "x"}}),
+    )
+}
+
+/// The one Recruitee fake (`hrlogs::sandbox::recruitee`), serving `entries`.
+async fn audit_fake(entries: Vec<(i64, Value)>) -> RecruiteeFake {
+    audit_fake_with(entries, common::Faults::default()).await
+}
+
+async fn audit_fake_with(entries: Vec<(i64, Value)>, faults: common::Faults) -> RecruiteeFake {
+    RecruiteeFake::start(common::recruitee::State {
+        audit: entries,
+        faults,
+        ..Default::default()
+    })
+    .await
+}
+
+/// An entry arriving at the fake (between syncs, or while one runs).
+fn push(fake: &RecruiteeFake, (at, value): (i64, Value)) {
+    fake.state.push_audit(Entry::new(at, value));
+}
+
+fn recruitee_cmd(
+    env: &Env,
+    fake: &RecruiteeFake,
+    archive: &std::path::Path,
+) -> std::process::Command {
+    let mut cmd = env.command();
+    cmd.env("HRLOGS_RECRUITEE_BASE_URL", fake.uri())
+        .env("HRLOGS_RECRUITEE_COMPANY_ID", COMPANY)
+        .env("HRLOGS_RECRUITEE_API_TOKEN", TOKEN)
+        .env("HRLOGS_RECRUITEE_RATE_LIMIT", "1000")
+        .arg("--archive")
+        .arg(archive);
+    cmd
+}
+
+// ---------------------------------------------------------------- Feishu
+
+#[derive(Default)]
+struct Feishu {
+    /// (department, "YYYY-MM-DD HH:MM:SS", record)
+    dept: Mutex<Vec<(String, String, Value)>>,
+    /// (operator, operation, ms, record)
+    talent: Mutex<Vec<(String, i64, i64, Value)>>,
+    dept_calls: AtomicU64,
+    talent_calls: AtomicU64,
+    /// Each data answer takes this long (ms).
+    delay_ms: AtomicU64,
+}
+
+fn page_of(req: &Request, total: usize, max: usize) -> (usize, usize) {
+    let size: usize = q(req, "page_size")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(max)
+        .min(max);
+    let offset: usize = q(req, "page_token")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(0);
+    (offset.min(total), (offset + size).min(total))
+}
+
+struct FeishuEndpoint(Arc<Feishu>, &'static str);
+
+impl Respond for FeishuEndpoint {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let s = &self.0;
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        let delay = Duration::from_millis(s.delay_ms.load(Ordering::SeqCst));
+        let ok = |data: Value| {
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"code": 0, "msg": "success", "data": data}))
+                .set_delay(delay)
+        };
+        match self.1 {
+            "token" => ResponseTemplate::new(200).set_body_json(
+                json!({"code": 0, "msg": "ok", "tenant_access_token": "t-sync", "expire": 7200}),
+            ),
+            "dept" => {
+                s.dept_calls.fetch_add(1, Ordering::SeqCst);
+                let ids: HashSet<String> = body["department_ids"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|v| v.as_str().map(String::from))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let from = format!("{} 00:00:00", body["start_date"].as_str().unwrap_or(""));
+                let to = format!("{} 23:59:59", body["end_date"].as_str().unwrap_or(""));
+                let mut hits: Vec<(String, Value)> = s
+                    .dept
+                    .lock()
+                    .expect("lock")
+                    .iter()
+                    .filter(|(d, at, _)| ids.contains(d) && *at >= from && *at <= to)
+                    .map(|(_, at, v)| (at.clone(), v.clone()))
+                    .collect();
+                hits.sort_by(|a, b| b.0.cmp(&a.0));
+                let (a, b) = page_of(req, hits.len(), 1000);
+                let logs: Vec<Value> = hits[a..b].iter().map(|(_, v)| v.clone()).collect();
+                let mut data = json!({"op_logs": logs, "has_more": b < hits.len()});
+                if b < hits.len() {
+                    data["next_page_token"] = json!(b.to_string());
+                }
+                ok(data)
+            }
+            _ => {
+                s.talent_calls.fetch_add(1, Ordering::SeqCst);
+                let list =
+                    |k: &str| -> Vec<Value> { body[k].as_array().cloned().unwrap_or_default() };
+                let (ops, kinds) = (list("operator_id_list"), list("operation_list"));
+                let mut hits: Vec<(i64, Value)> = s
+                    .talent
+                    .lock()
+                    .expect("lock")
+                    .iter()
+                    .filter(|(o, k, _, _)| ops.contains(&json!(o)) && kinds.contains(&json!(k)))
+                    .map(|(_, _, ms, v)| (*ms, v.clone()))
+                    .collect();
+                // No documented order: serve oldest first, the opposite of what one might assume.
+                hits.sort_by_key(|h| h.0);
+                let (a, b) = page_of(req, hits.len(), 100);
+                let items: Vec<Value> = hits[a..b].iter().map(|(_, v)| v.clone()).collect();
+                let mut data = json!({"items": items, "has_more": b < hits.len()});
+                if b < hits.len() {
+                    data["page_token"] = json!(b.to_string());
+                }
+                ok(data)
+            }
+        }
+    }
+}
+
+async fn feishu_fake() -> (MockServer, Arc<Feishu>) {
+    let server = MockServer::start().await;
+    let state = Arc::new(Feishu::default());
+    for (p, which) in [
+        ("/open-apis/auth/v3/tenant_access_token/internal", "token"),
+        (
+            "/open-apis/corehr/v2/departments/query_operation_logs",
+            "dept",
+        ),
+        ("/open-apis/hire/v1/talent_operation_logs/search", "talent"),
+    ] {
+        Mock::given(method("POST"))
+            .and(path(p))
+            .respond_with(FeishuEndpoint(state.clone(), which))
+            .mount(&server)
+            .await;
+    }
+    (server, state)
+}
+
+fn feishu_cmd(env: &Env, server: &MockServer, archive: &std::path::Path) -> std::process::Command {
+    let mut cmd = env.command();
+    cmd.env("HRLOGS_FEISHU_BASE_URL", server.uri())
+        .env("HRLOGS_FEISHU_APP_ID", APP_ID)
+        .env("HRLOGS_FEISHU_APP_SECRET", APP_SECRET)
+        .env("HRLOGS_FEISHU_DEPT_LOGS_PER_SECOND", "1000")
+        .env("HRLOGS_FEISHU_TALENT_LOGS_PER_SECOND", "1000")
+        .env("HRLOGS_FEISHU_TALENT_LOGS_PER_MINUTE", "100000")
+        .arg("--archive")
+        .arg(archive);
+    cmd
+}
+
+fn day(offset_days: i64) -> jiff::civil::Date {
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    today
+        .checked_sub(jiff::Span::new().days(offset_days))
+        .expect("day")
+}
+
+fn dept_log(dept: &str, at: &str, n: u64) -> (String, String, Value) {
+    (
+        dept.to_string(),
+        at.to_string(),
+        json!({"object_id": dept, "operation_time": at, "operator": "E001",
+               "operation_type": 110, "changes": [{"field": "name", "after": format!("v{n}")}]}),
+    )
+}
+
+// ---------------------------------------------------------------- helpers
+
+struct Out {
+    code: Option<i32>,
+    stdout: Vec<Value>,
+    text: String,
+    stderr: String,
+}
+
+fn run(mut cmd: std::process::Command, args: &[&str]) -> Out {
+    let out = cmd.args(args).output().expect("run hrlogs");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    Out {
+        code: out.status.code(),
+        stdout: if text.starts_with("{\n") || text.starts_with('#') {
+            vec![]
+        } else {
+            common::ndjson(&out.stdout)
+        },
+        text,
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn ok(out: Out) -> Out {
+    assert_eq!(out.code, Some(0), "stderr: {}", out.stderr);
+    out
+}
+
+fn ids(records: &[Value]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| r["_id"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+/// Every stored event's record, as a set of JSON texts.
+fn archived(archive: &std::path::Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(archive).expect("open archive");
+    let mut stmt = conn
+        .prepare("SELECT record FROM events ORDER BY seq")
+        .expect("prepare");
+    stmt.query_map([], |r| r.get::<_, String>(0))
+        .expect("query")
+        .map(|r| r.expect("row"))
+        .collect()
+}
+
+// ---------------------------------------------------------------- tests
+
+#[tokio::test]
+async fn two_syncs_print_only_the_new_and_the_late_events_oldest_first() {
+    let now = now_s();
+    let first: Vec<(i64, Value)> = (0..250)
+        .map(|i| {
+            entry(
+                &format!("a{i:04}"),
+                now - 3600 - i * 60,
+                "Ann",
+                "Admin viewed candidate",
+            )
+        })
+        .collect();
+    let fake = audit_fake(first).await;
+    let env = Env::new();
+    // No --archive: the default place under the user data dir.
+    let recruitee = |env: &Env| {
+        let mut cmd = env.command();
+        cmd.env("HRLOGS_RECRUITEE_BASE_URL", fake.uri())
+            .env("HRLOGS_RECRUITEE_COMPANY_ID", COMPANY)
+            .env("HRLOGS_RECRUITEE_API_TOKEN", TOKEN)
+            .env("HRLOGS_RECRUITEE_RATE_LIMIT", "1000");
+        cmd
+    };
+    let out = ok(run(
+        recruitee(&env),
+        &["sync", "recruitee", "audit", "-f", "ndjson"],
+    ));
+    assert_eq!(out.stdout.len(), 250);
+    let times: Vec<&str> = out
+        .stdout
+        .iter()
+        .map(|r| r["created_at"].as_str().unwrap_or(""))
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "oldest first");
+    assert!(
+        out.stderr.contains("250 new, 0 already archived"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("complete"), "{}", out.stderr);
+    let path = env.home.path().join(".local/share/hrlogs/archive.sqlite3");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path)
+            .expect("archive in the data dir")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    // Meanwhile: two new events, and one indexed late (created before the first sync ran).
+    let t = now_s();
+    push(
+        &fake,
+        entry("new1", t - 1, "Bob", "Admin deleted candidate"),
+    );
+    push(&fake, entry("new2", t, "Bob", "Admin deleted candidate"));
+    push(
+        &fake,
+        entry("late", now - 300, "Bob", "Admin created candidate"),
+    );
+    let out = ok(run(
+        recruitee(&env),
+        &["sync", "recruitee", "audit", "-f", "ndjson"],
+    ));
+    assert_eq!(ids(&out.stdout), vec!["late", "new1", "new2"]);
+    assert!(out.stderr.contains("3 new"), "{}", out.stderr);
+    assert_eq!(archived(&path).len(), 253);
+    // A third sync has nothing to say.
+    let out = ok(run(
+        recruitee(&env),
+        &["sync", "recruitee", "audit", "-f", "ndjson"],
+    ));
+    assert!(out.stdout.is_empty());
+}
+
+#[tokio::test]
+async fn a_sync_with_nothing_new_costs_one_request_per_chain() {
+    let now = now_s();
+    let entries: Vec<(i64, Value)> = (0..450)
+        .map(|i| {
+            entry(
+                &format!("b{i:04}"),
+                now - 7200 - i * 30,
+                "Ann",
+                "Admin viewed candidate",
+            )
+        })
+        .collect();
+    let fake = audit_fake(entries).await;
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    ok(run(
+        recruitee_cmd(&env, &fake, &a),
+        &["sync", "recruitee", "audit", "-f", "ndjson"],
+    ));
+    let before = fake.calls();
+    assert!(before >= 5, "450 entries take several pages: {before}");
+    let out = ok(run(
+        recruitee_cmd(&env, &fake, &a),
+        &["sync", "recruitee", "audit", "-f", "ndjson"],
+    ));
+    assert_eq!(fake.calls() - before, 1);
+    assert!(
+        out.stderr.contains("0 new") && out.stderr.contains("1 request,"),
+        "{}",
+        out.stderr
+    );
+
+    // Department logs: three years in windows and 150 departments in two batches the first
+    // time; then one recent window per batch.
+    let (fs, feishu) = feishu_fake().await;
+    {
+        let mut d = feishu.dept.lock().expect("lock");
+        for i in 0..150u64 {
+            let dept = format!("D{i:03}");
+            d.push(dept_log(
+                &dept,
+                &format!("{} 10:00:00", day(400 + i as i64)),
+                i,
+            ));
+            d.push(dept_log(&dept, &format!("{} 11:00:00", day(1)), 1000 + i));
+        }
+    }
+    let depts: Vec<String> = (0..150).map(|i| format!("D{i:03}")).collect();
+    let list = depts.join(",");
+    let since = day(3 * 365).to_string();
+    let out = ok(run(
+        feishu_cmd(&env, &fs, &a),
+        &[
+            "sync",
+            "feishu",
+            "dept-logs",
+            "--department",
+            &list,
+            "--since",
+            &since,
+            "-f",
+            "ndjson",
+        ],
+    ));
+    assert_eq!(out.stdout.len(), 300);
+    let first = feishu.dept_calls.load(Ordering::SeqCst);
+    assert!(first >= 6, "windows × batches: {first}");
+    let out = ok(run(
+        feishu_cmd(&env, &fs, &a),
+        &[
+            "sync",
+            "feishu",
+            "dept-logs",
+            "--department",
+            &list,
+            "-f",
+            "ndjson",
+        ],
+    ));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        feishu.dept_calls.load(Ordering::SeqCst) - first,
+        2,
+        "one window × two batches"
+    );
+}
+
+#[tokio::test]
+async fn identical_feishu_records_are_both_kept_and_never_doubled() {
+    let (fs, feishu) = feishu_fake().await;
+    let at = format!("{} 09:30:00", day(1));
+    {
+        let mut d = feishu.dept.lock().expect("lock");
+        d.push(dept_log("D1", &at, 7));
+        d.push(dept_log("D1", &at, 7)); // the very same change, twice
+        d.push(dept_log("D1", &format!("{} 08:00:00", day(0)), 8));
+    }
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let since = day(5).to_string();
+    let sync = |extra: &[&str]| {
+        let mut args = vec![
+            "sync",
+            "feishu",
+            "dept-logs",
+            "--department",
+            "D1",
+            "-f",
+            "ndjson",
+        ];
+        args.extend_from_slice(extra);
+        ok(run(feishu_cmd(&env, &fs, &a), &args))
+    };
+    assert_eq!(sync(&["--since", &since]).stdout.len(), 3);
+    let again = sync(&[]);
+    assert!(again.stdout.is_empty());
+    assert!(
+        again.stderr.contains("0 new, 3 already archived"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(sync(&["--since", &since]).stdout.len(), 0);
+    assert_eq!(archived(&a).len(), 3);
+    // A third identical record appearing later is a new event.
+    feishu
+        .dept
+        .lock()
+        .expect("lock")
+        .push(dept_log("D1", &at, 7));
+    assert_eq!(sync(&[]).stdout.len(), 1);
+    assert_eq!(archived(&a).len(), 4);
+
+    // Talent logs, served in no particular order: identical records kept, never doubled.
+    {
+        let mut t = feishu.talent.lock().expect("lock");
+        let ms = (now_s() - 86_400) * 1000;
+        for (i, m) in [ms, ms, ms + 5, ms - 86_400_000].into_iter().enumerate() {
+            let rec = json!({"operator": {"id": "ou_a"}, "operation_type": "3001",
+                             "operation_time": m.to_string(), "talent_id": if i == 2 { "t2" } else { "t1" }});
+            t.push(("ou_a".into(), 3001, m, rec));
+        }
+    }
+    let talent = |a: &std::path::Path| {
+        ok(run(
+            feishu_cmd(&env, &fs, a),
+            &[
+                "sync",
+                "feishu",
+                "talent-logs",
+                "--operator",
+                "ou_a",
+                "--operation",
+                "3001",
+                "-f",
+                "ndjson",
+            ],
+        ))
+    };
+    assert_eq!(talent(&a).stdout.len(), 4);
+    assert_eq!(talent(&a).stdout.len(), 0);
+}
+
+#[tokio::test]
+async fn two_streams_sharing_a_department_never_double_an_event() {
+    let (fs, feishu) = feishu_fake().await;
+    {
+        let mut d = feishu.dept.lock().expect("lock");
+        for (n, dept) in ["X", "Y", "Z"].iter().enumerate() {
+            for h in 0..3u64 {
+                d.push(dept_log(
+                    dept,
+                    &format!("{} 1{h}:00:00", day(2)),
+                    n as u64 * 10 + h,
+                ));
+            }
+        }
+    }
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let since = day(10).to_string();
+    let sync = |list: &str| {
+        ok(run(
+            feishu_cmd(&env, &fs, &a),
+            &[
+                "sync",
+                "feishu",
+                "dept-logs",
+                "--department",
+                list,
+                "--since",
+                &since,
+                "-f",
+                "ndjson",
+            ],
+        ))
+    };
+    assert_eq!(sync("X,Y").stdout.len(), 6);
+    let b = sync("Y,Z");
+    assert_eq!(b.stdout.len(), 3, "only Z's are new");
+    assert!(b.stdout.iter().all(|r| r["object_id"] == "Z"));
+    assert!(
+        b.stderr.contains("3 new, 3 already archived"),
+        "{}",
+        b.stderr
+    );
+    assert_eq!(archived(&a).len(), 9);
+    // Reading back Y alone, with no credentials at all.
+    let mut cmd = env.command();
+    cmd.arg("--archive").arg(&a);
+    let y = ok(run(
+        cmd,
+        &[
+            "feishu",
+            "dept-logs",
+            "--from-archive",
+            "--department",
+            "Y",
+            "--since",
+            &since,
+            "-f",
+            "ndjson",
+        ],
+    ));
+    assert_eq!(y.stdout.len(), 3);
+    assert!(y.stdout.iter().all(|r| r["object_id"] == "Y"));
+    let status = ok(run(
+        {
+            let mut c = env.command();
+            c.arg("--archive").arg(&a);
+            c
+        },
+        &["archive", "status", "-f", "json"],
+    ));
+    let s: Value = serde_json::from_str(&status.text).expect("status is JSON");
+    assert_eq!(s["events"], 9);
+    assert_eq!(s["streams"].as_array().map(Vec::len), Some(2));
+    assert_eq!(s["streams"][1]["events"], 6, "stream Y,Z holds Y's and Z's");
+}
+
+#[tokio::test]
+async fn kill_9_mid_sync_then_a_second_sync_completes_the_archive_exactly() {
+    let (fs, feishu) = feishu_fake().await;
+    let mut truth = BTreeSet::new();
+    {
+        let mut d = feishu.dept.lock().expect("lock");
+        for i in 0..60u64 {
+            let rec = dept_log(
+                "K",
+                &format!("{} 12:00:{:02}", day(i as i64 * 40), i % 60),
+                i,
+            );
+            truth.insert(rec.2.to_string());
+            d.push(rec);
+        }
+    }
+    feishu.delay_ms.store(150, Ordering::SeqCst);
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let since = day(60 * 40 + 5).to_string();
+    let args = [
+        "sync",
+        "feishu",
+        "dept-logs",
+        "--department",
+        "K",
+        "--since",
+        &since,
+        "--page-size",
+        "2",
+        "-f",
+        "ndjson",
+        "-q",
+    ];
+    let mut cmd = feishu_cmd(&env, &fs, &a);
+    let mut child = cmd
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    // Wait until it has committed something, then kill it hard.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        assert!(Instant::now() < deadline, "no progress committed in time");
+        let staged: i64 = rusqlite::Connection::open(&a)
+            .and_then(|c| c.query_row("SELECT COUNT(*) FROM progress", [], |r| r.get(0)))
+            .unwrap_or(0);
+        if staged >= 2 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    let killed_calls = feishu.dept_calls.load(Ordering::SeqCst);
+    assert!(
+        archived(&a).is_empty(),
+        "nothing is appended before the run completes"
+    );
+
+    feishu.delay_ms.store(0, Ordering::SeqCst);
+    let out = ok(run(feishu_cmd(&env, &fs, &a), &args));
+    let resumed_calls = feishu.dept_calls.load(Ordering::SeqCst) - killed_calls;
+    assert_eq!(
+        out.stdout.len(),
+        60,
+        "the run that completes prints every new record"
+    );
+    let got: BTreeSet<String> = archived(&a).into_iter().collect();
+    let got_values: BTreeSet<String> = got
+        .iter()
+        .map(|t| serde_json::from_str::<Value>(t).expect("json").to_string())
+        .collect();
+    assert_eq!(got_values, truth);
+    assert_eq!(archived(&a).len(), 60);
+    // The windows the killed run completed were not fetched again.
+    let mut fresh = feishu_cmd(&env, &fs, &env.path("fresh.sqlite3"));
+    let before = feishu.dept_calls.load(Ordering::SeqCst);
+    let _ = fresh.args(args).output().expect("fresh");
+    let full = feishu.dept_calls.load(Ordering::SeqCst) - before;
+    assert!(
+        resumed_calls < full,
+        "resumed {resumed_calls} vs full {full}"
+    );
+}
+
+#[tokio::test]
+async fn follow_prints_events_added_while_it_runs_until_sigterm() {
+    let now = now_s();
+    let fake = audit_fake(vec![entry("f0", now - 60, "Ann", "Admin viewed candidate")]).await;
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let mut cmd = recruitee_cmd(&env, &fake, &a);
+    let mut child = cmd
+        .args([
+            "sync",
+            "recruitee",
+            "audit",
+            "--follow",
+            "--interval",
+            "1s",
+            "-f",
+            "ndjson",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut seen = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut added = false;
+    while seen.len() < 3 {
+        assert!(Instant::now() < deadline, "saw only {seen:?}");
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+            let v: Value = serde_json::from_str(&line).expect("ndjson");
+            seen.push(v["_id"].as_str().unwrap_or("").to_string());
+        }
+        if seen.len() == 1 && !added {
+            push(
+                &fake,
+                entry("f1", now_s(), "Bob", "Admin deleted candidate"),
+            );
+            push(
+                &fake,
+                entry("f2", now_s(), "Bob", "Admin created candidate"),
+            );
+            added = true;
+        }
+    }
+    assert_eq!(seen[0], "f0");
+    let mut rest = seen[1..].to_vec();
+    rest.sort();
+    assert_eq!(rest, vec!["f1", "f2"]);
+    // SIGTERM: exit 143, archive consistent.
+    let pid = child.id() as i32;
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(143));
+    assert_eq!(archived(&a).len(), 3);
+    let mut cmd = env.command();
+    cmd.arg("--archive").arg(&a);
+    ok(run(cmd, &["archive", "verify"]));
+}
+
+#[tokio::test]
+async fn verify_catches_an_altered_a_removed_and_a_dropped_last_row() {
+    let now = now_s();
+    let entries: Vec<(i64, Value)> = (0..8)
+        .map(|i| {
+            entry(
+                &format!("v{i}"),
+                now - 100 - i,
+                "Ann",
+                "Admin viewed candidate",
+            )
+        })
+        .collect();
+    let fake = audit_fake(entries).await;
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    ok(run(
+        recruitee_cmd(&env, &fake, &a),
+        &["sync", "recruitee", "audit", "-f", "ndjson"],
+    ));
+    let verify = |p: &std::path::Path| {
+        let mut cmd = env.command();
+        cmd.arg("--archive").arg(p);
+        run(cmd, &["archive", "verify"])
+    };
+    ok(verify(&a));
+    let copy = |name: &str| {
+        let p = env.path(name);
+        std::fs::copy(&a, &p).expect("copy");
+        p
+    };
+    let altered = copy("altered.sqlite3");
+    rusqlite::Connection::open(&altered)
+        .and_then(|c| {
+            c.execute(
+                "UPDATE events SET record = replace(record, 'Ann', 'Eve') WHERE seq = 3",
+                [],
+            )
+        })
+        .expect("alter");
+    let out = verify(&altered);
+    assert_eq!(out.code, Some(6), "{}", out.stderr);
+    assert!(out.stderr.contains("row 3"), "{}", out.stderr);
+
+    let removed = copy("removed.sqlite3");
+    rusqlite::Connection::open(&removed)
+        .and_then(|c| c.execute("DELETE FROM events WHERE seq = 5", []))
+        .expect("delete");
+    let out = verify(&removed);
+    assert_eq!(out.code, Some(6));
+    assert!(out.stderr.contains("row 5"), "{}", out.stderr);
+
+    let last = copy("last.sqlite3");
+    rusqlite::Connection::open(&last)
+        .and_then(|c| c.execute("DELETE FROM events WHERE seq = 8", []))
+        .expect("delete last");
+    let out = verify(&last);
+    assert_eq!(out.code, Some(6));
+    assert!(out.stderr.contains("row 8"), "{}", out.stderr);
+
+    let inserted = copy("inserted.sqlite3");
+    rusqlite::Connection::open(&inserted)
+        .and_then(|c| {
+            c.execute(
+                "INSERT INTO events (seq, source, tenant, event_id, time_ms, archived_at, record, hash)
+                 SELECT 9, source, tenant, 'forged', time_ms, archived_at, record, hash FROM events WHERE seq = 8",
+                [],
+            )
+        })
+        .expect("insert");
+    let out = verify(&inserted);
+    assert_eq!(out.code, Some(6));
+    assert!(out.stderr.contains("row 9"), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn from_archive_with_filters_equals_the_live_output() {
+    let now = now_s();
+    let actors = ["Ann", "Bob", "Cy"];
+    let events = ["Admin viewed candidate", "Admin deleted candidate"];
+    let entries: Vec<(i64, Value)> = (0..300)
+        .map(|i| {
+            entry(
+                &format!("c{i:04}"),
+                now - 60 - (i / 2) * 600, // pairs share a second
+                actors[i as usize % 3],
+                events[i as usize % 2],
+            )
+        })
+        .collect();
+    let fake = audit_fake(entries).await;
+    let (fs, feishu) = feishu_fake().await;
+    {
+        let mut t = feishu.talent.lock().expect("lock");
+        for i in 0..120i64 {
+            let op = ["ou_a", "ou_b"][i as usize % 2];
+            let kind = [1, 3001][(i / 2) as usize % 2];
+            let ms = (now - i * 3000) * 1000;
+            t.push((
+                op.into(),
+                kind,
+                ms,
+                json!({"operator": {"id": op}, "operation_type": kind,
+                    "operation_time": ms.to_string(), "application_id": format!("app{i}")}),
+            ));
+        }
+        let mut d = feishu.dept.lock().expect("lock");
+        for i in 0..40u64 {
+            d.push(dept_log(
+                ["P", "Q"][i as usize % 2],
+                &format!("{} 0{}:00:00", day(i as i64), i % 10),
+                i,
+            ));
+        }
+    }
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    ok(run(
+        recruitee_cmd(&env, &fake, &a),
+        &["sync", "recruitee", "audit", "-f", "ndjson"],
+    ));
+    ok(run(
+        feishu_cmd(&env, &fs, &a),
+        &[
+            "sync",
+            "feishu",
+            "talent-logs",
+            "--operator",
+            "ou_a,ou_b",
+            "--operation",
+            "1,3001",
+            "-f",
+            "ndjson",
+        ],
+    ));
+    ok(run(
+        feishu_cmd(&env, &fs, &a),
+        &[
+            "sync",
+            "feishu",
+            "dept-logs",
+            "--department",
+            "P,Q",
+            "--since",
+            &day(60).to_string(),
+            "-f",
+            "ndjson",
+        ],
+    ));
+
+    let since = rfc3339(now - 40_000);
+    let cases: Vec<(bool, Vec<String>)> = vec![
+        (
+            true,
+            vec![
+                "recruitee",
+                "audit",
+                "--actor",
+                "Ann,Bob",
+                "--event",
+                "Admin deleted candidate",
+                "--since",
+                &since,
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        ),
+        (
+            true,
+            vec![
+                "recruitee",
+                "audit",
+                "--exclude-actor",
+                "Cy",
+                "--search",
+                "cand c01",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        ),
+        (
+            false,
+            vec![
+                "feishu",
+                "talent-logs",
+                "--operator",
+                "ou_a",
+                "--operation",
+                "3001",
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        ),
+        (
+            false,
+            vec![
+                "feishu",
+                "dept-logs",
+                "--department",
+                "Q",
+                "--since",
+                &day(30).to_string(),
+                "--until",
+                &day(3).to_string(),
+            ]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        ),
+    ];
+    for (is_recruitee, args) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let cmd = |from: bool| {
+            let mut c = if is_recruitee {
+                recruitee_cmd(&env, &fake, &a)
+            } else {
+                feishu_cmd(&env, &fs, &a)
+            };
+            c.args(&args).args(["-f", "ndjson"]);
+            if from {
+                c.arg("--from-archive");
+            }
+            c
+        };
+        let live = ok(run(cmd(false), &[])).stdout;
+        let stored = ok(run(cmd(true), &[])).stdout;
+        assert!(!live.is_empty(), "{args:?} selects something");
+        let set = |v: &[Value]| v.iter().map(Value::to_string).collect::<BTreeSet<_>>();
+        assert_eq!(set(&stored), set(&live), "{args:?}");
+        assert_eq!(stored.len(), live.len(), "{args:?}");
+        let key = |r: &Value| {
+            r["created_at"]
+                .as_str()
+                .map(String::from)
+                .or_else(|| r["operation_time"].as_str().map(|t| format!("{t:0>20}")))
+                .unwrap_or_default()
+        };
+        assert!(
+            stored.windows(2).all(|w| key(&w[0]) >= key(&w[1])),
+            "{args:?}: newest first"
+        );
+    }
+    // Every format works from the archive, with no credentials and no network.
+    for format in ["json", "csv", "table"] {
+        let mut c = env.command();
+        c.arg("--archive")
+            .arg(&a)
+            .args(["recruitee", "audit", "--from-archive", "-f", format]);
+        let out = c.output().expect("run");
+        assert!(
+            out.status.success(),
+            "{format}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("c0000"),
+            "{format}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn retention_warnings_name_the_span_that_may_be_lost() {
+    let now = now_s();
+    let fake = audit_fake(vec![entry("r1", now - 60, "Ann", "Admin viewed candidate")]).await;
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let out = ok(run(
+        recruitee_cmd(&env, &fake, &a),
+        &[
+            "sync",
+            "recruitee",
+            "audit",
+            "--since",
+            "40d",
+            "-f",
+            "ndjson",
+        ],
+    ));
+    assert!(
+        out.stderr
+            .contains("Recruitee keeps 30 days of audit events"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stdout.len(), 1);
+    // A stream last synced 40 days ago.
+    rusqlite::Connection::open(&a)
+        .and_then(|c| {
+            c.execute(
+                "UPDATE streams SET cursor = ?1",
+                [(now - 40 * 86_400) * 1000],
+            )
+        })
+        .expect("age the cursor");
+    let out = ok(run(
+        recruitee_cmd(&env, &fake, &a),
+        &["sync", "recruitee", "audit", "-f", "ndjson"],
+    ));
+    assert!(out.stderr.contains("last synced at"), "{}", out.stderr);
+    let mut cmd = env.command();
+    cmd.arg("--archive").arg(&a);
+    let status = ok(run(cmd, &["archive", "status", "-f", "json"]));
+    let s: Value = serde_json::from_str(&status.text).expect("json");
+    assert_eq!(s["gaps"].as_array().map(Vec::len), Some(2));
+    // Sync refuses what does not fit it, before any request.
+    let out = run(
+        recruitee_cmd(&env, &fake, &a),
+        &["sync", "recruitee", "audit", "--until", "1d"],
+    );
+    assert_eq!(out.code, Some(2));
+    let out = run(
+        recruitee_cmd(&env, &fake, &a),
+        &["sync", "recruitee", "audit", "--limit", "5"],
+    );
+    assert_eq!(out.code, Some(2));
+    let out = run(
+        recruitee_cmd(&env, &fake, &a),
+        &["sync", "recruitee", "audit", "--follow", "-o", "x.ndjson"],
+    );
+    assert_eq!(out.code, Some(2));
+}
+
+#[tokio::test]
+async fn a_failed_run_leaves_the_archive_unchanged_and_the_next_one_completes_it() {
+    let now = now_s();
+    let entries: Vec<(i64, Value)> = (0..500)
+        .map(|i| {
+            entry(
+                &format!("x{i:04}"),
+                now - 100 - i * 7,
+                "Ann",
+                "Admin viewed candidate",
+            )
+        })
+        .collect();
+    // Every third request fails: with no retries the first run fails part-way; with retries
+    // the second completes.
+    let fake = audit_fake_with(entries, common::Faults::new(3, 0, 0)).await;
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let args = [
+        "sync",
+        "recruitee",
+        "audit",
+        "--max-retries",
+        "0",
+        "--page-size",
+        "50",
+        "-f",
+        "ndjson",
+    ];
+    let out = run(recruitee_cmd(&env, &fake, &a), &args);
+    assert_eq!(out.code, Some(5), "{}", out.stderr);
+    assert!(out.stderr.contains("incomplete"), "{}", out.stderr);
+    assert!(
+        out.stdout.is_empty(),
+        "nothing is printed before the run completes"
+    );
+    assert!(archived(&a).is_empty());
+    let args = args.map(|x| if x == "0" { "5" } else { x });
+    let out = ok(run(recruitee_cmd(&env, &fake, &a), &args));
+    assert_eq!(out.stdout.len(), 500);
+    let unique: HashSet<String> = ids(&out.stdout).into_iter().collect();
+    assert_eq!(unique.len(), 500);
+    assert_eq!(archived(&a).len(), 500);
+}
+
+#[tokio::test]
+async fn a_failed_poll_while_following_is_retried_not_fatal() {
+    let now = now_s();
+    // Every second request fails: the catch-up succeeds, the next poll fails.
+    let fake = audit_fake_with(
+        vec![entry("p0", now - 60, "Ann", "Admin viewed candidate")],
+        common::Faults::new(2, 0, 0),
+    )
+    .await;
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let mut cmd = recruitee_cmd(&env, &fake, &a);
+    let mut child = cmd
+        .args([
+            "sync",
+            "recruitee",
+            "audit",
+            "--follow",
+            "--interval",
+            "1s",
+            "--max-retries",
+            "0",
+            "-f",
+            "ndjson",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        assert!(Instant::now() < deadline, "saw only {seen:?}");
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(100)) {
+            seen.push(line);
+            if seen.len() == 1 {
+                // The next poll fails; the one after it finds the new event.
+                push(
+                    &fake,
+                    entry("p1", now_s(), "Bob", "Admin deleted candidate"),
+                );
+            }
+        }
+    }
+    assert!(seen[1].contains("\"p1\""), "{seen:?}");
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(143));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("trying again"), "{stderr}");
+    assert_eq!(archived(&a).len(), 2);
+}
+
+#[tokio::test]
+async fn syncs_stay_exact_against_a_recruitee_that_shuffles_ties_and_caps_pages() {
+    let now = now_s();
+    // Bulk actions: many entries share their second.
+    let entries: Vec<(i64, Value)> = (0..600)
+        .map(|i| {
+            entry(
+                &format!("s{i:04}"),
+                now - 120 - (i / 7) * 45,
+                "Ann",
+                "Admin viewed candidate",
+            )
+        })
+        .collect();
+    let config = hrlogs::sandbox::recruitee::Config {
+        shuffle_ties: true,
+        page_cap: Some(37),
+        overlap_pages: true,
+        ..Default::default()
+    };
+    let fake = RecruiteeFake::start(common::recruitee::State {
+        audit: entries,
+        config: Some(config),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let args = ["sync", "recruitee", "audit", "-f", "ndjson"];
+    let first = ok(run(recruitee_cmd(&env, &fake, &a), &args));
+    assert_eq!(first.stdout.len(), 600);
+    // New entries in the second of the last one archived, and later.
+    let t = now_s();
+    for i in 0..20 {
+        push(
+            &fake,
+            entry(
+                &format!("n{i:02}"),
+                t - 60 + (i / 5),
+                "Bob",
+                "Admin deleted candidate",
+            ),
+        );
+    }
+    let second = ok(run(recruitee_cmd(&env, &fake, &a), &args));
+    let mut got = ids(&second.stdout);
+    got.sort();
+    assert_eq!(got, (0..20).map(|i| format!("n{i:02}")).collect::<Vec<_>>());
+    let all: HashSet<String> = archived(&a)
+        .iter()
+        .map(|t| serde_json::from_str::<Value>(t).expect("json")["_id"].to_string())
+        .collect();
+    assert_eq!(all.len(), 620);
+    assert_eq!(archived(&a).len(), 620);
+}
+
+#[tokio::test]
+async fn dry_run_shows_what_the_next_sync_would_ask_and_touches_nothing() {
+    let now = now_s();
+    let fake = audit_fake(vec![entry("d1", now - 60, "Ann", "Admin viewed candidate")]).await;
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let out = run(
+        recruitee_cmd(&env, &fake, &a),
+        &["sync", "recruitee", "audit", "--dry-run"],
+    );
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(
+        out.text.contains("first sync") && out.text.contains("/audit_log?"),
+        "{}",
+        out.text
+    );
+    assert!(!out.text.contains(TOKEN));
+    assert!(!a.exists(), "no archive is created");
+    assert_eq!(fake.calls(), 0);
+    ok(run(
+        recruitee_cmd(&env, &fake, &a),
+        &["sync", "recruitee", "audit", "-f", "ndjson"],
+    ));
+    let calls = fake.calls();
+    let out = ok(run(
+        recruitee_cmd(&env, &fake, &a),
+        &["sync", "recruitee", "audit", "--dry-run"],
+    ));
+    assert!(
+        out.text.contains("from the stream's cursor"),
+        "{}",
+        out.text
+    );
+    assert!(
+        out.text.contains("%22gte%22"),
+        "a later sync starts from the cursor: {}",
+        out.text
+    );
+    assert_eq!(fake.calls(), calls);
+}
+
+#[tokio::test]
+async fn live_sync_and_archive_give_the_same_ocsf_event_ids() {
+    let (fs, feishu) = feishu_fake().await;
+    let at = format!("{} 09:30:00", day(1));
+    {
+        let mut d = feishu.dept.lock().expect("lock");
+        d.push(dept_log("O1", &at, 1));
+        d.push(dept_log("O1", &at, 1)); // identical: two events, two ids
+        d.push(dept_log("O1", &format!("{} 10:00:00", day(2)), 2));
+    }
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let since = day(5).to_string();
+    let args = [
+        "feishu",
+        "dept-logs",
+        "--department",
+        "O1",
+        "--since",
+        &since,
+        "-f",
+        "ocsf",
+    ];
+    let uids = |out: Out| -> Vec<String> {
+        let mut v: Vec<String> = out
+            .stdout
+            .iter()
+            .map(|e| e["metadata"]["uid"].as_str().unwrap_or("").to_string())
+            .collect();
+        v.sort();
+        v
+    };
+    let live = uids(ok(run(feishu_cmd(&env, &fs, &a), &args)));
+    let mut sync_args = vec!["sync"];
+    sync_args.extend_from_slice(&args);
+    let synced = uids(ok(run(feishu_cmd(&env, &fs, &a), &sync_args)));
+    let mut from_args = args.to_vec();
+    from_args.push("--from-archive");
+    let stored = uids(ok(run(feishu_cmd(&env, &fs, &a), &from_args)));
+    assert_eq!(live.len(), 3);
+    assert_eq!(live.iter().collect::<HashSet<_>>().len(), 3);
+    assert_eq!(live, synced);
+    assert_eq!(live, stored);
+    let conn = rusqlite::Connection::open(&a).expect("open");
+    let mut ids: Vec<String> = conn
+        .prepare("SELECT event_id FROM events")
+        .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+        .expect("ids");
+    ids.sort();
+    assert_eq!(ids, live, "the archive keys events by the same ids");
+}
