@@ -432,6 +432,15 @@ const COMMANDS: &[&[&str]] = &[
     &["completions"],
     &["man"],
     &["sandbox"],
+    &["sync"],
+    &["sync", "feishu"],
+    &["sync", "feishu", "dept-logs"],
+    &["sync", "feishu", "talent-logs"],
+    &["sync", "recruitee"],
+    &["sync", "recruitee", "audit"],
+    &["archive"],
+    &["archive", "status"],
+    &["archive", "verify"],
 ];
 
 /// At 80 columns no help line is wider than the terminal, and no example is wrapped: every

@@ -108,11 +108,11 @@ pub fn columns() -> Vec<Column> {
         Column::path("emails"),
         Column::derived("email", first_email)
             .table_only()
-            .table(2, "EMAIL", Fit::ShrinkOrHide(12)),
+            .table(2, "EMAIL", Fit::Hide),
         Column::path("created_at")
             .show(Show::Timestamp)
             .table(3, "CREATED", Fit::Keep),
-        Column::derived("placements", placements).table(4, "JOBS", Fit::Last),
+        Column::derived("placements", placements).table(4, "JOBS", Fit::Shrink(20)),
     ]
 }
 
