@@ -53,6 +53,36 @@ pub struct Error {
     pub kind: Kind,
     pub message: String,
     pub hint: Option<String>,
+    /// What the vendor said, kept whole, when the vendor refused or failed the request.
+    pub vendor: Option<Box<VendorError>>,
+}
+
+/// A vendor's refusal as it came: the HTTP status, the vendor's own code and message, and the
+/// details per field (Recruitee's `error_fields`). Shown on one line: `Recruitee answered HTTP
+/// 422 (invalid_filters): Invalid filters; filters_json: is invalid`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendorError {
+    /// "Feishu", "Recruitee", or what the request was ("Feishu token request").
+    pub vendor: String,
+    pub status: u16,
+    pub code: Option<String>,
+    pub message: String,
+    /// (field, what is wrong with it), in the vendor's order.
+    pub fields: Vec<(String, String)>,
+}
+
+impl fmt::Display for VendorError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} answered HTTP {}", self.vendor, self.status)?;
+        if let Some(code) = &self.code {
+            write!(f, " code {code}")?;
+        }
+        write!(f, ": {}", self.message)?;
+        for (field, problem) in &self.fields {
+            write!(f, "; {field}: {problem}")?;
+        }
+        Ok(())
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -63,6 +93,15 @@ impl Error {
             kind,
             message: clean(&message.into()),
             hint: None,
+            vendor: None,
+        }
+    }
+    /// The error for a vendor's refusal: its message is the vendor's words on one line, and
+    /// the details stay available to whoever handles it.
+    pub fn from_vendor(kind: Kind, vendor: VendorError) -> Self {
+        Error {
+            vendor: Some(Box::new(vendor.clone())),
+            ..Self::new(kind, vendor.to_string())
         }
     }
     pub fn input(message: impl Into<String>) -> Self {
@@ -295,6 +334,26 @@ fn redact_token_shapes(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_vendor_refusal_keeps_code_message_and_fields_on_one_line() {
+        let said = VendorError {
+            vendor: "Recruitee".into(),
+            status: 422,
+            code: Some("invalid_filters".into()),
+            message: "Invalid filters\nfor this\u{1b}[2J query".into(),
+            fields: vec![("filters_json".into(), "is invalid".into())],
+        };
+        let e = Error::from_vendor(Kind::Api, said.clone());
+        assert_eq!(e.vendor.as_deref(), Some(&said));
+        let line = e.to_string();
+        assert!(!line.contains('\n') && !line.contains('\u{1b}'), "{line}");
+        assert!(
+            line.starts_with("Recruitee answered HTTP 422 code invalid_filters: Invalid filters")
+        );
+        assert!(line.ends_with("; filters_json: is invalid"), "{line}");
+        assert_eq!(e.exit_code(), ExitCode::from(4));
+    }
 
     #[test]
     fn messages_are_one_line_and_hold_no_secret() {

@@ -32,9 +32,13 @@ fn main() -> ExitCode {
         Err(e) => return report(Error::other(format!("cannot start the async runtime: {e}"))),
     };
     let result = runtime.block_on(async {
+        // The handlers are in place before the command starts: a signal that comes early
+        // still ends the run cleanly (exit 130/143/129, no temp file), never by the default
+        // action.
+        let mut signals = Signals::install();
         tokio::select! {
             result = commands::run(cli) => result,
-            kind = signalled() => Err(Error::new(kind, "interrupted")),
+            kind = signals.next() => Err(Error::new(kind, "interrupted")),
         }
     });
     runtime.shutdown_timeout(Duration::from_millis(200));
@@ -67,40 +71,59 @@ fn stdout_is_writable() -> bool {
     }
 }
 
-/// Ctrl-C, except while the pager shows a table (the pager handles it, as in git).
-async fn ctrl_c_outside_the_pager() {
-    loop {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-        if !hrlogs::output::paging() {
-            return;
-        }
-    }
+/// The signals that end a run: Ctrl-C (except while the pager shows a table: the pager
+/// handles it, as in git), SIGTERM and SIGHUP.
+struct Signals {
+    #[cfg(unix)]
+    handlers: Option<[tokio::signal::unix::Signal; 3]>,
 }
 
-/// Waits for Ctrl-C (outside the pager), SIGTERM or SIGHUP, and says which came.
-async fn signalled() -> Kind {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut hup)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::hangup()),
-        ) else {
-            ctrl_c_outside_the_pager().await;
-            return Kind::Interrupted;
-        };
-        tokio::select! {
-            _ = ctrl_c_outside_the_pager() => Kind::Interrupted,
-            _ = term.recv() => Kind::Terminated,
-            _ = hup.recv() => Kind::HungUp,
+impl Signals {
+    /// Installs the handlers now (not when first awaited).
+    fn install() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let handlers = match (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+                signal(SignalKind::hangup()),
+            ) {
+                (Ok(int), Ok(term), Ok(hup)) => Some([int, term, hup]),
+                _ => None,
+            };
+            Signals { handlers }
+        }
+        #[cfg(not(unix))]
+        {
+            Signals {}
         }
     }
-    #[cfg(not(unix))]
-    {
-        ctrl_c_outside_the_pager().await;
-        Kind::Interrupted
+
+    /// Waits for the next signal that ends the run, and says which came.
+    async fn next(&mut self) -> Kind {
+        #[cfg(unix)]
+        if let Some([int, term, hup]) = &mut self.handlers {
+            loop {
+                tokio::select! {
+                    _ = int.recv() => {
+                        if !hrlogs::output::paging() {
+                            return Kind::Interrupted;
+                        }
+                    }
+                    _ = term.recv() => return Kind::Terminated,
+                    _ = hup.recv() => return Kind::HungUp,
+                }
+            }
+        }
+        loop {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            if !hrlogs::output::paging() {
+                return Kind::Interrupted;
+            }
+        }
     }
 }
 

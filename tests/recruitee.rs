@@ -381,7 +381,8 @@ async fn error_shapes_map_to_exit_codes() {
             422,
             json!({"error": ["Invalid filters"], "error_fields": {"filters_json": ["is invalid"]}}),
             4,
-            "Invalid filters",
+            // The field details stay, on the same line.
+            "Invalid filters; filters_json: is invalid",
         ),
     ];
     for (status, body, code, text) in cases {

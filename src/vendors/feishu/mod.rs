@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use url::Url;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result, VendorError};
 use crate::fetch::{Api, Credential, Failure, Http, Lane, vendor_wait};
 use crate::plan::{Next, Page};
 use crate::record::Record;
@@ -145,23 +145,27 @@ pub fn judge(
     if code == 0 && status.is_success() {
         return Ok(());
     }
-    let text = format!(
-        "{what} answered HTTP {} code {code}: {msg}",
-        status.as_u16()
-    );
+    let said = VendorError {
+        vendor: what.to_string(),
+        status: status.as_u16(),
+        code: Some(code.to_string()),
+        message: msg,
+        fields: Vec::new(),
+    };
+    let vendor = |kind| Error::from_vendor(kind, said.clone());
     match code {
-        RATE_LIMITED => Err(Failure::Retry { error: Error::unavailable(text), after: reset }),
+        RATE_LIMITED => Err(Failure::Retry { error: vendor(Kind::Unavailable), after: reset }),
         c if REFRESH_CODES.contains(&c) => Err(Failure::Reauth(
-            Error::config(text).hint("check the app id and secret, or set a fresh HRLOGS_FEISHU_TENANT_TOKEN"),
+            vendor(Kind::Config).hint("check the app id and secret, or set a fresh HRLOGS_FEISHU_TENANT_TOKEN"),
         )),
         99991661 | 99991668 | 99991677 | 99991672 | 99991679 | 99991401 | 99991402 => Err(Failure::Fatal(
-            Error::config(text).hint("check the app's credentials and that it has the API's permission scopes in the developer console"),
+            vendor(Kind::Config).hint("check the app's credentials and that it has the API's permission scopes in the developer console"),
         )),
-        SYSTEM_ERROR => Err(Failure::retry(Error::unavailable(text))),
+        SYSTEM_ERROR => Err(Failure::retry(vendor(Kind::Unavailable))),
         _ if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS => {
-            Err(Failure::Retry { error: Error::unavailable(text), after: reset })
+            Err(Failure::Retry { error: vendor(Kind::Unavailable), after: reset })
         }
-        _ => Err(Failure::Fatal(Error::api(text).hint("the request was refused as sent; check the flags"))),
+        _ => Err(Failure::Fatal(vendor(Kind::Api).hint("the request was refused as sent; check the flags"))),
     }
 }
 

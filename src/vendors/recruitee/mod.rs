@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use url::Url;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Kind, Result, VendorError};
 use crate::fetch::{Api, Credential, Failure, Http, Lane, Request, vendor_wait};
 use crate::plan::{Batch, ListChain, ListCursor, ListSource, Paging, RecordStream};
 use crate::record::Record;
@@ -101,29 +101,47 @@ fn urlencode(s: &str) -> String {
 struct ErrorBody {
     error: Option<serde_json::Value>,
     error_code: Option<String>,
+    error_fields: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
-/// The error text of a Recruitee answer, either shape: `{"error":"…","error_code":"…"}` or
-/// `{"error":[…],"error_fields":{…}}`.
-fn error_text(body: &[u8]) -> String {
-    match serde_json::from_slice::<ErrorBody>(body) {
-        Ok(ErrorBody { error, error_code }) => {
-            let msg = match error {
-                Some(serde_json::Value::String(s)) => s,
-                Some(serde_json::Value::Array(a)) => a
-                    .iter()
-                    .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-                Some(other) => other.to_string(),
-                None => String::new(),
-            };
-            match error_code {
-                Some(code) => format!("{msg} [{code}]"),
-                None => msg,
-            }
-        }
-        Err(_) => String::from_utf8_lossy(&body[..body.len().min(120)]).into_owned(),
+/// A Recruitee refusal, either shape: `{"error":"…","error_code":"…"}` or
+/// `{"error":[…],"error_fields":{"field":["problem"]}}`; a body that is neither is quoted.
+fn vendor_error(status: StatusCode, body: &[u8]) -> VendorError {
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(a) => a
+            .iter()
+            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    };
+    let (code, message, fields) = match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(ErrorBody {
+            error,
+            error_code,
+            error_fields,
+        }) => (
+            error_code,
+            error.as_ref().map(text).unwrap_or_default(),
+            error_fields
+                .unwrap_or_default()
+                .iter()
+                .map(|(field, problem)| (field.clone(), text(problem)))
+                .collect(),
+        ),
+        Err(_) => (
+            None,
+            String::from_utf8_lossy(&body[..body.len().min(120)]).into_owned(),
+            Vec::new(),
+        ),
+    };
+    VendorError {
+        vendor: "Recruitee".into(),
+        status: status.as_u16(),
+        code,
+        message,
+        fields,
     }
 }
 
@@ -148,22 +166,19 @@ impl Api for Recruitee {
         if status.is_success() {
             return Ok(());
         }
-        let text = format!(
-            "Recruitee answered HTTP {}: {}",
-            status.as_u16(),
-            error_text(body)
-        );
+        let said = vendor_error(status, body);
+        let vendor = |kind| Error::from_vendor(kind, said.clone());
         match status {
             StatusCode::UNAUTHORIZED => Err(Failure::Fatal(
-                Error::config(text).hint("check recruitee.api_token (HRLOGS_RECRUITEE_API_TOKEN): Settings > Apps and plugins > Personal API tokens"),
+                vendor(Kind::Config).hint("check recruitee.api_token (HRLOGS_RECRUITEE_API_TOKEN): Settings > Apps and plugins > Personal API tokens"),
             )),
             StatusCode::FORBIDDEN => Err(Failure::Fatal(
-                Error::config(text).hint("the token's user may not see this; check recruitee.company_id and the user's role"),
+                vendor(Kind::Config).hint("the token's user may not see this; check recruitee.company_id and the user's role"),
             )),
-            StatusCode::TOO_MANY_REQUESTS => Err(Failure::Retry { error: Error::unavailable(text), after: vendor_wait(headers) }),
-            s if s.is_server_error() => Err(Failure::Retry { error: Error::unavailable(text), after: vendor_wait(headers) }),
-            StatusCode::NOT_FOUND => Err(Failure::Fatal(Error::api(text).hint("check the ID and recruitee.company_id"))),
-            _ => Err(Failure::Fatal(Error::api(text))),
+            StatusCode::TOO_MANY_REQUESTS => Err(Failure::Retry { error: vendor(Kind::Unavailable), after: vendor_wait(headers) }),
+            s if s.is_server_error() => Err(Failure::Retry { error: vendor(Kind::Unavailable), after: vendor_wait(headers) }),
+            StatusCode::NOT_FOUND => Err(Failure::Fatal(vendor(Kind::Api).hint("check the ID and recruitee.company_id"))),
+            _ => Err(Failure::Fatal(vendor(Kind::Api))),
         }
     }
 }
