@@ -32,6 +32,9 @@ const WINDOW: u64 = 10_000;
 pub const DEFAULT_LIMIT: u64 = 60;
 
 const AUDIT_ENTRIES: usize = 12_000;
+/// In the sample, a new audit entry arrives this often (seconds), so that
+/// `hrlogs --sandbox sync recruitee audit --follow` has something to show.
+const ARRIVAL_SECONDS: u64 = 5;
 const CANDIDATES: usize = 300;
 
 /// One audit entry or candidate, with what the fake filters on.
@@ -190,6 +193,8 @@ pub struct Recruitee {
     started: std::time::Instant,
     /// The rate limiter's window (seconds since start) and requests in it.
     window: std::sync::Mutex<(u64, u32)>,
+    /// How many sample entries have arrived since the start.
+    arrived: std::sync::Mutex<u64>,
 }
 
 impl Recruitee {
@@ -200,6 +205,7 @@ impl Recruitee {
             seen: Seen::default(),
             started: std::time::Instant::now(),
             window: std::sync::Mutex::new((0, 0)),
+            arrived: std::sync::Mutex::new(0),
         }
     }
 
@@ -216,6 +222,28 @@ impl Recruitee {
                 }
             }
         })
+    }
+
+    /// In the sample, the entries due by now arrive (one every [`ARRIVAL_SECONDS`] since the
+    /// start, made on request from the clock, with deterministic ids).
+    fn arrivals(&self) {
+        self.arrivals_after(self.started.elapsed().as_secs());
+    }
+
+    /// [`Recruitee::arrivals`] `elapsed` seconds after the start.
+    fn arrivals_after(&self, elapsed: u64) {
+        if !self.config.sample {
+            return;
+        }
+        let due = elapsed / ARRIVAL_SECONDS;
+        let Ok(mut arrived) = self.arrived.lock() else {
+            return;
+        };
+        let now = Timestamp::now().as_second();
+        while *arrived < due {
+            *arrived += 1;
+            self.push_audit(arrival(*arrived, now));
+        }
     }
 
     /// What the fake was asked.
@@ -406,6 +434,30 @@ fn sample_offers() -> Vec<Value> {
                    "created_at": "2023-01-31T08:15:23.094934Z", "department": "Marketing"})
         })
         .collect()
+}
+
+/// The `k`-th sample entry that arrives after the start, created at `at`.
+fn arrival(k: u64, at: i64) -> Entry {
+    let n = k as usize;
+    let (admin_id, first, last) = ADMINS[n % ADMINS.len()];
+    let admin = json!({"email": format!("admin{admin_id}@example.com"), "first_name": first, "id": admin_id, "last_name": last});
+    let candidate = json!({"emails": [format!("new{k}@recruiteemail.com")], "id": 48_000_000 + k,
+                           "name": format!("{} {}", FIRST[n % FIRST.len()], LAST[n % LAST.len()])});
+    let entry = json!({
+        "_id": format!("sbnew{k:07}"),
+        "actor": format!("{first} {last}"),
+        "actor_type": "admin",
+        "admin": admin,
+        "candidate": candidate,
+        "company_id": 90598,
+        "created_at": iso(at),
+        "details": {"admin": admin, "candidate": candidate},
+        "event_name": EVENTS[n % EVENTS.len()],
+        "highlight": null,
+        "ip_address": format!("103.167.233.{}", 1 + k % 254),
+        "offer": null,
+    });
+    Entry::new(at, entry)
 }
 
 /// The sandbox's sample: 12,000 audit entries over the last 30 days (more than one search
@@ -717,6 +769,7 @@ async fn audit_log(
     if let Some(r) = gate(&s, "audit_log", &company, &headers, &q).await {
         return r;
     }
+    s.arrivals();
     let n = s.seen.requests();
     match s.data().audit.read() {
         Ok(index) => search(&s, &index, "entries", &q, n),
@@ -827,4 +880,26 @@ async fn offers(
         list
     };
     json_response(StatusCode::OK, json!({"offers": list}).to_string())
+}
+
+#[cfg(test)]
+mod arrival_tests {
+    use super::*;
+
+    #[test]
+    fn sample_entries_keep_arriving_one_every_few_seconds_with_stable_ids() {
+        let fake = Recruitee::new(Config::sample());
+        let count = |f: &Recruitee| f.data().audit.read().map(|i| i.0.len()).unwrap_or(0);
+        let start = count(&fake);
+        fake.arrivals_after(ARRIVAL_SECONDS - 1);
+        assert_eq!(count(&fake), start);
+        fake.arrivals_after(3 * ARRIVAL_SECONDS);
+        assert_eq!(count(&fake), start + 3);
+        fake.arrivals_after(3 * ARRIVAL_SECONDS + 1);
+        assert_eq!(count(&fake), start + 3, "each arrives once");
+        assert_eq!(arrival(2, 0).value["_id"], "sbnew0000002");
+        let plain = Recruitee::new(Config::default());
+        plain.arrivals_after(60);
+        assert_eq!(count(&plain), 0, "only the sample grows by itself");
+    }
 }
