@@ -791,6 +791,14 @@ fn output_rules_of_dash_o() {
         let bytes = std::fs::read(env.path(name)).expect("file");
         assert!(check(&bytes), "{name}: {:?}", &bytes[..8.min(bytes.len())]);
     }
+    // A table written to a file from a terminal carries no colour codes.
+    let (shown, code) = on_terminal(&env, &["--sandbox", "-o", "t.txt", "recruitee", "offers"]);
+    assert_eq!(code, 0, "{shown}");
+    let text = std::fs::read_to_string(env.path("t.txt")).expect("t.txt");
+    assert!(
+        text.starts_with("ID ") && !text.contains('\u{1b}'),
+        "{text:?}"
+    );
     // A workbook is not for a terminal.
     let (shown, code) = on_terminal(&env, &["--sandbox", "-f", "xlsx", "recruitee", "offers"]);
     assert_eq!(code, 2, "{shown}");
