@@ -333,6 +333,8 @@ fn main() {
         let fake = recruitee::spawn(recruitee::Config {
             audit: audit_data(25_000 / scale, now - 60),
             faults: faults(latency),
+            // Recruitee's own limiter, 10 a second (its 429s are not counted by the fake).
+            rate_limit: Some(10),
             ..recruitee::Config::default()
         })
         .expect("fake Recruitee");
@@ -344,7 +346,6 @@ fn main() {
             ),
             ("HRLOGS_RECRUITEE_API_TOKEN", sandbox::API_TOKEN.to_string()),
         ];
-        // Recruitee publishes no limit: the fake does not enforce one (hrlogs paces at 10/s).
         let counts = || (fake.state.seen().requests(), 0);
         let args = ["-q", "-f", "ndjson", "recruitee", "audit"];
         let ours = run(&vendor, &counts, &args, &[]);

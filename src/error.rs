@@ -226,8 +226,10 @@ fn redact_after_markers(text: &str) -> String {
                 .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                 .map_or(lower.len(), |p| key_end + p);
             let name = &lower[name_start..name_end];
-            if name.contains("page") {
-                continue; // page tokens are not secrets, and help to tell what looped
+            if name.contains("page") || name.starts_with("invalid") {
+                // Page tokens are not secrets (and help to tell what looped); `invalid_token:`
+                // is Recruitee's error code, followed by its message.
+                continue;
             }
             // Only a key followed by `:` or `=` (perhaps after a closing quote) has a value.
             let after = &text[name_end..];
@@ -235,8 +237,11 @@ fn redact_after_markers(text: &str) -> String {
             if !(sep.starts_with(':') || sep.starts_with('=')) {
                 continue;
             }
-            if let Some(r) = value_at(name_end) {
-                ranges.push(r);
+            if let Some((start, end)) = value_at(name_end) {
+                // A token is long; a short word after `token:` is prose ("token: none").
+                if key != "token" || end - start >= 8 {
+                    ranges.push((start, end));
+                }
             }
         }
     }
@@ -323,6 +328,11 @@ mod tests {
             "page token \"p2\" repeated"
         );
         assert_eq!(clean("the token was refused"), "the token was refused");
+        assert_eq!(
+            clean("HTTP 401: invalid_token: Token not found."),
+            "HTTP 401: invalid_token: Token not found."
+        );
+        assert!(!clean("access_token: abcdefgh1234").contains("abcdefgh1234"));
         assert_eq!(
             clean("https://open.feishu.cn/x?y"),
             "https://open.feishu.cn/x?y"

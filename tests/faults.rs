@@ -686,3 +686,67 @@ async fn sigterm_and_sighup_behave_like_ctrl_c() {
         );
     }
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig {
+        cases: 12,
+        failure_persistence: None,
+        ..Default::default()
+    })]
+
+    /// Random combinations of Feishu faults, revocations and rate limits: exit 0 must mean
+    /// every record exactly once; anything else must be a non-zero exit.
+    #[test]
+    fn feishu_under_random_faults_is_exact_or_fails(
+        every_5xx in proptest::prop_oneof![proptest::strategy::Just(0u64), 2u64..9],
+        every_cut in proptest::prop_oneof![proptest::strategy::Just(0u64), 3u64..13],
+        every_429 in proptest::prop_oneof![proptest::strategy::Just(0u64), 2u64..9],
+        revoke_every in proptest::prop_oneof![proptest::strategy::Just(0u64), 2u64..11],
+        rate_limit_as_400 in proptest::bool::ANY,
+        departments in 1usize..130,
+        page_size in 1u32..60,
+        talent in proptest::bool::ANY,
+    ) {
+        let dept = dept_dataset(departments, date("2023-11-01"), date("2024-12-31"), 3);
+        let talent_data = talent_dataset(&["ou_a", "ou_b", "ou_c"], &[1, 2], 25, 1_700_000_000_000);
+        let fake = hrlogs::sandbox::feishu::spawn(State {
+            dept: dept.clone(),
+            talent: talent_data.clone(),
+            revoke_every,
+            rate_limit_as_400,
+            reset_seconds: Some(0),
+            faults: feishu::Faults::new(every_5xx, every_cut, every_429),
+            ..Default::default()
+        })
+        .expect("fake");
+        let env = Env::new();
+        let ids: Vec<String> = (0..departments).map(|d| format!("70941365228609{d:05}")).collect();
+        let mut cmd = env.hrlogs();
+        cmd.env("HRLOGS_FEISHU_BASE_URL", fake.base_url())
+            .env("HRLOGS_FEISHU_APP_ID", hrlogs::sandbox::APP_ID)
+            .env("HRLOGS_FEISHU_APP_SECRET", hrlogs::sandbox::APP_SECRET)
+            .env("HRLOGS_FEISHU_DEPT_LOGS_PER_SECOND", "1000")
+            .env("HRLOGS_FEISHU_TALENT_LOGS_PER_SECOND", "1000")
+            .env("HRLOGS_FEISHU_TALENT_LOGS_PER_MINUTE", "100000")
+            .args(["--max-retries", "4", "-f", "ndjson", "--page-size", &page_size.to_string()]);
+        let want: Vec<String> = if talent {
+            cmd.args(["feishu", "talent-logs", "--operator", "ou_a,ou_b,ou_c", "--operation", "1,2"]);
+            talent_data.iter().map(|l| serde_json::to_string(&l.value).expect("json")).collect()
+        } else {
+            cmd.args(["feishu", "dept-logs", "--department", &ids.join(",")])
+                .args(["--since", "2023-11-01", "--until", "2024-12-31"]);
+            dept.iter().map(|l| serde_json::to_string(&l.value).expect("json")).collect()
+        };
+        let out = cmd.output().expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        proptest::prop_assert!(!err.contains("panicked"), "{}", err);
+        if out.status.success() {
+            let (n, got) = lines_set(&out.stdout);
+            proptest::prop_assert_eq!(n, want.len(), "exit 0 with a record missing or doubled");
+            proptest::prop_assert_eq!(got, want.into_iter().collect::<HashSet<_>>());
+        } else {
+            proptest::prop_assert!(out.status.code().is_some_and(|c| c != 0), "{}", err);
+            proptest::prop_assert_eq!(err.lines().count(), 1, "{}", err);
+        }
+    }
+}

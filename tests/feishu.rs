@@ -1007,3 +1007,120 @@ async fn a_gateway_path_prefix_is_kept_for_the_token_and_every_call() {
     assert_eq!(common::ndjson(&out.stdout).len(), data.len());
     assert_eq!(fake.token_calls(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_repeating_records_under_fresh_tokens_are_a_loop_exit_5() {
+    let fake = FeishuFake::start(State {
+        dept: dept_dataset(1, date("2024-01-01"), date("2024-01-31"), 30),
+        talent: talent_dataset(&["ou_a"], &[1, 2], 20, 1_700_000_000_000),
+        fresh_token_repeats: true,
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let out_file = env.path("out.ndjson");
+    for args in [
+        vec![
+            "feishu",
+            "dept-logs",
+            "--department",
+            "7094136522860900000",
+            "--since",
+            "2024-01-01",
+            "--until",
+            "2024-01-31",
+        ],
+        vec![
+            "feishu",
+            "talent-logs",
+            "--operator",
+            "ou_a",
+            "--operation",
+            "1,2",
+        ],
+    ] {
+        let before = fake.data_calls();
+        let out = fake
+            .hrlogs_unpaced(&env)
+            .args(["--page-size", "5", "-f", "ndjson", "-o"])
+            .arg(&out_file)
+            .args(&args)
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(5), "{args:?}: {err}");
+        assert!(err.contains("already seen"), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            fake.data_calls() - before <= 5,
+            "stopped at once: {} calls",
+            fake.data_calls() - before
+        );
+        assert!(!out_file.exists(), "no file from a failed run");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn has_more_without_a_token_is_an_incomplete_answer_exit_5() {
+    let fake = FeishuFake::start(State {
+        dept: dept_dataset(1, date("2024-01-01"), date("2024-01-31"), 30),
+        talent: talent_dataset(&["ou_a"], &[1, 2], 20, 1_700_000_000_000),
+        more_without_token: true,
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    for args in [
+        vec![
+            "feishu",
+            "dept-logs",
+            "--department",
+            "7094136522860900000",
+            "--since",
+            "2024-01-01",
+            "--until",
+            "2024-01-31",
+        ],
+        vec![
+            "feishu",
+            "talent-logs",
+            "--operator",
+            "ou_a",
+            "--operation",
+            "1,2",
+        ],
+    ] {
+        let out = fake
+            .hrlogs_unpaced(&env)
+            .args(["--page-size", "5", "-f", "ndjson"])
+            .args(&args)
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(5), "{args:?}: {err}");
+        assert!(
+            err.contains("no page token") && err.contains("incomplete"),
+            "{err}"
+        );
+    }
+    // When everything fits one page, has_more is false and nothing is missing: exit 0.
+    let out = fake
+        .hrlogs_unpaced(&env)
+        .args(["--page-size", "100", "-f", "ndjson"])
+        .args([
+            "feishu",
+            "talent-logs",
+            "--operator",
+            "ou_a",
+            "--operation",
+            "1,2",
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(common::ndjson(&out.stdout).len(), 40);
+}

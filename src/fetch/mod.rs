@@ -154,7 +154,10 @@ impl Lane {
     /// Returns when the pause ends, and whether this call made it longer.
     pub fn pause_for(&self, wait: Duration) -> (tokio::time::Instant, bool) {
         let now = tokio::time::Instant::now();
-        let until = now.checked_add(wait).unwrap_or(now);
+        let until = now
+            .checked_add(wait)
+            .or_else(|| now.checked_add(HEADER_WAIT_CEILING))
+            .unwrap_or(now);
         let Ok(mut paused) = self.paused_until.lock() else {
             return (until, true);
         };
@@ -692,6 +695,25 @@ mod tests {
             assert!(w.is_none_or(|w| w <= HEADER_WAIT_CEILING), "{odd}");
         }
         assert_eq!(vendor_wait(&HeaderMap::new()), None);
+    }
+
+    #[tokio::test]
+    async fn a_vendor_wait_pauses_the_lane_and_a_shorter_one_does_not_shorten_it() {
+        let lane = Lane::new(Pacer::new(1000, None), 4);
+        let (until, extended) = lane.pause_for(Duration::from_secs(30));
+        assert!(extended);
+        let (same, extended) = lane.pause_for(Duration::from_secs(1));
+        assert!(!extended, "a shorter wait leaves the longer pause");
+        assert_eq!(same, until);
+        let (later, extended) = lane.pause_for(Duration::from_secs(60));
+        assert!(extended && later > until);
+        // A wait no clock can hold saturates instead of panicking.
+        let _ = lane.pause_for(Duration::MAX);
+        // A lane that is not paused does not wait.
+        let free = Lane::new(Pacer::new(1000, None), 4);
+        tokio::time::timeout(Duration::from_secs(5), free.paused())
+            .await
+            .expect("no pause");
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod engine;
 pub mod from_archive;
 mod jobs;
 
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
@@ -188,8 +189,13 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
     let table_per_poll = follow.follow && ctx.options.output.format == Format::Table;
     let options = OutputOptions {
         origin: Some(jobs::origin(job.key.source, ctx)),
+        // A follow never ends: no pager waits on its tables.
+        pager: ctx.options.output.pager && !follow.follow,
         ..ctx.options.output.clone()
     };
+    ctx.progress.set_output_on_terminal(
+        ctx.options.output_path.is_none() && std::io::stdout().is_terminal(),
+    );
     let mut sink = output::sink(&options, job.columns(), dest)?;
     let work = async {
         let mut failures: u32 = 0;
@@ -289,6 +295,12 @@ fn check_flags(ctx: &Context, follow: bool) -> Result<()> {
             Error::input("--limit does not fit sync: a sync archives every new event")
                 .hint("read the archive with --from-archive --limit N instead"),
         );
+    }
+    if follow && ctx.options.output.format == Format::Xlsx {
+        return Err(Error::input(
+            "-f xlsx writes its workbook when the run ends, which --follow never does",
+        )
+        .hint("use -f ndjson (one line per event) with --follow"));
     }
     if follow && ctx.options.output_path.is_some() {
         return Err(Error::input(
