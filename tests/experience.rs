@@ -1143,3 +1143,44 @@ async fn an_interrupted_run_leaves_no_progress_line() {
     );
     assert!(!file.exists(), "nothing left at -o");
 }
+
+/// A wait the vendor asks for shows in the progress display while it lasts and leaves no line
+/// on the screen; without a terminal it is a line on stderr.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vendor_wait_shows_while_it_lasts() {
+    use common::feishu::{date, dept_dataset};
+    let fake = FeishuFake::start(State {
+        dept: dept_dataset(1, date("2024-01-01"), date("2024-01-31"), 30),
+        throttle_first: 1,
+        reset_seconds: Some(3),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let vars: Vec<(&str, String)> = fake.vars().into_iter().collect();
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let args = [
+        "-o",
+        "out.ndjson",
+        "feishu",
+        "dept-logs",
+        "--department",
+        "7094136522860900000",
+        "--since",
+        "2024-01-01",
+        "--until",
+        "2024-01-31",
+    ];
+    let (bytes, code) = on_terminal_sized(&env, &args, &vars, 24, 100);
+    let text = String::from_utf8_lossy(&bytes);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("Feishu asked to wait 3 s"),
+        "shown while waiting: {text}"
+    );
+    let lines = screen(&bytes, 24, 100);
+    assert!(
+        lines.iter().all(|l| !l.contains("asked to wait")),
+        "gone once over: {lines:?}"
+    );
+}
