@@ -97,8 +97,10 @@ impl Options {
         let color = match global.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
+            // A table written to a file (-o report.txt) gets no escape codes.
             ColorChoice::Auto => {
-                std::io::stdout().is_terminal()
+                to_stdout
+                    && std::io::stdout().is_terminal()
                     && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
             }
         };

@@ -791,6 +791,14 @@ fn output_rules_of_dash_o() {
         let bytes = std::fs::read(env.path(name)).expect("file");
         assert!(check(&bytes), "{name}: {:?}", &bytes[..8.min(bytes.len())]);
     }
+    // A table written to a file from a terminal carries no colour codes.
+    let (shown, code) = on_terminal(&env, &["--sandbox", "-o", "t.txt", "recruitee", "offers"]);
+    assert_eq!(code, 0, "{shown}");
+    let text = std::fs::read_to_string(env.path("t.txt")).expect("t.txt");
+    assert!(
+        text.starts_with("ID ") && !text.contains('\u{1b}'),
+        "{text:?}"
+    );
     // A workbook is not for a terminal.
     let (shown, code) = on_terminal(&env, &["--sandbox", "-f", "xlsx", "recruitee", "offers"]);
     assert_eq!(code, 2, "{shown}");
@@ -1134,4 +1142,45 @@ async fn an_interrupted_run_leaves_no_progress_line() {
         "says so: {lines:?}"
     );
     assert!(!file.exists(), "nothing left at -o");
+}
+
+/// A wait the vendor asks for shows in the progress display while it lasts and leaves no line
+/// on the screen; without a terminal it is a line on stderr.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_vendor_wait_shows_while_it_lasts() {
+    use common::feishu::{date, dept_dataset};
+    let fake = FeishuFake::start(State {
+        dept: dept_dataset(1, date("2024-01-01"), date("2024-01-31"), 30),
+        throttle_first: 1,
+        reset_seconds: Some(3),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let vars: Vec<(&str, String)> = fake.vars().into_iter().collect();
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let args = [
+        "-o",
+        "out.ndjson",
+        "feishu",
+        "dept-logs",
+        "--department",
+        "7094136522860900000",
+        "--since",
+        "2024-01-01",
+        "--until",
+        "2024-01-31",
+    ];
+    let (bytes, code) = on_terminal_sized(&env, &args, &vars, 24, 100);
+    let text = String::from_utf8_lossy(&bytes);
+    assert_eq!(code, 0, "{text}");
+    assert!(
+        text.contains("Feishu asked to wait 3 s"),
+        "shown while waiting: {text}"
+    );
+    let lines = screen(&bytes, 24, 100);
+    assert!(
+        lines.iter().all(|l| !l.contains("asked to wait")),
+        "gone once over: {lines:?}"
+    );
 }

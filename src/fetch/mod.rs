@@ -319,8 +319,9 @@ impl Http {
                         None => true,
                     };
                     if said && wait >= NOTICE_WAIT {
-                        self.progress.line(&format!(
-                            "hrlogs: {vendor} asked to wait {} s; waiting",
+                        // In the progress display while it lasts; a line when there is none.
+                        self.progress.notice(&format!(
+                            "{vendor} asked to wait {} s; waiting",
                             wait.as_secs_f64().round()
                         ));
                     }
