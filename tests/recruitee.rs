@@ -670,13 +670,17 @@ async fn an_ignored_page_is_narrowed_to_windows_of_one_page() {
     };
     let (out, fake) = audit_against(&data, config, &[]).await;
     assert_exact(&out, &data, "page ignored", false);
-    eprintln!("page ignored: {} requests", fake.calls());
+    let calls = fake.calls();
+    eprintln!("page ignored: {calls} requests");
+    // Once page 2 repeats page 1, each window is narrowed below what its page 1 held: about
+    // two requests for each 100 entries.
+    assert!(calls <= 45, "few requests: {calls}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_second_that_cannot_be_fetched_whole_fails_naming_it() {
-    // 300 entries in one second, 50 a page, shuffled on every request: no request can show
-    // that second whole, so the run must fail rather than guess.
+    // 300 entries in one second, 50 a page, every page after the first starting one early:
+    // no request shows one of them, so the run must fail rather than guess.
     let second = NEWEST - 100;
     let data: Vec<(i64, Value)> = audit_dataset(300, NEWEST)
         .into_iter()
@@ -691,7 +695,7 @@ async fn a_second_that_cannot_be_fetched_whole_fails_naming_it() {
         })
         .collect();
     let config = Config {
-        shuffle_ties: true,
+        overlap_pages: true,
         page_cap: Some(50),
         ..Config::default()
     };
@@ -891,4 +895,104 @@ async fn entries_created_while_the_run_goes_do_not_break_it() {
         got.iter().all(|id| pushed.contains(id) || old.contains(id)),
         "only real entries"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn limit_stops_after_a_few_requests_with_the_newest_entries() {
+    // --limit 20 must not walk (and verify) a whole window of thousands first.
+    let data = audit_dataset(2_500, NEWEST);
+    let (out, fake) = audit_against(&data, Config::default(), &["--limit", "20"]).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let newest: Vec<(i64, Value)> = data.iter().take(20).cloned().collect();
+    assert_exact(&out, &newest, "--limit 20", true);
+    let calls = fake.calls();
+    assert!(calls <= 5, "{calls} requests for 20 entries");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn candidate_search_is_verified_by_the_same_machinery() {
+    let data = candidate_dataset(250, NEWEST);
+    let fake = RecruiteeFake::start(State {
+        candidates: data.clone(),
+        config: Some(Config {
+            page_cap: Some(30),
+            shuffle_ties: true,
+            cap_total: true,
+            ..Config::default()
+        }),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let out = fake
+        .hrlogs(&env)
+        .args([
+            "recruitee",
+            "candidates",
+            "--since",
+            "2020-01-01",
+            "-f",
+            "ndjson",
+        ])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Vec<u64> = common::ndjson(&out.stdout)
+        .iter()
+        .map(|c| c["id"].as_u64().expect("id"))
+        .collect();
+    let want: Vec<u64> = data
+        .iter()
+        .map(|(_, c)| c["id"].as_u64().expect("id"))
+        .collect();
+    assert_eq!(got, want, "every candidate once, newest first");
+    let sent = fake.filters_sent();
+    assert!(sent.iter().all(|f| f[0]["field"] == "created_at"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_holding_several_pages_of_shuffled_ties_is_gathered_whole() {
+    // 300 entries in one second, 50 a page, in another order on every request: no single
+    // pass of its six pages shows them all, but asking again gathers the rest. (One request
+    // at a time, so the fake's shuffles, seeded by request number, are the same every run.)
+    let second = NEWEST - 100;
+    let data: Vec<(i64, Value)> = audit_dataset(300, NEWEST)
+        .into_iter()
+        .map(|(_, mut e)| {
+            e["created_at"] = json!(
+                jiff::Timestamp::from_second(second)
+                    .expect("ts")
+                    .strftime("%Y-%m-%dT%H:%M:%SZ")
+                    .to_string()
+            );
+            (second, e)
+        })
+        .collect();
+    let fake = RecruiteeFake::start(State {
+        audit: data.clone(),
+        config: Some(Config {
+            shuffle_ties: true,
+            page_cap: Some(50),
+            ..Config::default()
+        }),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let out = fake
+        .hrlogs(&env)
+        .env("HRLOGS_RECRUITEE_MAX_IN_FLIGHT", "1")
+        .args(["recruitee", "audit", "-f", "ndjson"])
+        .output()
+        .expect("run");
+    assert_exact(&out, &data, "one second, shuffled", true);
+    eprintln!("one second of 300 shuffled: {} requests", fake.calls());
 }

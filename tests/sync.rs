@@ -1334,3 +1334,61 @@ async fn live_sync_and_archive_give_the_same_ocsf_event_ids() {
     ids.sort();
     assert_eq!(ids, live, "the archive keys events by the same ids");
 }
+
+#[tokio::test]
+async fn two_syncs_at_once_on_one_archive_never_double_an_event() {
+    let (fs, feishu) = feishu_fake().await;
+    {
+        let mut d = feishu.dept.lock().expect("lock");
+        for i in 0..40u64 {
+            let dept = ["A", "B", "C"][i as usize % 3];
+            d.push(dept_log(
+                dept,
+                &format!("{} 1{}:00:00", day(i as i64 % 20), i % 10),
+                i,
+            ));
+        }
+    }
+    feishu.delay_ms.store(30, Ordering::SeqCst);
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let since = day(30).to_string();
+    let spawn = |list: &str| {
+        feishu_cmd(&env, &fs, &a)
+            .args([
+                "sync",
+                "feishu",
+                "dept-logs",
+                "--department",
+                list,
+                "--since",
+                &since,
+            ])
+            .args(["--page-size", "3", "-f", "ndjson", "-q"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let (one, two) = (spawn("A,B"), spawn("B,C"));
+    let (one, two) = (
+        one.wait_with_output().expect("one"),
+        two.wait_with_output().expect("two"),
+    );
+    assert!(
+        one.status.success(),
+        "{}",
+        String::from_utf8_lossy(&one.stderr)
+    );
+    assert!(
+        two.status.success(),
+        "{}",
+        String::from_utf8_lossy(&two.stderr)
+    );
+    let printed = common::ndjson(&one.stdout).len() + common::ndjson(&two.stdout).len();
+    assert_eq!(printed, 40, "each event printed by exactly one of them");
+    assert_eq!(archived(&a).len(), 40);
+    let mut cmd = env.command();
+    cmd.arg("--archive").arg(&a);
+    ok(run(cmd, &["archive", "verify"]));
+}

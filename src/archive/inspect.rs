@@ -206,19 +206,19 @@ impl Archive {
                 });
             }
             prev = stored;
-            n += 1;
+            n = n.saturating_add(1);
             expected = seq.saturating_add(1);
         }
         if n != count || prev != head {
             let why = if n < count {
                 format!(
                     "the archive recorded {count} rows but holds {n}: row {} onwards was removed",
-                    n + 1
+                    n.saturating_add(1)
                 )
             } else if n > count {
                 format!(
                     "the archive recorded {count} rows but holds {n}: row {} onwards was inserted",
-                    count + 1
+                    count.saturating_add(1)
                 )
             } else {
                 format!("the last row's hash is not the recorded chain head {head}")

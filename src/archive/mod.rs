@@ -200,9 +200,11 @@ impl Archive {
         self.conn
             .pragma_update(None, "journal_mode", "WAL")
             .map_err(e)?;
-        // FULL: a committed run survives a power cut too, not only a killed process.
+        // NORMAL: in WAL mode every commit survives a killed process; staged batches may be
+        // lost to a power cut (the next run fetches them again). A run's end is committed
+        // with FULL (see `finalize`), so it survives a power cut too.
         self.conn
-            .pragma_update(None, "synchronous", "FULL")
+            .pragma_update(None, "synchronous", "NORMAL")
             .map_err(e)?;
         if create {
             self.conn.execute_batch(SCHEMA).map_err(e)?;

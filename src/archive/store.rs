@@ -123,6 +123,9 @@ impl Archive {
     pub fn finalize(&mut self, key: &StreamKey, stream: i64, end: &RunEnd) -> Result<Finalized> {
         let path = self.path.clone();
         let e = |err| super::db_error(&path, err);
+        self.conn
+            .pragma_update(None, "synchronous", "FULL")
+            .map_err(e)?;
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -227,6 +230,9 @@ impl Archive {
                 .map_err(e)?;
         }
         tx.commit().map_err(e)?;
+        self.conn
+            .pragma_update(None, "synchronous", "NORMAL")
+            .map_err(e)?;
         Ok(out)
     }
 }

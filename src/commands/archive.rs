@@ -23,9 +23,13 @@ pub enum ArchiveCommand {
     /// What the archive holds: streams, cursors, counts, last run, retention gaps, chain head
     /// (table, or -f json). Record the chain head elsewhere to prove later that nothing was
     /// rewritten
+    #[command(
+        after_help = "Examples:\n  hrlogs archive status\n  hrlogs archive status -f json | jq .chain_head"
+    )]
     Status,
     /// Recompute the archive's SHA-256 hash chain: exit 0 when intact, 6 when a row was
     /// altered, removed or inserted (naming the first bad row)
+    #[command(after_help = "Examples:\n  hrlogs archive verify && echo intact")]
     Verify,
 }
 

@@ -13,6 +13,12 @@ use crate::progress::Progress;
 /// How many empty pages in a row a chain may return (with has_more) before it counts as stuck.
 pub const MAX_EMPTY_PAGES: u32 = 100;
 
+/// Records without ids (Feishu) may be genuinely identical, so with tiny pages a page of only
+/// records seen before can be true. A chain is a loop when pages of nothing new follow each
+/// other for at least this many pages and this many records.
+const REPEAT_PAGES: u32 = 3;
+const REPEAT_RECORDS: usize = 10;
+
 /// How a chain's records are told apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Identity {
@@ -55,6 +61,7 @@ pub async fn walk<S: PageSource>(
     let mut tokens: HashSet<String> = HashSet::new();
     let mut seen: HashSet<u64> = HashSet::new();
     let mut empty_in_a_row = 0u32;
+    let (mut repeats, mut repeated) = (0u32, 0usize);
     let mut restarted = false;
     loop {
         let page = source.fetch(token.clone()).await?;
@@ -70,15 +77,22 @@ pub async fn walk<S: PageSource>(
                 records.push(r);
             }
         }
+        if fresh > 0 || received == 0 {
+            (repeats, repeated) = (0, 0);
+        }
         if received > 0 && fresh == 0 {
             match &identity {
                 Identity::Content => {
-                    return Err(stuck(
-                        source,
-                        &format!(
-                            "a page of {received} records brought only records already seen in this chain (the vendor repeats pages under fresh page tokens)"
-                        ),
-                    ));
+                    repeats += 1;
+                    repeated = repeated.saturating_add(received);
+                    if repeats >= REPEAT_PAGES && repeated >= REPEAT_RECORDS {
+                        return Err(stuck(
+                            source,
+                            &format!(
+                                "{repeats} pages in a row ({repeated} records) brought only records already seen in this chain (the vendor repeats pages under fresh page tokens)"
+                            ),
+                        ));
+                    }
                 }
                 Identity::Id(NothingNew::End) => break,
                 // The fallback answer is the whole list: nothing new there means all is in.

@@ -90,7 +90,7 @@ impl<L: ListSource> ListChain<L> {
                 limit: self.limit,
             },
             Paging::Page => ListCursor::Page {
-                page: n + 1,
+                page: n.saturating_add(1),
                 limit: self.limit,
             },
         }

@@ -287,20 +287,43 @@ mod tests {
 
     #[tokio::test]
     async fn repeated_records_under_fresh_tokens_are_a_loop() {
-        let page = || vec![(9, "a"), (8, "b")];
-        let chain = Scripted::new(vec![
-            (page(), tok("t1")),
-            (page(), tok("t2")),
-            (page(), tok("t3")),
-        ]);
-        let (keys, err) = drain(merge_groups(vec![vec![chain]], 0, quiet())).await;
+        const TEXTS: [&str; 20] = [
+            "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o", "p", "q",
+            "r", "s", "t",
+        ];
+        let page = || -> Vec<(i64, &'static str)> {
+            TEXTS
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (100 - i as i64, *t))
+                .collect()
+        };
+        let pages: Vec<ScriptPage> = (0..10)
+            .map(|i| (page(), tok(&format!("fresh-{i}"))))
+            .collect();
+        let chain = Scripted::new(pages);
+        let (_, err) = drain(merge_groups(vec![vec![chain]], 0, quiet())).await;
         let err = err.expect("loop");
         assert_eq!(err.kind, Kind::Unavailable);
         assert!(
-            err.message.contains("paging made no progress") && err.message.contains("already seen"),
+            err.message.contains("paging made no progress")
+                && err
+                    .message
+                    .contains("3 pages in a row (60 records) brought only records already seen"),
             "{err}"
         );
-        assert_eq!(keys, [9, 8], "the first page only, once");
+    }
+
+    #[tokio::test]
+    async fn a_few_identical_records_on_tiny_pages_are_not_a_loop() {
+        // Genuinely identical records (same second, same change) on pages of one record.
+        let pages: Vec<ScriptPage> = (0..5)
+            .map(|i| (vec![(9, "same")], tok(&format!("t{i}"))))
+            .chain(std::iter::once((vec![(8, "other")], Next::Done)))
+            .collect();
+        let (keys, err) = drain(merge_groups(vec![vec![Scripted::new(pages)]], 0, quiet())).await;
+        assert!(err.is_none(), "{err:?}");
+        assert_eq!(keys, [9, 9, 9, 9, 9, 8]);
     }
 
     #[tokio::test]

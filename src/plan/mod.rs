@@ -31,7 +31,7 @@ use crate::record::Record;
 pub use chain::{Identity, NothingNew, walk};
 pub use list::{ListChain, ListCursor, ListSource, Paging};
 pub use merge::merge_groups;
-pub use search::{MAX_RESULTS, SearchPage, SearchSource, Window, search};
+pub use search::{MAX_RESULTS, SearchPage, SearchPlan, SearchSource, Window, search};
 pub use stages::filter;
 pub use windows::{batches, date_windows};
 

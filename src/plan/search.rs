@@ -1,6 +1,7 @@
-//! Recruitee's search endpoints (`audit_log`, `search/new/candidates`), walked and *verified*:
-//! `page` (from 1) and `limit`, a `total`, at most 10,000 results per query, and nothing the
-//! vendor says about itself taken on trust (the contract's "Trust nothing").
+//! Search endpoints with `page` (from 1), `limit`, a `total` and at most 10,000 results per
+//! query (Recruitee's `audit_log` and `search/new/candidates`), walked and *verified*: nothing
+//! the vendor says about itself is taken on trust (the contract's "Trust nothing"). The
+//! vendor module describes the endpoint ([`SearchSource`]); this module knows no vendor.
 //!
 //! The query's `created_at` range is cut into windows (whole seconds, `gte`/`lte` inclusive,
 //! so a boundary can neither lose nor double an entry), walked newest first. For each window:
@@ -13,8 +14,13 @@
 //!   `created_at` ordered differently on each request, `page` ignored, …), the window is cut at
 //!   the seconds where its pages met (each such second becomes a window of its own) or else
 //!   bisected, and each piece is verified the same way, down to a single second fetched in one
-//!   page; what was already received is kept, so a piece often costs one request. A single
-//!   second that still cannot agree ends the run (exit 5), naming it.
+//!   page; what was already received is kept, and the pieces between those seconds are proven
+//!   by subtracting the seconds' totals from the window's, so a piece often costs no request.
+//!   A second that needs several pages has them asked again (ties come in another order on
+//!   each request) until it is whole; one that still cannot agree ends the run (exit 5),
+//!   naming it;
+//! - when page 2 repeats page 1 (`page` ignored), windows are no longer paged: each is cut
+//!   below the oldest second its first page held.
 //!
 //! A window's records are written once it is verified, newest first, each id once in the run.
 //! The range's end is fixed when the run starts, so entries created meanwhile change nothing.
@@ -37,6 +43,12 @@ pub const MAX_RESULTS: u64 = 10_000;
 
 /// Records written in one batch.
 const OUT_BATCH: usize = 512;
+
+/// How many more times the pages of a one-second window that needs several pages are asked
+/// for, to gather entries whose order changes between requests; and after how many passes
+/// in a row that bring nothing new it gives up.
+const MAX_PASSES: u32 = 16;
+const IDLE_PASSES: u32 = 3;
 
 /// A `created_at` range in Unix seconds, inclusive; `lo` None: no lower bound.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,14 +100,24 @@ pub trait SearchSource: Send + Sync + 'static {
     fn id_of(&self, record: &Record) -> Option<String>;
 }
 
-/// Runs the search over `window`, asking `limit` a page, `concurrency` pages at once.
-pub fn search<S: SearchSource>(
-    source: S,
-    window: Window,
-    limit: u32,
-    concurrency: usize,
-    progress: Progress,
-) -> RecordStream {
+/// How a search is run: its range, the page size to ask, pages in flight at once, and how
+/// many records are wanted at most (`--limit`; None: all).
+#[derive(Debug, Clone, Copy)]
+pub struct SearchPlan {
+    pub window: Window,
+    pub limit: u32,
+    pub concurrency: usize,
+    pub want: Option<u64>,
+}
+
+/// Runs the search, verified, newest first.
+pub fn search<S: SearchSource>(source: S, plan: SearchPlan, progress: Progress) -> RecordStream {
+    let SearchPlan {
+        window,
+        limit,
+        concurrency,
+        want,
+    } = plan;
     RecordStream::spawn(2, move |tx| async move {
         let mut walker = Walker {
             source: &source,
@@ -106,6 +128,8 @@ pub fn search<S: SearchSource>(
             written: HashSet::new(),
             pieces: 0,
             received: 0,
+            paging_works: None,
+            want,
         };
         if let Err(e) = walker.run(window, &tx).await {
             let _ = tx.send(Err(e)).await;
@@ -120,6 +144,8 @@ struct Piece {
     ids: HashSet<u64>,
     /// Already proven whole (by the totals of the window it was cut from).
     verified: bool,
+    /// Its first page was already fetched (and its records added): its total and ends.
+    first: Option<(u64, Ends)>,
 }
 
 struct Held {
@@ -135,6 +161,7 @@ impl Piece {
             held: Vec::new(),
             ids: HashSet::new(),
             verified: false,
+            first: None,
         }
     }
 
@@ -165,6 +192,13 @@ struct Walker<'a, S> {
     pieces: u64,
     /// Records received, for that bound.
     received: u64,
+    /// Whether `page` works: None until a second page was seen; false when a second page
+    /// brought nothing new (the vendor serves page 1 whatever `page` says). Then windows are
+    /// narrowed after their first page instead of paged.
+    paging_works: Option<bool>,
+    /// Records wanted at most: a window holding more than are still wanted is not paged
+    /// through but cut below its first page, so a `--limit` run stops after a few requests.
+    want: Option<u64>,
 }
 
 impl<S: SearchSource> Walker<'_, S> {
@@ -239,20 +273,17 @@ impl<S: SearchSource> Walker<'_, S> {
             return Ok(Outcome::Complete(piece));
         }
         let window = piece.window;
-        let asked = self.limit;
-        let first = self.source.fetch(window, 1, asked).await?;
-        let served = first.records.len() as u64;
-        let total = first.total;
-        if served > 0 && served != u64::from(asked) && (served > u64::from(asked) || total > served)
-        {
-            // The page size the vendor really serves: ask that from now on, so pages line up.
-            self.limit = served.min(MAX_RESULTS) as u32;
-            self.progress.line_if_verbose(&format!(
-                "{} serves {served} results a page where {asked} were asked; asking {served} from now on",
-                self.source.describe()
-            ));
-        }
-        let (_, first_ends) = self.add(&mut piece, first.records);
+        let (total, first_ends, served) = match piece.first.take() {
+            Some((total, ends)) => (total, ends, u64::from(self.limit)),
+            None => {
+                let asked = self.limit;
+                let first = self.source.fetch(window, 1, asked).await?;
+                let served = first.records.len() as u64;
+                self.learn_page_size(asked, served, first.total);
+                let (_, ends) = self.add(&mut piece, first.records);
+                (first.total, ends, served)
+            }
+        };
         if total >= MAX_RESULTS || total > self.capacity() {
             return self.split_large(piece, total, served).map(Outcome::Split);
         }
@@ -262,17 +293,53 @@ impl<S: SearchSource> Walker<'_, S> {
         let mut ends: Vec<Ends> = vec![first_ends];
         let limit = self.limit;
         let pages = total.div_ceil(u64::from(limit)).max(1);
-        if pages > 1 && served > 0 {
+        let still_wanted = self
+            .want
+            .map(|w| w.saturating_sub(self.written.len() as u64));
+        let page_by_page =
+            self.paging_works == Some(false) || still_wanted.is_some_and(|w| w < total);
+        if page_by_page {
+            // `page` is ignored, or only part of the window is wanted: narrow below what page
+            // 1 held instead of paging.
+            if let Some((_, oldest)) = first_ends {
+                ends.push(Some((oldest, oldest)));
+            }
+        } else if pages > 1 && served > 0 {
             let source = self.source;
-            let rest = futures::stream::iter(2..=pages)
+            let mut next = 2;
+            if self.paging_works.is_none() {
+                // Page 2 alone first: if it repeats page 1, the rest would too.
+                let second = source.fetch(window, 2, limit).await?;
+                let sent = second.records.len();
+                let (new, page_ends) = self.add(&mut piece, second.records);
+                if new > 0 {
+                    self.paging_works = Some(true);
+                    ends.push(page_ends);
+                } else if sent > 0 {
+                    self.paging_works = Some(false);
+                    self.progress.line_if_verbose(&format!(
+                        "{}: page 2 repeats page 1 (the vendor ignores `page`); narrowing windows instead",
+                        source.describe()
+                    ));
+                    if let Some((_, oldest)) = first_ends {
+                        ends.push(Some((oldest, oldest)));
+                    }
+                }
+                // Nothing new on page 2: what is missing is found by narrowing.
+                next = if new > 0 { 3 } else { pages + 1 };
+            }
+            let rest = futures::stream::iter(next..=pages)
                 .map(|p| source.fetch(window, p, limit))
                 .buffered(self.concurrency);
             let mut rest = std::pin::pin!(rest);
-            while let Some(page) = rest.next().await {
+            while piece.count() < total {
+                let Some(page) = rest.next().await else {
+                    break;
+                };
                 let (new, page_ends) = self.add(&mut piece, page?.records);
                 ends.push(page_ends);
                 // A page that brings nothing new: the vendor repeats pages (or ran out).
-                if new == 0 || piece.count() >= total {
+                if new == 0 {
                     break;
                 }
             }
@@ -280,9 +347,53 @@ impl<S: SearchSource> Walker<'_, S> {
         if piece.count() == total {
             return Ok(Outcome::Complete(piece));
         }
-        self.split_mismatch(piece, total, &ends)
+        if window.single_second() && pages > 1 && self.paging_works != Some(false) {
+            // A second that needs more than a page cannot be narrowed further. Ties come in
+            // another order on each request: asking its pages again gathers the rest.
+            self.gather(&mut piece, total, pages).await?;
+            if piece.count() == total {
+                return Ok(Outcome::Complete(piece));
+            }
+        }
+        self.split_mismatch(piece, total, &ends, page_by_page)
             .await
             .map(Outcome::Split)
+    }
+
+    /// Asks every page of a one-second window again, up to [`MAX_PASSES`] times, until the
+    /// window is whole or [`IDLE_PASSES`] passes in a row brought nothing new.
+    async fn gather(&mut self, piece: &mut Piece, total: u64, pages: u64) -> Result<()> {
+        let (source, window, limit) = (self.source, piece.window, self.limit);
+        let mut idle = 0;
+        for _ in 0..MAX_PASSES {
+            let answers: Vec<Result<SearchPage>> = futures::stream::iter(1..=pages)
+                .map(|p| source.fetch(window, p, limit))
+                .buffered(self.concurrency)
+                .collect()
+                .await;
+            let mut new = 0;
+            for answer in answers {
+                new += self.add(piece, answer?.records).0;
+            }
+            idle = if new == 0 { idle + 1 } else { 0 };
+            if idle >= IDLE_PASSES || piece.count() >= total {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The page size the vendor really serves: when a page holds another number than `limit`
+    /// asked (a cap, or `limit` ignored), ask that from now on, so that pages line up.
+    fn learn_page_size(&mut self, asked: u32, served: u64, total: u64) {
+        let asked64 = u64::from(asked);
+        if served > 0 && served != asked64 && (served > asked64 || total > served) {
+            self.limit = served.min(MAX_RESULTS) as u32;
+            self.progress.line_if_verbose(&format!(
+                "{} serves {served} results a page where {asked} were asked; asking {served} from now on",
+                self.source.describe()
+            ));
+        }
     }
 
     /// A window that holds more than one query may serve (or a `total` that may be capped):
@@ -308,14 +419,18 @@ impl<S: SearchSource> Walker<'_, S> {
             }
             _ => None,
         };
-        let half = w.lo.map(|lo| lo + (w.hi - lo + 1) / 2);
+        let half = w.lo.map(|lo| midpoint(lo, w.hi));
         let cut = match (estimate, half) {
             (Some(span), Some(half)) => w.hi.saturating_sub(span.max(0)).max(half),
             (Some(span), None) => w.hi.saturating_sub(span.max(0)),
             (None, Some(half)) => half,
             (None, None) => w.hi.saturating_sub(86_400),
         };
-        let cut = cut.clamp(w.lo.map_or(i64::MIN / 4, |lo| lo + 1), w.hi);
+        // Within the window, so that both parts hold at least one second (never `clamp`,
+        // which panics on an empty range).
+        let cut = cut
+            .max(w.lo.map_or(i64::MIN / 4, |lo| lo.saturating_add(1)))
+            .min(w.hi);
         self.progress.line_if_verbose(&format!(
             "{}: window {} holds {total} results; splitting at {cut}",
             self.source.describe(),
@@ -334,6 +449,7 @@ impl<S: SearchSource> Walker<'_, S> {
         piece: Piece,
         total: u64,
         ends: &[Ends],
+        page_by_page: bool,
     ) -> Result<Vec<Piece>> {
         let w = piece.window;
         let what = self.source.describe();
@@ -343,7 +459,7 @@ impl<S: SearchSource> Walker<'_, S> {
                 w.describe(),
                 piece.count()
             ))
-            .hint("try again later; if it persists, report it to Recruitee")
+            .hint("try again later; if it persists, report it to the vendor")
         };
         if w.single_second() {
             return Err(disagree());
@@ -353,7 +469,7 @@ impl<S: SearchSource> Walker<'_, S> {
                 "{what}: the created_at window {} said {total} results but none of those served lies in it; the vendor does not apply the created_at filter",
                 w.describe()
             ))
-            .hint("try again later; if it persists, report it to Recruitee"));
+            .hint("try again later; if it persists, report it to the vendor"));
         }
         // The seconds where one page ended and the next began.
         let mut meets: BTreeSet<i64> = BTreeSet::new();
@@ -377,22 +493,23 @@ impl<S: SearchSource> Walker<'_, S> {
             let median = keys.get(keys.len() / 2).copied();
             let cut = match (median, w.lo) {
                 (Some(m), lo) if lo.is_none_or(|lo| m > lo) => m,
-                (_, Some(lo)) => lo + (w.hi - lo + 1) / 2,
+                (_, Some(lo)) => midpoint(lo, w.hi),
                 (_, None) => return Err(disagree()),
             };
             cuts.push(cut);
         }
         let mut pieces = partition(piece, &cuts);
         self.pieces = self.pieces.saturating_add(pieces.len() as u64);
-        if self.pieces > 1_000 + 4 * self.received {
+        if self.pieces > self.received.saturating_mul(4).saturating_add(1_000) {
             return Err(Error::unavailable(format!(
                 "{what}: the answers kept disagreeing with their totals after {} narrower windows; the export would not be exact",
                 self.pieces
             ))
-            .hint("try again later; if it persists, report it to Recruitee"));
+            .hint("try again later; if it persists, report it to the vendor"));
         }
         if !meets.is_empty() {
-            self.verify_between(&mut pieces, &meets, total).await?;
+            self.verify_between(&mut pieces, &meets, total, page_by_page)
+                .await?;
         }
         self.progress.line_if_verbose(&format!(
             "{what}: window {} said {total} results but served {} distinct; narrowing it into {} windows",
@@ -405,23 +522,29 @@ impl<S: SearchSource> Walker<'_, S> {
 }
 
 impl<S: SearchSource> Walker<'_, S> {
-    /// Asks each one-second piece at a meeting second for its first page; marks it verified
-    /// when it agrees with its total, and the pieces between verified when what they hold is
-    /// what remains of `total`.
+    /// Asks each one-second piece at a meeting second (and, page by page, the oldest piece:
+    /// the one walked next) for its first page; a one-second piece that agrees with its total is verified.
+    /// The pieces not asked are verified together when what they hold is what remains of
+    /// `total` once the totals of the pieces asked are taken away (each holds no more than its
+    /// true count, so the sum agreeing means each agrees).
     async fn verify_between(
         &mut self,
         pieces: &mut [Piece],
         meets: &BTreeSet<i64>,
         total: u64,
+        oldest_too: bool,
     ) -> Result<()> {
-        let at_meets: Vec<usize> = pieces
+        let asked: Vec<usize> = pieces
             .iter()
             .enumerate()
-            .filter(|(_, p)| p.window.single_second() && meets.contains(&p.window.hi))
+            .filter(|(i, p)| {
+                (p.window.single_second() && meets.contains(&p.window.hi))
+                    || (oldest_too && *i == 0)
+            })
             .map(|(i, _)| i)
             .collect();
         let (source, limit) = (self.source, self.limit);
-        let windows: Vec<Window> = at_meets
+        let windows: Vec<Window> = asked
             .iter()
             .filter_map(|&i| pieces.get(i))
             .map(|p| p.window)
@@ -432,35 +555,42 @@ impl<S: SearchSource> Walker<'_, S> {
             .collect()
             .await;
         let mut known: u64 = 0;
-        let mut all_agree = true;
-        for (&i, answer) in at_meets.iter().zip(answers) {
+        let mut capped = false;
+        for (&i, answer) in asked.iter().zip(answers) {
             let page = answer?;
             known = known.saturating_add(page.total);
+            capped |= page.total >= MAX_RESULTS;
             let Some(piece) = pieces.get_mut(i) else {
                 continue;
             };
-            self.add(piece, page.records);
+            let (_, ends) = self.add(piece, page.records);
             if piece.count() == page.total {
                 piece.verified = true;
             } else {
-                all_agree = false;
+                piece.first = Some((page.total, ends));
             }
         }
-        let between: u64 = pieces
+        let rest: u64 = pieces
             .iter()
             .enumerate()
-            .filter(|(i, _)| !at_meets.contains(i))
+            .filter(|(i, _)| !asked.contains(i))
             .map(|(_, p)| p.count())
             .sum();
-        if all_agree && total.checked_sub(known) == Some(between) {
+        if !capped && total.checked_sub(known) == Some(rest) {
             for (i, p) in pieces.iter_mut().enumerate() {
-                if !at_meets.contains(&i) {
+                if !asked.contains(&i) {
                     p.verified = true;
                 }
             }
         }
         Ok(())
     }
+}
+
+/// The first second of the newer half of `lo..=hi` (`lo < hi`), without overflow.
+fn midpoint(lo: i64, hi: i64) -> i64 {
+    let span = i128::from(hi) - i128::from(lo) + 1;
+    i64::try_from(i128::from(lo) + span / 2).unwrap_or(hi)
 }
 
 /// Cuts a window at `cuts` (each the first second of a newer part; descending), handing each
@@ -490,4 +620,149 @@ fn partition(piece: Piece, cuts: &[i64]) -> Vec<Piece> {
     }
     pieces.reverse();
     pieces
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::value::RawValue;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// A search over `times` (newest first), served in pages of `limit`, with switches.
+    struct Memory {
+        times: Vec<i64>,
+        ignore_filter: bool,
+        extra_total: u64,
+        requests: AtomicU64,
+    }
+
+    impl Memory {
+        fn new(times: Vec<i64>) -> Memory {
+            Memory {
+                times,
+                ignore_filter: false,
+                extra_total: 0,
+                requests: AtomicU64::new(0),
+            }
+        }
+    }
+
+    impl SearchSource for Memory {
+        async fn fetch(&self, w: Window, page: u64, limit: u32) -> Result<SearchPage> {
+            self.requests.fetch_add(1, Ordering::SeqCst);
+            let hits: Vec<(usize, i64)> = self
+                .times
+                .iter()
+                .copied()
+                .enumerate()
+                .filter(|(_, t)| self.ignore_filter || w.contains(*t))
+                .collect();
+            let start = ((page - 1) * u64::from(limit)) as usize;
+            let records = hits
+                .iter()
+                .skip(start)
+                .take(limit as usize)
+                .map(|(i, t)| {
+                    let raw = RawValue::from_string(format!("{{\"_id\":\"{i}\"}}")).expect("raw");
+                    Record::new(raw, *t)
+                })
+                .collect();
+            Ok(SearchPage {
+                records,
+                total: hits.len() as u64 + self.extra_total,
+            })
+        }
+        fn describe(&self) -> String {
+            "memory search".into()
+        }
+        fn id_of(&self, r: &Record) -> Option<String> {
+            Some(r.raw.get().to_string())
+        }
+    }
+
+    async fn run(source: Memory, limit: u32) -> (Result<Vec<i64>>, u64) {
+        let source = std::sync::Arc::new(source);
+        let plan = SearchPlan {
+            window: Window {
+                lo: None,
+                hi: 1_000_000,
+            },
+            limit,
+            concurrency: 4,
+            want: None,
+        };
+        let mut stream = search(Shared(source.clone()), plan, Progress::new(false, true, 0));
+        let mut keys = Vec::new();
+        while let Some(batch) = stream.next_batch().await {
+            match batch {
+                Ok(b) => keys.extend(b.iter().map(|r| r.key)),
+                Err(e) => return (Err(e), source.requests.load(Ordering::SeqCst)),
+            }
+        }
+        (Ok(keys), source.requests.load(Ordering::SeqCst))
+    }
+
+    struct Shared(std::sync::Arc<Memory>);
+
+    impl SearchSource for Shared {
+        async fn fetch(&self, w: Window, page: u64, limit: u32) -> Result<SearchPage> {
+            self.0.fetch(w, page, limit).await
+        }
+        fn describe(&self) -> String {
+            self.0.describe()
+        }
+        fn id_of(&self, r: &Record) -> Option<String> {
+            self.0.id_of(r)
+        }
+    }
+
+    #[test]
+    fn pieces_cover_the_window_once_at_whole_seconds() {
+        let w = Window {
+            lo: Some(100),
+            hi: 200,
+        };
+        let pieces = partition(Piece::new(w), &[150, 151, 101, 200, 300, 100]);
+        let windows: Vec<Window> = pieces.iter().map(|p| p.window).collect();
+        assert_eq!(windows.first().map(|w| w.lo), Some(Some(100)));
+        assert_eq!(windows.last().map(|w| w.hi), Some(200));
+        for pair in windows.windows(2) {
+            assert_eq!(
+                pair[0].hi + 1,
+                pair[1].lo.expect("lo"),
+                "gap or overlap: {windows:?}"
+            );
+        }
+        assert!(windows.iter().all(|w| w.lo.is_some_and(|lo| lo <= w.hi)));
+    }
+
+    #[tokio::test]
+    async fn a_large_search_comes_out_whole_newest_first_at_one_request_a_page() {
+        // 25,000 entries, several to a second: more than one query serves.
+        let times: Vec<i64> = (0..25_000).map(|i| 900_000 - i / 3).collect();
+        let (keys, requests) = run(Memory::new(times.clone()), 1_000).await;
+        assert_eq!(keys.expect("ok"), times);
+        // One request a page, plus the first page of each window that had to be split.
+        assert!(requests <= 40, "{requests} requests");
+    }
+
+    #[tokio::test]
+    async fn a_vendor_that_ignores_the_created_at_filter_fails_the_run() {
+        let mut m = Memory::new((0..30_000).map(|i| 900_000 - i).collect());
+        m.ignore_filter = true;
+        let (keys, _) = run(m, 1_000).await;
+        let err = keys.expect_err("must fail");
+        assert_eq!(err.kind, crate::error::Kind::Unavailable);
+    }
+
+    #[tokio::test]
+    async fn a_total_that_never_agrees_fails_the_run_in_bounded_requests() {
+        let mut m = Memory::new((0..500).map(|i| 900_000 - i * 7).collect());
+        m.extra_total = 1;
+        let (keys, requests) = run(m, 50).await;
+        let err = keys.expect_err("must fail");
+        assert_eq!(err.kind, crate::error::Kind::Unavailable);
+        assert!(err.message.contains("said"), "{err}");
+        assert!(requests < 200, "{requests} requests");
+    }
 }

@@ -305,8 +305,7 @@ pub fn router(state: Arc<Recruitee>) -> Router {
         .route("/c/{company}/candidates", get(candidates))
         .route("/c/{company}/candidates/{id}", get(candidate))
         .route("/c/{company}/search/new/candidates", get(search_candidates))
-        .route("/c/{company}/offers", get(offers))
-        .fallback(|| async { not_found() });
+        .route("/c/{company}/offers", get(offers));
     let prefix = state.config.prefix.clone();
     let routes = routes.with_state(state);
     match prefix {

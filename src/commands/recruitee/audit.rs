@@ -138,7 +138,19 @@ pub(crate) fn stream(
     query: &AuditQuery,
     progress: Progress,
 ) -> RecordStream {
-    let mut stream = search::run(client, query.search.clone(), progress);
+    stream_wanting(client, query, None, progress)
+}
+
+/// [`stream`] when at most `limit` entries are wanted (`--limit`).
+fn stream_wanting(
+    client: Arc<Recruitee>,
+    query: &AuditQuery,
+    limit: Option<u64>,
+    progress: Progress,
+) -> RecordStream {
+    // With --event, how many entries are needed to fill --limit is not known.
+    let want = limit.filter(|_| query.events.is_empty());
+    let mut stream = search::run_wanting(client, query.search.clone(), want, progress);
     if !query.events.is_empty() {
         // Recruitee has no event filter: a stage of the stream applies --event here.
         let events = query.events.clone();
@@ -158,7 +170,12 @@ pub async fn cmd_audit(args: AuditArgs, ctx: &Context) -> Result<()> {
         return ctx.print_requests(None, &[query.search.first_request(&client)?]);
     };
     ctx.progress.start("fetching the Recruitee audit log…");
-    let stream = stream(client, &query, ctx.progress.clone());
+    let stream = stream_wanting(
+        client,
+        &query,
+        ctx.options.output.limit,
+        ctx.progress.clone(),
+    );
     let company = ctx.settings.plain(&COMPANY_ID).unwrap_or_default();
     ctx.emit_events(stream, dest, columns(), Origin::recruitee(&company))
         .await

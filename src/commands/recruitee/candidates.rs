@@ -108,11 +108,11 @@ pub fn columns() -> Vec<Column> {
         Column::path("emails"),
         Column::derived("email", first_email)
             .table_only()
-            .table(2, "EMAIL", Fit::ShrinkOrHide(12)),
+            .table(2, "EMAIL", Fit::Hide),
         Column::path("created_at")
             .show(Show::Timestamp)
             .table(3, "CREATED", Fit::Keep),
-        Column::derived("placements", placements).table(4, "JOBS", Fit::Last),
+        Column::derived("placements", placements).table(4, "JOBS", Fit::Shrink(20)),
     ]
 }
 
@@ -188,7 +188,7 @@ pub async fn cmd_candidates(args: CandidatesArgs, ctx: &Context) -> Result<()> {
     };
     ctx.progress.start("fetching Recruitee candidates…");
     let stream = if let Some(q) = search_query {
-        search::run(client, q, ctx.progress.clone())
+        search::run_wanting(client, q, ctx.options.output.limit, ctx.progress.clone())
     } else if !ids.is_empty() {
         candidates_by_id(client, ids)
     } else {

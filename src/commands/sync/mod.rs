@@ -11,6 +11,7 @@ mod engine;
 pub mod from_archive;
 mod jobs;
 
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
@@ -30,17 +31,19 @@ pub use jobs::{AUDIT_RETENTION_DAYS, Job};
 /// The examples under `hrlogs sync --help`.
 pub const EXAMPLES: &str = "\
 Examples:
-  # Nightly from cron: keep the Recruitee audit trail past its 30 days, as an append log
+  # Nightly from cron: keep the Recruitee audit trail past its 30 days
   hrlogs sync recruitee audit -f ndjson >> /var/log/hrlogs/audit.ndjson
 
-  # Feishu department logs since 2024 into the archive; later runs fetch only what is new
-  hrlogs sync feishu dept-logs --department-file departments.txt --since 2024-01-01 -q
+  # Feishu department logs since 2024; later runs fetch only what is new
+  hrlogs sync feishu dept-logs --department-file departments.txt \\
+    --since 2024-01-01 -q
 
   # Follow new events as they happen, for a log shipper
   hrlogs sync recruitee audit --follow --interval 2m -f ndjson
 
-  # Try it with no account (the sandbox's audit log gains an event every few seconds)
-  hrlogs --sandbox --archive /tmp/demo.sqlite3 sync recruitee audit --follow --interval 5s -f ndjson";
+  # Try it with no account (the sandbox's audit log grows every few seconds)
+  hrlogs --sandbox --archive /tmp/demo.sqlite3 sync recruitee audit \\
+    --follow --interval 5s -f ndjson";
 
 /// The default time between polls with `--follow`.
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(60);
@@ -52,12 +55,40 @@ const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
 #[derive(Debug, Subcommand)]
 pub enum SyncCommand {
     /// Feishu/Lark: department and talent operation logs
-    #[command(subcommand)]
+    #[command(subcommand, after_help = SYNC_FEISHU_EXAMPLES)]
     Feishu(SyncFeishu),
     /// Recruitee: the audit log
-    #[command(subcommand)]
+    #[command(subcommand, after_help = SYNC_AUDIT_EXAMPLES)]
     Recruitee(SyncRecruitee),
 }
+
+const SYNC_DEPT_EXAMPLES: &str = "\
+Examples:
+  # Into the archive, printing what is new (the first run fetches from --since)
+  hrlogs sync feishu dept-logs --department-file departments.txt \\
+    --since 2024-01-01 -f ndjson >> dept-logs.ndjson
+
+  # Try it with no account
+  hrlogs --sandbox sync feishu dept-logs --department 7094136522860922111 \\
+    --since 2023-01-01";
+
+const SYNC_TALENT_EXAMPLES: &str = "\
+Examples:
+  hrlogs sync feishu talent-logs \\
+    --operator ou_b29276c7c3e2ff4bd3fcfb567ce690e3 --operation 1,3001 \\
+    -f ndjson >> talent-logs.ndjson";
+
+const SYNC_FEISHU_EXAMPLES: &str = "\
+Examples:
+  hrlogs sync feishu dept-logs --department-file departments.txt \\
+    --since 2024-01-01 -q
+  hrlogs sync feishu talent-logs \\
+    --operator ou_b29276c7c3e2ff4bd3fcfb567ce690e3 --operation 3001 -q";
+
+const SYNC_AUDIT_EXAMPLES: &str = "\
+Examples:
+  hrlogs sync recruitee audit -f ndjson >> /var/log/hrlogs/audit.ndjson
+  hrlogs sync recruitee audit --follow --interval 2m -f ndjson";
 
 #[derive(Debug, Subcommand)]
 pub enum SyncFeishu {
@@ -65,11 +96,13 @@ pub enum SyncFeishu {
     /// later ones from the day before the last sync to today: one request per 100 departments
     /// when nothing is new
     #[command(mut_arg("from_archive", |a| a.hide(true)), mut_arg("until", |a| a.hide(true)))]
+    #[command(after_help = SYNC_DEPT_EXAMPLES)]
     DeptLogs(SyncDeptLogs),
     /// Archive talent operation logs. The API has no time filter and no documented order, so
     /// every sync reads every page of the query (one request per 100 records, split across
     /// operators and operation types) and archives only what is new; --since filters here
     #[command(mut_arg("from_archive", |a| a.hide(true)), mut_arg("until", |a| a.hide(true)))]
+    #[command(after_help = SYNC_TALENT_EXAMPLES)]
     TalentLogs(SyncTalentLogs),
 }
 
@@ -79,6 +112,7 @@ pub enum SyncRecruitee {
     /// keeps (30 days); later ones from 10 minutes before the last sync: one request when
     /// nothing is new. Sync at least every 30 days, or events are lost
     #[command(mut_arg("from_archive", |a| a.hide(true)), mut_arg("until", |a| a.hide(true)))]
+    #[command(after_help = SYNC_AUDIT_EXAMPLES)]
     Audit(SyncAudit),
 }
 
@@ -155,8 +189,13 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
     let table_per_poll = follow.follow && ctx.options.output.format == Format::Table;
     let options = OutputOptions {
         origin: Some(jobs::origin(job.key.source, ctx)),
+        // A follow never ends: no pager waits on its tables.
+        pager: ctx.options.output.pager && !follow.follow,
         ..ctx.options.output.clone()
     };
+    ctx.progress.set_output_on_terminal(
+        ctx.options.output_path.is_none() && std::io::stdout().is_terminal(),
+    );
     let mut sink = output::sink(&options, job.columns(), dest)?;
     let work = async {
         let mut failures: u32 = 0;
@@ -256,6 +295,12 @@ fn check_flags(ctx: &Context, follow: bool) -> Result<()> {
             Error::input("--limit does not fit sync: a sync archives every new event")
                 .hint("read the archive with --from-archive --limit N instead"),
         );
+    }
+    if follow && ctx.options.output.format == Format::Xlsx {
+        return Err(Error::input(
+            "-f xlsx writes its workbook when the run ends, which --follow never does",
+        )
+        .hint("use -f ndjson (one line per event) with --follow"));
     }
     if follow && ctx.options.output_path.is_some() {
         return Err(Error::input(

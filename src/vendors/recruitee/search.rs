@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::Recruitee;
 use crate::error::Result;
 use crate::fetch::Request;
-use crate::plan::{self, RecordStream, SearchPage, SearchSource, Window};
+use crate::plan::{self, RecordStream, SearchPage, SearchPlan, SearchSource, Window};
 use crate::progress::Progress;
 use crate::record::Record;
 
@@ -132,13 +132,22 @@ impl SearchSource for Search {
 
 /// Runs the search, verified, newest first.
 pub fn run(client: Arc<Recruitee>, query: SearchQuery, progress: Progress) -> RecordStream {
-    let (window, limit) = (query.window(), query.limit);
-    let concurrency = client.max_in_flight;
-    plan::search(
-        Search { client, query },
-        window,
-        limit,
-        concurrency,
-        progress,
-    )
+    run_wanting(client, query, None, progress)
+}
+
+/// [`run`] when at most `want` records are needed (`--limit`): windows holding more than that
+/// are not paged through first.
+pub fn run_wanting(
+    client: Arc<Recruitee>,
+    query: SearchQuery,
+    want: Option<u64>,
+    progress: Progress,
+) -> RecordStream {
+    let plan = SearchPlan {
+        window: query.window(),
+        limit: query.limit,
+        concurrency: client.max_in_flight,
+        want,
+    };
+    plan::search(Search { client, query }, plan, progress)
 }
