@@ -148,6 +148,9 @@ impl Config {
 /// The fake's state: its config and what it saw.
 pub struct Feishu {
     pub config: Config,
+    /// Each log of the config as JSON text, made once (pages are joined from these).
+    dept_text: Vec<String>,
+    talent_text: Vec<String>,
     now: Timestamp,
     pub token_calls: AtomicU64,
     pub data_calls: AtomicU64,
@@ -173,6 +176,8 @@ pub struct Feishu {
 impl Feishu {
     pub fn new(config: Config) -> Feishu {
         Feishu {
+            dept_text: config.dept.iter().map(|l| l.value.to_string()).collect(),
+            talent_text: config.talent.iter().map(|l| l.value.to_string()).collect(),
             config,
             now: Timestamp::now(),
             token_calls: AtomicU64::new(0),
@@ -470,22 +475,39 @@ fn page(
     Ok((from, to, next))
 }
 
-/// The `data` of a page: items under `items_key`, `has_more`, the token under `token_key`
-/// (left out, with `has_more` still true, when the config says so).
-fn page_data(
+/// A page answer: the items (JSON texts) under `items_key`, `has_more`, the token under
+/// `token_key` (left out, with `has_more` still true, when the config says so).
+fn page_answer(
     c: &Config,
+    msg: &str,
     items_key: &str,
-    items: Vec<Value>,
+    items: &[&str],
     token_key: &str,
     next: Option<String>,
-) -> Value {
-    let mut data = json!({ items_key: items, "has_more": next.is_some() });
-    if let Some(t) = next {
-        if !c.more_without_token {
-            data[token_key] = json!(t);
+) -> Response {
+    let mut body = String::with_capacity(items.iter().map(|i| i.len() + 1).sum::<usize>() + 200);
+    body.push_str(&format!(
+        r#"{{"code":0,"msg":{},"data":{{{}:["#,
+        json!(msg),
+        json!(items_key)
+    ));
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            body.push(',');
         }
+        body.push_str(item);
     }
-    data
+    body.push_str(&format!(r#"],"has_more":{}"#, next.is_some()));
+    if let (Some(t), false) = (next, c.more_without_token) {
+        body.push_str(&format!(",{}:{}", json!(token_key), json!(t)));
+    }
+    body.push_str("}}");
+    (
+        StatusCode::OK,
+        [("content-type", "application/json; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 fn strings(v: &Value) -> Vec<String> {
@@ -520,8 +542,8 @@ async fn talent_logs(
     if operators.is_empty() || operations.is_empty() {
         return bad_param("operator_id_list and operation_list are required");
     }
-    let sample: Vec<Value>;
-    let items: Vec<&Value> = if s.config.sample {
+    let sample: Vec<String>;
+    let items: Vec<&str> = if s.config.sample {
         let mut all: Vec<(i64, String, Value)> = Vec::new();
         for op in &operators {
             for t in &operations {
@@ -530,31 +552,26 @@ async fn talent_logs(
         }
         all.retain(|(_, job, _)| jobs.is_empty() || jobs.contains(job));
         all.sort_by_key(|a| std::cmp::Reverse(a.0));
-        sample = all.into_iter().map(|(_, _, r)| r).collect();
-        sample.iter().collect()
+        sample = all.into_iter().map(|(_, _, r)| r.to_string()).collect();
+        sample.iter().map(String::as_str).collect()
     } else {
         s.config
             .talent
             .iter()
-            .filter(|l| {
+            .zip(&s.talent_text)
+            .filter(|(l, _)| {
                 operators.contains(&l.operator)
                     && operations.contains(&l.operation)
                     && (jobs.is_empty() || jobs.contains(&l.job))
             })
-            .map(|l| &l.value)
+            .map(|(_, t)| t.as_str())
             .collect()
     };
     match page(&s, &q, 100, items.len()) {
         Err(r) => r,
         Ok((from, to, next)) => {
-            let items = items
-                .get(from..to)
-                .unwrap_or_default()
-                .iter()
-                .map(|v| (*v).clone())
-                .collect::<Vec<Value>>();
-            let data = page_data(&s.config, "items", items, "page_token", next);
-            answer(StatusCode::OK, 0, "ok", Some(data))
+            let items = items.get(from..to).unwrap_or_default();
+            page_answer(&s.config, "ok", "items", items, "page_token", next)
         }
     }
 }
@@ -597,8 +614,8 @@ async fn dept_logs(
         );
     }
     let (from, to) = (start.at(0, 0, 0, 0), end.at(23, 59, 59, 0));
-    let sample: Vec<Value>;
-    let items: Vec<&Value> = if s.config.sample {
+    let sample: Vec<String>;
+    let items: Vec<&str> = if s.config.sample {
         let today = s.now.to_zoned(jiff::tz::TimeZone::UTC).date();
         let mut all: Vec<(DateTime, Value)> = departments
             .iter()
@@ -606,28 +623,30 @@ async fn dept_logs(
             .filter(|(at, _)| *at >= from && *at <= to)
             .collect();
         all.sort_by_key(|a| std::cmp::Reverse(a.0));
-        sample = all.into_iter().map(|(_, r)| r).collect();
-        sample.iter().collect()
+        sample = all.into_iter().map(|(_, r)| r.to_string()).collect();
+        sample.iter().map(String::as_str).collect()
     } else {
         let ids: HashSet<&String> = departments.iter().collect();
         s.config
             .dept
             .iter()
-            .filter(|l| ids.contains(&l.department) && l.at >= from && l.at <= to)
-            .map(|l| &l.value)
+            .zip(&s.dept_text)
+            .filter(|(l, _)| ids.contains(&l.department) && l.at >= from && l.at <= to)
+            .map(|(_, t)| t.as_str())
             .collect()
     };
     match page(&s, &q, 1000, items.len()) {
         Err(r) => r,
         Ok((from, to, next)) => {
-            let items = items
-                .get(from..to)
-                .unwrap_or_default()
-                .iter()
-                .map(|v| (*v).clone())
-                .collect::<Vec<Value>>();
-            let data = page_data(&s.config, "op_logs", items, "next_page_token", next);
-            answer(StatusCode::OK, 0, "success", Some(data))
+            let items = items.get(from..to).unwrap_or_default();
+            page_answer(
+                &s.config,
+                "success",
+                "op_logs",
+                items,
+                "next_page_token",
+                next,
+            )
         }
     }
 }
