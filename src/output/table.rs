@@ -179,11 +179,13 @@ impl Sink for Table {
     }
 }
 
-/// The width of each column (None: hidden) and whether times drop their seconds.
+/// The width of each column (None: hidden), whether times drop their seconds, and whether
+/// the last column (what happened) wraps onto lines of its own instead of being cut.
 #[derive(Debug, PartialEq)]
 struct Layout {
     widths: Vec<Option<usize>>,
     short_times: bool,
+    wrap_last: bool,
 }
 
 /// Lays out columns in `width` display columns, if a width is known.
@@ -206,6 +208,7 @@ fn layout(
     let whole = Layout {
         widths: natural.iter().copied().map(Some).collect(),
         short_times: false,
+        wrap_last: false,
     };
     let Some(width) = width else { return whole };
     // Columns that may be hidden, the last one first.
@@ -229,6 +232,7 @@ fn layout(
             return Layout {
                 widths,
                 short_times: false,
+                wrap_last: false,
             };
         }
         // 1. Times without their seconds (the header may keep the column wider).
@@ -252,6 +256,7 @@ fn layout(
             return Layout {
                 widths,
                 short_times: true,
+                wrap_last: false,
             };
         }
         best = Some(widths);
@@ -264,10 +269,47 @@ fn layout(
         Fit::Last => Some(12),
         _ => None,
     });
+    // What happened, when it is the last column, is wrapped whole rather than cut.
+    let last_shown = widths.iter().rposition(Option::is_some);
+    let wrap_last = last_shown.is_some_and(|i| matches!(fits[i], Fit::Last));
     Layout {
         widths,
         short_times: true,
+        wrap_last,
     }
+}
+
+/// `text` in pieces of at most `width` display columns, broken after a space where one is
+/// near enough, else anywhere.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while rest.width() > width {
+        let mut used = 0;
+        let mut end = 0;
+        let mut last_space = None;
+        for (i, c) in rest.char_indices() {
+            let w = c.width().unwrap_or(0);
+            if used + w > width {
+                break;
+            }
+            used += w;
+            end = i + c.len_utf8();
+            if c == ' ' {
+                last_space = Some(end);
+            }
+        }
+        if end == 0 {
+            // A character wider than the column: it goes whole on a line of its own.
+            end = rest.chars().next().map_or(rest.len(), char::len_utf8);
+        }
+        let cut_at = last_space.filter(|&s| s > end / 2).unwrap_or(end);
+        pieces.push(rest[..cut_at].trim_end().to_string());
+        rest = rest[cut_at..].trim_start();
+    }
+    pieces.push(rest.to_string());
+    pieces
 }
 
 /// Takes columns off the widest shrinkable column until `total` fits `width`.
@@ -329,6 +371,7 @@ fn render(headers: &[String], rows: &[Vec<String>], layout: &Layout, color: bool
     let mut text = String::new();
     let line = |text: &mut String, cells: &mut dyn Iterator<Item = &str>, bold: bool| {
         let mut shown: Vec<(String, usize)> = Vec::new();
+        let mut full_last: Option<String> = None;
         for (i, cell) in cells.enumerate() {
             let Some(Some(w)) = layout.widths.get(i) else {
                 continue;
@@ -338,9 +381,22 @@ fn render(headers: &[String], rows: &[Vec<String>], layout: &Layout, color: bool
             } else {
                 cell
             };
+            full_last = Some(cell.to_string());
             shown.push((cut(cell, *w), *w));
         }
         let last = shown.len().saturating_sub(1);
+        // The pieces of a wrapped last cell after its first, each on a line of its own.
+        let mut more: Vec<String> = Vec::new();
+        if layout.wrap_last && !bold {
+            if let Some((cell, w)) = shown.last_mut() {
+                let full = full_last.take().unwrap_or_default();
+                if full.width() > *w {
+                    let mut pieces = wrap(&full, *w).into_iter();
+                    *cell = pieces.next().unwrap_or_default();
+                    more = pieces.collect();
+                }
+            }
+        }
         if bold && color {
             text.push_str("\u{1b}[1m");
         }
@@ -357,6 +413,12 @@ fn render(headers: &[String], rows: &[Vec<String>], layout: &Layout, color: bool
             text.push_str("\u{1b}[0m");
         }
         text.push('\n');
+        let indent: usize = shown[..last].iter().map(|(_, w)| w + GAP).sum();
+        for piece in more {
+            text.extend(std::iter::repeat_n(' ', indent));
+            text.push_str(&piece);
+            text.push('\n');
+        }
     };
     line(&mut text, &mut headers.iter().map(String::as_str), true);
     for row in rows {
@@ -398,6 +460,22 @@ mod tests {
             .iter()
             .map(|r| r.iter().map(|c| c.to_string()).collect())
             .collect()
+    }
+
+    #[test]
+    fn wrapping_keeps_every_character_within_the_width() {
+        let text = "parent_department: 陈晓明陈晓明 → Ishwar Gautam";
+        for width in [1, 5, 12, 20] {
+            let pieces = wrap(text, width);
+            assert!(
+                pieces.iter().all(|p| p.width() <= width.max(2)),
+                "{pieces:?}"
+            );
+            let joined: String = pieces.concat().split_whitespace().collect();
+            let original: String = text.split_whitespace().collect();
+            assert_eq!(joined, original, "at {width}");
+        }
+        assert_eq!(wrap("short", 10), vec!["short"]);
     }
 
     #[test]
