@@ -155,13 +155,18 @@ pub async fn drain(
                 progress.warn(&escape_for_terminal(&w));
             }
             progress.output_starts();
-            let writer = sink.finish()?;
-            let dest = writer.into_inner().map_err(|e| e.into_error())?;
-            Ok(dest.commit()?)
+            close(sink)
         }
         Err(e) => {
             let _ = sink.flush();
             Err(e)
         }
     }
+}
+
+/// Closes the format and makes the output final: flushed, and an `-o` file renamed into place.
+pub fn close(sink: Box<dyn Sink>) -> Result<()> {
+    let writer = sink.finish()?;
+    let dest = writer.into_inner().map_err(|e| e.into_error())?;
+    Ok(dest.commit()?)
 }

@@ -210,19 +210,11 @@ impl Feishu {
 }
 
 /// A fake Feishu served on its own thread; stops when dropped.
-pub struct Fake {
-    pub server: Server,
-    pub state: Arc<Feishu>,
-}
+pub type Fake = super::Fake<Feishu>;
 
-impl Fake {
-    /// The base URL to configure (`feishu.base_url`), with the prefix if any.
-    pub fn base_url(&self) -> String {
-        format!(
-            "{}{}",
-            self.server.addr,
-            self.state.config.prefix.as_deref().unwrap_or("")
-        )
+impl super::Prefixed for Feishu {
+    fn prefix(&self) -> Option<&str> {
+        self.config.prefix.as_deref()
     }
 }
 

@@ -296,3 +296,22 @@ impl Seen {
             .unwrap_or_default()
     }
 }
+
+/// A vendor's fake whose routes may sit under a path prefix (an API gateway).
+pub trait Prefixed {
+    fn prefix(&self) -> Option<&str>;
+}
+
+/// A fake served on its own thread, with its state (config and what it was asked); stops
+/// when dropped.
+pub struct Fake<S> {
+    pub server: Server,
+    pub state: Arc<S>,
+}
+
+impl<S: Prefixed> Fake<S> {
+    /// The base URL to configure, with the prefix if any.
+    pub fn base_url(&self) -> String {
+        format!("{}{}", self.server.addr, self.state.prefix().unwrap_or(""))
+    }
+}

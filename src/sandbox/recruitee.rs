@@ -303,19 +303,11 @@ impl Recruitee {
 }
 
 /// A fake Recruitee served on its own thread; stops when dropped.
-pub struct Fake {
-    pub server: Server,
-    pub state: Arc<Recruitee>,
-}
+pub type Fake = super::Fake<Recruitee>;
 
-impl Fake {
-    /// The base URL to configure (`recruitee.base_url`), with the prefix if any.
-    pub fn base_url(&self) -> String {
-        format!(
-            "{}{}",
-            self.server.addr,
-            self.state.config.prefix.as_deref().unwrap_or("")
-        )
+impl super::Prefixed for Recruitee {
+    fn prefix(&self) -> Option<&str> {
+        self.config.prefix.as_deref()
     }
 }
 

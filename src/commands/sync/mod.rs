@@ -209,8 +209,7 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
                             output::sink(&options, job.columns(), Destination::stdout())?;
                         write_new(&path, &job, &outcome, each.as_mut(), ctx).await?;
                         if outcome.finalized.new > 0 {
-                            let writer = each.finish()?;
-                            writer.into_inner().map_err(|e| e.into_error())?.commit()?;
+                            output::close(each)?;
                         }
                     } else {
                         write_new(&path, &job, &outcome, sink.as_mut(), ctx).await?;
@@ -240,11 +239,7 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
     let outcome: Result<()> = work.await;
     match outcome {
         Ok(()) if table_per_poll => Ok(()),
-        Ok(()) => {
-            let writer = sink.finish()?;
-            let dest = writer.into_inner().map_err(|e| e.into_error())?;
-            Ok(dest.commit()?)
-        }
+        Ok(()) => output::close(sink),
         Err(e) => {
             let _ = sink.flush();
             Err(e)
