@@ -904,6 +904,11 @@ mod output_safety {
         assert_eq!(out.status.code(), Some(1), "{err}");
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(err.contains("No space left"), "{err}");
+        // It names what could not be written, and what to do.
+        assert!(
+            err.contains("writing stdout failed") && err.contains("free some space"),
+            "{err}"
+        );
 
         // Stdout opened read-only: Rust would drop every write silently.
         std::fs::write(env.path("ro"), "").expect("write");

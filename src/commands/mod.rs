@@ -197,8 +197,9 @@ impl Context {
         self.progress.set_output_on_terminal(
             matches!(dest, Destination::Stdout(_)) && std::io::stdout().is_terminal(),
         );
+        let target = dest.describe();
         let sink = output::sink(options, columns, dest)?;
-        output::drain(stream, sink, options.limit, &self.progress).await
+        output::drain(stream, sink, options.limit, &self.progress, &target).await
     }
 
     /// Refuses `-f ocsf` for a command whose records are not log events (before any request).

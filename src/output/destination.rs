@@ -45,6 +45,15 @@ fn resolve_links(path: &Path) -> io::Result<PathBuf> {
 }
 
 impl Destination {
+    /// What this is, for messages: `stdout`, the file's path, or the device given to `-o`.
+    pub fn describe(&self) -> String {
+        match self {
+            Destination::Stdout(_) => "stdout".to_string(),
+            Destination::File { path, .. } => path.display().to_string(),
+            Destination::Special(_) => "the device or FIFO given to -o".to_string(),
+        }
+    }
+
     pub fn stdout() -> Destination {
         Destination::Stdout(io::stdout())
     }

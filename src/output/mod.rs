@@ -113,11 +113,16 @@ pub fn sink(
 /// Moves every record of `stream` into `sink`, up to `limit`. On success the output is
 /// closed and committed; on failure what was written stays as far as it got (a JSON array
 /// unclosed) and a file destination is removed. A closed pipe ends the run quietly.
+///
+/// The writes (and the final flush, fsync and rename) are blocking I/O: they run through
+/// [`blocking`], so the async workers keep fetching meanwhile. A failed write names `target`
+/// (stdout, the file) and why.
 pub async fn drain(
     mut stream: RecordStream,
     mut sink: Box<dyn Sink>,
     limit: Option<u64>,
     progress: &Progress,
+    target: &str,
 ) -> Result<()> {
     let mut written: u64 = 0;
     let streaming = sink.writes_as_it_goes();
@@ -133,16 +138,20 @@ pub async fn drain(
             if take > 0 && streaming {
                 progress.output_starts();
             }
-            for record in records.iter().take(take) {
-                sink.write(record)?;
-            }
+            blocking(|| {
+                records
+                    .iter()
+                    .take(take)
+                    .try_for_each(|record| sink.write(record))
+            })
+            .map_err(|e| write_failed(target, e))?;
             written += take as u64;
             progress.records_out(take as u64);
             if limit.is_some_and(|l| written >= l) {
                 break;
             }
             if stream.is_idle() {
-                sink.flush()?;
+                blocking(|| sink.flush()).map_err(|e| write_failed(target, e))?;
             }
         }
         Ok(())
@@ -155,18 +164,43 @@ pub async fn drain(
                 progress.warn(&escape_for_terminal(&w));
             }
             progress.output_starts();
-            close(sink)
+            blocking(|| close(sink)).map_err(|e| write_failed(target, e))
         }
         Err(e) => {
-            let _ = sink.flush();
+            let _ = blocking(|| sink.flush());
             Err(e)
         }
     }
 }
 
+/// Runs blocking I/O so that the async workers are not held: on the multi-threaded runtime,
+/// the worker hands its other tasks over first (`block_in_place`); elsewhere it just runs.
+pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
+/// A failed write, said so: which stream or file, what the system said, what to do. A closed
+/// pipe (`| head`) stays a normal end.
+fn write_failed(target: &str, e: io::Error) -> crate::error::Error {
+    if e.kind() == io::ErrorKind::BrokenPipe {
+        return e.into();
+    }
+    let hint = match e.raw_os_error() {
+        Some(28 | 122) => "free some space, or write elsewhere with -o",
+        Some(1 | 13 | 30) => "check the permissions of the destination, or write elsewhere with -o",
+        _ => "check the destination, or write elsewhere with -o",
+    };
+    crate::error::Error::other(format!("writing {target} failed: {e}")).hint(hint)
+}
+
 /// Closes the format and makes the output final: flushed, and an `-o` file renamed into place.
-pub fn close(sink: Box<dyn Sink>) -> Result<()> {
+pub fn close(sink: Box<dyn Sink>) -> io::Result<()> {
     let writer = sink.finish()?;
     let dest = writer.into_inner().map_err(|e| e.into_error())?;
-    Ok(dest.commit()?)
+    dest.commit()
 }

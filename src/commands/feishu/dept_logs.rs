@@ -129,7 +129,7 @@ pub async fn cmd_dept_logs(args: DeptLogsArgs, ctx: &Context) -> Result<()> {
 pub(crate) fn validate(args: &DeptLogsArgs, ctx: &Context) -> Result<DeptLogsQuery> {
     let mut ids = args.departments.clone();
     if let Some(path) = &args.department_file {
-        ids.extend(read_ids(path)?);
+        ids.extend(crate::output::blocking(|| read_ids(path))?);
     }
     let departments = clean_list("--department", &ids)?;
     if departments.is_empty() {

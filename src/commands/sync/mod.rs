@@ -209,7 +209,7 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
                             output::sink(&options, job.columns(), Destination::stdout())?;
                         write_new(&path, &job, &outcome, each.as_mut(), ctx).await?;
                         if outcome.finalized.new > 0 {
-                            output::close(each)?;
+                            output::blocking(|| output::close(each))?;
                         }
                     } else {
                         write_new(&path, &job, &outcome, sink.as_mut(), ctx).await?;
@@ -239,7 +239,7 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
     let outcome: Result<()> = work.await;
     match outcome {
         Ok(()) if table_per_poll => Ok(()),
-        Ok(()) => output::close(sink),
+        Ok(()) => Ok(output::blocking(|| output::close(sink))?),
         Err(e) => {
             let _ = sink.flush();
             Err(e)
@@ -334,12 +334,10 @@ async fn write_new(
     );
     while let Some(batch) = rows.next_batch().await {
         let batch = batch?;
-        for r in &batch {
-            sink.write(r)?;
-        }
+        output::blocking(|| batch.iter().try_for_each(|r| sink.write(r)))?;
         ctx.progress.records_out(batch.len() as u64);
     }
-    sink.flush()?;
+    output::blocking(|| sink.flush())?;
     Ok(())
 }
 
