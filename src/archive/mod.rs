@@ -255,22 +255,12 @@ impl Archive {
                 params![key.source.name(), key.tenant, key.query, now_ms],
             )
             .map_err(|e| self.err(e))?;
-        self.conn
-            .query_row(
-                "SELECT id, covered_from, cursor, last_run_at, pending FROM streams
-                 WHERE source = ?1 AND tenant = ?2 AND query = ?3",
-                params![key.source.name(), key.tenant, key.query],
-                |r| {
-                    Ok(StreamState {
-                        id: r.get(0)?,
-                        covered_from: r.get(1)?,
-                        cursor: r.get(2)?,
-                        last_run_at: r.get(3)?,
-                        pending: r.get(4)?,
-                    })
-                },
-            )
-            .map_err(|e| self.err(e))
+        self.find_stream(key)?.ok_or_else(|| {
+            Error::other(format!(
+                "archive {}: the stream's row vanished as it was created",
+                self.path.display()
+            ))
+        })
     }
 
     /// The stream's row, if it has one (nothing is written).

@@ -6,12 +6,9 @@ pub mod feishu;
 pub mod recruitee;
 
 use std::path::Path;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use assert_cmd::Command;
 use tempfile::TempDir;
-use wiremock::ResponseTemplate;
 
 /// A test's own home: no user config, no stray HRLOGS_* variables.
 pub struct Env {
@@ -81,68 +78,5 @@ pub fn files_in(dir: &Path) -> Vec<String> {
     v
 }
 
-/// Injects faults into a share of answers, deterministically: every `every_5xx`-th request
-/// answers 500, every `every_cut`-th a 200 whose body is cut off.
-#[derive(Default)]
-pub struct Faults {
-    pub every_5xx: u64,
-    pub every_cut: u64,
-    /// Every `every_429`-th request answers 429 with the vendor's reset header.
-    pub every_429: u64,
-    counter: AtomicU64,
-    pub injected: AtomicU64,
-}
-
-impl Faults {
-    pub fn new(every_5xx: u64, every_cut: u64, every_429: u64) -> Faults {
-        Faults {
-            every_5xx,
-            every_cut,
-            every_429,
-            ..Default::default()
-        }
-    }
-
-    /// A fault to answer instead, if this request gets one. `rate_limited` builds the
-    /// vendor's 429.
-    pub fn pick(&self, rate_limited: impl Fn() -> ResponseTemplate) -> Option<ResponseTemplate> {
-        let n = self.counter.fetch_add(1, Ordering::SeqCst) + 1;
-        let hit = |every: u64| every > 0 && n % every == 0;
-        let fault = if hit(self.every_5xx) {
-            Some(ResponseTemplate::new(500).set_body_string("<html>502 Bad Gateway</html>"))
-        } else if hit(self.every_cut) {
-            Some(ResponseTemplate::new(200).set_body_raw(
-                b"{\"code\":0,\"data\":{\"items\":[{\"appl".to_vec(),
-                "application/json",
-            ))
-        } else if hit(self.every_429) {
-            Some(rate_limited())
-        } else {
-            None
-        };
-        if fault.is_some() {
-            self.injected.fetch_add(1, Ordering::SeqCst);
-        }
-        fault
-    }
-}
-
-/// Records what a fake saw, for assertions.
-#[derive(Default)]
-pub struct Seen {
-    pub bodies: Mutex<Vec<serde_json::Value>>,
-    pub queries: Mutex<Vec<Vec<(String, String)>>>,
-    pub violations: Mutex<Vec<String>>,
-}
-
-impl Seen {
-    pub fn violation(&self, v: String) {
-        self.violations.lock().expect("lock").push(v);
-    }
-    pub fn violations(&self) -> Vec<String> {
-        self.violations.lock().expect("lock").clone()
-    }
-    pub fn count(&self) -> usize {
-        self.queries.lock().expect("lock").len()
-    }
-}
+/// The faults a fake injects (one type for both vendors' fakes, in `hrlogs::sandbox`).
+pub use hrlogs::sandbox::Faults;

@@ -128,12 +128,12 @@ impl RecruiteeFake {
         config.refuse_with = state.refuse_with;
         config.throttle_first = state.throttle_first;
         config.overlap_pages = config.overlap_pages || state.overlap_pages;
-        let f = &state.faults;
+        let f = state.faults;
         if f.every_5xx + f.every_cut + f.every_429 > 0 {
             config.faults.every_5xx = f.every_5xx;
             config.faults.every_cut = f.every_cut;
             config.faults.every_429 = f.every_429;
-            config.faults.retry_after.get_or_insert(0);
+            config.faults.retry_after = f.retry_after.or(Some(0));
         }
         let fake = fake::spawn(config).expect("start the Recruitee fake");
         let state = fake.state.clone();
