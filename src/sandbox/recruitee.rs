@@ -142,17 +142,22 @@ impl Config {
 struct Item {
     at: i64,
     value: Value,
-    /// `value` as JSON text, made once.
-    text: String,
+    /// `value` as JSON text, made once when first served.
+    text: OnceLock<String>,
     status: Option<String>,
     offer_id: Option<u64>,
 }
 
 impl Item {
+    /// The record as served.
+    fn text(&self) -> &str {
+        self.text.get_or_init(|| self.value.to_string())
+    }
+
     fn of(e: Entry) -> Item {
         Item {
             at: e.created_at,
-            text: e.value.to_string(),
+            text: OnceLock::new(),
             value: e.value,
             status: e.status,
             offer_id: e.offer_id,
@@ -180,9 +185,12 @@ impl Index {
 
 struct Data {
     now: i64,
-    audit: RwLock<Index>,
+    /// Made on the first audit request: most runs of the sandbox never ask for it.
+    audit: OnceLock<RwLock<Index>>,
     candidates: Index,
     offers: Vec<Value>,
+    /// For the sample's audit log: the candidates as made, and the generator where they left it.
+    sample: Option<(Vec<Value>, Rng)>,
 }
 
 /// The fake's state: its config, data and what it saw.
@@ -216,11 +224,23 @@ impl Recruitee {
             } else {
                 Data {
                     now: Timestamp::now().as_second(),
-                    audit: RwLock::new(Index::of(self.config.audit.clone())),
+                    audit: OnceLock::new(),
                     candidates: Index::of(self.config.candidates.clone()),
                     offers: self.config.offers.clone(),
+                    sample: None,
                 }
             }
+        })
+    }
+
+    /// The audit log, made on first use.
+    fn audit(&self) -> &RwLock<Index> {
+        let d = self.data();
+        d.audit.get_or_init(|| {
+            RwLock::new(Index::of(match &d.sample {
+                Some((candidates, rng)) => sample_audit(d.now, candidates, rng.clone()),
+                None => self.config.audit.clone(),
+            }))
         })
     }
 
@@ -253,7 +273,7 @@ impl Recruitee {
 
     /// Adds an audit entry (one that arrives while hrlogs runs, or between syncs).
     pub fn push_audit(&self, entry: Entry) {
-        if let Ok(mut index) = self.data().audit.write() {
+        if let Ok(mut index) = self.audit().write() {
             let item = Item::of(entry);
             let at = index.0.partition_point(|i| i.at > item.at);
             index.0.insert(at, item);
@@ -485,6 +505,18 @@ fn build_sample() -> Data {
             }
         })
         .collect();
+    let made = candidates.iter().map(|c| c.value.clone()).collect();
+    Data {
+        now,
+        audit: OnceLock::new(),
+        candidates: Index::of(candidates),
+        offers,
+        sample: Some((made, rng)),
+    }
+}
+
+/// The sample's audit log: [`AUDIT_ENTRIES`] entries before `now`, about the `candidates`.
+fn sample_audit(now: i64, candidates: &[Value], mut rng: Rng) -> Vec<Entry> {
     let mut audit: Vec<Entry> = Vec::with_capacity(AUDIT_ENTRIES);
     let mut at = now - 60;
     for i in 0..AUDIT_ENTRIES {
@@ -494,7 +526,9 @@ fn build_sample() -> Data {
         }
         let (admin_id, first, last) = *rng.pick(ADMINS);
         let event = *rng.pick(EVENTS);
-        let c = &candidates[rng.range(0, CANDIDATES as u64) as usize].value;
+        let Some(c) = candidates.get(rng.range(0, CANDIDATES as u64) as usize) else {
+            continue;
+        };
         let admin = json!({"email": format!("admin{admin_id}@example.com"), "first_name": first, "id": admin_id, "last_name": last});
         let candidate = json!({"emails": c["emails"], "id": c["id"], "name": c["name"]});
         let offer = &c["placements"][0]["offer"];
@@ -515,12 +549,7 @@ fn build_sample() -> Data {
         });
         audit.push(Entry::new(at, entry));
     }
-    Data {
-        now,
-        audit: RwLock::new(Index::of(audit)),
-        candidates: Index::of(candidates),
-        offers,
-    }
+    audit
 }
 
 fn json_response(status: StatusCode, body: String) -> Response {
@@ -615,7 +644,7 @@ fn matches(filters: &[Value], item: &Item) -> bool {
         }),
         Some("all") => {
             let q = f["query"].as_str().unwrap_or("").to_lowercase();
-            item.text.to_lowercase().contains(&q)
+            item.text().to_lowercase().contains(&q)
         }
         _ => true,
     })
@@ -716,7 +745,7 @@ fn search(
     } else {
         total
     };
-    let texts: Vec<&str> = hits[start..end].iter().map(|i| i.text.as_str()).collect();
+    let texts: Vec<&str> = hits[start..end].iter().map(|i| i.text()).collect();
     json_response(
         StatusCode::OK,
         format!(
@@ -763,7 +792,7 @@ async fn audit_log(
     }
     s.arrivals();
     let n = s.seen.requests();
-    match s.data().audit.read() {
+    match s.audit().read() {
         Ok(index) => search(&s, &index, "entries", &q, n),
         Err(_) => json_response(StatusCode::INTERNAL_SERVER_ERROR, "{}".into()),
     }
@@ -806,7 +835,7 @@ async fn candidates(
         .filter(|c| offer.is_none_or(|o| c.offer_id == Some(o)))
         .skip(offset)
         .take(limit)
-        .map(|c| c.text.as_str())
+        .map(|c| c.text())
         .collect();
     json_response(
         StatusCode::OK,
@@ -836,7 +865,7 @@ async fn candidate(
     {
         Some(c) => json_response(
             StatusCode::OK,
-            format!("{{\"candidate\":{},\"references\":[]}}", c.text),
+            format!("{{\"candidate\":{},\"references\":[]}}", c.text()),
         ),
         None => not_found(),
     }
@@ -881,7 +910,7 @@ mod arrival_tests {
     #[test]
     fn sample_entries_keep_arriving_one_every_few_seconds_with_stable_ids() {
         let fake = Recruitee::new(Config::sample());
-        let count = |f: &Recruitee| f.data().audit.read().map(|i| i.0.len()).unwrap_or(0);
+        let count = |f: &Recruitee| f.audit().read().map(|i| i.0.len()).unwrap_or(0);
         let start = count(&fake);
         fake.arrivals_after(ARRIVAL_SECONDS - 1);
         assert_eq!(count(&fake), start);

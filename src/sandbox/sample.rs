@@ -1,6 +1,7 @@
 //! Deterministic sample data: the same ID always gets the same records.
 
 /// splitmix64: a small, good-enough generator for sample data.
+#[derive(Clone)]
 pub struct Rng(u64);
 
 impl Rng {
