@@ -19,10 +19,6 @@ impl Record {
         Record { raw, key, id: None }
     }
 
-    /// The record parsed, for the formats that pick fields (csv, table).
-    pub fn value(&self) -> serde_json::Value {
-        serde_json::from_str(self.raw.get()).unwrap_or(serde_json::Value::Null)
-    }
 }
 
 /// A number that some APIs send as a JSON number and some as a string (`"3001"`).

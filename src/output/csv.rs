@@ -1,9 +1,10 @@
 //! csv: RFC 4180 with a header row, one row per record; nested values as JSON text; formula
 //! cells neutralised unless `--csv-raw`.
 
+use std::borrow::Cow;
 use std::io::{self, BufWriter};
 
-use super::columns::{Column, FieldCheck, cell_text};
+use super::columns::{Column, FieldCheck, Fields};
 use super::{Destination, Sink, neutralize_formula};
 use crate::record::Record;
 
@@ -11,7 +12,6 @@ pub struct Csv {
     writer: csv::Writer<BufWriter<Destination>>,
     columns: Vec<Column>,
     safe: bool,
-    row: Vec<String>,
     check: Option<FieldCheck>,
 }
 
@@ -29,7 +29,6 @@ impl Csv {
             writer,
             columns,
             safe,
-            row: Vec::new(),
             check,
         }
     }
@@ -37,22 +36,23 @@ impl Csv {
 
 impl Sink for Csv {
     fn write(&mut self, record: &Record) -> io::Result<()> {
-        let value = record.value();
+        let fields = Fields::of(record);
         if let Some(check) = &mut self.check {
-            check.see(&value);
+            check.see(&fields);
         }
-        self.row.clear();
         for c in &self.columns {
-            let v = c.get(&value);
-            let text = cell_text(&v);
-            let text = match (&v, self.safe) {
-                (serde_json::Value::String(_), true) => neutralize_formula(&text).into_owned(),
-                _ => text,
+            let cell = fields.cell(c);
+            let text = if cell.string && self.safe {
+                neutralize_formula(&cell.text)
+            } else {
+                Cow::Borrowed(&*cell.text)
             };
-            self.row.push(text);
+            self.writer
+                .write_field(text.as_bytes())
+                .map_err(io::Error::other)?;
         }
         self.writer
-            .write_record(&self.row)
+            .write_record(None::<&[u8]>)
             .map_err(io::Error::other)
     }
 

@@ -12,7 +12,7 @@ use jiff::tz::TimeZone;
 use serde_json::Value;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use super::columns::{Column, FieldCheck, Fit, Show, cell_text, changes_text, dept_operation_text};
+use super::columns::{Column, FieldCheck, Fields, Fit, Show, cell_text, changes_text, dept_operation_text};
 use super::{Destination, Sink, escape_for_terminal, pager};
 use crate::record::Record;
 
@@ -113,14 +113,14 @@ fn header(column: &Column, tz: &TimeZone, default_table: bool) -> String {
 
 impl Sink for Table {
     fn write(&mut self, record: &Record) -> io::Result<()> {
-        let value = record.value();
+        let fields = Fields::of(record);
         if let Some(check) = &mut self.check {
-            check.see(&value);
+            check.see(&fields);
         }
         let row = self
             .columns
             .iter()
-            .map(|c| show(&c.get(&value), c.show, &self.options.tz))
+            .map(|c| show(&fields.value(c), c.show, &self.options.tz))
             .collect();
         self.rows.push(row);
         Ok(())

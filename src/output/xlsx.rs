@@ -12,7 +12,7 @@ use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, XlsxError};
 use serde_json::Value;
 use unicode_width::UnicodeWidthStr;
 
-use super::columns::{Column, FieldCheck, Show, cell_text};
+use super::columns::{Column, FieldCheck, Fields, Show, cell_text};
 use super::table::{instant, zone_name};
 use super::{Destination, Sink};
 use crate::record::Record;
@@ -106,9 +106,9 @@ impl Xlsx {
 
 impl Sink for Xlsx {
     fn write(&mut self, record: &Record) -> io::Result<()> {
-        let value = record.value();
+        let fields = Fields::of(record);
         if let Some(check) = &mut self.check {
-            check.see(&value);
+            check.see(&fields);
         }
         if self.row >= MAX_ROWS {
             return Err(io::Error::other(format!(
@@ -121,7 +121,7 @@ impl Sink for Xlsx {
             .columns
             .iter()
             .map(|c| {
-                let v = c.get(&value);
+                let v = fields.value(c);
                 let t = self.datetime(&v, c.show);
                 (v, t)
             })
