@@ -18,7 +18,6 @@ impl Record {
     pub fn new(raw: Box<RawValue>, key: i64) -> Record {
         Record { raw, key, id: None }
     }
-
 }
 
 /// A number that some APIs send as a JSON number and some as a string (`"3001"`).

@@ -4,7 +4,7 @@
 //! time grammar, and what the sinks do with a record. None of it may panic.
 #![no_main]
 
-use hrlogs::output::{Column, escape_for_terminal, neutralize_formula};
+use hrlogs::output::{Column, Fields, escape_for_terminal, neutralize_formula};
 use hrlogs::time::{Bound, parse, parse_date};
 use hrlogs::vendors::{feishu, recruitee};
 use libfuzzer_sys::fuzz_target;
@@ -60,11 +60,17 @@ fuzz_target!(|data: &[u8]| {
         Column::path("changes"),
     ];
     for record in &records {
-        let value = record.value();
+        // Columns read from the record's text must equal those of the parsed record.
+        let fields = Fields::of(record);
+        let value: serde_json::Value = serde_json::from_str(record.raw.get()).expect("a record is JSON");
+        let _ = fields.names();
         for c in &columns {
-            let text = hrlogs::output::cell_text(&c.get(&value));
-            let _ = escape_for_terminal(&text);
-            let _ = neutralize_formula(&text);
+            let expected = lookup(&value, &c.path);
+            assert_eq!(fields.value(c), expected);
+            let cell = fields.cell(c);
+            assert_eq!(cell.text, hrlogs::output::cell_text(&expected));
+            let _ = escape_for_terminal(&cell.text);
+            let _ = neutralize_formula(&cell.text);
         }
         let _ = feishu::talent_logs::key_of(&record.raw);
         let _ = feishu::dept_logs::key_of(&record.raw);
@@ -82,6 +88,19 @@ fuzz_target!(|data: &[u8]| {
         assert!(!line.contains('\n') && !line.contains("fuzz-secret-value"));
     }
 });
+
+/// The value at a column's path in the parsed record (null when there is none).
+fn lookup(mut value: &serde_json::Value, path: &[String]) -> serde_json::Value {
+    for part in path {
+        value = match value {
+            serde_json::Value::Object(map) => map.get(part),
+            serde_json::Value::Array(items) => part.parse::<usize>().ok().and_then(|i| items.get(i)),
+            _ => None,
+        }
+        .unwrap_or(&serde_json::Value::Null);
+    }
+    value.clone()
+}
 
 /// The line an error would print: one line, whatever the vendor sent.
 fn error_line(f: hrlogs::fetch::Failure) -> String {

@@ -4,7 +4,8 @@
 use std::borrow::Cow;
 use std::io::{self, BufWriter};
 
-use super::columns::{Column, FieldCheck, Fields};
+use super::columns::{Column, FieldCheck};
+use super::fields::Fields;
 use super::{Destination, Sink, neutralize_formula};
 use crate::record::Record;
 

@@ -6,6 +6,7 @@
 mod columns;
 mod csv;
 mod destination;
+mod fields;
 mod json;
 mod ocsf;
 mod pager;
@@ -25,6 +26,7 @@ use columns::{FieldCheck, Set};
 
 pub use columns::{Column, Fit, Show, cell_text};
 pub use destination::Destination;
+pub use fields::{Cell, Fields};
 pub use pager::paging;
 pub use sanitize::{escape_for_terminal, neutralize_formula};
 

@@ -12,7 +12,8 @@ use jiff::tz::TimeZone;
 use serde_json::Value;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use super::columns::{Column, FieldCheck, Fields, Fit, Show, cell_text, changes_text, dept_operation_text};
+use super::columns::{Column, FieldCheck, Fit, Show, cell_text, changes_text, dept_operation_text};
+use super::fields::Fields;
 use super::{Destination, Sink, escape_for_terminal, pager};
 use crate::record::Record;
 

@@ -12,7 +12,8 @@ use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, XlsxError};
 use serde_json::Value;
 use unicode_width::UnicodeWidthStr;
 
-use super::columns::{Column, FieldCheck, Fields, Show, cell_text};
+use super::columns::{Column, FieldCheck, Show, cell_text};
+use super::fields::Fields;
 use super::table::{instant, zone_name};
 use super::{Destination, Sink};
 use crate::record::Record;
