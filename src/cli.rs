@@ -3,7 +3,10 @@
 
 use std::path::PathBuf;
 
+use clap::builder::PossibleValue;
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::output::Format;
 
 use crate::commands::{archive, config, feishu, recruitee, sync};
 
@@ -34,12 +37,18 @@ pub struct Cli {
     pub command: Command,
 }
 
+// The sections of `--help` that the global options fall into.
+const OUTPUT: &str = "Output";
+const REQUESTS: &str = "Requests";
+const CONFIGURATION: &str = "Configuration";
+const MESSAGES: &str = "Messages";
+
 /// Options that every command takes, before or after the subcommand.
 #[derive(Debug, Args, Clone, Default)]
 pub struct GlobalArgs {
     /// Output format [default: table when stdout is a terminal, else json; with -o, from the
     /// file's extension]
-    #[arg(short = 'f', long, global = true, value_enum, help_heading = "Output")]
+    #[arg(short = 'f', long, global = true, value_enum, help_heading = OUTPUT)]
     pub format: Option<Format>,
     /// Columns for table, csv and xlsx: dotted paths into each record, e.g. operator.name.en_us
     #[arg(
@@ -47,11 +56,11 @@ pub struct GlobalArgs {
         global = true,
         value_delimiter = ',',
         value_name = "a,b.c",
-        help_heading = "Output"
+        help_heading = OUTPUT
     )]
     pub fields: Vec<String>,
     /// Stop after N records (and stop fetching)
-    #[arg(long, global = true, value_name = "N", help_heading = "Output")]
+    #[arg(long, global = true, value_name = "N", help_heading = OUTPUT)]
     pub limit: Option<u64>,
     /// Write to PATH instead of stdout, atomically: a failed run leaves no file (or the old one).
     /// The format follows the extension (.json .ndjson .jsonl .csv .xlsx .txt) unless -f says.
@@ -61,102 +70,89 @@ pub struct GlobalArgs {
         long,
         global = true,
         value_name = "PATH",
-        help_heading = "Output"
+        help_heading = OUTPUT
     )]
     pub output: Option<PathBuf>,
     /// Write CSV cells exactly as received, without the ' that stops a spreadsheet from running
     /// a cell as a formula
-    #[arg(long, global = true, help_heading = "Output")]
+    #[arg(long, global = true, help_heading = OUTPUT)]
     pub csv_raw: bool,
     /// Time zone for parsing times without an offset and for showing times [default: TZ or local]
-    #[arg(long, global = true, value_name = "ZONE", help_heading = "Output")]
+    #[arg(long, global = true, value_name = "ZONE", help_heading = OUTPUT)]
     pub tz: Option<String>,
     /// Tables: every column, whole, however wide the terminal (the csv columns)
-    #[arg(long, global = true, help_heading = "Output")]
+    #[arg(long, global = true, help_heading = OUTPUT)]
     pub wide: bool,
     /// Tables longer than the screen are not sent through a pager (HRLOGS_PAGER, PAGER, less)
-    #[arg(long, global = true, help_heading = "Output")]
+    #[arg(long, global = true, help_heading = OUTPUT)]
     pub no_pager: bool,
     /// When to use colour in tables (NO_COLOR is honoured)
-    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, help_heading = "Output")]
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, help_heading = OUTPUT)]
     pub color: ColorChoice,
 
     /// Records per request [default: the API's maximum: talent logs 100, department logs 1000,
     /// Recruitee 100]
-    #[arg(long, global = true, value_name = "N", help_heading = "Requests")]
+    #[arg(long, global = true, value_name = "N", help_heading = REQUESTS)]
     pub page_size: Option<u32>,
     /// Seconds before one request is given up and retried [default: 30]
-    #[arg(long, global = true, value_name = "SECS", help_heading = "Requests")]
+    #[arg(long, global = true, value_name = "SECS", help_heading = REQUESTS)]
     pub timeout: Option<f64>,
     /// Retries of a transient failure (network, 5xx, 429) per request [default: 5]
-    #[arg(long, global = true, value_name = "N", help_heading = "Requests")]
+    #[arg(long, global = true, value_name = "N", help_heading = REQUESTS)]
     pub max_retries: Option<u32>,
     /// Print the requests that would be sent (auth redacted) and exit without sending any
-    #[arg(long, global = true, help_heading = "Requests")]
+    #[arg(long, global = true, help_heading = REQUESTS)]
     pub dry_run: bool,
     /// Run against the built-in stand-in of both vendors: no account or network needed
-    #[arg(long, global = true, help_heading = "Requests")]
+    #[arg(long, global = true, help_heading = REQUESTS)]
     pub sandbox: bool,
 
     /// Profile in the config file [env: HRLOGS_PROFILE]
-    #[arg(
-        long,
-        global = true,
-        value_name = "NAME",
-        help_heading = "Configuration"
-    )]
+    #[arg(long, global = true, value_name = "NAME", help_heading = CONFIGURATION)]
     pub profile: Option<String>,
     /// Config file [env: HRLOGS_CONFIG] [default: <config dir>/hrlogs/config.toml]
-    #[arg(
-        long,
-        global = true,
-        value_name = "PATH",
-        help_heading = "Configuration"
-    )]
+    #[arg(long, global = true, value_name = "PATH", help_heading = CONFIGURATION)]
     pub config: Option<PathBuf>,
     /// The SQLite archive that sync fills and --from-archive reads [env: HRLOGS_ARCHIVE]
     /// [default: <user data dir>/hrlogs/archive.sqlite3]
-    #[arg(
-        long,
-        global = true,
-        value_name = "PATH",
-        help_heading = "Configuration"
-    )]
+    #[arg(long, global = true, value_name = "PATH", help_heading = CONFIGURATION)]
     pub archive: Option<PathBuf>,
 
     /// No progress display or notices on stderr
-    #[arg(short, long, global = true, help_heading = "Messages")]
+    #[arg(short, long, global = true, help_heading = MESSAGES)]
     pub quiet: bool,
     /// A line per request on stderr (-vv: more), secrets redacted
-    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Messages")]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = MESSAGES)]
     pub verbose: u8,
     /// No progress display (none is drawn anyway when stderr is not a terminal)
-    #[arg(long, global = true, help_heading = "Messages")]
+    #[arg(long, global = true, help_heading = MESSAGES)]
     pub no_progress: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    Table,
-    Json,
-    Ndjson,
-    Csv,
-    /// A workbook for spreadsheets (needs -o, or a stdout that is not a terminal)
-    Xlsx,
-    /// NDJSON of OCSF 1.7.0 events, for security tools (log commands only)
-    Ocsf,
-}
+/// `-f`'s values: the output formats of `output`, named and explained for the command line.
+impl ValueEnum for Format {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            Format::Table,
+            Format::Json,
+            Format::Ndjson,
+            Format::Csv,
+            Format::Xlsx,
+            Format::Ocsf,
+        ]
+    }
 
-impl From<Format> for crate::output::Format {
-    fn from(f: Format) -> Self {
-        match f {
-            Format::Table => Self::Table,
-            Format::Json => Self::Json,
-            Format::Ndjson => Self::Ndjson,
-            Format::Csv => Self::Csv,
-            Format::Xlsx => Self::Xlsx,
-            Format::Ocsf => Self::Ocsf,
-        }
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            Format::Table => PossibleValue::new("table"),
+            Format::Json => PossibleValue::new("json"),
+            Format::Ndjson => PossibleValue::new("ndjson"),
+            Format::Csv => PossibleValue::new("csv"),
+            Format::Xlsx => PossibleValue::new("xlsx")
+                .help("A workbook for spreadsheets (needs -o, or a stdout that is not a terminal)"),
+            Format::Ocsf => PossibleValue::new("ocsf")
+                .help("NDJSON of OCSF 1.7.0 events, for security tools (log commands only)"),
+        })
     }
 }
 

@@ -83,7 +83,7 @@ impl Options {
             min_delay,
             max_delay: Duration::from_secs(30).max(min_delay),
         };
-        let format_flag = global.format.map(Format::from);
+        let format_flag = global.format;
         let format = resolve_format(format_flag, global.output.as_deref())?;
         let to_stdout = global.output.as_deref().is_none_or(is_stdout);
         if format == Format::Xlsx && to_stdout && !global.dry_run && std::io::stdout().is_terminal()
@@ -171,7 +171,7 @@ fn resolve_format(explicit: Option<Format>, output: Option<&Path>) -> Result<For
     let file = output.filter(|p| !is_stdout(p));
     if let Some(path) = file {
         let text = path.to_string_lossy();
-        let bare = crate::cli::Format::value_variants()
+        let bare = Format::value_variants()
             .iter()
             .filter_map(|f| f.to_possible_value())
             .any(|v| v.get_name() == text.as_ref())

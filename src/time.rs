@@ -138,39 +138,30 @@ mod tests {
     fn reads_every_form_of_the_grammar() {
         let tz = TimeZone::get("Asia/Shanghai").expect("zone");
         let now = at("2024-05-10T12:00:00Z");
-        let p = |s, b| parse(s, b, &tz, now).expect(s);
-        assert_eq!(
-            p("2024-05-01T08:00:00+08:00", Bound::Start),
-            at("2024-05-01T00:00:00Z")
-        );
-        assert_eq!(p("2024-05-01", Bound::Start), at("2024-04-30T16:00:00Z"));
-        assert_eq!(
-            p("2024-05-01", Bound::End),
-            at("2024-05-01T15:59:59.999999999Z")
-        );
-        assert_eq!(
-            p("2024-05-01 08:00:00", Bound::Start),
-            at("2024-05-01T00:00:00Z")
-        );
-        assert_eq!(
-            p("2024-05-01T08:00", Bound::End),
-            at("2024-05-01T00:00:00Z")
-        );
-        assert_eq!(p("1714521600", Bound::Start), at("2024-05-01T00:00:00Z"));
-        assert_eq!(
-            p("1714521600123", Bound::Start),
-            at("2024-05-01T00:00:00.123Z")
-        );
-        assert_eq!(p("30m", Bound::Start), at("2024-05-10T11:30:00Z"));
-        assert_eq!(p("24h", Bound::Start), at("2024-05-09T12:00:00Z"));
-        assert_eq!(p("7d", Bound::Start), at("2024-05-03T12:00:00Z"));
-        assert_eq!(p("2w", Bound::Start), at("2024-04-26T12:00:00Z"));
-        assert_eq!(p("now", Bound::End), now);
-        assert_eq!(p("today", Bound::Start), at("2024-05-09T16:00:00Z"));
-        assert_eq!(
-            p("yesterday", Bound::End),
-            at("2024-05-09T15:59:59.999999999Z")
-        );
+        use Bound::{End, Start};
+        let cases = [
+            ("2024-05-01T08:00:00+08:00", Start, "2024-05-01T00:00:00Z"),
+            ("2024-05-01", Start, "2024-04-30T16:00:00Z"),
+            ("2024-05-01", End, "2024-05-01T15:59:59.999999999Z"),
+            ("2024-05-01 08:00:00", Start, "2024-05-01T00:00:00Z"),
+            ("2024-05-01T08:00", End, "2024-05-01T00:00:00Z"),
+            ("1714521600", Start, "2024-05-01T00:00:00Z"),
+            ("1714521600123", Start, "2024-05-01T00:00:00.123Z"),
+            ("30m", Start, "2024-05-10T11:30:00Z"),
+            ("24h", Start, "2024-05-09T12:00:00Z"),
+            ("7d", Start, "2024-05-03T12:00:00Z"),
+            ("2w", Start, "2024-04-26T12:00:00Z"),
+            ("now", End, "2024-05-10T12:00:00Z"),
+            ("today", Start, "2024-05-09T16:00:00Z"),
+            ("yesterday", End, "2024-05-09T15:59:59.999999999Z"),
+        ];
+        for (text, bound, expected) in cases {
+            assert_eq!(
+                parse(text, bound, &tz, now).expect(text),
+                at(expected),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -109,13 +109,11 @@ pub trait Api: Send + Sync {
     /// Drops `used` if it is still the current token; false if no other token can be had.
     fn invalidate(&self, used: &Credential) -> bool;
     /// Success, or why not, from the status, headers and body.
-    fn judge(
-        &self,
-        status: StatusCode,
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> std::result::Result<(), Failure>;
+    fn judge(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Verdict;
 }
+
+/// What a vendor's judge says of one answer: success, or the [`Failure`] it is.
+pub type Verdict = std::result::Result<(), Failure>;
 
 /// Retry and timeout settings of a run.
 #[derive(Debug, Clone)]

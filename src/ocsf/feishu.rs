@@ -3,12 +3,12 @@
 
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::schema::{
     Activity, Actor, Class, Event, ManagedEntity, Metadata, Product, USER_TYPE_USER, User, VERSION,
 };
-use super::{Origin, text, unmapped};
+use super::{Origin, Subject, text, time_of, unmapped};
 
 /// A department operation type: the vendor's words and the OCSF activity it is.
 pub fn dept_activity(operation_type: Option<i64>) -> (String, Activity) {
@@ -74,20 +74,14 @@ fn wall_clock(text: &str, tz: &TimeZone) -> Option<(i64, i32)> {
 }
 
 /// A CoreHR department operation log.
-pub fn dept_log<'a>(
-    origin: &Origin,
-    fields: Map<String, Value>,
-    raw: &'a str,
-    uid: String,
-    tz: &TimeZone,
-) -> Result<Event<'a>, String> {
-    let original_time = text(fields.get("operation_time"));
-    let Some((time, offset)) = original_time.as_deref().and_then(|t| wall_clock(t, tz)) else {
-        return Err(format!(
-            "department operation log {uid} has no readable operation_time ({}): an OCSF event needs a time (-f ndjson shows the record as received)",
-            original_time.as_deref().unwrap_or("none")
-        ));
-    };
+pub fn dept_log<'a>(record: Subject<'a, '_>, tz: &TimeZone) -> Result<Event<'a>, String> {
+    let Subject(origin, fields, raw, uid) = record;
+    let ((time, offset), original_time) = time_of(
+        &fields,
+        "operation_time",
+        ("department operation log", &uid),
+        |v| text(v).and_then(|t| wall_clock(&t, tz)),
+    )?;
     let operation_type = int(fields.get("operation_type"));
     let (words, activity) = dept_activity(operation_type);
     let department = text(fields.get("object_id"));
@@ -146,19 +140,14 @@ fn renamed_to(changes: Option<&Value>) -> Option<String> {
 }
 
 /// A Hire talent operation log.
-pub fn talent_log<'a>(
-    origin: &Origin,
-    fields: Map<String, Value>,
-    raw: &'a str,
-    uid: String,
-) -> Result<Event<'a>, String> {
-    let original_time = text(fields.get("operation_time"));
-    let Some(time) = int(fields.get("operation_time")) else {
-        return Err(format!(
-            "talent operation log {uid} has no readable operation_time ({}): an OCSF event needs a time (-f ndjson shows the record as received)",
-            original_time.as_deref().unwrap_or("none")
-        ));
-    };
+pub fn talent_log<'a>(record: Subject<'a, '_>) -> Result<Event<'a>, String> {
+    let Subject(origin, fields, raw, uid) = record;
+    let (time, original_time) = time_of(
+        &fields,
+        "operation_time",
+        ("talent operation log", &uid),
+        int,
+    )?;
     let operation_type = text(fields.get("operation_type"));
     let words = format!(
         "operation type {}",

@@ -62,6 +62,26 @@ impl Origin {
     }
 }
 
+/// The time in the record's `field` as `read` makes it, with the field's text (OCSF's
+/// `original_time`). Without a readable time a record cannot be an event: the error says why,
+/// naming the `what` by its `uid`.
+fn time_of<T>(
+    fields: &Map<String, Value>,
+    field: &str,
+    (what, uid): (&str, &str),
+    read: impl FnOnce(Option<&Value>) -> Option<T>,
+) -> Result<(T, Option<String>), String> {
+    let value = fields.get(field);
+    let original = text(value);
+    match read(value) {
+        Some(time) => Ok((time, original)),
+        None => Err(format!(
+            "{what} {uid} has no readable {field} ({}): an OCSF event needs a time (-f ndjson shows the record as received)",
+            original.as_deref().unwrap_or("none")
+        )),
+    }
+}
+
 /// The OCSF event of `record`, whose hrlogs id is `uid`. Times the vendor writes without an
 /// offset are read in `tz`. Fails (with the reason) only when the record has no readable time,
 /// which OCSF requires.
@@ -75,13 +95,17 @@ pub fn event<'a>(
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
     };
-    let raw = record.raw.get();
+    let subject = Subject(origin, fields, record.raw.get(), uid);
     match origin.source {
-        Source::FeishuDeptLogs => feishu::dept_log(origin, fields, raw, uid, tz),
-        Source::FeishuTalentLogs => feishu::talent_log(origin, fields, raw, uid),
-        Source::RecruiteeAudit => recruitee::audit_entry(origin, fields, raw, uid),
+        Source::FeishuDeptLogs => feishu::dept_log(subject, tz),
+        Source::FeishuTalentLogs => feishu::talent_log(subject),
+        Source::RecruiteeAudit => recruitee::audit_entry(subject),
     }
 }
+
+/// A record on its way to an event: the log it is from, its fields, its exact text (OCSF's
+/// `raw_data`) and its hrlogs id.
+struct Subject<'a, 'o>(&'o Origin, Map<String, Value>, &'a str, String);
 
 /// A scalar as text: strings as they are (None when blank), numbers in their JSON form.
 fn text(v: Option<&Value>) -> Option<String> {

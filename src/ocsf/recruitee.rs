@@ -10,7 +10,7 @@ use super::schema::{
     Activity, Actor, Class, Event, ManagedEntity, Metadata, NetworkEndpoint, Product,
     USER_TYPE_ADMIN, USER_TYPE_SYSTEM, USER_TYPE_USER, User, VERSION,
 };
-use super::{Origin, email, ip, text, unmapped};
+use super::{Subject, email, ip, text, time_of, unmapped};
 
 /// Words that end the object of an event name (`assigned candidate *to* offer`).
 const PREPOSITIONS: &[&str] = &[
@@ -199,23 +199,13 @@ fn entity_of(w: &Words, fields: &Map<String, Value>) -> (ManagedEntity, Vec<&'st
 }
 
 /// A Recruitee audit-log entry.
-pub fn audit_entry<'a>(
-    origin: &Origin,
-    fields: Map<String, Value>,
-    raw: &'a str,
-    uid: String,
-) -> Result<Event<'a>, String> {
-    let original_time = text(fields.get("created_at"));
-    let Some(time) = original_time
-        .as_deref()
-        .and_then(|t| t.trim().parse::<Timestamp>().ok())
-        .map(|t| t.as_millisecond())
-    else {
-        return Err(format!(
-            "audit entry {uid} has no readable created_at ({}): an OCSF event needs a time (-f ndjson shows the record as received)",
-            original_time.as_deref().unwrap_or("none")
-        ));
-    };
+pub fn audit_entry<'a>(record: Subject<'a, '_>) -> Result<Event<'a>, String> {
+    let Subject(origin, fields, raw, uid) = record;
+    let (time, original_time) = time_of(&fields, "created_at", ("audit entry", &uid), |v| {
+        text(v)
+            .and_then(|t| t.trim().parse::<Timestamp>().ok())
+            .map(|t| t.as_millisecond())
+    })?;
     let event_name = text(fields.get("event_name"));
     let w = words(event_name.as_deref().unwrap_or(""));
     let vendor_words = event_name

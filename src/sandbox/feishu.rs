@@ -27,7 +27,7 @@ use jiff::{Timestamp, ToSpan};
 use serde_json::{Value, json};
 
 use super::sample::{PEOPLE, REASONS, Rng};
-use super::{APP_ID, APP_SECRET, Fault, Faults, Seen, Server};
+use super::{APP_ID, APP_SECRET, Fault, Faults, Seen};
 use crate::error::Result;
 
 pub const TOKEN_PATH: &str = "/open-apis/auth/v3/tenant_access_token/internal";
@@ -212,31 +212,23 @@ impl Feishu {
 /// A fake Feishu served on its own thread; stops when dropped.
 pub type Fake = super::Fake<Feishu>;
 
-impl super::Prefixed for Feishu {
+impl super::VendorFake for Feishu {
     fn prefix(&self) -> Option<&str> {
         self.config.prefix.as_deref()
+    }
+
+    fn routes(state: Arc<Feishu>) -> Router {
+        Router::new()
+            .route(TOKEN_PATH, post(token))
+            .route(TALENT_PATH, post(talent_logs))
+            .route(DEPT_PATH, post(dept_logs))
+            .with_state(state)
     }
 }
 
 /// Serves `config` on 127.0.0.1 on a thread of its own.
 pub fn spawn(config: Config) -> Result<Fake> {
-    let state = Arc::new(Feishu::new(config));
-    let server = Server::spawn(router(state.clone()))?;
-    Ok(Fake { server, state })
-}
-
-/// The routes of the fake (under the config's prefix, if any).
-pub fn router(state: Arc<Feishu>) -> Router {
-    let prefix = state.config.prefix.clone();
-    let routes = Router::new()
-        .route(TOKEN_PATH, post(token))
-        .route(TALENT_PATH, post(talent_logs))
-        .route(DEPT_PATH, post(dept_logs))
-        .with_state(state);
-    match prefix {
-        Some(p) if p.starts_with('/') && p.len() > 1 => Router::new().nest(&p, routes),
-        _ => routes,
-    }
+    Fake::serve(Feishu::new(config))
 }
 
 fn envelope(code: i64, msg: &str, data: Option<Value>) -> Value {
@@ -337,6 +329,26 @@ impl Feishu {
         w.1 += 1;
         w.1 <= limit
     }
+}
+
+/// A data call's JSON body, once the call has passed the [`gate`]; Err(the answer) when the
+/// gate answers or the body is not JSON.
+#[allow(clippy::result_large_err)] // the Err is the answer to send
+async fn json_body(
+    s: &Feishu,
+    path: &'static str,
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+    body: &[u8],
+) -> std::result::Result<Value, Response> {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    if let Some(r) = gate(s, path, headers, q, &v).await {
+        return Err(r);
+    }
+    if v.is_null() {
+        return Err(bad_param("body is not JSON"));
+    }
+    Ok(v)
 }
 
 /// What every data call goes through first: counting, latency, revocation, auth, faults,
@@ -518,13 +530,10 @@ async fn talent_logs(
     Query(q): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
-    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    if let Some(r) = gate(&s, TALENT_PATH, &headers, &q, &v).await {
-        return r;
-    }
-    if v.is_null() {
-        return bad_param("body is not JSON");
-    }
+    let v = match json_body(&s, TALENT_PATH, &headers, &q, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     let operators = strings(&v["operator_id_list"]);
     let operations: Vec<i64> = v["operation_list"]
         .as_array()
@@ -574,13 +583,10 @@ async fn dept_logs(
     Query(q): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
-    let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    if let Some(r) = gate(&s, DEPT_PATH, &headers, &q, &v).await {
-        return r;
-    }
-    if v.is_null() {
-        return bad_param("body is not JSON");
-    }
+    let v = match json_body(&s, DEPT_PATH, &headers, &q, &body).await {
+        Ok(v) => v,
+        Err(r) => return r,
+    };
     let departments = strings(&v["department_ids"]);
     if departments.is_empty() || departments.len() > 100 {
         s.seen

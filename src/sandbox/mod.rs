@@ -61,10 +61,11 @@ impl Running {
     }
 }
 
-fn router() -> Router {
+/// Both vendors' sample fakes on one router: the sandbox.
+fn sandbox_router() -> Router {
     let feishu = Arc::new(feishu::Feishu::new(feishu::Config::sample()));
     let recruitee = Arc::new(recruitee::Recruitee::new(recruitee::Config::sample()));
-    feishu::router(feishu).merge(recruitee::router(recruitee))
+    routes(feishu).merge(routes(recruitee))
 }
 
 /// Starts the sandbox on 127.0.0.1 (`port`, or any free one).
@@ -81,7 +82,7 @@ pub async fn start(port: Option<u16>) -> Result<Running> {
         .local_addr()
         .map_err(|e| Error::other(format!("sandbox: {e}")))?;
     let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, router()).await;
+        let _ = axum::serve(listener, sandbox_router()).await;
     });
     Ok(Running {
         base: format!("http://{addr}"),
@@ -297,9 +298,21 @@ impl Seen {
     }
 }
 
-/// A vendor's fake whose routes may sit under a path prefix (an API gateway).
-pub trait Prefixed {
+/// A vendor's fake: its routes, which may sit under a path prefix (an API gateway).
+pub trait VendorFake: Send + Sync + Sized + 'static {
     fn prefix(&self) -> Option<&str>;
+    /// The fake's routes, from the root.
+    fn routes(state: Arc<Self>) -> Router;
+}
+
+/// The routes of a fake, under its prefix if it has one.
+pub fn routes<S: VendorFake>(state: Arc<S>) -> Router {
+    let prefix = state.prefix().map(str::to_string);
+    let routes = S::routes(state);
+    match prefix {
+        Some(p) if p.starts_with('/') && p.len() > 1 => Router::new().nest(&p, routes),
+        _ => routes,
+    }
 }
 
 /// A fake served on its own thread, with its state (config and what it was asked); stops
@@ -309,7 +322,14 @@ pub struct Fake<S> {
     pub state: Arc<S>,
 }
 
-impl<S: Prefixed> Fake<S> {
+impl<S: VendorFake> Fake<S> {
+    /// Serves `state` on 127.0.0.1, on a thread of its own.
+    pub fn serve(state: S) -> Result<Fake<S>> {
+        let state = Arc::new(state);
+        let server = Server::spawn(routes(state.clone()))?;
+        Ok(Fake { server, state })
+    }
+
     /// The base URL to configure, with the prefix if any.
     pub fn base_url(&self) -> String {
         format!("{}{}", self.server.addr, self.state.prefix().unwrap_or(""))

@@ -23,7 +23,7 @@ use jiff::Timestamp;
 use serde_json::{Value, json};
 
 use super::sample::{REASONS, Rng};
-use super::{API_TOKEN, COMPANY_ID, Faults, Seen, Server};
+use super::{API_TOKEN, COMPANY_ID, Faults, Seen};
 use crate::error::Result;
 
 /// The most results one search query serves.
@@ -325,33 +325,25 @@ impl Recruitee {
 /// A fake Recruitee served on its own thread; stops when dropped.
 pub type Fake = super::Fake<Recruitee>;
 
-impl super::Prefixed for Recruitee {
+impl super::VendorFake for Recruitee {
     fn prefix(&self) -> Option<&str> {
         self.config.prefix.as_deref()
+    }
+
+    fn routes(state: Arc<Recruitee>) -> Router {
+        Router::new()
+            .route("/c/{company}/audit_log", get(audit_log))
+            .route("/c/{company}/candidates", get(candidates))
+            .route("/c/{company}/candidates/{id}", get(candidate))
+            .route("/c/{company}/search/new/candidates", get(search_candidates))
+            .route("/c/{company}/offers", get(offers))
+            .with_state(state)
     }
 }
 
 /// Serves `config` on 127.0.0.1 on a thread of its own.
 pub fn spawn(config: Config) -> Result<Fake> {
-    let state = Arc::new(Recruitee::new(config));
-    let server = Server::spawn(router(state.clone()))?;
-    Ok(Fake { server, state })
-}
-
-/// The routes of the fake (under the config's prefix, if any).
-pub fn router(state: Arc<Recruitee>) -> Router {
-    let routes = Router::new()
-        .route("/c/{company}/audit_log", get(audit_log))
-        .route("/c/{company}/candidates", get(candidates))
-        .route("/c/{company}/candidates/{id}", get(candidate))
-        .route("/c/{company}/search/new/candidates", get(search_candidates))
-        .route("/c/{company}/offers", get(offers));
-    let prefix = state.config.prefix.clone();
-    let routes = routes.with_state(state);
-    match prefix {
-        Some(p) if p.starts_with('/') && p.len() > 1 => Router::new().nest(&p, routes),
-        _ => routes,
-    }
+    Fake::serve(Recruitee::new(config))
 }
 
 const ADMINS: &[(u64, &str, &str)] = &[
@@ -448,28 +440,58 @@ fn sample_offers() -> Vec<Value> {
         .collect()
 }
 
-/// The `k`-th sample entry that arrives after the start, created at `at`.
-fn arrival(k: u64, at: i64) -> Entry {
-    let n = k as usize;
-    let (admin_id, first, last) = ADMINS[n % ADMINS.len()];
+/// An audit entry as Recruitee answers it: `admin` did `event` to `candidate` at `at`, from
+/// `103.167.233.{ip}`; `about` is the offer and disqualify reason its details name, if any.
+fn audit_entry(
+    id: String,
+    at: i64,
+    (admin_id, first, last): (u64, &str, &str),
+    event: &str,
+    candidate: Value,
+    about: Option<(&Value, &str)>,
+    ip: u64,
+) -> Entry {
     let admin = json!({"email": format!("admin{admin_id}@example.com"), "first_name": first, "id": admin_id, "last_name": last});
-    let candidate = json!({"emails": [format!("new{k}@recruiteemail.com")], "id": 48_000_000 + k,
-                           "name": format!("{} {}", FIRST[n % FIRST.len()], LAST[n % LAST.len()])});
+    let mut details = json!({"admin": admin, "candidate": candidate});
+    let offer = match about {
+        Some((offer, reason)) => {
+            details["offer"] = offer.clone();
+            details["disqualify_reason"] = json!({"id": 727738, "name": reason});
+            offer.clone()
+        }
+        None => Value::Null,
+    };
     let entry = json!({
-        "_id": format!("sbnew{k:07}"),
+        "_id": id,
         "actor": format!("{first} {last}"),
         "actor_type": "admin",
         "admin": admin,
         "candidate": candidate,
         "company_id": 90598,
         "created_at": iso(at),
-        "details": {"admin": admin, "candidate": candidate},
-        "event_name": EVENTS[n % EVENTS.len()],
+        "details": details,
+        "event_name": event,
         "highlight": null,
-        "ip_address": format!("103.167.233.{}", 1 + k % 254),
-        "offer": null,
+        "ip_address": format!("103.167.233.{ip}"),
+        "offer": offer,
     });
     Entry::new(at, entry)
+}
+
+/// The `k`-th sample entry that arrives after the start, created at `at`.
+fn arrival(k: u64, at: i64) -> Entry {
+    let n = k as usize;
+    let candidate = json!({"emails": [format!("new{k}@recruiteemail.com")], "id": 48_000_000 + k,
+                           "name": format!("{} {}", FIRST[n % FIRST.len()], LAST[n % LAST.len()])});
+    audit_entry(
+        format!("sbnew{k:07}"),
+        at,
+        ADMINS[n % ADMINS.len()],
+        EVENTS[n % EVENTS.len()],
+        candidate,
+        None,
+        1 + k % 254,
+    )
 }
 
 /// The sandbox's sample: 12,000 audit entries over the last 30 days (more than one search
@@ -524,30 +546,23 @@ fn sample_audit(now: i64, candidates: &[Value], mut rng: Rng) -> Vec<Entry> {
         if rng.range(0, 3) != 0 {
             at -= rng.range(1, 400) as i64;
         }
-        let (admin_id, first, last) = *rng.pick(ADMINS);
+        let admin = *rng.pick(ADMINS);
         let event = *rng.pick(EVENTS);
         let Some(c) = candidates.get(rng.range(0, CANDIDATES as u64) as usize) else {
             continue;
         };
-        let admin = json!({"email": format!("admin{admin_id}@example.com"), "first_name": first, "id": admin_id, "last_name": last});
         let candidate = json!({"emails": c["emails"], "id": c["id"], "name": c["name"]});
-        let offer = &c["placements"][0]["offer"];
-        let entry = json!({
-            "_id": format!("sb{i:08}"),
-            "actor": format!("{first} {last}"),
-            "actor_type": "admin",
-            "admin": admin,
-            "candidate": candidate,
-            "company_id": 90598,
-            "created_at": iso(at),
-            "details": {"admin": admin, "candidate": candidate, "offer": offer,
-                        "disqualify_reason": {"id": 727738, "name": rng.pick(REASONS)}},
-            "event_name": event,
-            "highlight": null,
-            "ip_address": format!("103.167.233.{}", rng.range(1, 255)),
-            "offer": offer,
-        });
-        audit.push(Entry::new(at, entry));
+        let reason = *rng.pick(REASONS);
+        let ip = rng.range(1, 255);
+        audit.push(audit_entry(
+            format!("sb{i:08}"),
+            at,
+            admin,
+            event,
+            candidate,
+            Some((&c["placements"][0]["offer"], reason)),
+            ip,
+        ));
     }
     audit
 }

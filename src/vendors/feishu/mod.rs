@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 use url::Url;
 
 use crate::error::{Error, Kind, Result, VendorError};
-use crate::fetch::{Api, Credential, Failure, Http, Lane, vendor_wait};
+use crate::fetch::{Api, Credential, Failure, Http, Lane, Verdict, vendor_wait};
 use crate::plan::{Next, Page};
 use crate::record::Record;
 
@@ -99,23 +99,13 @@ impl Api for Feishu {
         self.auth.invalidate(used)
     }
 
-    fn judge(
-        &self,
-        status: StatusCode,
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> std::result::Result<(), Failure> {
+    fn judge(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Verdict {
         judge(status, headers, body, "Feishu")
     }
 }
 
 /// Sorts an answer into success, retry, token refresh or failure.
-pub fn judge(
-    status: StatusCode,
-    headers: &HeaderMap,
-    body: &[u8],
-    what: &str,
-) -> std::result::Result<(), Failure> {
+pub fn judge(status: StatusCode, headers: &HeaderMap, body: &[u8], what: &str) -> Verdict {
     let parsed: Option<Envelope> = serde_json::from_slice(body).ok();
     let reset = vendor_wait(headers);
     let Some(Envelope {
@@ -174,7 +164,7 @@ mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
 
-    fn judged(status: u16, body: &str, reset: Option<&str>) -> std::result::Result<(), Failure> {
+    fn judged(status: u16, body: &str, reset: Option<&str>) -> Verdict {
         let mut headers = HeaderMap::new();
         if let Some(r) = reset {
             headers.insert(

@@ -17,7 +17,7 @@ use serde_json::value::RawValue;
 use url::Url;
 
 use crate::error::{Error, Kind, Result, VendorError};
-use crate::fetch::{Api, Credential, Failure, Http, Lane, Request, vendor_wait};
+use crate::fetch::{Api, Credential, Failure, Http, Lane, Request, Verdict, vendor_wait};
 use crate::plan::{Batch, ListChain, ListCursor, ListSource, Paging, RecordStream};
 use crate::record::Record;
 
@@ -157,12 +157,7 @@ impl Api for Recruitee {
         false
     }
 
-    fn judge(
-        &self,
-        status: StatusCode,
-        headers: &HeaderMap,
-        body: &[u8],
-    ) -> std::result::Result<(), Failure> {
+    fn judge(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Verdict {
         if status.is_success() {
             return Ok(());
         }
@@ -209,6 +204,24 @@ pub struct List {
 }
 
 impl List {
+    /// The chain of `GET /{path}`, whose answer holds the records under the same name, asked
+    /// `limit` at a time by `paging`; one unpaged request settles a list that ignores paging.
+    fn chain(
+        client: Arc<Recruitee>,
+        path: &'static str,
+        params: Vec<(String, String)>,
+        paging: Paging,
+        limit: u32,
+    ) -> ListChain<List> {
+        let list = List {
+            client,
+            path,
+            params,
+            items: path,
+        };
+        ListChain::new(list, paging, limit).unpaged_fallback()
+    }
+
     /// The request for one part of the list.
     pub fn request(&self, at: ListCursor) -> Result<Request> {
         let mut p = self.params.clone();
@@ -251,26 +264,14 @@ pub fn candidate_list(
     params: Vec<(String, String)>,
     limit: u32,
 ) -> ListChain<List> {
-    let list = List {
-        client,
-        path: "candidates",
-        params,
-        items: "candidates",
-    };
-    ListChain::new(list, Paging::Offset, limit).unpaged_fallback()
+    List::chain(client, "candidates", params, Paging::Offset, limit)
 }
 
 /// `GET /offers`: sends `page`/`limit` and follows pages until one is short, empty or holds
 /// only offers already seen. Whether Recruitee pages it is unverified: if it ignores `page`,
 /// one request without `page`/`limit` (one answer, every offer) settles it.
 pub fn offer_list(client: Arc<Recruitee>, params: Vec<(String, String)>) -> ListChain<List> {
-    let list = List {
-        client,
-        path: "offers",
-        params,
-        items: "offers",
-    };
-    ListChain::new(list, Paging::Page, OFFERS_PAGE).unpaged_fallback()
+    List::chain(client, "offers", params, Paging::Page, OFFERS_PAGE)
 }
 
 /// The page size asked of `GET /offers`.
