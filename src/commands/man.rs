@@ -198,11 +198,14 @@ fn top_sections(out: &mut Vec<u8>) {
     section(out, "CONFIGURATION");
     text_line(
         out,
-        "A TOML file at <user config dir>/hrlogs/config.toml (HRLOGS_CONFIG or --config to \
-         override). Top-level [feishu] and [recruitee] tables are the default profile; \
-         [profiles.NAME.feishu] another (--profile NAME). Flags win over the environment, which \
-         wins over the file, which wins over the defaults. `hrlogs config init` writes a \
-         commented file; `hrlogs config show` shows the effective settings. The keys:",
+        &format!(
+            "A TOML file at <user config dir>/hrlogs/config.toml (HRLOGS_CONFIG or --config to \
+             override). The top-level tables ({}) are the default profile; \
+             [profiles.NAME.<table>] another (--profile NAME). Flags win over the environment, \
+             which wins over the file, which wins over the defaults. `hrlogs config init` writes \
+             a commented file; `hrlogs config show` shows the effective settings. The keys:",
+            crate::settings::tables_listed("and", |t| format!("[{t}]"))
+        ),
     );
     for key in keys() {
         let default = key

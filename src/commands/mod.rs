@@ -15,7 +15,7 @@ use clap::CommandFactory;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::{Error, Result};
 use crate::fetch::{Http, Request};
 use crate::ocsf::Origin;
@@ -49,29 +49,26 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Man(args) => man::run(&args.command),
         Command::Sandbox(args) => sandbox::serve_forever(args.port).await,
         Command::Config(cmd) => config::run(cmd, &Options::resolve(global)?),
-        Command::Feishu(cmd) => {
-            let ctx = Context::new(Options::resolve(global)?).await?;
-            let result = feishu::run(cmd, &ctx).await;
-            ctx.progress.finish();
-            result
-        }
+        Command::Feishu(cmd) => in_context(global, async |ctx| feishu::run(cmd, ctx).await).await,
         Command::Recruitee(cmd) => {
-            let ctx = Context::new(Options::resolve(global)?).await?;
-            let result = recruitee::run(cmd, &ctx).await;
-            ctx.progress.finish();
-            result
+            in_context(global, async |ctx| recruitee::run(cmd, ctx).await).await
         }
-        Command::Sync(cmd) => {
-            let ctx = Context::new(Options::resolve(global)?).await?;
-            let result = sync::run(cmd, &ctx).await;
-            ctx.progress.finish();
-            result
-        }
-        Command::Archive(cmd) => {
-            let ctx = Context::new(Options::resolve(global)?).await?;
-            archive::run(cmd, &ctx)
-        }
+        Command::Sync(cmd) => in_context(global, async |ctx| sync::run(cmd, ctx).await).await,
+        // No fetching, so no summary line.
+        Command::Archive(cmd) => archive::run(cmd, &Context::new(Options::resolve(global)?).await?),
     }
+}
+
+/// Runs a command with the services of a run (resolved options, settings, HTTP, progress,
+/// the sandbox), and clears the progress display after it.
+async fn in_context(
+    global: GlobalArgs,
+    command: impl AsyncFnOnce(&Context) -> Result<()>,
+) -> Result<()> {
+    let ctx = Context::new(Options::resolve(global)?).await?;
+    let result = command(&ctx).await;
+    ctx.progress.finish();
+    result
 }
 
 impl Context {

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{SECTIONS, SectionMap, keys};
+use super::{SectionMap, keys, tables, tables_listed};
 use crate::error::{Error, Result};
 
 /// `<user config dir>/hrlogs/config.toml`.
@@ -122,11 +122,7 @@ fn read_section(
     out: &mut SectionMap,
 ) -> std::result::Result<(), String> {
     if !keys().any(|k| k.section == section) {
-        let tables: Vec<String> = SECTIONS
-            .iter()
-            .filter_map(|s| s.first())
-            .map(|k| format!("[{}]", k.section))
-            .collect();
+        let tables: Vec<String> = tables().iter().map(|t| format!("[{t}]")).collect();
         return Err(format!(
             "unknown table [{prefix}{section}]: expected {} or [profiles.NAME.…]",
             tables.join(", ")
@@ -178,12 +174,13 @@ fn group_or_other_readable(_path: &Path) -> Option<u32> {
 
 /// The commented config file that `config init` writes and `config.example.toml` holds.
 pub fn config_template() -> String {
-    let mut out = String::from(
+    let mut out = format!(
         "# hrlogs configuration. Precedence: flags > environment (HRLOGS_*) > this file > defaults.\n\
          # Keep this file private (chmod 600): it may hold secrets.\n\
-         # Top-level [feishu] and [recruitee] tables are the default profile; another profile goes\n\
-         # in [profiles.NAME.feishu] / [profiles.NAME.recruitee] and is chosen with --profile NAME\n\
-         # or HRLOGS_PROFILE=NAME.\n",
+         # The top-level tables ({}) are the default profile; another\n\
+         # profile goes in [profiles.NAME.<table>] and is chosen with --profile NAME or\n\
+         # HRLOGS_PROFILE=NAME.\n",
+        tables_listed("and", |t| format!("[{t}]")),
     );
     let mut section = "";
     for key in keys() {

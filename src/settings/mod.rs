@@ -50,6 +50,27 @@ pub const SECTIONS: &[&[Key]] = &[
     crate::archive::settings::KEYS,
 ];
 
+/// The tables of the configuration (`feishu`, `recruitee`, …), in the order of [`SECTIONS`].
+pub fn tables() -> Vec<&'static str> {
+    SECTIONS
+        .iter()
+        .filter_map(|s| s.first())
+        .map(|k| k.section)
+        .collect()
+}
+
+/// `[feishu], [recruitee] or [archive]`: the tables as a sentence lists them, joined by
+/// `conjunction`, each made by `name` (e.g. into `[profiles.lark.feishu]`).
+pub fn tables_listed(conjunction: &str, name: impl Fn(&str) -> String) -> String {
+    let names: Vec<String> = tables().into_iter().map(name).collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => {
+            format!("{} {conjunction} {last}", rest.join(", "))
+        }
+        _ => names.concat(),
+    }
+}
+
 /// Every key hrlogs reads.
 pub fn keys() -> impl Iterator<Item = &'static Key> {
     SECTIONS.iter().flat_map(|s| s.iter())
@@ -153,9 +174,17 @@ impl Settings {
             Some(doc) => Some(doc.profile(&profile).ok_or_else(|| {
                 Error::config(format!(
                     "unknown profile {profile:?} in {}",
-                    file_path.as_deref().map(Path::display).map(|d| d.to_string()).unwrap_or_default()
+                    file_path
+                        .as_deref()
+                        .map(Path::display)
+                        .map(|d| d.to_string())
+                        .unwrap_or_default()
                 ))
-                .hint(format!("add a [profiles.{profile}.feishu] or [profiles.{profile}.recruitee] table, or pick one of: {}", doc.profile_names().join(", ")))
+                .hint(format!(
+                    "add a {} table, or pick one of: {}",
+                    tables_listed("or", |t| format!("[profiles.{profile}.{t}]")),
+                    doc.profile_names().join(", ")
+                ))
             })?),
             None if profile != "default" => {
                 return Err(Error::config(format!(

@@ -115,7 +115,7 @@ impl DeptChain {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct Data {
     #[serde(default)]
     op_logs: Option<Vec<Box<RawValue>>>,

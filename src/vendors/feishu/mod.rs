@@ -44,14 +44,12 @@ impl Feishu {
     }
 }
 
-/// The envelope of every Feishu answer.
+/// The envelope of every Feishu answer, as its judge reads it (`data` is skipped, unbuilt).
 #[derive(Deserialize)]
-struct Envelope<'a> {
+struct Envelope {
     code: Option<i64>,
     #[serde(default)]
     msg: String,
-    #[serde(borrow)]
-    data: Option<&'a RawValue>,
 }
 
 /// A page from its records and paging fields: the last page when `has_more` is false; with
@@ -80,14 +78,16 @@ pub(crate) fn page_of(
 
 /// The `data` of an answer with code 0, or why it cannot be read. An answer without `data`
 /// (or with `"data": null`) is an empty last page, as both official SDKs read it.
-pub(crate) fn data_of<'a, T: Deserialize<'a>>(body: &'a [u8]) -> std::result::Result<T, String> {
-    let env: Envelope<'a> = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    match env.data {
-        Some(data) if data.get().trim() != "null" => {
-            serde_json::from_str(data.get()).map_err(|e| e.to_string())
-        }
-        _ => serde_json::from_str("{}").map_err(|e| e.to_string()),
+/// The answer is read in one pass, `data` straight into `T`.
+pub(crate) fn data_of<'a, T: Deserialize<'a> + Default>(
+    body: &'a [u8],
+) -> std::result::Result<T, String> {
+    #[derive(Deserialize)]
+    struct Answer<T> {
+        data: Option<T>,
     }
+    let answer: Answer<T> = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    Ok(answer.data.unwrap_or_default())
 }
 
 impl Api for Feishu {

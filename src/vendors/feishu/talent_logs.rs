@@ -112,7 +112,7 @@ impl TalentChain {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct Data {
     #[serde(default)]
     items: Option<Vec<Box<RawValue>>>,

@@ -180,18 +180,95 @@ impl Api for Recruitee {
 
 /// Reads `key` of an answer as a list of records (keyed 0: lists have no order to merge by).
 pub fn records_at(body: &[u8], key: &str) -> std::result::Result<Vec<Record>, String> {
-    let map: std::collections::HashMap<String, Box<RawValue>> =
-        serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    let list = map
-        .get(key)
-        .ok_or_else(|| format!("no `{key}` in the answer"))?;
-    let items: Option<Vec<Box<RawValue>>> =
-        serde_json::from_str(list.get()).map_err(|e| e.to_string())?;
-    Ok(items
-        .unwrap_or_default()
-        .into_iter()
-        .map(|raw| Record::new(raw, 0))
-        .collect())
+    Ok(Answer::read(body, key)?.records)
+}
+
+/// An answer read in one pass: the records under its `items` key (the key must be there;
+/// `null` is none) and `total`, if it has one. A key given twice is refused: which of the two
+/// would be the truth?
+pub(crate) struct Answer {
+    pub records: Vec<Record>,
+    pub total: Option<u64>,
+}
+
+impl Answer {
+    pub fn read(body: &[u8], items: &str) -> std::result::Result<Answer, String> {
+        use serde::de::DeserializeSeed;
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let answer = AnswerSeed { items }
+            .deserialize(&mut de)
+            .and_then(|a| de.end().map(|()| a))
+            .map_err(|e| e.to_string())?;
+        let records = answer
+            .records
+            .ok_or_else(|| format!("no `{items}` in the answer"))?;
+        Ok(Answer {
+            records: records
+                .unwrap_or_default()
+                .into_iter()
+                .map(|raw| Record::new(raw, 0))
+                .collect(),
+            total: answer.total,
+        })
+    }
+}
+
+/// The members of an answer that hrlogs reads; the others are skipped unbuilt.
+struct Members {
+    records: Option<Option<Vec<Box<RawValue>>>>,
+    total: Option<u64>,
+}
+
+struct AnswerSeed<'k> {
+    items: &'k str,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for AnswerSeed<'_> {
+    type Value = Members;
+
+    fn deserialize<D: serde::Deserializer<'de>>(
+        self,
+        d: D,
+    ) -> std::result::Result<Members, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for AnswerSeed<'_> {
+    type Value = Members;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<Members, A::Error> {
+        use serde::de::Error as _;
+        let mut members = Members {
+            records: None,
+            total: None,
+        };
+        let mut seen_total = false;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == self.items {
+                if members.records.is_some() {
+                    return Err(A::Error::custom(format!("`{}` given twice", self.items)));
+                }
+                members.records = Some(map.next_value()?);
+            } else if key == "total" {
+                if seen_total {
+                    return Err(A::Error::custom("`total` given twice"));
+                }
+                seen_total = true;
+                members.total = map.next_value()?;
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(members)
+    }
 }
 
 /// A list endpoint (`candidates`, `offers`): its path, fixed parameters and answer key.

@@ -93,18 +93,11 @@ fn created_at(raw: &RawValue) -> i64 {
 /// One answer: the records keyed by `created_at`, and `total` (required: without it nothing
 /// could be verified).
 pub fn parse_page(body: &[u8], items: &str) -> std::result::Result<SearchPage, String> {
-    #[derive(Deserialize)]
-    struct Total {
-        total: Option<u64>,
-    }
-    let mut records = super::records_at(body, items)?;
+    let super::Answer { mut records, total } = super::Answer::read(body, items)?;
     for r in &mut records {
         r.key = created_at(&r.raw);
     }
-    let total = serde_json::from_slice::<Total>(body)
-        .map_err(|e| e.to_string())?
-        .total
-        .ok_or("no `total` in the answer")?;
+    let total = total.ok_or("no `total` in the answer")?;
     Ok(SearchPage { records, total })
 }
 
@@ -150,4 +143,43 @@ pub fn run_wanting(
         want,
     };
     plan::search(Search { client, query }, plan, progress)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_is_read_whole_in_one_pass_and_garbage_is_refused() {
+        let body =
+            br#"{"entries": [{"_id": "a", "created_at": "2024-05-01T00:00:00Z"}, {"_id": "b"}],
+                        "meta": {"x": [1, 2]}, "total": 2}"#;
+        let page = parse_page(body, "entries").expect("page");
+        assert_eq!(page.total, 2);
+        let keys: Vec<i64> = page.records.iter().map(|r| r.key).collect();
+        assert_eq!(keys, vec![1_714_521_600, i64::MIN]);
+        assert_eq!(page.records[1].raw.get(), r#"{"_id": "b"}"#);
+        let empty = parse_page(br#"{"entries": null, "total": 0}"#, "entries").expect("page");
+        assert!(empty.records.is_empty());
+        for (body, why) in [
+            (&br#"{"total": 1}"#[..], "no `entries`"),
+            (br#"{"entries": []}"#, "no `total`"),
+            (
+                br#"{"entries": [], "total": 1, "total": 2}"#,
+                "`total` given twice",
+            ),
+            (
+                br#"{"entries": [], "entries": [], "total": 0}"#,
+                "`entries` given twice",
+            ),
+            (br#"{"entries": [], "total": "1"}"#, "invalid type"),
+            (br#"{"entries": [], "total": 0} x"#, "trailing characters"),
+            (br#"[]"#, "a JSON object"),
+        ] {
+            match parse_page(body, "entries") {
+                Ok(_) => panic!("{} was read", String::from_utf8_lossy(body)),
+                Err(e) => assert!(e.contains(why), "{e}"),
+            }
+        }
+    }
 }
