@@ -263,7 +263,12 @@ async fn ctrl_c_exits_130_and_leaves_no_file() {
         }
         let before = fake.data_calls();
         let child = cmd.spawn().expect("spawn");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
         while fake.data_calls() < before + 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the run never started"
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let killed = std::process::Command::new("kill")
