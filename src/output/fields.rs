@@ -67,13 +67,13 @@ impl<'a> Fields<'a> {
     /// The record's top-level field names in the order written, each once (as a parsed
     /// `Value` lists them).
     pub fn names(&self) -> Vec<String> {
-        let mut names: Vec<String> = Vec::new();
-        for (k, _) in self.top.iter().flatten() {
-            if !names.iter().any(|n| n == k) {
-                names.push(k.to_string());
-            }
-        }
-        names
+        let mut seen = std::collections::HashSet::new();
+        self.top
+            .iter()
+            .flatten()
+            .filter(|(k, _)| seen.insert(k.as_ref()))
+            .map(|(k, _)| k.to_string())
+            .collect()
     }
 
     /// The column's value (for the formats that show it typed: table, xlsx).
@@ -272,6 +272,9 @@ fn plain_integer(text: &[u8]) -> bool {
         && (text == b"0" || text.first() != Some(&b'0'))
 }
 
+/// The most keys of one object that [`compact`] checks for doubles.
+const MAX_KEYS: usize = 64;
+
 /// An object's or array's JSON text without the whitespace between tokens, when that is
 /// certain to be the text of the parsed `Value` (members in the order written): no escape but
 /// those written back as they are, no number but a [`plain_integer`], no key twice in an
@@ -308,7 +311,9 @@ fn compact(text: &str) -> Option<String> {
                 let content = text.get(start..j)?;
                 if expect_key {
                     let keys = open.last_mut()?.as_mut()?;
-                    if keys.contains(&content) {
+                    // A key twice is left to the parser, and so is an object too large to
+                    // check cheaply.
+                    if keys.len() >= MAX_KEYS || keys.contains(&content) {
                         return None;
                     }
                     keys.push(content);
@@ -476,6 +481,18 @@ mod tests {
             .collect();
         assert_eq!(Fields::of(&rec).names(), keys);
         assert_eq!(Fields::of(&rec).cell(&Column::path("z")).text, "3");
+    }
+
+    #[test]
+    fn a_large_object_reads_as_when_parsed() {
+        let members: Vec<String> = (0..100).map(|i| format!("\"k{i}\": {i}")).collect();
+        let text = format!("{{\"o\": {{{}}}}}", members.join(", "));
+        let rec = record(&text);
+        let parsed: Value = serde_json::from_str(&text).expect("json");
+        assert_eq!(
+            Fields::of(&rec).cell(&Column::path("o")).text,
+            parsed["o"].to_string()
+        );
     }
 
     #[test]
