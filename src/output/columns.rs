@@ -58,6 +58,7 @@ pub struct TableSpec {
 pub struct Column {
     pub header: String,
     pub path: Vec<String>,
+    /// Made from the value at `path` rather than being it.
     pub derive: Option<fn(&Value) -> Value>,
     pub show: Show,
     /// Part of the default csv/xlsx columns (and of `--wide` tables).
@@ -96,15 +97,13 @@ impl Column {
         self
     }
 
-    /// A column computed from the whole record.
-    pub fn derived(header: &str, derive: fn(&Value) -> Value) -> Column {
+    /// A column computed from the value at `source` (a dotted path): `derive` is given that
+    /// value (null when the record has none).
+    pub fn derived(header: &str, source: &str, derive: fn(&Value) -> Value) -> Column {
         Column {
             header: header.to_string(),
-            path: vec![header.to_string()],
             derive: Some(derive),
-            show: Show::Plain,
-            csv: true,
-            table: None,
+            ..Column::path(source)
         }
     }
 }

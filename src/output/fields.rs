@@ -1,6 +1,6 @@
 //! A record's fields read from its JSON text, for the formats that pick columns (csv, table,
 //! xlsx): the top level is split once into keys and borrowed value texts, deeper levels only
-//! when a column asks, and the record is parsed whole only for a derived column. What a
+//! when a column asks; only a column's own value is ever parsed, never the record. What a
 //! column gives is exactly what it gives on the parsed record (`serde_json::Value`, members in
 //! the order written), cell for cell; the property test below holds the two together.
 //!
@@ -8,7 +8,6 @@
 //! every step and answers None (the column is empty) rather than panic on anything else.
 
 use std::borrow::Cow;
-use std::cell::OnceCell;
 
 use serde_json::Value;
 
@@ -20,7 +19,6 @@ pub struct Fields<'a> {
     text: &'a str,
     /// The top-level members, in the order written, when the record is an object.
     top: Option<Vec<(Cow<'a, str>, &'a str)>>,
-    whole: OnceCell<Value>,
 }
 
 /// A cell's text, and whether the value was a JSON string (only strings can be formulas).
@@ -35,14 +33,7 @@ impl<'a> Fields<'a> {
         Fields {
             text,
             top: members(text),
-            whole: OnceCell::new(),
         }
-    }
-
-    /// The record parsed whole (made once, for derived columns).
-    fn whole(&self) -> &Value {
-        self.whole
-            .get_or_init(|| serde_json::from_str(self.text).unwrap_or(Value::Null))
     }
 
     /// The JSON text of the value at `path`, if there is one.
@@ -78,12 +69,14 @@ impl<'a> Fields<'a> {
 
     /// The column's value (for the formats that show it typed: table, xlsx).
     pub fn value(&self, column: &Column) -> Value {
-        if let Some(f) = column.derive {
-            return f(self.whole());
-        }
-        self.raw(&column.path)
+        let value = self
+            .raw(&column.path)
             .and_then(|raw| serde_json::from_str(raw).ok())
-            .unwrap_or(Value::Null)
+            .unwrap_or(Value::Null);
+        match column.derive {
+            Some(derive) => derive(&value),
+            None => value,
+        }
     }
 
     /// The column's text as [`cell_text`] gives it, borrowed from the record where it can be.
@@ -92,8 +85,8 @@ impl<'a> Fields<'a> {
             string: value.is_string(),
             text: Cow::Owned(cell_text(&value)),
         };
-        if let Some(f) = column.derive {
-            return parsed(f(self.whole()));
+        if column.derive.is_some() {
+            return parsed(self.value(column));
         }
         let Some(raw) = self.raw(&column.path) else {
             return Cell {
@@ -367,9 +360,6 @@ mod tests {
 
     /// The column's value on the parsed record: what [`Fields`] must give without parsing it.
     fn reference(column: &Column, record: &Value) -> Value {
-        if let Some(f) = column.derive {
-            return f(record);
-        }
         let mut value = record;
         for part in &column.path {
             value = match value {
@@ -379,7 +369,10 @@ mod tests {
             }
             .unwrap_or(&Value::Null);
         }
-        value.clone()
+        match column.derive {
+            Some(derive) => derive(value),
+            None => value.clone(),
+        }
     }
 
     fn record(text: &str) -> Record {
@@ -434,6 +427,10 @@ mod tests {
                 let cell = fields.cell(&column);
                 prop_assert_eq!(cell.text.as_ref(), cell_text(&expected));
                 prop_assert_eq!(cell.string, expected.is_string());
+                let derived = Column { path: column.path.clone(), ..Column::derived("d", "x", |v| Value::from(format!("<{v}>"))) };
+                let expected = reference(&derived, &parsed);
+                let cell = fields.cell(&derived);
+                prop_assert_eq!(cell.text.as_ref(), cell_text(&expected));
             }
         }
     }

@@ -102,7 +102,7 @@ pub fn columns() -> Vec<Column> {
         Column::path("operator.id"),
         Column::path("operator.name.zh_cn"),
         Column::path("operator.name.en_us"),
-        Column::derived("operator", operator_name)
+        Column::derived("operator", "operator", operator_name)
             .table_only()
             .table(1, "OPERATOR", Fit::Shrink(10)),
         Column::path("operation_type").table(2, "OPERATION", Fit::Keep),
@@ -112,8 +112,7 @@ pub fn columns() -> Vec<Column> {
 }
 
 /// `陈晓明 Chen Xiaoming`: the names the record carries (one when they agree), else the id.
-fn operator_name(record: &serde_json::Value) -> serde_json::Value {
-    let op = &record["operator"];
+fn operator_name(op: &serde_json::Value) -> serde_json::Value {
     let names: Vec<&str> = ["zh_cn", "en_us"]
         .iter()
         .filter_map(|k| op["name"][k].as_str())

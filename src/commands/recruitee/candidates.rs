@@ -76,8 +76,8 @@ impl Status {
 }
 
 /// `offer/stage` for each placement: titles and names where the answer has them, else IDs.
-fn placements(candidate: &Value) -> Value {
-    let Some(list) = candidate["placements"].as_array() else {
+fn placements(placements: &Value) -> Value {
+    let Some(list) = placements.as_array() else {
         return Value::Null;
     };
     let text = |v: &Value| match v {
@@ -106,19 +106,19 @@ pub fn columns() -> Vec<Column> {
         Column::path("id").table(0, "ID", Fit::Keep),
         Column::path("name").table(1, "NAME", Fit::Shrink(12)),
         Column::path("emails"),
-        Column::derived("email", first_email)
+        Column::derived("email", "emails", first_email)
             .table_only()
             .table(2, "EMAIL", Fit::Hide),
         Column::path("created_at")
             .show(Show::Timestamp)
             .table(3, "CREATED", Fit::Keep),
-        Column::derived("placements", placements).table(4, "JOBS", Fit::Shrink(20)),
+        Column::derived("placements", "placements", placements).table(4, "JOBS", Fit::Shrink(20)),
     ]
 }
 
 /// The first email address, with a count of the others.
-fn first_email(candidate: &Value) -> Value {
-    let list: Vec<&str> = candidate["emails"]
+fn first_email(emails: &Value) -> Value {
+    let list: Vec<&str> = emails
         .as_array()
         .map(|a| a.iter().filter_map(Value::as_str).collect())
         .unwrap_or_default();
