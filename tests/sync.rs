@@ -6,20 +6,15 @@ mod common;
 use std::collections::{BTreeSet, HashSet};
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use common::Env;
+use common::feishu::{DEPT_PATH, DeptLog, Feishu, FeishuFake, TalentLog};
 use common::recruitee::{COMPANY, RecruiteeFake, TOKEN};
 use hrlogs::sandbox::recruitee::Entry;
-
-const APP_ID: &str = "cli_sync";
-const APP_SECRET: &str = "sync-secret";
 
 fn now_s() -> i64 {
     jiff::Timestamp::now().as_second()
@@ -30,13 +25,6 @@ fn rfc3339(s: i64) -> String {
         .expect("ts")
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string()
-}
-
-fn q(req: &Request, k: &str) -> Option<String> {
-    req.url
-        .query_pairs()
-        .find(|(kk, _)| kk == k)
-        .map(|(_, v)| v.into_owned())
 }
 
 // ---------------------------------------------------------------- Recruitee audit log
@@ -85,132 +73,43 @@ fn recruitee_cmd(
 
 // ---------------------------------------------------------------- Feishu
 
-#[derive(Default)]
-struct Feishu {
-    /// (department, "YYYY-MM-DD HH:MM:SS", record)
-    dept: Mutex<Vec<(String, String, Value)>>,
-    /// (operator, operation, ms, record)
-    talent: Mutex<Vec<(String, i64, i64, Value)>>,
-    dept_calls: AtomicU64,
-    talent_calls: AtomicU64,
-    /// Each data answer takes this long (ms).
-    delay_ms: AtomicU64,
+/// The one Feishu fake (`hrlogs::sandbox::feishu`), empty: each test adds its logs, between
+/// runs too. Talent logs come oldest first (their order is not documented).
+async fn feishu_fake() -> (FeishuFake, Arc<Feishu>) {
+    let fake = FeishuFake::start(common::feishu::State {
+        talent_oldest_first: true,
+        ..Default::default()
+    })
+    .await;
+    let state = fake.state.clone();
+    (fake, state)
 }
 
-fn page_of(req: &Request, total: usize, max: usize) -> (usize, usize) {
-    let size: usize = q(req, "page_size")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(max)
-        .min(max);
-    let offset: usize = q(req, "page_token")
-        .and_then(|t| t.parse().ok())
-        .unwrap_or(0);
-    (offset.min(total), (offset + size).min(total))
-}
-
-struct FeishuEndpoint(Arc<Feishu>, &'static str);
-
-impl Respond for FeishuEndpoint {
-    fn respond(&self, req: &Request) -> ResponseTemplate {
-        let s = &self.0;
-        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
-        let delay = Duration::from_millis(s.delay_ms.load(Ordering::SeqCst));
-        let ok = |data: Value| {
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"code": 0, "msg": "success", "data": data}))
-                .set_delay(delay)
-        };
-        match self.1 {
-            "token" => ResponseTemplate::new(200).set_body_json(
-                json!({"code": 0, "msg": "ok", "tenant_access_token": "t-sync", "expire": 7200}),
-            ),
-            "dept" => {
-                s.dept_calls.fetch_add(1, Ordering::SeqCst);
-                let ids: HashSet<String> = body["department_ids"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|v| v.as_str().map(String::from))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let from = format!("{} 00:00:00", body["start_date"].as_str().unwrap_or(""));
-                let to = format!("{} 23:59:59", body["end_date"].as_str().unwrap_or(""));
-                let mut hits: Vec<(String, Value)> = s
-                    .dept
-                    .lock()
-                    .expect("lock")
-                    .iter()
-                    .filter(|(d, at, _)| ids.contains(d) && *at >= from && *at <= to)
-                    .map(|(_, at, v)| (at.clone(), v.clone()))
-                    .collect();
-                hits.sort_by(|a, b| b.0.cmp(&a.0));
-                let (a, b) = page_of(req, hits.len(), 1000);
-                let logs: Vec<Value> = hits[a..b].iter().map(|(_, v)| v.clone()).collect();
-                let mut data = json!({"op_logs": logs, "has_more": b < hits.len()});
-                if b < hits.len() {
-                    data["next_page_token"] = json!(b.to_string());
-                }
-                ok(data)
-            }
-            _ => {
-                s.talent_calls.fetch_add(1, Ordering::SeqCst);
-                let list =
-                    |k: &str| -> Vec<Value> { body[k].as_array().cloned().unwrap_or_default() };
-                let (ops, kinds) = (list("operator_id_list"), list("operation_list"));
-                let mut hits: Vec<(i64, Value)> = s
-                    .talent
-                    .lock()
-                    .expect("lock")
-                    .iter()
-                    .filter(|(o, k, _, _)| ops.contains(&json!(o)) && kinds.contains(&json!(k)))
-                    .map(|(_, _, ms, v)| (*ms, v.clone()))
-                    .collect();
-                // No documented order: serve oldest first, the opposite of what one might assume.
-                hits.sort_by_key(|h| h.0);
-                let (a, b) = page_of(req, hits.len(), 100);
-                let items: Vec<Value> = hits[a..b].iter().map(|(_, v)| v.clone()).collect();
-                let mut data = json!({"items": items, "has_more": b < hits.len()});
-                if b < hits.len() {
-                    data["page_token"] = json!(b.to_string());
-                }
-                ok(data)
-            }
-        }
-    }
-}
-
-async fn feishu_fake() -> (MockServer, Arc<Feishu>) {
-    let server = MockServer::start().await;
-    let state = Arc::new(Feishu::default());
-    for (p, which) in [
-        ("/open-apis/auth/v3/tenant_access_token/internal", "token"),
-        (
-            "/open-apis/corehr/v2/departments/query_operation_logs",
-            "dept",
-        ),
-        ("/open-apis/hire/v1/talent_operation_logs/search", "talent"),
-    ] {
-        Mock::given(method("POST"))
-            .and(path(p))
-            .respond_with(FeishuEndpoint(state.clone(), which))
-            .mount(&server)
-            .await;
-    }
-    (server, state)
-}
-
-fn feishu_cmd(env: &Env, server: &MockServer, archive: &std::path::Path) -> std::process::Command {
+fn feishu_cmd(env: &Env, fake: &FeishuFake, archive: &std::path::Path) -> std::process::Command {
     let mut cmd = env.command();
-    cmd.env("HRLOGS_FEISHU_BASE_URL", server.uri())
-        .env("HRLOGS_FEISHU_APP_ID", APP_ID)
-        .env("HRLOGS_FEISHU_APP_SECRET", APP_SECRET)
+    cmd.envs(fake.vars())
         .env("HRLOGS_FEISHU_DEPT_LOGS_PER_SECOND", "1000")
         .env("HRLOGS_FEISHU_TALENT_LOGS_PER_SECOND", "1000")
         .env("HRLOGS_FEISHU_TALENT_LOGS_PER_MINUTE", "100000")
         .arg("--archive")
         .arg(archive);
     cmd
+}
+
+/// How many department-log calls the fake has answered.
+fn dept_calls(feishu: &Feishu) -> usize {
+    feishu.calls_to(DEPT_PATH)
+}
+
+/// A talent log: `operator` did `operation` at `ms`.
+fn talent_log(operator: &str, operation: i64, ms: i64, value: Value) -> TalentLog {
+    TalentLog {
+        operator: operator.to_string(),
+        operation,
+        job: String::new(),
+        ms,
+        value,
+    }
 }
 
 fn day(offset_days: i64) -> jiff::civil::Date {
@@ -222,13 +121,13 @@ fn day(offset_days: i64) -> jiff::civil::Date {
         .expect("day")
 }
 
-fn dept_log(dept: &str, at: &str, n: u64) -> (String, String, Value) {
-    (
-        dept.to_string(),
-        at.to_string(),
-        json!({"object_id": dept, "operation_time": at, "operator": "E001",
+fn dept_log(dept: &str, at: &str, n: u64) -> DeptLog {
+    DeptLog {
+        department: dept.to_string(),
+        at: at.parse().expect("a wall-clock time"),
+        value: json!({"object_id": dept, "operation_time": at, "operator": "E001",
                "operation_type": 110, "changes": [{"field": "name", "after": format!("v{n}")}]}),
-    )
+    }
 }
 
 // ---------------------------------------------------------------- helpers
@@ -396,15 +295,15 @@ async fn a_sync_with_nothing_new_costs_one_request_per_chain() {
     // time; then one recent window per batch.
     let (fs, feishu) = feishu_fake().await;
     {
-        let mut d = feishu.dept.lock().expect("lock");
+        let d = &feishu;
         for i in 0..150u64 {
             let dept = format!("D{i:03}");
-            d.push(dept_log(
+            d.push_dept(dept_log(
                 &dept,
                 &format!("{} 10:00:00", day(400 + i as i64)),
                 i,
             ));
-            d.push(dept_log(&dept, &format!("{} 11:00:00", day(1)), 1000 + i));
+            d.push_dept(dept_log(&dept, &format!("{} 11:00:00", day(1)), 1000 + i));
         }
     }
     let depts: Vec<String> = (0..150).map(|i| format!("D{i:03}")).collect();
@@ -425,7 +324,7 @@ async fn a_sync_with_nothing_new_costs_one_request_per_chain() {
         ],
     ));
     assert_eq!(out.stdout.len(), 300);
-    let first = feishu.dept_calls.load(Ordering::SeqCst);
+    let first = dept_calls(&feishu);
     assert!(first >= 6, "windows × batches: {first}");
     let out = ok(run(
         feishu_cmd(&env, &fs, &a),
@@ -440,11 +339,7 @@ async fn a_sync_with_nothing_new_costs_one_request_per_chain() {
         ],
     ));
     assert!(out.stdout.is_empty());
-    assert_eq!(
-        feishu.dept_calls.load(Ordering::SeqCst) - first,
-        2,
-        "one window × two batches"
-    );
+    assert_eq!(dept_calls(&feishu) - first, 2, "one window × two batches");
 }
 
 #[tokio::test]
@@ -452,10 +347,10 @@ async fn identical_feishu_records_are_both_kept_and_never_doubled() {
     let (fs, feishu) = feishu_fake().await;
     let at = format!("{} 09:30:00", day(1));
     {
-        let mut d = feishu.dept.lock().expect("lock");
-        d.push(dept_log("D1", &at, 7));
-        d.push(dept_log("D1", &at, 7)); // the very same change, twice
-        d.push(dept_log("D1", &format!("{} 08:00:00", day(0)), 8));
+        let d = &feishu;
+        d.push_dept(dept_log("D1", &at, 7));
+        d.push_dept(dept_log("D1", &at, 7)); // the very same change, twice
+        d.push_dept(dept_log("D1", &format!("{} 08:00:00", day(0)), 8));
     }
     let env = Env::new();
     let a = env.path("a.sqlite3");
@@ -484,22 +379,18 @@ async fn identical_feishu_records_are_both_kept_and_never_doubled() {
     assert_eq!(sync(&["--since", &since]).stdout.len(), 0);
     assert_eq!(archived(&a).len(), 3);
     // A third identical record appearing later is a new event.
-    feishu
-        .dept
-        .lock()
-        .expect("lock")
-        .push(dept_log("D1", &at, 7));
+    feishu.push_dept(dept_log("D1", &at, 7));
     assert_eq!(sync(&[]).stdout.len(), 1);
     assert_eq!(archived(&a).len(), 4);
 
     // Talent logs, served in no particular order: identical records kept, never doubled.
     {
-        let mut t = feishu.talent.lock().expect("lock");
+        let t = &feishu;
         let ms = (now_s() - 86_400) * 1000;
         for (i, m) in [ms, ms, ms + 5, ms - 86_400_000].into_iter().enumerate() {
             let rec = json!({"operator": {"id": "ou_a"}, "operation_type": "3001",
                              "operation_time": m.to_string(), "talent_id": if i == 2 { "t2" } else { "t1" }});
-            t.push(("ou_a".into(), 3001, m, rec));
+            t.push_talent(talent_log("ou_a", 3001, m, rec));
         }
     }
     let talent = |a: &std::path::Path| {
@@ -526,10 +417,10 @@ async fn identical_feishu_records_are_both_kept_and_never_doubled() {
 async fn two_streams_sharing_a_department_never_double_an_event() {
     let (fs, feishu) = feishu_fake().await;
     {
-        let mut d = feishu.dept.lock().expect("lock");
+        let d = &feishu;
         for (n, dept) in ["X", "Y", "Z"].iter().enumerate() {
             for h in 0..3u64 {
-                d.push(dept_log(
+                d.push_dept(dept_log(
                     dept,
                     &format!("{} 1{h}:00:00", day(2)),
                     n as u64 * 10 + h,
@@ -604,18 +495,18 @@ async fn kill_9_mid_sync_then_a_second_sync_completes_the_archive_exactly() {
     let (fs, feishu) = feishu_fake().await;
     let mut truth = BTreeSet::new();
     {
-        let mut d = feishu.dept.lock().expect("lock");
+        let d = &feishu;
         for i in 0..60u64 {
             let rec = dept_log(
                 "K",
                 &format!("{} 12:00:{:02}", day(i as i64 * 40), i % 60),
                 i,
             );
-            truth.insert(rec.2.to_string());
-            d.push(rec);
+            truth.insert(rec.value.to_string());
+            d.push_dept(rec);
         }
     }
-    feishu.delay_ms.store(150, Ordering::SeqCst);
+    feishu.set_latency(Duration::from_millis(150));
     let env = Env::new();
     let a = env.path("a.sqlite3");
     let since = day(60 * 40 + 5).to_string();
@@ -654,15 +545,15 @@ async fn kill_9_mid_sync_then_a_second_sync_completes_the_archive_exactly() {
     }
     child.kill().expect("kill -9");
     let _ = child.wait();
-    let killed_calls = feishu.dept_calls.load(Ordering::SeqCst);
+    let killed_calls = dept_calls(&feishu);
     assert!(
         archived(&a).is_empty(),
         "nothing is appended before the run completes"
     );
 
-    feishu.delay_ms.store(0, Ordering::SeqCst);
+    feishu.set_latency(Duration::from_millis(0));
     let out = ok(run(feishu_cmd(&env, &fs, &a), &args));
-    let resumed_calls = feishu.dept_calls.load(Ordering::SeqCst) - killed_calls;
+    let resumed_calls = dept_calls(&feishu) - killed_calls;
     assert_eq!(
         out.stdout.len(),
         60,
@@ -677,9 +568,9 @@ async fn kill_9_mid_sync_then_a_second_sync_completes_the_archive_exactly() {
     assert_eq!(archived(&a).len(), 60);
     // The windows the killed run completed were not fetched again.
     let mut fresh = feishu_cmd(&env, &fs, &env.path("fresh.sqlite3"));
-    let before = feishu.dept_calls.load(Ordering::SeqCst);
+    let before = dept_calls(&feishu);
     let _ = fresh.args(args).output().expect("fresh");
-    let full = feishu.dept_calls.load(Ordering::SeqCst) - before;
+    let full = dept_calls(&feishu) - before;
     assert!(
         resumed_calls < full,
         "resumed {resumed_calls} vs full {full}"
@@ -846,22 +737,22 @@ async fn from_archive_with_filters_equals_the_live_output() {
     let fake = audit_fake(entries).await;
     let (fs, feishu) = feishu_fake().await;
     {
-        let mut t = feishu.talent.lock().expect("lock");
+        let t = &feishu;
         for i in 0..120i64 {
             let op = ["ou_a", "ou_b"][i as usize % 2];
             let kind = [1, 3001][(i / 2) as usize % 2];
             let ms = (now - i * 3000) * 1000;
-            t.push((
-                op.into(),
+            t.push_talent(talent_log(
+                op,
                 kind,
                 ms,
                 json!({"operator": {"id": op}, "operation_type": kind,
                     "operation_time": ms.to_string(), "application_id": format!("app{i}")}),
             ));
         }
-        let mut d = feishu.dept.lock().expect("lock");
+        let d = &feishu;
         for i in 0..40u64 {
-            d.push(dept_log(
+            d.push_dept(dept_log(
                 ["P", "Q"][i as usize % 2],
                 &format!("{} 0{}:00:00", day(i as i64), i % 10),
                 i,
@@ -1288,10 +1179,10 @@ async fn live_sync_and_archive_give_the_same_ocsf_event_ids() {
     let (fs, feishu) = feishu_fake().await;
     let at = format!("{} 09:30:00", day(1));
     {
-        let mut d = feishu.dept.lock().expect("lock");
-        d.push(dept_log("O1", &at, 1));
-        d.push(dept_log("O1", &at, 1)); // identical: two events, two ids
-        d.push(dept_log("O1", &format!("{} 10:00:00", day(2)), 2));
+        let d = &feishu;
+        d.push_dept(dept_log("O1", &at, 1));
+        d.push_dept(dept_log("O1", &at, 1)); // identical: two events, two ids
+        d.push_dept(dept_log("O1", &format!("{} 10:00:00", day(2)), 2));
     }
     let env = Env::new();
     let a = env.path("a.sqlite3");
@@ -1339,17 +1230,17 @@ async fn live_sync_and_archive_give_the_same_ocsf_event_ids() {
 async fn two_syncs_at_once_on_one_archive_never_double_an_event() {
     let (fs, feishu) = feishu_fake().await;
     {
-        let mut d = feishu.dept.lock().expect("lock");
+        let d = &feishu;
         for i in 0..40u64 {
             let dept = ["A", "B", "C"][i as usize % 3];
-            d.push(dept_log(
+            d.push_dept(dept_log(
                 dept,
                 &format!("{} 1{}:00:00", day(i as i64 % 20), i % 10),
                 i,
             ));
         }
     }
-    feishu.delay_ms.store(30, Ordering::SeqCst);
+    feishu.set_latency(Duration::from_millis(30));
     let env = Env::new();
     let a = env.path("a.sqlite3");
     let since = day(30).to_string();

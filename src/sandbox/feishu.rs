@@ -5,15 +5,16 @@
 //! with `x-ogw-ratelimit-reset`).
 //!
 //! [`Config`] holds the dataset (the sandbox's sample, where any ID has records generated from
-//! it, or a test's own logs) and a switch for each way Feishu may misbehave: records repeated
-//! under fresh tokens, `has_more` without a token, `code 0` without `data`, a repeating token,
+//! it, or a test's own logs, which can grow while it runs: [`Feishu::push_dept`],
+//! [`Feishu::push_talent`]) and a switch for each way Feishu may misbehave: talent logs in
+//! another order, records repeated under fresh tokens, `has_more` without a token, `code 0` without `data`, a repeating token,
 //! refusals, token revocation every N calls, rate limits (429 or 400), faults and latency, a
 //! redirect on the token call, an endless body, a huge `expire`, error bodies that echo the
 //! secret, a path prefix.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -78,6 +79,9 @@ pub struct Config {
     pub repeat_token: bool,
     /// Every page is the first page again, under a fresh token each time.
     pub fresh_token_repeats: bool,
+    /// Talent logs served oldest first: their order is not documented, so hrlogs must not
+    /// rely on one.
+    pub talent_oldest_first: bool,
     /// `has_more: true` with no token where a next page would be.
     pub more_without_token: bool,
     /// Data calls answer `{"code":0,"msg":"success"}`, without `data`.
@@ -118,6 +122,7 @@ impl Default for Config {
             revoke_every: 0,
             repeat_token: false,
             fresh_token_repeats: false,
+            talent_oldest_first: false,
             more_without_token: false,
             no_data: false,
             refuse_with: None,
@@ -148,9 +153,12 @@ impl Config {
 /// The fake's state: its config and what it saw.
 pub struct Feishu {
     pub config: Config,
-    /// Each log of the config as JSON text, made once (pages are joined from these).
-    dept_text: Vec<String>,
-    talent_text: Vec<String>,
+    /// The logs, newest first, each with its JSON text made once (pages are joined from
+    /// these); the config's, and those pushed since.
+    dept: RwLock<Vec<(DeptLog, String)>>,
+    talent: RwLock<Vec<(TalentLog, String)>>,
+    /// How long each data call takes (ms): the config's latency until set otherwise.
+    latency_ms: AtomicU64,
     now: Timestamp,
     pub token_calls: AtomicU64,
     pub data_calls: AtomicU64,
@@ -176,8 +184,23 @@ pub struct Feishu {
 impl Feishu {
     pub fn new(config: Config) -> Feishu {
         Feishu {
-            dept_text: config.dept.iter().map(|l| l.value.to_string()).collect(),
-            talent_text: config.talent.iter().map(|l| l.value.to_string()).collect(),
+            dept: RwLock::new(
+                config
+                    .dept
+                    .iter()
+                    .map(|l| (l.clone(), l.value.to_string()))
+                    .collect(),
+            ),
+            talent: RwLock::new(
+                config
+                    .talent
+                    .iter()
+                    .map(|l| (l.clone(), l.value.to_string()))
+                    .collect(),
+            ),
+            latency_ms: AtomicU64::new(
+                u64::try_from(config.faults.latency.as_millis()).unwrap_or(u64::MAX),
+            ),
             config,
             now: Timestamp::now(),
             token_calls: AtomicU64::new(0),
@@ -201,6 +224,40 @@ impl Feishu {
 
     pub fn data_calls(&self) -> u64 {
         self.data_calls.load(Ordering::SeqCst)
+    }
+
+    /// How many data calls went to `path` (`DEPT_PATH`, `TALENT_PATH`).
+    pub fn calls_to(&self, path: &str) -> usize {
+        self.seen
+            .queries()
+            .iter()
+            .filter(|(p, _)| p == path)
+            .count()
+    }
+
+    /// Adds a department log (one made, or indexed late, between or during runs). Among logs
+    /// of the same second it comes last.
+    pub fn push_dept(&self, log: DeptLog) {
+        if let Ok(mut logs) = self.dept.write() {
+            let at = logs.partition_point(|(l, _)| l.at >= log.at);
+            let text = log.value.to_string();
+            logs.insert(at, (log, text));
+        }
+    }
+
+    /// Adds a talent log, as [`Feishu::push_dept`] does.
+    pub fn push_talent(&self, log: TalentLog) {
+        if let Ok(mut logs) = self.talent.write() {
+            let at = logs.partition_point(|(l, _)| l.ms >= log.ms);
+            let text = log.value.to_string();
+            logs.insert(at, (log, text));
+        }
+    }
+
+    /// From now on each data call takes `latency`.
+    pub fn set_latency(&self, latency: Duration) {
+        let ms = u64::try_from(latency.as_millis()).unwrap_or(u64::MAX);
+        self.latency_ms.store(ms, Ordering::SeqCst);
     }
 
     /// The JSON bodies of the data calls so far.
@@ -372,8 +429,9 @@ async fn gate(
     if let Ok(mut b) = s.bodies.lock() {
         b.push(body.clone());
     }
-    if c.faults.latency > Duration::ZERO {
-        tokio::time::sleep(c.faults.latency).await;
+    let latency = Duration::from_millis(s.latency_ms.load(Ordering::SeqCst));
+    if latency > Duration::ZERO {
+        tokio::time::sleep(latency).await;
     }
     if c.revoke_every > 0 && calls % c.revoke_every == 0 {
         if let Ok(mut valid) = s.valid.lock() {
@@ -544,6 +602,7 @@ async fn talent_logs(
         return bad_param("operator_id_list and operation_list are required");
     }
     let sample: Vec<String>;
+    let logs;
     let items: Vec<&str> = if s.config.sample {
         let mut all: Vec<(i64, String, Value)> = Vec::new();
         for op in &operators {
@@ -556,10 +615,9 @@ async fn talent_logs(
         sample = all.into_iter().map(|(_, _, r)| r.to_string()).collect();
         sample.iter().map(String::as_str).collect()
     } else {
-        s.config
-            .talent
-            .iter()
-            .zip(&s.talent_text)
+        logs = s.talent.read().map_err(|_| ()).ok();
+        logs.iter()
+            .flat_map(|logs| logs.iter())
             .filter(|(l, _)| {
                 operators.contains(&l.operator)
                     && operations.contains(&l.operation)
@@ -568,6 +626,10 @@ async fn talent_logs(
             .map(|(_, t)| t.as_str())
             .collect()
     };
+    let mut items = items;
+    if s.config.talent_oldest_first {
+        items.reverse();
+    }
     match page(&s, &q, 100, items.len()) {
         Err(r) => r,
         Ok((from, to, next)) => {
@@ -613,6 +675,7 @@ async fn dept_logs(
     }
     let (from, to) = (start.at(0, 0, 0, 0), end.at(23, 59, 59, 0));
     let sample: Vec<String>;
+    let logs;
     let items: Vec<&str> = if s.config.sample {
         let today = s.now.to_zoned(jiff::tz::TimeZone::UTC).date();
         let mut all: Vec<(DateTime, Value)> = departments
@@ -625,10 +688,9 @@ async fn dept_logs(
         sample.iter().map(String::as_str).collect()
     } else {
         let ids: HashSet<&String> = departments.iter().collect();
-        s.config
-            .dept
-            .iter()
-            .zip(&s.dept_text)
+        logs = s.dept.read().map_err(|_| ()).ok();
+        logs.iter()
+            .flat_map(|logs| logs.iter())
             .filter(|(l, _)| ids.contains(&l.department) && l.at >= from && l.at <= to)
             .map(|(_, t)| t.as_str())
             .collect()

@@ -1,5 +1,6 @@
-//! Test harness: the real `hrlogs` binary against loopback servers (wiremock) that answer the
-//! way Feishu and Recruitee do: tokens, pagination, validation, error bodies, faults.
+//! Test harness: the real `hrlogs` binary against the crate's one fake per vendor
+//! (`hrlogs::sandbox`) on loopback, answering the way Feishu and Recruitee do: tokens,
+//! pagination, validation, error bodies, faults.
 #![allow(dead_code)]
 
 pub mod feishu;
