@@ -74,6 +74,22 @@ struct Run {
     cpu: Duration,
 }
 
+/// `hrlogs -q -f FORMAT feishu dept-logs --department IDS --since SINCE`.
+fn dept_logs_args(format: &str, ids: &str, since: &str) -> Vec<String> {
+    let args = [
+        "-q",
+        "-f",
+        format,
+        "feishu",
+        "dept-logs",
+        "--department",
+        ids,
+        "--since",
+        since,
+    ];
+    args.map(String::from).to_vec()
+}
+
 /// Runs hrlogs, counting the lines it writes; peak RSS from /proc, CPU from wait4.
 #[allow(clippy::zombie_processes)] // the child is reaped by wait4, which std cannot do
 fn run(
@@ -262,17 +278,8 @@ fn main() {
             .expect("ts")
             .strftime("%Y-%m-%d")
             .to_string();
-        let args = [
-            "-q",
-            "-f",
-            "ndjson",
-            "feishu",
-            "dept-logs",
-            "--department",
-            &ids.join(","),
-            "--since",
-            &since,
-        ];
+        let args = dept_logs_args("ndjson", &ids.join(","), &since);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let ours = run(&vendor, &counts, &args, &[("TZ", "UTC")]);
         let sequential = run(
             &vendor,
@@ -384,17 +391,8 @@ fn main() {
         let mut runs: Vec<Vec<Run>> = formats.iter().map(|_| Vec::new()).collect();
         for _ in 0..5 {
             for (format, runs) in formats.iter().zip(&mut runs) {
-                let args = [
-                    "-q",
-                    "-f",
-                    format,
-                    "feishu",
-                    "dept-logs",
-                    "--department",
-                    &ids.join(","),
-                    "--since",
-                    &since,
-                ];
+                let args = dept_logs_args(format, &ids.join(","), &since);
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
                 runs.push(run(
                     &vendor,
                     &counts,
