@@ -6,8 +6,8 @@ mod common;
 use std::io::Read;
 use std::process::Stdio;
 
-use common::Env;
 use common::feishu::{FeishuFake, State};
+use common::{Env, words};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_input_is_exit_2_and_sends_nothing() {
@@ -34,153 +34,24 @@ async fn bad_input_is_exit_2_and_sends_nothing() {
             "--since",
             "2024-01-01",
         ],
-        vec![
-            "feishu",
-            "dept-logs",
-            "--department-file",
-            "/nonexistent/ids.txt",
-            "--since",
-            "2024-01-01",
-        ],
-        vec![
-            "feishu",
-            "dept-logs",
-            "--department",
-            "1",
-            "--since",
-            "2024-02-01",
-            "--until",
-            "2024-01-01",
-        ],
-        vec![
-            "feishu",
-            "dept-logs",
-            "--department",
-            "1,,2",
-            "--since",
-            "2024-01-01",
-        ],
-        vec![
-            "--page-size",
-            "1001",
-            "feishu",
-            "dept-logs",
-            "--department",
-            "1",
-            "--since",
-            "2024-01-01",
-        ],
-        vec![
-            "--page-size",
-            "0",
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "a",
-            "--operation",
-            "1",
-        ],
-        vec![
-            "--page-size",
-            "101",
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "a",
-            "--operation",
-            "1",
-        ],
-        vec![
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "a",
-            "--operation",
-            "x",
-        ],
+        words("feishu dept-logs --department-file /nonexistent/ids.txt --since 2024-01-01"),
+        words("feishu dept-logs --department 1 --since 2024-02-01 --until 2024-01-01"),
+        words("feishu dept-logs --department 1,,2 --since 2024-01-01"),
+        words("--page-size 1001 feishu dept-logs --department 1 --since 2024-01-01"),
+        words("--page-size 0 feishu talent-logs --operator a --operation 1"),
+        words("--page-size 101 feishu talent-logs --operator a --operation 1"),
+        words("feishu talent-logs --operator a --operation x"),
         vec!["feishu", "talent-logs", "--operation", "1"],
-        vec![
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "a",
-            "--operation",
-            "1",
-            "--since",
-            "2024-02-01",
-            "--until",
-            "2024-01-01",
-        ],
-        vec![
-            "-f",
-            "xml",
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "a",
-            "--operation",
-            "1",
-        ],
-        vec![
-            "--tz",
-            "Mars/Olympus",
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "a",
-            "--operation",
-            "1",
-        ],
-        vec![
-            "--limit",
-            "0",
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "a",
-            "--operation",
-            "1",
-        ],
-        vec![
-            "--timeout",
-            "-1",
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "a",
-            "--operation",
-            "1",
-        ],
-        vec![
-            "-o",
-            "/nonexistent-dir/out.json",
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "a",
-            "--operation",
-            "1",
-        ],
-        vec![
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "a",
-            "--operation",
-            "1",
-            "--user-id-type",
-            "email",
-        ],
-        vec![
-            "feishu",
-            "dept-logs",
-            "--department",
-            "1",
-            "--since",
-            "2024-01-01",
-            "--department-id-type",
-            "x",
-        ],
+        words(
+            "feishu talent-logs --operator a --operation 1 --since 2024-02-01 --until 2024-01-01",
+        ),
+        words("-f xml feishu talent-logs --operator a --operation 1"),
+        words("--tz Mars/Olympus feishu talent-logs --operator a --operation 1"),
+        words("--limit 0 feishu talent-logs --operator a --operation 1"),
+        words("--timeout -1 feishu talent-logs --operator a --operation 1"),
+        words("-o /nonexistent-dir/out.json feishu talent-logs --operator a --operation 1"),
+        words("feishu talent-logs --operator a --operation 1 --user-id-type email"),
+        words("feishu dept-logs --department 1 --since 2024-01-01 --department-id-type x"),
     ];
     for args in cases {
         let out = fake.hrlogs(&env).args(&args).output().expect("run");
@@ -221,14 +92,7 @@ fn missing_credentials_are_exit_3_naming_the_variable_and_key() {
     let env = Env::new();
     let out = env
         .hrlogs()
-        .args([
-            "feishu",
-            "dept-logs",
-            "--department",
-            "1",
-            "--since",
-            "2024-01-01",
-        ])
+        .args(words("feishu dept-logs --department 1 --since 2024-01-01"))
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(3));
@@ -474,17 +338,9 @@ fn a_closed_pipe_is_a_normal_end() {
     let env = Env::new();
     let mut child = env
         .command()
-        .args([
-            "--sandbox",
-            "-f",
-            "ndjson",
-            "feishu",
-            "dept-logs",
-            "--since",
-            "2020-01-01",
-            "--department-file",
-            "-",
-        ])
+        .args(words(
+            "--sandbox -f ndjson feishu dept-logs --since 2020-01-01 --department-file -",
+        ))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -523,17 +379,7 @@ fn the_readme_first_command_works_on_the_sandbox() {
     let env = Env::new();
     let out = env
         .hrlogs()
-        .args([
-            "--sandbox",
-            "feishu",
-            "dept-logs",
-            "--department",
-            "7094136522860922111",
-            "--since",
-            "2023-01-01",
-            "-f",
-            "table",
-        ])
+        .args(words("--sandbox feishu dept-logs --department 7094136522860922111 --since 2023-01-01 -f table"))
         .output()
         .expect("run");
     assert!(
@@ -556,17 +402,9 @@ fn csv_neutralises_formulas_unless_raw() {
     let run = |extra: &[&str]| {
         let out = env
             .hrlogs()
-            .args([
-                "--sandbox",
-                "-f",
-                "csv",
-                "--fields",
-                "operation_reason",
-                "feishu",
-                "dept-logs",
-                "--since",
-                "2019-01-01",
-            ])
+            .args(words(
+                "--sandbox -f csv --fields operation_reason feishu dept-logs --since 2019-01-01",
+            ))
             .args([
                 "--department",
                 &(0..40)
@@ -760,13 +598,9 @@ mod output_safety {
         cmd.envs(fake.vars())
             .env("HRLOGS_FEISHU_DEPT_LOGS_PER_SECOND", "1000")
             .args(["-f", "ndjson", "feishu", "dept-logs", "--department"])
-            .args([
-                "7094136522860900000",
-                "--since",
-                "2024-01-01",
-                "--until",
-                "2024-01-31",
-            ])
+            .args(words(
+                "7094136522860900000 --since 2024-01-01 --until 2024-01-31",
+            ))
             .arg("-o")
             .arg(target);
         if let Some(mask) = umask {
@@ -887,13 +721,9 @@ mod output_safety {
             cmd.envs(fake.vars())
                 .env("HRLOGS_FEISHU_DEPT_LOGS_PER_SECOND", "1000")
                 .args(["-f", "ndjson", "feishu", "dept-logs", "--department"])
-                .args([
-                    "7094136522860900000",
-                    "--since",
-                    "2024-01-01",
-                    "--until",
-                    "2024-01-31",
-                ])
+                .args(words(
+                    "7094136522860900000 --since 2024-01-01 --until 2024-01-31",
+                ))
                 .stderr(Stdio::piped());
         };
         let mut cmd = env.command();

@@ -7,8 +7,8 @@ mod common;
 
 use std::io::Read;
 
-use common::Env;
 use common::feishu::{FeishuFake, State, talent_dataset};
+use common::{Env, words};
 
 fn stdout_of(out: &std::process::Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -56,18 +56,9 @@ async fn table_with_wide_characters_and_hostile_text() {
     let out = fake
         .hrlogs(&env)
         .env("COLUMNS", "120")
-        .args([
-            "--tz",
-            "Asia/Shanghai",
-            "-f",
-            "table",
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "ou_张三",
-            "--operation",
-            "3001",
-        ])
+        .args(words(
+            "--tz Asia/Shanghai -f table feishu talent-logs --operator ou_张三 --operation 3001",
+        ))
         .output()
         .expect("run");
     assert!(out.status.success(), "{}", stderr_of(&out));
@@ -76,51 +67,26 @@ async fn table_with_wide_characters_and_hostile_text() {
     insta::assert_snapshot!("table_wide_characters", table);
     let never = fake
         .hrlogs(&env)
-        .args([
-            "-f",
-            "table",
-            "--color",
-            "never",
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "ou_张三",
-            "--operation",
-            "3001",
-        ])
+        .args(words(
+            "-f table --color never feishu talent-logs --operator ou_张三 --operation 3001",
+        ))
         .output()
         .expect("run");
     assert!(!stdout_of(&never).contains('\u{1b}'));
     let always = fake
         .hrlogs(&env)
-        .args([
-            "-f",
-            "table",
-            "--color",
-            "always",
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "ou_张三",
-            "--operation",
-            "3001",
-        ])
+        .args(words(
+            "-f table --color always feishu talent-logs --operator ou_张三 --operation 3001",
+        ))
         .output()
         .expect("run");
     assert!(stdout_of(&always).contains("\u{1b}["), "colour when asked");
     let no_color = fake
         .hrlogs(&env)
         .env("NO_COLOR", "1")
-        .args([
-            "-f",
-            "table",
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "ou_张三",
-            "--operation",
-            "3001",
-        ])
+        .args(words(
+            "-f table feishu talent-logs --operator ou_张三 --operation 3001",
+        ))
         .output()
         .expect("run");
     assert!(!stdout_of(&no_color).contains('\u{1b}'));
@@ -178,34 +144,9 @@ fn error_messages() {
             "--since",
             "next blue moon",
         ],
-        vec![
-            "feishu",
-            "dept-logs",
-            "--department",
-            "1",
-            "--since",
-            "2024-03-01",
-            "--until",
-            "2024-02-01",
-        ],
-        vec![
-            "--page-size",
-            "5000",
-            "feishu",
-            "dept-logs",
-            "--department",
-            "1",
-            "--since",
-            "2024-01-01",
-        ],
-        vec![
-            "feishu",
-            "dept-logs",
-            "--department",
-            "1",
-            "--since",
-            "2024-01-01",
-        ],
+        words("feishu dept-logs --department 1 --since 2024-03-01 --until 2024-02-01"),
+        words("--page-size 5000 feishu dept-logs --department 1 --since 2024-01-01"),
+        words("feishu dept-logs --department 1 --since 2024-01-01"),
         vec!["recruitee", "audit"],
         vec!["recruitee", "candidates", "--offer", "1", "--status", "new"],
         vec!["--timeout", "0", "recruitee", "offers"],
@@ -554,26 +495,14 @@ fn default_tables_fit_80_and_120_columns() {
     let commands: &[(&str, &[&str], &str)] = &[
         (
             "dept_logs",
-            &[
-                "feishu",
-                "dept-logs",
-                "--department",
-                "7094136522860922111",
-                "--since",
-                "1000d",
-            ],
+            &words("feishu dept-logs --department 7094136522860922111 --since 1000d"),
             "operation_type",
         ),
         (
             "talent_logs",
-            &[
-                "feishu",
-                "talent-logs",
-                "--operator",
-                "ou_b29276c7c3e2ff4bd3fcfb567ce690e3",
-                "--operation",
-                "1,3001",
-            ],
+            &words(
+                "feishu talent-logs --operator ou_b29276c7c3e2ff4bd3fcfb567ce690e3 --operation 1,3001",
+            ),
             "operation_type",
         ),
         ("audit", &["recruitee", "audit"], "event_name"),
@@ -682,18 +611,7 @@ fn wide_tables_and_fields_show_columns_whole() {
     let out = env
         .hrlogs()
         .env("COLUMNS", "80")
-        .args([
-            "--sandbox",
-            "--wide",
-            "-f",
-            "table",
-            "feishu",
-            "dept-logs",
-            "--department",
-            "7094136522860922111",
-            "--since",
-            "1000d",
-        ])
+        .args(words("--sandbox --wide -f table feishu dept-logs --department 7094136522860922111 --since 1000d"))
         .output()
         .expect("run");
     assert!(out.status.success());
@@ -706,19 +624,7 @@ fn wide_tables_and_fields_show_columns_whole() {
 
     let out = env
         .hrlogs()
-        .args([
-            "--sandbox",
-            "-f",
-            "csv",
-            "--fields",
-            "object_id,operater",
-            "feishu",
-            "dept-logs",
-            "--department",
-            "7094136522860922111",
-            "--since",
-            "1000d",
-        ])
+        .args(words("--sandbox -f csv --fields object_id,operater feishu dept-logs --department 7094136522860922111 --since 1000d"))
         .output()
         .expect("run");
     assert!(out.status.success());
@@ -729,19 +635,7 @@ fn wide_tables_and_fields_show_columns_whole() {
     );
     let out = env
         .hrlogs()
-        .args([
-            "--sandbox",
-            "-f",
-            "csv",
-            "--fields",
-            "object_id,operator",
-            "feishu",
-            "dept-logs",
-            "--department",
-            "7094136522860922111",
-            "--since",
-            "1000d",
-        ])
+        .args(words("--sandbox -f csv --fields object_id,operator feishu dept-logs --department 7094136522860922111 --since 1000d"))
         .output()
         .expect("run");
     assert!(
@@ -872,14 +766,7 @@ async fn xlsx_keeps_ids_strings_and_times() {
         .hrlogs(&env)
         .args(["--tz", "Asia/Shanghai", "-o"])
         .arg(&path)
-        .args([
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "ou_1",
-            "--operation",
-            "3001",
-        ])
+        .args(words("feishu talent-logs --operator ou_1 --operation 3001"))
         .output()
         .expect("run");
     assert!(out.status.success(), "{}", stderr_of(&out));
@@ -1152,14 +1039,7 @@ async fn an_interrupted_run_leaves_no_progress_line() {
     let file = env.path("out.ndjson");
     cmd.args(["--page-size", "1", "-o"]);
     cmd.arg(&file);
-    cmd.args([
-        "feishu",
-        "talent-logs",
-        "--operator",
-        "ou_1",
-        "--operation",
-        "1",
-    ]);
+    cmd.args(words("feishu talent-logs --operator ou_1 --operation 1"));
     let mut child = pty.slave.spawn_command(cmd).expect("spawn");
     drop(pty.slave);
     let mut reader = pty.master.try_clone_reader().expect("reader");
@@ -1218,18 +1098,9 @@ async fn a_vendor_wait_shows_while_it_lasts() {
     let env = Env::new();
     let vars: Vec<(&str, String)> = fake.vars().into_iter().collect();
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let args = [
-        "-o",
-        "out.ndjson",
-        "feishu",
-        "dept-logs",
-        "--department",
-        "7094136522860900000",
-        "--since",
-        "2024-01-01",
-        "--until",
-        "2024-01-31",
-    ];
+    let args = words(
+        "-o out.ndjson feishu dept-logs --department 7094136522860900000 --since 2024-01-01 --until 2024-01-31",
+    );
     let (bytes, code) = on_terminal_sized(&env, &args, &vars, 24, 100);
     let text = String::from_utf8_lossy(&bytes);
     assert_eq!(code, 0, "{text}");

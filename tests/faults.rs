@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::feishu::{self as feishu, FeishuFake, State, date, dept_dataset, talent_dataset};
 use common::recruitee::{self, RecruiteeFake, audit_dataset};
-use common::{Env, Faults};
+use common::{Env, Faults, words};
 
 fn lines_set(stdout: &[u8]) -> (usize, HashSet<String>) {
     let text = String::from_utf8_lossy(stdout);
@@ -64,20 +64,7 @@ async fn feishu_with_20_percent_5xx_and_5_percent_cut_bodies_is_still_exact() {
 
     let out = fake
         .hrlogs_unpaced(&env)
-        .args([
-            "--max-retries",
-            "8",
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "ou_a,ou_b",
-            "--operation",
-            "1,2,3",
-            "--page-size",
-            "10",
-            "-f",
-            "ndjson",
-        ])
+        .args(words("--max-retries 8 feishu talent-logs --operator ou_a,ou_b --operation 1,2,3 --page-size 10 -f ndjson"))
         .output()
         .expect("run");
     assert!(
@@ -143,22 +130,7 @@ async fn rate_limit_storms_wait_for_the_reset_header_also_when_sent_as_http_400(
         let env = Env::new();
         let out = fake
             .hrlogs_unpaced(&env)
-            .args([
-                "--max-retries",
-                "3",
-                "feishu",
-                "dept-logs",
-                "--department",
-                "7094136522860900000",
-                "--since",
-                "2024-01-01",
-                "--until",
-                "2024-03-31",
-                "--page-size",
-                "10",
-                "-f",
-                "ndjson",
-            ])
+            .args(words("--max-retries 3 feishu dept-logs --department 7094136522860900000 --since 2024-01-01 --until 2024-03-31 --page-size 10 -f ndjson"))
             .output()
             .expect("run");
         assert!(
@@ -311,16 +283,9 @@ async fn a_request_slower_than_timeout_is_retried_then_fails_with_exit_5() {
     let env = Env::new();
     let out = fake
         .hrlogs_unpaced(&env)
-        .args([
-            "--timeout",
-            "0.3",
-            "--max-retries",
-            "1",
-            "feishu",
-            "dept-logs",
-            "--department",
-            "7094136522860900000",
-        ])
+        .args(words(
+            "--timeout 0.3 --max-retries 1 feishu dept-logs --department 7094136522860900000",
+        ))
         .args(["--since", "2024-01-01", "--until", "2024-01-31"])
         .output()
         .expect("run");
@@ -337,20 +302,9 @@ async fn a_request_slower_than_timeout_is_retried_then_fails_with_exit_5() {
 fn january() -> (Vec<feishu::DeptLog>, Vec<&'static str>) {
     (
         dept_dataset(1, date("2024-01-01"), date("2024-01-31"), 30),
-        vec![
-            "feishu",
-            "dept-logs",
-            "--department",
-            "7094136522860900000",
-            "--since",
-            "2024-01-01",
-            "--until",
-            "2024-01-31",
-            "--page-size",
-            "5",
-            "-f",
-            "ndjson",
-        ],
+        words(
+            "feishu dept-logs --department 7094136522860900000 --since 2024-01-01 --until 2024-01-31 --page-size 5 -f ndjson",
+        ),
     )
 }
 
@@ -653,14 +607,7 @@ async fn sigterm_and_sighup_behave_like_ctrl_c() {
         cmd.envs(fake.vars())
             .env("HRLOGS_FEISHU_DEPT_LOGS_PER_SECOND", "2")
             .args(["feishu", "dept-logs", "--department", "7094136522860900000"])
-            .args([
-                "--since",
-                "2024-01-01",
-                "--until",
-                "2024-12-31",
-                "--page-size",
-                "5",
-            ])
+            .args(words("--since 2024-01-01 --until 2024-12-31 --page-size 5"))
             .args(["-f", "ndjson", "-o"])
             .arg(dir.join("logs.ndjson"))
             .stdout(std::process::Stdio::piped())

@@ -4,8 +4,8 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::Env;
 use common::feishu::{DEPT_PATH, FeishuFake, State, date, dept_dataset, talent_dataset};
+use common::{Env, words};
 use serde_json::Value;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -23,16 +23,9 @@ async fn dept_logs_three_years_of_250_departments_arrive_exactly_once_newest_fir
         .hrlogs_unpaced(&env)
         .args(["feishu", "dept-logs", "--department-file"])
         .arg(env.path("depts.txt"))
-        .args([
-            "--since",
-            "2021-01-01",
-            "--until",
-            "2023-12-31",
-            "--page-size",
-            "100",
-            "-f",
-            "ndjson",
-        ])
+        .args(words(
+            "--since 2021-01-01 --until 2023-12-31 --page-size 100 -f ndjson",
+        ))
         .output()
         .expect("run");
     assert!(
@@ -96,18 +89,7 @@ async fn dept_logs_reads_departments_from_stdin_and_repeats_count_once() {
     let env = Env::new();
     let out = fake
         .hrlogs_unpaced(&env)
-        .args([
-            "feishu",
-            "dept-logs",
-            "--department-file",
-            "-",
-            "--department",
-            "7094136522860900000",
-            "--since",
-            "2024-01-01",
-            "--until",
-            "2024-03-01",
-        ])
+        .args(words("feishu dept-logs --department-file - --department 7094136522860900000 --since 2024-01-01 --until 2024-03-01"))
         .write_stdin("7094136522860900000\n 7094136522860900001 \n\n7094136522860900002\n")
         .output()
         .expect("run");
@@ -133,20 +115,7 @@ async fn talent_logs_follow_every_page_and_pass_lenient_fields_through() {
     let env = Env::new();
     let out = fake
         .hrlogs_unpaced(&env)
-        .args([
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "ou_a,ou_b",
-            "--operator",
-            "ou_c",
-            "--operation",
-            "1,3001",
-            "--page-size",
-            "20",
-            "-f",
-            "ndjson",
-        ])
+        .args(words("feishu talent-logs --operator ou_a,ou_b --operator ou_c --operation 1,3001 --page-size 20 -f ndjson"))
         .output()
         .expect("run");
     assert!(
@@ -202,16 +171,9 @@ async fn talent_logs_since_until_filter_on_operation_time_and_jobs_are_sent() {
     let (since, until) = (start + 10 * 86_400_000, start + 20 * 86_400_000);
     let out = fake
         .hrlogs_unpaced(&env)
-        .args([
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "ou_a",
-            "--operation",
-            "1",
-            "-f",
-            "ndjson",
-        ])
+        .args(words(
+            "feishu talent-logs --operator ou_a --operation 1 -f ndjson",
+        ))
         .args([
             "--since",
             &since.to_string(),
@@ -252,20 +214,7 @@ async fn an_invalid_token_is_refreshed_once_and_the_request_retried() {
     let env = Env::new();
     let out = fake
         .hrlogs_unpaced(&env)
-        .args([
-            "feishu",
-            "dept-logs",
-            "--department",
-            "7094136522860900000,7094136522860900001",
-            "--since",
-            "2024-01-01",
-            "--until",
-            "2024-06-30",
-            "--page-size",
-            "10",
-            "-f",
-            "ndjson",
-        ])
+        .args(words("feishu dept-logs --department 7094136522860900000,7094136522860900001 --since 2024-01-01 --until 2024-06-30 --page-size 10 -f ndjson"))
         .output()
         .expect("run");
     assert!(
@@ -289,14 +238,9 @@ async fn a_given_tenant_token_skips_the_exchange_and_a_refused_one_is_exit_3() {
         .hrlogs()
         .env("HRLOGS_FEISHU_BASE_URL", fake.uri())
         .env("HRLOGS_FEISHU_TENANT_TOKEN", "t-never-issued-secret")
-        .args([
-            "feishu",
-            "dept-logs",
-            "--department",
-            "7094136522860900000",
-            "--since",
-            "2024-01-01",
-        ])
+        .args(words(
+            "feishu dept-logs --department 7094136522860900000 --since 2024-01-01",
+        ))
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(3));
@@ -313,14 +257,7 @@ async fn wrong_app_secret_is_exit_3_with_the_vendor_code() {
     let out = fake
         .hrlogs(&env)
         .env("HRLOGS_FEISHU_APP_SECRET", "wrong-secret-value")
-        .args([
-            "feishu",
-            "dept-logs",
-            "--department",
-            "1",
-            "--since",
-            "2024-01-01",
-        ])
+        .args(words("feishu dept-logs --department 1 --since 2024-01-01"))
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(3));
@@ -343,14 +280,7 @@ async fn a_vendor_error_code_is_exit_4_and_a_failing_vendor_exit_5() {
     let env = Env::new();
     let out = fake
         .hrlogs(&env)
-        .args([
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "ou_a",
-            "--operation",
-            "1",
-        ])
+        .args(words("feishu talent-logs --operator ou_a --operation 1"))
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(4));
@@ -365,16 +295,9 @@ async fn a_vendor_error_code_is_exit_4_and_a_failing_vendor_exit_5() {
     .await;
     let out = fake
         .hrlogs(&env)
-        .args([
-            "--max-retries",
-            "2",
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "ou_a",
-            "--operation",
-            "1",
-        ])
+        .args(words(
+            "--max-retries 2 feishu talent-logs --operator ou_a --operation 1",
+        ))
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(5));
@@ -397,18 +320,7 @@ async fn a_repeating_page_token_stops_with_exit_5() {
     let env = Env::new();
     let out = fake
         .hrlogs_unpaced(&env)
-        .args([
-            "feishu",
-            "dept-logs",
-            "--department",
-            "7094136522860900000",
-            "--since",
-            "2024-01-01",
-            "--until",
-            "2024-01-31",
-            "--page-size",
-            "5",
-        ])
+        .args(words("feishu dept-logs --department 7094136522860900000 --since 2024-01-01 --until 2024-01-31 --page-size 5"))
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(5));
@@ -427,22 +339,7 @@ async fn limit_stops_output_and_fetching() {
     let env = Env::new();
     let out = fake
         .hrlogs_unpaced(&env)
-        .args([
-            "--limit",
-            "7",
-            "feishu",
-            "dept-logs",
-            "--department",
-            "7094136522860900000",
-            "--since",
-            "2024-01-01",
-            "--until",
-            "2024-06-30",
-            "--page-size",
-            "5",
-            "-f",
-            "ndjson",
-        ])
+        .args(words("--limit 7 feishu dept-logs --department 7094136522860900000 --since 2024-01-01 --until 2024-06-30 --page-size 5 -f ndjson"))
         .output()
         .expect("run");
     assert!(out.status.success());
@@ -468,17 +365,7 @@ async fn output_file_is_written_atomically() {
     let target = dir.join("logs.csv");
     let out = fake
         .hrlogs_unpaced(&env)
-        .args([
-            "feishu",
-            "dept-logs",
-            "--department",
-            "7094136522860900000",
-            "--since",
-            "2024-01-01",
-            "--until",
-            "2024-03-31",
-            "-o",
-        ])
+        .args(words("feishu dept-logs --department 7094136522860900000 --since 2024-01-01 --until 2024-03-31 -o"))
         .arg(&target)
         .output()
         .expect("run");
@@ -507,15 +394,9 @@ async fn output_file_is_written_atomically() {
     .await;
     let out = failing
         .hrlogs_unpaced(&env)
-        .args([
-            "feishu",
-            "dept-logs",
-            "--department",
-            "1",
-            "--since",
-            "2024-01-01",
-            "-o",
-        ])
+        .args(words(
+            "feishu dept-logs --department 1 --since 2024-01-01 -o",
+        ))
         .arg(&target)
         .output()
         .expect("run");
@@ -525,15 +406,9 @@ async fn output_file_is_written_atomically() {
     let fresh = dir.join("new.json");
     let out = failing
         .hrlogs_unpaced(&env)
-        .args([
-            "feishu",
-            "dept-logs",
-            "--department",
-            "1",
-            "--since",
-            "2024-01-01",
-            "-o",
-        ])
+        .args(words(
+            "feishu dept-logs --department 1 --since 2024-01-01 -o",
+        ))
         .arg(&fresh)
         .output()
         .expect("run");
@@ -704,19 +579,7 @@ async fn verbose_logs_each_request_without_secrets() {
     let env = Env::new();
     let out = fake
         .hrlogs_unpaced(&env)
-        .args([
-            "-vv",
-            "feishu",
-            "dept-logs",
-            "--department",
-            "7094136522860900000",
-            "--since",
-            "2024-01-01",
-            "--until",
-            "2024-01-31",
-            "--page-size",
-            "5",
-        ])
+        .args(words("-vv feishu dept-logs --department 7094136522860900000 --since 2024-01-01 --until 2024-01-31 --page-size 5"))
         .output()
         .expect("run");
     assert!(out.status.success());
@@ -746,18 +609,9 @@ async fn many_pages_filtered_out_by_until_are_not_mistaken_for_a_stuck_vendor() 
     let until = data[130].ms;
     let out = fake
         .hrlogs_unpaced(&env)
-        .args([
-            "--page-size",
-            "1",
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "ou_a",
-            "--operation",
-            "1",
-            "-f",
-            "ndjson",
-        ])
+        .args(words(
+            "--page-size 1 feishu talent-logs --operator ou_a --operation 1 -f ndjson",
+        ))
         .args(["--until", &until.to_string()])
         .output()
         .expect("run");
@@ -781,24 +635,8 @@ async fn code_0_without_data_is_an_empty_last_page() {
     .await;
     let env = Env::new();
     for args in [
-        vec![
-            "feishu",
-            "dept-logs",
-            "--department",
-            "d1",
-            "--since",
-            "2024-01-01",
-            "--until",
-            "2024-01-31",
-        ],
-        vec![
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "ou_a",
-            "--operation",
-            "1,2",
-        ],
+        words("feishu dept-logs --department d1 --since 2024-01-01 --until 2024-01-31"),
+        words("feishu talent-logs --operator ou_a --operation 1,2"),
     ] {
         let before = fake.data_calls();
         let out = fake
@@ -870,14 +708,9 @@ async fn a_one_day_dept_query_asks_two_days_and_keeps_its_own() {
     // 367 days: a window of 366 days and one of a single day, which is widened too.
     let out = fake
         .hrlogs_unpaced(&env)
-        .args([
-            "-f",
-            "ndjson",
-            "feishu",
-            "dept-logs",
-            "--department",
-            "7094136522860900000",
-        ])
+        .args(words(
+            "-f ndjson feishu dept-logs --department 7094136522860900000",
+        ))
         .args(["--since", "2023-05-02", "--until", "2024-05-03"])
         .output()
         .expect("run");
@@ -916,14 +749,7 @@ async fn talent_logs_shard_by_operator_and_keep_the_operation_list_whole() {
     // One operator: 250 records, 100 a page: one combined query's 3 pages (+1 at most).
     let out = fake
         .hrlogs_unpaced(&env)
-        .args([
-            "-f",
-            "ndjson",
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "ou_a",
-        ])
+        .args(words("-f ndjson feishu talent-logs --operator ou_a"))
         .args(["--operation", "1,2,3,4,5", "--page-size", "100"])
         .output()
         .expect("run");
@@ -941,14 +767,9 @@ async fn talent_logs_shard_by_operator_and_keep_the_operation_list_whole() {
     // Three operators: a chain each, each with the whole operation list.
     let out = fake
         .hrlogs_unpaced(&env)
-        .args([
-            "-f",
-            "ndjson",
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "ou_a,ou_b,ou_c",
-        ])
+        .args(words(
+            "-f ndjson feishu talent-logs --operator ou_a,ou_b,ou_c",
+        ))
         .args(["--operation", "1,2,3,4,5", "--page-size", "100"])
         .output()
         .expect("run");
@@ -981,22 +802,10 @@ async fn a_gateway_path_prefix_is_kept_for_the_token_and_every_call() {
     let env = Env::new();
     let out = fake
         .hrlogs_unpaced(&env)
-        .args([
-            "-f",
-            "ndjson",
-            "feishu",
-            "dept-logs",
-            "--department",
-            "7094136522860900000",
-        ])
-        .args([
-            "--since",
-            "2024-01-01",
-            "--until",
-            "2024-01-31",
-            "--page-size",
-            "5",
-        ])
+        .args(words(
+            "-f ndjson feishu dept-logs --department 7094136522860900000",
+        ))
+        .args(words("--since 2024-01-01 --until 2024-01-31 --page-size 5"))
         .output()
         .expect("run");
     assert!(
@@ -1020,24 +829,10 @@ async fn pages_repeating_records_under_fresh_tokens_are_a_loop_exit_5() {
     let env = Env::new();
     let out_file = env.path("out.ndjson");
     for args in [
-        vec![
-            "feishu",
-            "dept-logs",
-            "--department",
-            "7094136522860900000",
-            "--since",
-            "2024-01-01",
-            "--until",
-            "2024-01-31",
-        ],
-        vec![
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "ou_a",
-            "--operation",
-            "1,2",
-        ],
+        words(
+            "feishu dept-logs --department 7094136522860900000 --since 2024-01-01 --until 2024-01-31",
+        ),
+        words("feishu talent-logs --operator ou_a --operation 1,2"),
     ] {
         let before = fake.data_calls();
         let out = fake
@@ -1071,24 +866,10 @@ async fn has_more_without_a_token_is_an_incomplete_answer_exit_5() {
     .await;
     let env = Env::new();
     for args in [
-        vec![
-            "feishu",
-            "dept-logs",
-            "--department",
-            "7094136522860900000",
-            "--since",
-            "2024-01-01",
-            "--until",
-            "2024-01-31",
-        ],
-        vec![
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "ou_a",
-            "--operation",
-            "1,2",
-        ],
+        words(
+            "feishu dept-logs --department 7094136522860900000 --since 2024-01-01 --until 2024-01-31",
+        ),
+        words("feishu talent-logs --operator ou_a --operation 1,2"),
     ] {
         let out = fake
             .hrlogs_unpaced(&env)
@@ -1107,14 +888,7 @@ async fn has_more_without_a_token_is_an_incomplete_answer_exit_5() {
     let out = fake
         .hrlogs_unpaced(&env)
         .args(["--page-size", "100", "-f", "ndjson"])
-        .args([
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "ou_a",
-            "--operation",
-            "1,2",
-        ])
+        .args(words("feishu talent-logs --operator ou_a --operation 1,2"))
         .output()
         .expect("run");
     assert!(

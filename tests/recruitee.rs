@@ -4,8 +4,8 @@ mod common;
 
 use std::collections::HashSet;
 
-use common::Env;
 use common::recruitee::{RecruiteeFake, State, audit_dataset, candidate_dataset};
+use common::{Env, words};
 use hrlogs::sandbox::recruitee::Config;
 use serde_json::{Value, json};
 
@@ -175,14 +175,9 @@ async fn audit_csv_round_trips_nested_details() {
     let env = Env::new();
     let out = fake
         .hrlogs(&env)
-        .args([
-            "recruitee",
-            "audit",
-            "-f",
-            "csv",
-            "--fields",
-            "_id,details,candidate.emails",
-        ])
+        .args(words(
+            "recruitee audit -f csv --fields _id,details,candidate.emails",
+        ))
         .output()
         .expect("run");
     assert!(out.status.success());
@@ -230,14 +225,7 @@ async fn candidates_list_offer_status_and_ids_are_exact() {
     };
     let all = ids(&fake
         .hrlogs(&env)
-        .args([
-            "--page-size",
-            "40",
-            "recruitee",
-            "candidates",
-            "-f",
-            "ndjson",
-        ])
+        .args(words("--page-size 40 recruitee candidates -f ndjson"))
         .output()
         .expect("run"));
     assert_eq!(
@@ -249,14 +237,7 @@ async fn candidates_list_offer_status_and_ids_are_exact() {
 
     let by_offer = ids(&fake
         .hrlogs(&env)
-        .args([
-            "recruitee",
-            "candidates",
-            "--offer",
-            "1209651",
-            "-f",
-            "ndjson",
-        ])
+        .args(words("recruitee candidates --offer 1209651 -f ndjson"))
         .output()
         .expect("run"));
     let want: Vec<u64> = data
@@ -268,14 +249,9 @@ async fn candidates_list_offer_status_and_ids_are_exact() {
 
     let by_status = ids(&fake
         .hrlogs(&env)
-        .args([
-            "recruitee",
-            "candidates",
-            "--status",
-            "disqualified,overdue",
-            "-f",
-            "ndjson",
-        ])
+        .args(words(
+            "recruitee candidates --status disqualified,overdue -f ndjson",
+        ))
         .output()
         .expect("run"));
     let want: Vec<u64> = data
@@ -294,15 +270,9 @@ async fn candidates_list_offer_status_and_ids_are_exact() {
 
     let picked = ids(&fake
         .hrlogs(&env)
-        .args([
-            "recruitee",
-            "candidates",
-            "47628540",
-            "47628534",
-            "47628600",
-            "-f",
-            "ndjson",
-        ])
+        .args(words(
+            "recruitee candidates 47628540 47628534 47628600 -f ndjson",
+        ))
         .output()
         .expect("run"));
     assert_eq!(
@@ -444,15 +414,9 @@ async fn dry_run_shows_the_filters_and_redacts_the_token() {
     let env = Env::new();
     let out = fake
         .hrlogs(&env)
-        .args([
-            "--dry-run",
-            "recruitee",
-            "audit",
-            "--since",
-            "1767225600",
-            "--actor",
-            "A",
-        ])
+        .args(words(
+            "--dry-run recruitee audit --since 1767225600 --actor A",
+        ))
         .output()
         .expect("run");
     assert!(out.status.success());
@@ -729,14 +693,7 @@ async fn candidates_list_ignoring_offset_falls_back_to_one_unpaged_request() {
     let env = Env::new();
     let out = fake
         .hrlogs(&env)
-        .args([
-            "--page-size",
-            "40",
-            "recruitee",
-            "candidates",
-            "-f",
-            "ndjson",
-        ])
+        .args(words("--page-size 40 recruitee candidates -f ndjson"))
         .output()
         .expect("run");
     assert!(
@@ -931,14 +888,7 @@ async fn candidate_search_is_verified_by_the_same_machinery() {
     let env = Env::new();
     let out = fake
         .hrlogs(&env)
-        .args([
-            "recruitee",
-            "candidates",
-            "--since",
-            "2020-01-01",
-            "-f",
-            "ndjson",
-        ])
+        .args(words("recruitee candidates --since 2020-01-01 -f ndjson"))
         .output()
         .expect("run");
     assert!(

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use common::Env;
 use common::feishu::{DEPT_PATH, DeptLog, Feishu, FeishuFake, TalentLog};
 use common::recruitee::{COMPANY, RecruiteeFake, TOKEN};
+use common::{Env, words};
 use hrlogs::sandbox::recruitee::Entry;
 
 fn now_s() -> i64 {
@@ -356,15 +356,7 @@ async fn identical_feishu_records_are_both_kept_and_never_doubled() {
     let a = env.path("a.sqlite3");
     let since = day(5).to_string();
     let sync = |extra: &[&str]| {
-        let mut args = vec![
-            "sync",
-            "feishu",
-            "dept-logs",
-            "--department",
-            "D1",
-            "-f",
-            "ndjson",
-        ];
+        let mut args = words("sync feishu dept-logs --department D1 -f ndjson");
         args.extend_from_slice(extra);
         ok(run(feishu_cmd(&env, &fs, &a), &args))
     };
@@ -396,17 +388,7 @@ async fn identical_feishu_records_are_both_kept_and_never_doubled() {
     let talent = |a: &std::path::Path| {
         ok(run(
             feishu_cmd(&env, &fs, a),
-            &[
-                "sync",
-                "feishu",
-                "talent-logs",
-                "--operator",
-                "ou_a",
-                "--operation",
-                "3001",
-                "-f",
-                "ndjson",
-            ],
+            &words("sync feishu talent-logs --operator ou_a --operation 3001 -f ndjson"),
         ))
     };
     assert_eq!(talent(&a).stdout.len(), 4);
@@ -585,16 +567,9 @@ async fn follow_prints_events_added_while_it_runs_until_sigterm() {
     let a = env.path("a.sqlite3");
     let mut cmd = recruitee_cmd(&env, &fake, &a);
     let mut child = cmd
-        .args([
-            "sync",
-            "recruitee",
-            "audit",
-            "--follow",
-            "--interval",
-            "1s",
-            "-f",
-            "ndjson",
-        ])
+        .args(words(
+            "sync recruitee audit --follow --interval 1s -f ndjson",
+        ))
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -767,17 +742,7 @@ async fn from_archive_with_filters_equals_the_live_output() {
     ));
     ok(run(
         feishu_cmd(&env, &fs, &a),
-        &[
-            "sync",
-            "feishu",
-            "talent-logs",
-            "--operator",
-            "ou_a,ou_b",
-            "--operation",
-            "1,3001",
-            "-f",
-            "ndjson",
-        ],
+        &words("sync feishu talent-logs --operator ou_a,ou_b --operation 1,3001 -f ndjson"),
     ));
     ok(run(
         feishu_cmd(&env, &fs, &a),
@@ -828,17 +793,10 @@ async fn from_archive_with_filters_equals_the_live_output() {
         ),
         (
             false,
-            vec![
-                "feishu",
-                "talent-logs",
-                "--operator",
-                "ou_a",
-                "--operation",
-                "3001",
-            ]
-            .into_iter()
-            .map(String::from)
-            .collect(),
+            words("feishu talent-logs --operator ou_a --operation 3001")
+                .into_iter()
+                .map(String::from)
+                .collect(),
         ),
         (
             false,
@@ -916,15 +874,7 @@ async fn retention_warnings_name_the_span_that_may_be_lost() {
     let a = env.path("a.sqlite3");
     let out = ok(run(
         recruitee_cmd(&env, &fake, &a),
-        &[
-            "sync",
-            "recruitee",
-            "audit",
-            "--since",
-            "40d",
-            "-f",
-            "ndjson",
-        ],
+        &words("sync recruitee audit --since 40d -f ndjson"),
     ));
     assert!(
         out.stderr
@@ -988,17 +938,7 @@ async fn a_failed_run_leaves_the_archive_unchanged_and_the_next_one_completes_it
     let fake = audit_fake_with(entries, common::Faults::new(3, 0, 0)).await;
     let env = Env::new();
     let a = env.path("a.sqlite3");
-    let args = [
-        "sync",
-        "recruitee",
-        "audit",
-        "--max-retries",
-        "0",
-        "--page-size",
-        "50",
-        "-f",
-        "ndjson",
-    ];
+    let args = words("sync recruitee audit --max-retries 0 --page-size 50 -f ndjson");
     let out = run(recruitee_cmd(&env, &fake, &a), &args);
     assert_eq!(out.code, Some(5), "{}", out.stderr);
     assert!(out.stderr.contains("incomplete"), "{}", out.stderr);
@@ -1007,7 +947,7 @@ async fn a_failed_run_leaves_the_archive_unchanged_and_the_next_one_completes_it
         "nothing is printed before the run completes"
     );
     assert!(archived(&a).is_empty());
-    let args = args.map(|x| if x == "0" { "5" } else { x });
+    let args = words("sync recruitee audit --max-retries 5 --page-size 50 -f ndjson");
     let out = ok(run(recruitee_cmd(&env, &fake, &a), &args));
     assert_eq!(out.stdout.len(), 500);
     let unique: HashSet<String> = ids(&out.stdout).into_iter().collect();
@@ -1028,18 +968,9 @@ async fn a_failed_poll_while_following_is_retried_not_fatal() {
     let a = env.path("a.sqlite3");
     let mut cmd = recruitee_cmd(&env, &fake, &a);
     let mut child = cmd
-        .args([
-            "sync",
-            "recruitee",
-            "audit",
-            "--follow",
-            "--interval",
-            "1s",
-            "--max-retries",
-            "0",
-            "-f",
-            "ndjson",
-        ])
+        .args(words(
+            "sync recruitee audit --follow --interval 1s --max-retries 0 -f ndjson",
+        ))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

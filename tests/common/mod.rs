@@ -58,6 +58,11 @@ impl Env {
     }
 }
 
+/// A command line's arguments, written as one would type them (no argument holds a space).
+pub fn words(line: &str) -> Vec<&str> {
+    line.split_whitespace().collect()
+}
+
 /// Lines of stdout parsed as JSON.
 pub fn ndjson(stdout: &[u8]) -> Vec<serde_json::Value> {
     String::from_utf8_lossy(stdout)
