@@ -234,11 +234,7 @@ fn config_init_writes_a_private_commented_file_and_will_not_overwrite() {
         .args(["config", "init"])
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     let text = std::fs::read_to_string(&cfg).expect("file");
     assert!(
         text.contains("app_secret")
@@ -382,11 +378,7 @@ fn the_readme_first_command_works_on_the_sandbox() {
         .args(words("--sandbox feishu dept-logs --department 7094136522860922111 --since 2023-01-01 -f table"))
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("7094136522860922111") && text.contains("TIME (tenant)"));
     assert!(
@@ -463,11 +455,7 @@ fn department_files_saved_by_editors_are_read_whole() {
         .args(["--since", "20240501", "--until", "2024-05-31"])
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     let bodies = dry_run_bodies(&out.stdout);
     let data: Vec<&serde_json::Value> = bodies
         .iter()
@@ -624,11 +612,7 @@ mod output_safety {
         let fake = fake().await;
         let env = Env::new();
         let out = run(&fake, &env, std::path::Path::new("/dev/null"), None);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::assert_ok(&out);
         let meta = std::fs::metadata("/dev/null").expect("meta");
         assert!(
             meta.file_type().is_char_device(),
@@ -646,11 +630,7 @@ mod output_safety {
             std::thread::spawn(move || std::fs::read(fifo).expect("read fifo"))
         };
         let out = run(&fake, &env, &fifo, None);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::assert_ok(&out);
         let got = reader.join().expect("reader");
         assert_eq!(
             common::ndjson(&got).len(),
@@ -676,11 +656,7 @@ mod output_safety {
         let env = Env::new();
         let new = env.path("new.ndjson");
         let out = run(&fake, &env, &new, Some(0o027));
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::assert_ok(&out);
         assert_eq!(mode(&new), 0o640, "0666 minus the umask 027");
 
         let kept = env.path("kept.ndjson");

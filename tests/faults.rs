@@ -48,11 +48,7 @@ async fn feishu_with_20_percent_5xx_and_5_percent_cut_bodies_is_still_exact() {
         ])
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     let (n, got) = lines_set(&out.stdout);
     assert_eq!(n, dept.len());
     assert_eq!(
@@ -67,11 +63,7 @@ async fn feishu_with_20_percent_5xx_and_5_percent_cut_bodies_is_still_exact() {
         .args(words("--max-retries 8 feishu talent-logs --operator ou_a,ou_b --operation 1,2,3 --page-size 10 -f ndjson"))
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     let (n, got) = lines_set(&out.stdout);
     assert_eq!(n, talent.len());
     assert_eq!(
@@ -99,11 +91,7 @@ async fn recruitee_with_20_percent_5xx_and_5_percent_cut_bodies_is_still_exact()
         .args(["--max-retries", "8", "recruitee", "audit", "-f", "ndjson"])
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     let got: Vec<String> = common::ndjson(&out.stdout)
         .iter()
         .map(|e| e["_id"].as_str().expect("id").to_string())
@@ -133,11 +121,7 @@ async fn rate_limit_storms_wait_for_the_reset_header_also_when_sent_as_http_400(
             .args(words("--max-retries 3 feishu dept-logs --department 7094136522860900000 --since 2024-01-01 --until 2024-03-31 --page-size 10 -f ndjson"))
             .output()
             .expect("run");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::assert_ok(&out);
         assert_eq!(common::ndjson(&out.stdout).len(), data.len());
         let arrivals = fake.state.arrivals.lock().expect("lock").clone();
         let limited = fake.state.limited.lock().expect("lock").clone();
@@ -182,11 +166,7 @@ async fn tokens_revoked_every_few_calls_with_chains_in_flight_are_replaced_one_a
         ])
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     let (n, got) = lines_set(&out.stdout);
     assert_eq!(n, data.len());
     assert_eq!(got.len(), data.len());

@@ -28,11 +28,7 @@ async fn dept_logs_three_years_of_250_departments_arrive_exactly_once_newest_fir
         ))
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     let lines: Vec<&str> = std::str::from_utf8(&out.stdout)
         .expect("utf8")
         .lines()
@@ -93,11 +89,7 @@ async fn dept_logs_reads_departments_from_stdin_and_repeats_count_once() {
         .write_stdin("7094136522860900000\n 7094136522860900001 \n\n7094136522860900002\n")
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     let records: Vec<Value> =
         serde_json::from_slice(&out.stdout).expect("a JSON array when stdout is not a terminal");
     assert_eq!(records.len(), 15);
@@ -118,11 +110,7 @@ async fn talent_logs_follow_every_page_and_pass_lenient_fields_through() {
         .args(words("feishu talent-logs --operator ou_a,ou_b --operator ou_c --operation 1,3001 --page-size 20 -f ndjson"))
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     let lines: Vec<&str> = std::str::from_utf8(&out.stdout)
         .expect("utf8")
         .lines()
@@ -184,11 +172,7 @@ async fn talent_logs_since_until_filter_on_operation_time_and_jobs_are_sent() {
         ])
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     let want = data
         .iter()
         .filter(|l| l.ms >= since && l.ms <= until && l.job == "694980546779953790")
@@ -217,11 +201,7 @@ async fn an_invalid_token_is_refreshed_once_and_the_request_retried() {
         .args(words("feishu dept-logs --department 7094136522860900000,7094136522860900001 --since 2024-01-01 --until 2024-06-30 --page-size 10 -f ndjson"))
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     assert_eq!(common::ndjson(&out.stdout).len(), data.len());
     assert!(fake.token_calls() >= 2, "token replaced after revocation");
 }
@@ -369,11 +349,7 @@ async fn output_file_is_written_atomically() {
         .arg(&target)
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     assert!(out.stdout.is_empty(), "nothing on stdout with -o");
     let text = std::fs::read_to_string(&target).expect("file");
     assert!(
@@ -489,11 +465,7 @@ async fn every_format_parses_back() {
             .args(extra)
             .output()
             .expect("run");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::assert_ok(&out);
         out.stdout
     };
     let json: Vec<Value> = serde_json::from_slice(&run("json", &[])).expect("json array");
@@ -615,11 +587,7 @@ async fn many_pages_filtered_out_by_until_are_not_mistaken_for_a_stuck_vendor() 
         .args(["--until", &until.to_string()])
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     assert_eq!(
         common::ndjson(&out.stdout).len(),
         data.iter().filter(|l| l.ms <= until).count()
@@ -645,11 +613,7 @@ async fn code_0_without_data_is_an_empty_last_page() {
             .args(&args)
             .output()
             .expect("run");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::assert_ok(&out);
         assert!(out.stdout.is_empty());
         assert_eq!(
             fake.data_calls() - before,
@@ -675,11 +639,7 @@ async fn a_one_day_dept_query_asks_two_days_and_keeps_its_own() {
         .args(["--since", "2024-05-01", "--until", "2024-05-01"])
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     let want: HashSet<String> = data
         .iter()
         .filter(|l| l.at.date() == date("2024-05-01"))
@@ -714,11 +674,7 @@ async fn a_one_day_dept_query_asks_two_days_and_keeps_its_own() {
         .args(["--since", "2023-05-02", "--until", "2024-05-03"])
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     assert!(
         fake.state.seen.violations().is_empty(),
         "{:?}",
@@ -753,11 +709,7 @@ async fn talent_logs_shard_by_operator_and_keep_the_operation_list_whole() {
         .args(["--operation", "1,2,3,4,5", "--page-size", "100"])
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     assert_eq!(common::ndjson(&out.stdout).len(), 250);
     assert!(
         fake.data_calls() <= 4,
@@ -773,11 +725,7 @@ async fn talent_logs_shard_by_operator_and_keep_the_operation_list_whole() {
         .args(["--operation", "1,2,3,4,5", "--page-size", "100"])
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     assert_eq!(common::ndjson(&out.stdout).len(), data.len());
     let bodies = fake.state.bodies();
     assert!(
@@ -808,11 +756,7 @@ async fn a_gateway_path_prefix_is_kept_for_the_token_and_every_call() {
         .args(words("--since 2024-01-01 --until 2024-01-31 --page-size 5"))
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     assert_eq!(common::ndjson(&out.stdout).len(), data.len());
     assert_eq!(fake.token_calls(), 1);
 }
@@ -891,10 +835,6 @@ async fn has_more_without_a_token_is_an_incomplete_answer_exit_5() {
         .args(words("feishu talent-logs --operator ou_a --operation 1,2"))
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     assert_eq!(common::ndjson(&out.stdout).len(), 40);
 }

@@ -37,11 +37,7 @@ async fn audit_flags_become_the_filters_sent() {
         ])
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     let sent = fake.filters_sent();
     assert!(!sent.is_empty());
     let f = &sent[0];
@@ -91,11 +87,7 @@ async fn audit_of_25000_entries_beyond_the_10000_window_arrives_exactly_once_new
         .args(["recruitee", "audit", "-f", "ndjson"])
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     let got = common::ndjson(&out.stdout);
     assert_eq!(got.len(), 25_000, "every entry");
     let ids: Vec<&str> = got.iter().map(|e| e["_id"].as_str().expect("id")).collect();
@@ -212,40 +204,23 @@ async fn candidates_list_offer_status_and_ids_are_exact() {
     })
     .await;
     let env = Env::new();
-    let ids = |out: &std::process::Output| -> Vec<u64> {
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        common::ndjson(&out.stdout)
-            .iter()
-            .map(|c| c["id"].as_u64().expect("id"))
-            .collect()
-    };
+    let ids = printed_ids;
     let all = ids(&fake
         .hrlogs(&env)
         .args(words("--page-size 40 recruitee candidates -f ndjson"))
         .output()
         .expect("run"));
-    assert_eq!(
-        all,
-        data.iter()
-            .map(|(_, c)| c["id"].as_u64().expect("id"))
-            .collect::<Vec<_>>()
-    );
+    assert_eq!(all, candidate_ids(&data, |_| true));
 
     let by_offer = ids(&fake
         .hrlogs(&env)
         .args(words("recruitee candidates --offer 1209651 -f ndjson"))
         .output()
         .expect("run"));
-    let want: Vec<u64> = data
-        .iter()
-        .filter(|(_, c)| c["offer_id_for_test"] == 1209651)
-        .map(|(_, c)| c["id"].as_u64().expect("id"))
-        .collect();
-    assert_eq!(by_offer, want);
+    assert_eq!(
+        by_offer,
+        candidate_ids(&data, |c| c["offer_id_for_test"] == 1209651)
+    );
 
     let by_status = ids(&fake
         .hrlogs(&env)
@@ -254,13 +229,9 @@ async fn candidates_list_offer_status_and_ids_are_exact() {
         ))
         .output()
         .expect("run"));
-    let want: Vec<u64> = data
-        .iter()
-        .filter(|(_, c)| {
-            c["status_for_test"] == "disqualified" || c["status_for_test"] == "overdue"
-        })
-        .map(|(_, c)| c["id"].as_u64().expect("id"))
-        .collect();
+    let want = candidate_ids(&data, |c| {
+        c["status_for_test"] == "disqualified" || c["status_for_test"] == "overdue"
+    });
     assert_eq!(by_status, want);
     let sent = fake.filters_sent();
     assert_eq!(
@@ -400,11 +371,7 @@ async fn throttling_with_retry_after_is_waited_out() {
         .args(["recruitee", "audit", "-f", "ndjson"])
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     assert_eq!(common::ndjson(&out.stdout).len(), 120);
 }
 
@@ -451,11 +418,7 @@ async fn overlapping_pages_are_verified_against_total_and_come_out_exact() {
         .args(["recruitee", "audit", "-f", "ndjson"])
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     assert_eq!(
         ids_of(&out.stdout),
         ids_in(&data),
@@ -696,20 +659,7 @@ async fn candidates_list_ignoring_offset_falls_back_to_one_unpaged_request() {
         .args(words("--page-size 40 recruitee candidates -f ndjson"))
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let got: Vec<u64> = common::ndjson(&out.stdout)
-        .iter()
-        .map(|c| c["id"].as_u64().expect("id"))
-        .collect();
-    let want: Vec<u64> = data
-        .iter()
-        .map(|(_, c)| c["id"].as_u64().expect("id"))
-        .collect();
-    assert_eq!(got, want);
+    assert_eq!(printed_ids(&out), candidate_ids(&data, |_| true));
     assert_eq!(
         fake.calls(),
         3,
@@ -744,11 +694,7 @@ async fn offers_are_followed_page_by_page_when_recruitee_pages_them() {
             .args(["recruitee", "offers", "-f", "ndjson"])
             .output()
             .expect("run");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        common::assert_ok(&out);
         let got: Vec<Value> = common::ndjson(&out.stdout);
         assert_eq!(got, offers, "paged: {paged}");
         // Paged: 100, 100, 50 (short: the end). Not paged: all 250, then the same again (nothing
@@ -836,11 +782,7 @@ async fn entries_created_while_the_run_goes_do_not_break_it() {
     done.store(true, std::sync::atomic::Ordering::SeqCst);
     let pushed: HashSet<String> = pusher.join().expect("pusher").into_iter().collect();
     assert!(!pushed.is_empty());
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     let got = ids_of(&out.stdout);
     let unique: HashSet<&String> = got.iter().collect();
     assert_eq!(unique.len(), got.len(), "an entry written twice");
@@ -860,11 +802,7 @@ async fn limit_stops_after_a_few_requests_with_the_newest_entries() {
     // --limit 20 must not walk (and verify) a whole window of thousands first.
     let data = audit_dataset(2_500, NEWEST);
     let (out, fake) = audit_against(&data, Config::default(), &["--limit", "20"]).await;
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_ok(&out);
     let newest: Vec<(i64, Value)> = data.iter().take(20).cloned().collect();
     assert_exact(&out, &newest, "--limit 20", true);
     let calls = fake.calls();
@@ -891,20 +829,11 @@ async fn candidate_search_is_verified_by_the_same_machinery() {
         .args(words("recruitee candidates --since 2020-01-01 -f ndjson"))
         .output()
         .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    assert_eq!(
+        printed_ids(&out),
+        candidate_ids(&data, |_| true),
+        "every candidate once, newest first"
     );
-    let got: Vec<u64> = common::ndjson(&out.stdout)
-        .iter()
-        .map(|c| c["id"].as_u64().expect("id"))
-        .collect();
-    let want: Vec<u64> = data
-        .iter()
-        .map(|(_, c)| c["id"].as_u64().expect("id"))
-        .collect();
-    assert_eq!(got, want, "every candidate once, newest first");
     let sent = fake.filters_sent();
     assert!(sent.iter().all(|f| f[0]["field"] == "created_at"));
 }
@@ -946,4 +875,21 @@ async fn a_second_holding_several_pages_of_shuffled_ties_is_gathered_whole() {
         .expect("run");
     assert_exact(&out, &data, "one second, shuffled", true);
     eprintln!("one second of 300 shuffled: {} requests", fake.calls());
+}
+
+/// The candidate ids a successful run printed (ndjson), in order.
+fn printed_ids(out: &std::process::Output) -> Vec<u64> {
+    common::assert_ok(out);
+    common::ndjson(&out.stdout)
+        .iter()
+        .map(|c| c["id"].as_u64().expect("id"))
+        .collect()
+}
+
+/// The ids of the candidates in `data` that `keep` keeps, in order.
+fn candidate_ids(data: &[(i64, Value)], keep: impl Fn(&Value) -> bool) -> Vec<u64> {
+    data.iter()
+        .filter(|(_, c)| keep(c))
+        .map(|(_, c)| c["id"].as_u64().expect("id"))
+        .collect()
 }

@@ -58,6 +58,17 @@ impl Env {
     }
 }
 
+/// Asserts that a run succeeded; if not, the failure shows its exit code and stderr.
+#[track_caller]
+pub fn assert_ok(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A command line's arguments, written as one would type them (no argument holds a space).
 pub fn words(line: &str) -> Vec<&str> {
     line.split_whitespace().collect()
