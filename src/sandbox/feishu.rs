@@ -38,6 +38,11 @@ pub const DEPT_PATH: &str = "/open-apis/corehr/v2/departments/query_operation_lo
 /// What page tokens look like (an offset after this prefix).
 const TOKEN_PREFIX: &str = "eyJvZmZzZXQi";
 
+/// A department's sample logs: when, and the record's text.
+type SampleDept = Vec<(DateTime, String)>;
+/// An operator's sample logs of one operation: when (ms), the job, and the record's text.
+type SampleTalent = Vec<(i64, String, String)>;
+
 /// One department operation log.
 #[derive(Debug, Clone)]
 pub struct DeptLog {
@@ -159,6 +164,10 @@ pub struct Feishu {
     talent: RwLock<Vec<(TalentLog, String)>>,
     /// How long each data call takes (ms): the config's latency until set otherwise.
     latency_ms: AtomicU64,
+    /// The sample's logs of each department, and of each operator and operation, made once
+    /// (with their text) when first asked for.
+    sample_dept: Mutex<HashMap<String, Arc<SampleDept>>>,
+    sample_talent: Mutex<HashMap<(String, i64), Arc<SampleTalent>>>,
     now: Timestamp,
     pub token_calls: AtomicU64,
     pub data_calls: AtomicU64,
@@ -198,6 +207,8 @@ impl Feishu {
                     .map(|l| (l.clone(), l.value.to_string()))
                     .collect(),
             ),
+            sample_dept: Mutex::new(HashMap::new()),
+            sample_talent: Mutex::new(HashMap::new()),
             latency_ms: AtomicU64::new(
                 u64::try_from(config.faults.latency.as_millis()).unwrap_or(u64::MAX),
             ),
@@ -224,6 +235,45 @@ impl Feishu {
 
     pub fn data_calls(&self) -> u64 {
         self.data_calls.load(Ordering::SeqCst)
+    }
+
+    /// The sample's logs of `department` (made on first use).
+    fn sample_dept(&self, department: &str) -> Arc<SampleDept> {
+        let today = self.now.to_zoned(jiff::tz::TimeZone::UTC).date();
+        let make = || {
+            let logs = dept_records(department, today);
+            Arc::new(
+                logs.into_iter()
+                    .map(|(at, v)| (at, v.to_string()))
+                    .collect(),
+            )
+        };
+        match self.sample_dept.lock() {
+            Ok(mut made) => made
+                .entry(department.to_string())
+                .or_insert_with(make)
+                .clone(),
+            Err(_) => make(),
+        }
+    }
+
+    /// The sample's logs of `operator`'s `operation` (made on first use).
+    fn sample_talent(&self, operator: &str, operation: i64) -> Arc<SampleTalent> {
+        let make = || {
+            let logs = talent_records(operator, operation, self.now);
+            Arc::new(
+                logs.into_iter()
+                    .map(|(ms, job, v)| (ms, job, v.to_string()))
+                    .collect(),
+            )
+        };
+        match self.sample_talent.lock() {
+            Ok(mut made) => made
+                .entry((operator.to_string(), operation))
+                .or_insert_with(make)
+                .clone(),
+            Err(_) => make(),
+        }
     }
 
     /// How many data calls went to `path` (`DEPT_PATH`, `TALENT_PATH`).
@@ -601,19 +651,21 @@ async fn talent_logs(
     if operators.is_empty() || operations.is_empty() {
         return bad_param("operator_id_list and operation_list are required");
     }
-    let sample: Vec<String>;
+    let sample: Vec<Arc<SampleTalent>>;
     let logs;
     let items: Vec<&str> = if s.config.sample {
-        let mut all: Vec<(i64, String, Value)> = Vec::new();
-        for op in &operators {
-            for t in &operations {
-                all.extend(talent_records(op, *t, s.now));
-            }
-        }
-        all.retain(|(_, job, _)| jobs.is_empty() || jobs.contains(job));
+        sample = operators
+            .iter()
+            .flat_map(|op| operations.iter().map(|t| s.sample_talent(op, *t)))
+            .collect();
+        let mut all: Vec<(i64, &str)> = sample
+            .iter()
+            .flat_map(|logs| logs.iter())
+            .filter(|(_, job, _)| jobs.is_empty() || jobs.contains(job))
+            .map(|(ms, _, text)| (*ms, text.as_str()))
+            .collect();
         all.sort_by_key(|a| std::cmp::Reverse(a.0));
-        sample = all.into_iter().map(|(_, _, r)| r.to_string()).collect();
-        sample.iter().map(String::as_str).collect()
+        all.into_iter().map(|(_, text)| text).collect()
     } else {
         logs = s.talent.read().map_err(|_| ()).ok();
         logs.iter()
@@ -674,18 +726,18 @@ async fn dept_logs(
         );
     }
     let (from, to) = (start.at(0, 0, 0, 0), end.at(23, 59, 59, 0));
-    let sample: Vec<String>;
+    let sample: Vec<Arc<SampleDept>>;
     let logs;
     let items: Vec<&str> = if s.config.sample {
-        let today = s.now.to_zoned(jiff::tz::TimeZone::UTC).date();
-        let mut all: Vec<(DateTime, Value)> = departments
+        sample = departments.iter().map(|d| s.sample_dept(d)).collect();
+        let mut all: Vec<(DateTime, &str)> = sample
             .iter()
-            .flat_map(|d| dept_records(d, today))
+            .flat_map(|logs| logs.iter())
             .filter(|(at, _)| *at >= from && *at <= to)
+            .map(|(at, text)| (*at, text.as_str()))
             .collect();
         all.sort_by_key(|a| std::cmp::Reverse(a.0));
-        sample = all.into_iter().map(|(_, r)| r.to_string()).collect();
-        sample.iter().map(String::as_str).collect()
+        all.into_iter().map(|(_, text)| text).collect()
     } else {
         let ids: HashSet<&String> = departments.iter().collect();
         logs = s.dept.read().map_err(|_| ()).ok();
