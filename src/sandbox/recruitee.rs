@@ -494,8 +494,8 @@ fn arrival(k: u64, at: i64) -> Entry {
     )
 }
 
-/// The sandbox's sample: 12,000 audit entries over the last 30 days (more than one search
-/// window holds), 300 candidates, 6 offers.
+/// The sandbox's sample: 300 candidates and 6 offers, and what [`sample_audit`] needs to make
+/// the audit log about them when it is first asked for.
 fn build_sample() -> Data {
     let now = Timestamp::now().as_second();
     let offers = sample_offers();
@@ -537,7 +537,8 @@ fn build_sample() -> Data {
     }
 }
 
-/// The sample's audit log: [`AUDIT_ENTRIES`] entries before `now`, about the `candidates`.
+/// The sample's audit log: [`AUDIT_ENTRIES`] entries over the days before `now` (more than
+/// one search window holds), about the `candidates`.
 fn sample_audit(now: i64, candidates: &[Value], mut rng: Rng) -> Vec<Entry> {
     let mut audit: Vec<Entry> = Vec::with_capacity(AUDIT_ENTRIES);
     let mut at = now - 60;
