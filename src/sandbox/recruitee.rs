@@ -139,28 +139,51 @@ impl Config {
     }
 }
 
+/// One record as the fake holds it: given as a value (a test's entries), or as text (the
+/// sample's audit log, made cheaply); the other form is made once when first needed.
 struct Item {
     at: i64,
-    value: Value,
-    /// `value` as JSON text, made once when first served.
+    value: OnceLock<Value>,
     text: OnceLock<String>,
     status: Option<String>,
     offer_id: Option<u64>,
 }
 
 impl Item {
+    /// The record, for the filters.
+    fn value(&self) -> &Value {
+        self.value.get_or_init(|| {
+            self.text
+                .get()
+                .and_then(|t| serde_json::from_str(t).ok())
+                .unwrap_or(Value::Null)
+        })
+    }
+
     /// The record as served.
     fn text(&self) -> &str {
-        self.text.get_or_init(|| self.value.to_string())
+        self.text
+            .get_or_init(|| self.value.get().map(Value::to_string).unwrap_or_default())
     }
 
     fn of(e: Entry) -> Item {
         Item {
             at: e.created_at,
+            value: OnceLock::from(e.value),
             text: OnceLock::new(),
-            value: e.value,
             status: e.status,
             offer_id: e.offer_id,
+        }
+    }
+
+    /// An audit entry created at `at`, as JSON text.
+    fn audit(at: i64, text: String) -> Item {
+        Item {
+            at,
+            value: OnceLock::new(),
+            text: OnceLock::from(text),
+            status: None,
+            offer_id: None,
         }
     }
 }
@@ -170,7 +193,10 @@ struct Index(Vec<Item>);
 
 impl Index {
     fn of(entries: Vec<Entry>) -> Index {
-        let mut items: Vec<Item> = entries.into_iter().map(Item::of).collect();
+        Index::sorted(entries.into_iter().map(Item::of).collect())
+    }
+
+    fn sorted(mut items: Vec<Item>) -> Index {
         items.sort_by_key(|i| std::cmp::Reverse(i.at));
         Index(items)
     }
@@ -237,10 +263,12 @@ impl Recruitee {
     fn audit(&self) -> &RwLock<Index> {
         let d = self.data();
         d.audit.get_or_init(|| {
-            RwLock::new(Index::of(match &d.sample {
-                Some((candidates, rng)) => sample_audit(d.now, candidates, rng.clone()),
-                None => self.config.audit.clone(),
-            }))
+            RwLock::new(match &d.sample {
+                Some((candidates, rng)) => {
+                    Index::sorted(sample_audit(d.now, candidates, rng.clone()))
+                }
+                None => Index::of(self.config.audit.clone()),
+            })
         })
     }
 
@@ -262,7 +290,7 @@ impl Recruitee {
         let now = Timestamp::now().as_second();
         while *arrived < due {
             *arrived += 1;
-            self.push_audit(arrival(*arrived, now));
+            self.push_item(arrival(*arrived, now));
         }
     }
 
@@ -273,8 +301,11 @@ impl Recruitee {
 
     /// Adds an audit entry (one that arrives while hrlogs runs, or between syncs).
     pub fn push_audit(&self, entry: Entry) {
+        self.push_item(Item::of(entry));
+    }
+
+    fn push_item(&self, item: Item) {
         if let Ok(mut index) = self.audit().write() {
-            let item = Item::of(entry);
             let at = index.0.partition_point(|i| i.at > item.at);
             index.0.insert(at, item);
         }
@@ -440,55 +471,57 @@ fn sample_offers() -> Vec<Value> {
         .collect()
 }
 
-/// An audit entry as Recruitee answers it: `admin` did `event` to `candidate` at `at`, from
-/// `103.167.233.{ip}`; `about` is the offer and disqualify reason its details name, if any.
+/// An audit entry as Recruitee answers it, as JSON text (made directly: the sample has
+/// thousands): `admin` did `event` to `candidate` (an object's text) at `at`, from
+/// `103.167.233.{ip}`; `about` is the offer (its text) and disqualify reason its details name,
+/// if any.
 fn audit_entry(
-    id: String,
+    id: &str,
     at: i64,
     (admin_id, first, last): (u64, &str, &str),
     event: &str,
-    candidate: Value,
-    about: Option<(&Value, &str)>,
+    candidate: &str,
+    about: Option<(&str, &str)>,
     ip: u64,
-) -> Entry {
-    let admin = json!({"email": format!("admin{admin_id}@example.com"), "first_name": first, "id": admin_id, "last_name": last});
-    let mut details = json!({"admin": admin, "candidate": candidate});
-    let offer = match about {
-        Some((offer, reason)) => {
-            details["offer"] = offer.clone();
-            details["disqualify_reason"] = json!({"id": 727738, "name": reason});
-            offer.clone()
-        }
-        None => Value::Null,
+) -> Item {
+    let q = |s: &str| Value::from(s).to_string();
+    let admin = format!(
+        r#"{{"email":{},"first_name":{},"id":{admin_id},"last_name":{}}}"#,
+        q(&format!("admin{admin_id}@example.com")),
+        q(first),
+        q(last)
+    );
+    let (details_more, offer) = match about {
+        Some((offer, reason)) => (
+            format!(
+                r#","offer":{offer},"disqualify_reason":{{"id":727738,"name":{}}}"#,
+                q(reason)
+            ),
+            offer,
+        ),
+        None => (String::new(), "null"),
     };
-    let entry = json!({
-        "_id": id,
-        "actor": format!("{first} {last}"),
-        "actor_type": "admin",
-        "admin": admin,
-        "candidate": candidate,
-        "company_id": 90598,
-        "created_at": iso(at),
-        "details": details,
-        "event_name": event,
-        "highlight": null,
-        "ip_address": format!("103.167.233.{ip}"),
-        "offer": offer,
-    });
-    Entry::new(at, entry)
+    let text = format!(
+        r#"{{"_id":{},"actor":{},"actor_type":"admin","admin":{admin},"candidate":{candidate},"company_id":90598,"created_at":{},"details":{{"admin":{admin},"candidate":{candidate}{details_more}}},"event_name":{},"highlight":null,"ip_address":"103.167.233.{ip}","offer":{offer}}}"#,
+        q(id),
+        q(&format!("{first} {last}")),
+        q(&iso(at)),
+        q(event),
+    );
+    Item::audit(at, text)
 }
 
 /// The `k`-th sample entry that arrives after the start, created at `at`.
-fn arrival(k: u64, at: i64) -> Entry {
+fn arrival(k: u64, at: i64) -> Item {
     let n = k as usize;
     let candidate = json!({"emails": [format!("new{k}@recruiteemail.com")], "id": 48_000_000 + k,
                            "name": format!("{} {}", FIRST[n % FIRST.len()], LAST[n % LAST.len()])});
     audit_entry(
-        format!("sbnew{k:07}"),
+        &format!("sbnew{k:07}"),
         at,
         ADMINS[n % ADMINS.len()],
         EVENTS[n % EVENTS.len()],
-        candidate,
+        &candidate.to_string(),
         None,
         1 + k % 254,
     )
@@ -539,8 +572,19 @@ fn build_sample() -> Data {
 
 /// The sample's audit log: [`AUDIT_ENTRIES`] entries over the days before `now` (more than
 /// one search window holds), about the `candidates`.
-fn sample_audit(now: i64, candidates: &[Value], mut rng: Rng) -> Vec<Entry> {
-    let mut audit: Vec<Entry> = Vec::with_capacity(AUDIT_ENTRIES);
+fn sample_audit(now: i64, candidates: &[Value], mut rng: Rng) -> Vec<Item> {
+    // Each candidate's part of an entry, and its offer, as text once.
+    let parts: Vec<(String, String)> = candidates
+        .iter()
+        .map(|c| {
+            let candidate = json!({"emails": c["emails"], "id": c["id"], "name": c["name"]});
+            (
+                candidate.to_string(),
+                c["placements"][0]["offer"].to_string(),
+            )
+        })
+        .collect();
+    let mut audit: Vec<Item> = Vec::with_capacity(AUDIT_ENTRIES);
     let mut at = now - 60;
     for i in 0..AUDIT_ENTRIES {
         // Bursts: a few entries often share a second, as bulk actions do.
@@ -549,19 +593,18 @@ fn sample_audit(now: i64, candidates: &[Value], mut rng: Rng) -> Vec<Entry> {
         }
         let admin = *rng.pick(ADMINS);
         let event = *rng.pick(EVENTS);
-        let Some(c) = candidates.get(rng.range(0, CANDIDATES as u64) as usize) else {
+        let Some((candidate, offer)) = parts.get(rng.range(0, CANDIDATES as u64) as usize) else {
             continue;
         };
-        let candidate = json!({"emails": c["emails"], "id": c["id"], "name": c["name"]});
         let reason = *rng.pick(REASONS);
         let ip = rng.range(1, 255);
         audit.push(audit_entry(
-            format!("sb{i:08}"),
+            &format!("sb{i:08}"),
             at,
             admin,
             event,
             candidate,
-            Some((&c["placements"][0]["offer"], reason)),
+            Some((offer, reason)),
             ip,
         ));
     }
@@ -649,7 +692,7 @@ async fn gate(
 fn matches(filters: &[Value], item: &Item) -> bool {
     filters.iter().all(|f| match f["field"].as_str() {
         Some("actor") => {
-            let actor = &item.value["actor"];
+            let actor = &item.value()["actor"];
             let listed = |k: &str| f[k].as_array().map(|a| a.contains(actor));
             listed("in").unwrap_or(true) && !listed("not_in").unwrap_or(false)
         }
@@ -872,13 +915,11 @@ async fn candidate(
     if let Some(r) = gate(&s, &path, &company, &headers, &HashMap::new()).await {
         return r;
     }
-    match s
-        .data()
-        .candidates
-        .0
-        .iter()
-        .find(|c| c.value["id"].as_u64().is_some_and(|n| n.to_string() == id))
-    {
+    match s.data().candidates.0.iter().find(|c| {
+        c.value()["id"]
+            .as_u64()
+            .is_some_and(|n| n.to_string() == id)
+    }) {
         Some(c) => json_response(
             StatusCode::OK,
             format!("{{\"candidate\":{},\"references\":[]}}", c.text()),
@@ -934,7 +975,7 @@ mod arrival_tests {
         assert_eq!(count(&fake), start + 3);
         fake.arrivals_after(3 * ARRIVAL_SECONDS + 1);
         assert_eq!(count(&fake), start + 3, "each arrives once");
-        assert_eq!(arrival(2, 0).value["_id"], "sbnew0000002");
+        assert_eq!(arrival(2, 0).value()["_id"], "sbnew0000002");
         let plain = Recruitee::new(Config::default());
         plain.arrivals_after(60);
         assert_eq!(count(&plain), 0, "only the sample grows by itself");
