@@ -965,6 +965,20 @@ mod arrival_tests {
     use super::*;
 
     #[test]
+    fn sample_entries_are_json_as_a_value_writes_it() {
+        let fake = Recruitee::new(Config::sample());
+        let index = fake.audit().read().expect("index");
+        assert_eq!(index.0.len(), AUDIT_ENTRIES);
+        for item in index.0.iter().step_by(97).chain(std::iter::once(&arrival(3, 60))) {
+            let v: Value = serde_json::from_str(item.text()).expect("json");
+            assert_eq!(v.to_string(), item.text());
+            assert_eq!(v["created_at"], iso(item.at));
+            assert_eq!(v["admin"], v["details"]["admin"]);
+            assert_eq!(v["candidate"], v["details"]["candidate"]);
+        }
+    }
+
+    #[test]
     fn sample_entries_keep_arriving_one_every_few_seconds_with_stable_ids() {
         let fake = Recruitee::new(Config::sample());
         let count = |f: &Recruitee| f.audit().read().map(|i| i.0.len()).unwrap_or(0);
