@@ -18,7 +18,15 @@ use crate::record::Record;
 pub struct Fields<'a> {
     text: &'a str,
     /// The top-level members, in the order written, when the record is an object.
-    top: Option<Vec<(Cow<'a, str>, &'a str)>>,
+    top: Option<Vec<Member<'a>>>,
+}
+
+/// An object's member: its key (unescaped), its value's JSON text, and whether that text holds
+/// a backslash (a string without one is its own content, between the quotes).
+struct Member<'a> {
+    key: Cow<'a, str>,
+    value: &'a str,
+    escaped: bool,
 }
 
 /// A cell's text, and whether the value was a JSON string (only strings can be formulas).
@@ -36,16 +44,21 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// The JSON text of the value at `path`, if there is one.
-    fn raw(&self, path: &[String]) -> Option<&'a str> {
+    /// The JSON text of the value at `path`, if there is one, and whether it may hold an
+    /// escape.
+    fn raw(&self, path: &[String]) -> Option<(&'a str, bool)> {
         let (first, rest) = path.split_first()?;
         let mut value = match &self.top {
             // The last of duplicate keys wins, as in a parsed `Value`.
-            Some(top) => top.iter().rev().find(|(k, _)| k == first)?.1,
-            None => step(self.text, first)?,
+            Some(top) => top
+                .iter()
+                .rev()
+                .find(|m| m.key == first.as_str())
+                .map(|m| (m.value, m.escaped))?,
+            None => (step(self.text, first)?, true),
         };
         for part in rest {
-            value = step(value, part)?;
+            value = (step(value.0, part)?, true);
         }
         Some(value)
     }
@@ -62,8 +75,8 @@ impl<'a> Fields<'a> {
         self.top
             .iter()
             .flatten()
-            .filter(|(k, _)| seen.insert(k.as_ref()))
-            .map(|(k, _)| k.to_string())
+            .filter(|m| seen.insert(m.key.as_ref()))
+            .map(|m| m.key.to_string())
             .collect()
     }
 
@@ -71,7 +84,7 @@ impl<'a> Fields<'a> {
     pub fn value(&self, column: &Column) -> Value {
         let value = self
             .raw(&column.path)
-            .and_then(|raw| serde_json::from_str(raw).ok())
+            .and_then(|(raw, _)| serde_json::from_str(raw).ok())
             .unwrap_or(Value::Null);
         match column.derive {
             Some(derive) => derive(&value),
@@ -88,14 +101,15 @@ impl<'a> Fields<'a> {
         if column.derive.is_some() {
             return parsed(self.value(column));
         }
-        let Some(raw) = self.raw(&column.path) else {
+        let Some((raw, escaped)) = self.raw(&column.path) else {
             return Cell {
                 text: Cow::Borrowed(""),
                 string: false,
             };
         };
-        if raw.starts_with('"') {
-            if let Some(text) = unquote(raw) {
+        if let Some(inner) = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+            let text = if escaped { unquote(raw) } else { Some(Cow::Borrowed(inner)) };
+            if let Some(text) = text {
                 return Cell { text, string: true };
             }
         }
@@ -107,9 +121,9 @@ impl<'a> Fields<'a> {
                 string: false,
             };
         }
-        if let Some(compact) = compact(raw) {
+        if let Some(text) = compact(raw) {
             return Cell {
-                text: Cow::Owned(compact),
+                text,
                 string: false,
             };
         }
@@ -124,8 +138,8 @@ fn step<'a>(value: &'a str, part: &str) -> Option<&'a str> {
         b'{' => members(value)?
             .into_iter()
             .rev()
-            .find(|(k, _)| k == part)
-            .map(|(_, v)| v),
+            .find(|m| m.key == part)
+            .map(|m| m.value),
         b'[' => items(value)?.get(part.parse::<usize>().ok()?).copied(),
         _ => None,
     }
@@ -138,23 +152,29 @@ fn skip_space(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// Just past the closing quote of the string that opens at `i`.
-fn string_end(b: &[u8], i: usize) -> Option<usize> {
+/// Just past the closing quote of the string that opens at `i`, and whether the string holds
+/// an escape.
+fn string_end(b: &[u8], i: usize) -> Option<(usize, bool)> {
     if b.get(i) != Some(&b'"') {
         return None;
     }
     let mut j = i + 1;
+    let mut escaped = false;
     loop {
         j += memchr::memchr2(b'"', b'\\', b.get(j..)?)?;
         match *b.get(j)? {
-            b'"' => return Some(j + 1),
-            _ => j += 2,
+            b'"' => return Some((j + 1, escaped)),
+            _ => {
+                escaped = true;
+                j += 2;
+            }
         }
     }
 }
 
-/// Just past the value that starts at `i`.
-fn value_end(b: &[u8], i: usize) -> Option<usize> {
+/// Just past the value that starts at `i`, and whether it may hold an escape (only strings
+/// are told apart; a container always may).
+fn value_end(b: &[u8], i: usize) -> Option<(usize, bool)> {
     match *b.get(i)? {
         b'"' => string_end(b, i),
         open @ (b'{' | b'[') => {
@@ -166,14 +186,14 @@ fn value_end(b: &[u8], i: usize) -> Option<usize> {
                 j += memchr::memchr3(b'"', open, close, b.get(j..)?)?;
                 match *b.get(j)? {
                     b'"' => {
-                        j = string_end(b, j)?;
+                        j = string_end(b, j)?.0;
                         continue;
                     }
                     c if c == open => depth += 1,
                     _ => {
                         depth = depth.checked_sub(1)?;
                         if depth == 0 {
-                            return Some(j + 1);
+                            return Some((j + 1, true));
                         }
                     }
                 }
@@ -186,7 +206,7 @@ fn value_end(b: &[u8], i: usize) -> Option<usize> {
                 .iter()
                 .position(|c| matches!(c, b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r'))
                 .unwrap_or(rest.len());
-            (n > 0).then_some(i + n)
+            (n > 0).then_some((i + n, false))
         }
     }
 }
@@ -202,7 +222,7 @@ fn unquote(quoted: &str) -> Option<Cow<'_, str>> {
 }
 
 /// The members of the JSON object `text`, in the order written, values as text.
-fn members(text: &str) -> Option<Vec<(Cow<'_, str>, &str)>> {
+fn members(text: &str) -> Option<Vec<Member<'_>>> {
     let b = text.as_bytes();
     let mut i = skip_space(b, 0);
     if b.get(i) != Some(&b'{') {
@@ -214,15 +234,22 @@ fn members(text: &str) -> Option<Vec<(Cow<'_, str>, &str)>> {
         return Some(out);
     }
     loop {
-        let key_end = string_end(b, i)?;
-        let key = unquote(text.get(i..key_end)?)?;
+        let (key_end, key_escaped) = string_end(b, i)?;
+        let key = match key_escaped {
+            false => Cow::Borrowed(text.get(i + 1..key_end - 1)?),
+            true => unquote(text.get(i..key_end)?)?,
+        };
         i = skip_space(b, key_end);
         if b.get(i) != Some(&b':') {
             return None;
         }
         i = skip_space(b, i + 1);
-        let end = value_end(b, i)?;
-        out.push((key, text.get(i..end)?));
+        let (end, escaped) = value_end(b, i)?;
+        out.push(Member {
+            key,
+            value: text.get(i..end)?,
+            escaped,
+        });
         i = skip_space(b, end);
         match *b.get(i)? {
             b',' => i = skip_space(b, i + 1),
@@ -245,7 +272,7 @@ fn items(text: &str) -> Option<Vec<&str>> {
         return Some(out);
     }
     loop {
-        let end = value_end(b, i)?;
+        let (end, _) = value_end(b, i)?;
         out.push(text.get(i..end)?);
         i = skip_space(b, end);
         match *b.get(i)? {
@@ -271,13 +298,16 @@ const MAX_KEYS: usize = 64;
 /// An object's or array's JSON text without the whitespace between tokens, when that is
 /// certain to be the text of the parsed `Value` (members in the order written): no escape but
 /// those written back as they are, no number but a [`plain_integer`], no key twice in an
-/// object. None otherwise, and the caller parses.
-fn compact(text: &str) -> Option<String> {
+/// object (of at most [`MAX_KEYS`] keys). Borrowed when the text has no such whitespace (as
+/// vendors send it); None otherwise, and the caller parses.
+fn compact(text: &str) -> Option<Cow<'_, str>> {
     let bytes = text.as_bytes();
     if !matches!(bytes.first(), Some(b'{' | b'[')) {
         return None;
     }
-    let mut out = String::with_capacity(text.len());
+    // The spans of `text` to keep: everything but the white space between tokens.
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let mut from = 0;
     // Per open container: the keys of an object so far, or None for an array.
     let mut open: Vec<Option<Vec<&str>>> = Vec::new();
     let mut expect_key = false;
@@ -285,24 +315,28 @@ fn compact(text: &str) -> Option<String> {
     while let Some(&b) = bytes.get(i) {
         match b {
             b' ' | b'\t' | b'\n' | b'\r' => {
+                if from < i {
+                    spans.push((from, i));
+                }
                 i += 1;
+                from = i;
                 continue;
             }
             b'"' => {
                 let start = i + 1;
                 let mut j = start;
                 loop {
+                    j += memchr::memchr2(b'"', b'\\', bytes.get(j..)?)?;
                     match *bytes.get(j)? {
                         b'"' => break,
-                        b'\\' => match bytes.get(j + 1)? {
+                        _ => match bytes.get(j + 1)? {
                             b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => j += 2,
                             _ => return None,
                         },
-                        _ => j += 1,
                     }
                 }
-                let content = text.get(start..j)?;
                 if expect_key {
+                    let content = text.get(start..j)?;
                     let keys = open.last_mut()?.as_mut()?;
                     // A key twice is left to the parser, and so is an object too large to
                     // check cheaply.
@@ -312,7 +346,6 @@ fn compact(text: &str) -> Option<String> {
                     keys.push(content);
                     expect_key = false;
                 }
-                out.push_str(text.get(i..=j)?);
                 i = j + 1;
                 continue;
             }
@@ -328,11 +361,10 @@ fn compact(text: &str) -> Option<String> {
             b',' => expect_key = matches!(open.last(), Some(Some(_))),
             b':' => {}
             b'0'..=b'9' | b'-' => {
-                let end = value_end(bytes, i)?;
+                let (end, _) = value_end(bytes, i)?;
                 if !plain_integer(bytes.get(i..end)?) {
                     return None;
                 }
-                out.push_str(text.get(i..end)?);
                 i = end;
                 continue;
             }
@@ -340,16 +372,27 @@ fn compact(text: &str) -> Option<String> {
                 let word = ["true", "false", "null"]
                     .into_iter()
                     .find(|w| bytes.get(i..).is_some_and(|r| r.starts_with(w.as_bytes())))?;
-                out.push_str(word);
                 i += word.len();
                 continue;
             }
             _ => return None,
         }
-        out.push(char::from(b));
         i += 1;
     }
-    open.is_empty().then_some(out)
+    if !open.is_empty() {
+        return None;
+    }
+    if spans.is_empty() {
+        return Some(Cow::Borrowed(text));
+    }
+    if from < bytes.len() {
+        spans.push((from, bytes.len()));
+    }
+    let mut out = String::with_capacity(text.len());
+    for (a, b) in spans {
+        out.push_str(text.get(a..b)?);
+    }
+    Some(Cow::Owned(out))
 }
 
 #[cfg(test)]
