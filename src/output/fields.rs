@@ -108,7 +108,11 @@ impl<'a> Fields<'a> {
             };
         };
         if let Some(inner) = raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
-            let text = if escaped { unquote(raw) } else { Some(Cow::Borrowed(inner)) };
+            let text = if escaped {
+                unquote(raw)
+            } else {
+                Some(Cow::Borrowed(inner))
+            };
             if let Some(text) = text {
                 return Cell { text, string: true };
             }

@@ -969,7 +969,12 @@ mod arrival_tests {
         let fake = Recruitee::new(Config::sample());
         let index = fake.audit().read().expect("index");
         assert_eq!(index.0.len(), AUDIT_ENTRIES);
-        for item in index.0.iter().step_by(97).chain(std::iter::once(&arrival(3, 60))) {
+        for item in index
+            .0
+            .iter()
+            .step_by(97)
+            .chain(std::iter::once(&arrival(3, 60)))
+        {
             let v: Value = serde_json::from_str(item.text()).expect("json");
             assert_eq!(v.to_string(), item.text());
             assert_eq!(v["created_at"], iso(item.at));
