@@ -19,6 +19,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
 
+mod common;
+
 const HRLOGS: &str = env!("CARGO_BIN_EXE_hrlogs");
 const DEPARTMENTS: u32 = 150;
 const DAYS: i64 = 700;
@@ -130,48 +132,16 @@ fn run(base: &str, args: &[&str]) -> Run {
         .spawn()
         .expect("spawn hrlogs");
     let pid = child.id();
-    let peak = Arc::new(AtomicU64::new(0));
-    let watcher = {
-        let peak = peak.clone();
-        std::thread::spawn(move || {
-            while let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
-                let kib = status
-                    .lines()
-                    .find_map(|l| l.strip_prefix("VmHWM:"))
-                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
-                match kib {
-                    Some(k) => {
-                        peak.fetch_max(k, Ordering::Relaxed);
-                    }
-                    None => break,
-                }
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        })
-    };
-    let mut stdout = child.stdout.take().expect("stdout");
-    let mut lines = 0usize;
-    {
-        use std::io::Read;
-        let mut buf = vec![0u8; 1 << 16];
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            lines += buf[..n].iter().filter(|b| **b == b'\n').count();
-        }
-    }
-    // Let the watcher read the last VmHWM before the process is reaped.
-    while std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z ")) {
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    let peak = common::PeakRss::watch(pid);
+    let lines = common::count_lines(child.stdout.take().expect("stdout"));
+    common::until_exited(pid);
     let status = child.wait().expect("wait");
-    watcher.join().expect("watcher");
+    let max_rss_kib = peak.kib();
     assert!(status.success(), "hrlogs {args:?} failed: {status}");
     Run {
         wall: started.elapsed(),
         records: lines,
-        max_rss_kib: peak.load(Ordering::Relaxed),
+        max_rss_kib,
     }
 }
 

@@ -8,13 +8,14 @@
 //! Run: `cargo bench --bench e2e` (add `-- quick` for smaller scenarios).
 
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use hrlogs::sandbox::feishu::{self, DeptLog, TalentLog};
 use hrlogs::sandbox::{self, Faults, recruitee};
 use serde_json::{Value, json};
+
+mod common;
 
 const HRLOGS: &str = env!("CARGO_BIN_EXE_hrlogs");
 
@@ -109,46 +110,12 @@ fn run(
         .spawn()
         .expect("spawn hrlogs");
     let pid = child.id();
-    let peak = Arc::new(AtomicU64::new(0));
-    let watcher = {
-        let peak = peak.clone();
-        // VmHWM belongs to the process image after exec (ru_maxrss would also count the
-        // forked bench process before it); it only grows, so polling until exit finds the peak.
-        std::thread::spawn(move || {
-            while let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) {
-                let kib = status
-                    .lines()
-                    .find_map(|l| l.strip_prefix("VmHWM:"))
-                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
-                match kib {
-                    Some(k) => {
-                        peak.fetch_max(k, Ordering::Relaxed);
-                    }
-                    None => break,
-                }
-                std::thread::sleep(Duration::from_millis(2));
-            }
-        })
-    };
-    let mut stdout = child.stdout.take().expect("stdout");
-    let counter = std::thread::spawn(move || {
-        use std::io::Read;
-        let mut buf = vec![0u8; 1 << 16];
-        let mut lines = 0usize;
-        while let Ok(n) = stdout.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            lines += buf[..n].iter().filter(|b| **b == b'\n').count();
-        }
-        lines
-    });
-    // Let the watcher read the last VmHWM before the process is reaped.
-    while std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| !s.contains(") Z ")) {
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    let peak = common::PeakRss::watch(pid);
+    let stdout = child.stdout.take().expect("stdout");
+    let counter = std::thread::spawn(move || common::count_lines(stdout));
+    common::until_exited(pid);
     let (status, usage) = wait4(pid as i32);
-    watcher.join().expect("watcher");
+    let max_rss_kib = peak.kib();
     let wall = started.elapsed();
     let records = counter.join().expect("counter");
     assert!(status == 0, "hrlogs {args:?} exited with {status}");
@@ -158,7 +125,7 @@ fn run(
         records,
         requests: counts().0.saturating_sub(before),
         throttled: counts().1.saturating_sub(throttled_before),
-        max_rss_kib: peak.load(Ordering::Relaxed) as i64,
+        max_rss_kib: max_rss_kib as i64,
         cpu,
     }
 }
