@@ -193,46 +193,20 @@ fn main() {
         .map(|i| format!("d{i}"))
         .collect::<Vec<_>>()
         .join(",");
-    let common = ["--archive", archive, "-q", "-f", "ndjson"];
-    let sync: Vec<&str> = common
-        .iter()
-        .copied()
-        .chain([
-            "sync",
-            "feishu",
-            "dept-logs",
-            "--department",
-            &departments,
-            "--since",
-            &since,
-        ])
-        .collect();
-    let read_all: Vec<&str> = common
-        .iter()
-        .copied()
-        .chain([
-            "feishu",
-            "dept-logs",
-            "--from-archive",
-            "--department",
-            &departments,
-            "--since",
-            &since,
-        ])
-        .collect();
-    let read_tenth: Vec<&str> = common
-        .iter()
-        .copied()
-        .chain([
-            "feishu",
-            "dept-logs",
-            "--from-archive",
-            "--department",
-            &departments,
-            "--since",
-            &tenth,
-        ])
-        .collect();
+    // `hrlogs --archive A -q -f ndjson <command> --department D --since S`.
+    let args = |command: &[&'static str], since: &str| -> Vec<String> {
+        ["--archive", archive, "-q", "-f", "ndjson"]
+            .iter()
+            .chain(command)
+            .chain(&["--department", &departments, "--since", since])
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let sync = args(&["sync", "feishu", "dept-logs"], &since);
+    let read_all = args(&["feishu", "dept-logs", "--from-archive"], &since);
+    let read_tenth = args(&["feishu", "dept-logs", "--from-archive"], &tenth);
+    let [sync, read_all, read_tenth] =
+        [&sync, &read_all, &read_tenth].map(|a| a.iter().map(String::as_str).collect::<Vec<_>>());
     let again = run(&base, &sync);
     assert_eq!(again.records, n, "the first sync archives every record");
     let requests = d.requests.load(Ordering::Relaxed);

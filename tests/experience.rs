@@ -168,15 +168,13 @@ fn error_messages() {
     });
 }
 
-/// Runs hrlogs with stdout and stderr on a pseudo-terminal of `rows` × `cols`; returns the
-/// bytes the terminal received and the exit code.
-fn on_terminal_sized(
+/// A pseudo-terminal of `rows` × `cols`, and hrlogs to run on it with the test's clean
+/// environment (its size from the terminal alone, not `COLUMNS`/`LINES`).
+fn pty_command(
     env: &Env,
-    args: &[&str],
-    vars: &[(&str, &str)],
     rows: u16,
     cols: u16,
-) -> (Vec<u8>, u32) {
+) -> (portable_pty::PtyPair, portable_pty::CommandBuilder) {
     use portable_pty::{CommandBuilder, PtySize, native_pty_system};
     let pty = native_pty_system()
         .openpty(PtySize {
@@ -194,14 +192,27 @@ fn on_terminal_sized(
             None => cmd.env_remove(k),
         }
     }
-    cmd.args(args);
     cmd.env("TERM", "xterm-256color");
     cmd.env_remove("COLUMNS");
     cmd.env_remove("LINES");
+    cmd.cwd(env.home.path());
+    (pty, cmd)
+}
+
+/// Runs hrlogs with stdout and stderr on a pseudo-terminal of `rows` × `cols`; returns the
+/// bytes the terminal received and the exit code.
+fn on_terminal_sized(
+    env: &Env,
+    args: &[&str],
+    vars: &[(&str, &str)],
+    rows: u16,
+    cols: u16,
+) -> (Vec<u8>, u32) {
+    let (pty, mut cmd) = pty_command(env, rows, cols);
+    cmd.args(args);
     for (k, v) in vars {
         cmd.env(k, v);
     }
-    cmd.cwd(env.home.path());
     let mut child = pty.slave.spawn_command(cmd).expect("spawn");
     drop(pty.slave);
     let mut reader = pty.master.try_clone_reader().expect("reader");
@@ -1005,7 +1016,6 @@ fn readme_examples_run_on_the_sandbox() {
 /// Ctrl-C in the middle of a run: exit 130, and the terminal shows no progress line.
 #[tokio::test(flavor = "multi_thread")]
 async fn an_interrupted_run_leaves_no_progress_line() {
-    use portable_pty::{CommandBuilder, PtySize, native_pty_system};
     let fake = FeishuFake::start(State {
         talent: talent_dataset(&["ou_1"], &[1], 200, 1_700_000_000_000),
         faults: hrlogs::sandbox::Faults {
@@ -1016,26 +1026,10 @@ async fn an_interrupted_run_leaves_no_progress_line() {
     })
     .await;
     let env = Env::new();
-    let pty = native_pty_system()
-        .openpty(PtySize {
-            rows: 24,
-            cols: 100,
-            pixel_width: 0,
-            pixel_height: 0,
-        })
-        .expect("pty");
-    let clean = env.command();
-    let mut cmd = CommandBuilder::new(clean.get_program());
-    for (k, v) in clean.get_envs() {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        }
-    }
+    let (pty, mut cmd) = pty_command(&env, 24, 100);
     for (k, v) in fake.vars() {
         cmd.env(k, v);
     }
-    cmd.env("TERM", "xterm-256color");
     let file = env.path("out.ndjson");
     cmd.args(["--page-size", "1", "-o"]);
     cmd.arg(&file);

@@ -4,10 +4,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
 use std::sync::OnceLock;
-use std::sync::mpsc;
 use std::time::Duration;
 
 use common::Env;
@@ -104,15 +102,9 @@ impl Sandbox {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start hrlogs sandbox");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = mpsc::channel();
         // Reads stderr to its end: a reader that went away would make the sandbox's next
         // line to stderr fail, and the sandbox stop.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
+        let rx = common::lines_of(child.stderr.take().expect("stderr"));
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());

@@ -610,18 +610,7 @@ async fn a_second_that_cannot_be_fetched_whole_fails_naming_it() {
     // 300 entries in one second, 50 a page, every page after the first starting one early:
     // no request shows one of them, so the run must fail rather than guess.
     let second = NEWEST - 100;
-    let data: Vec<(i64, Value)> = audit_dataset(300, NEWEST)
-        .into_iter()
-        .map(|(_, mut e)| {
-            e["created_at"] = json!(
-                jiff::Timestamp::from_second(second)
-                    .expect("ts")
-                    .strftime("%Y-%m-%dT%H:%M:%SZ")
-                    .to_string()
-            );
-            (second, e)
-        })
-        .collect();
+    let data = in_one_second(300, second);
     let config = Config {
         overlap_pages: true,
         page_cap: Some(50),
@@ -843,19 +832,7 @@ async fn a_second_holding_several_pages_of_shuffled_ties_is_gathered_whole() {
     // 300 entries in one second, 50 a page, in another order on every request: no single
     // pass of its six pages shows them all, but asking again gathers the rest. (One request
     // at a time, so the fake's shuffles, seeded by request number, are the same every run.)
-    let second = NEWEST - 100;
-    let data: Vec<(i64, Value)> = audit_dataset(300, NEWEST)
-        .into_iter()
-        .map(|(_, mut e)| {
-            e["created_at"] = json!(
-                jiff::Timestamp::from_second(second)
-                    .expect("ts")
-                    .strftime("%Y-%m-%dT%H:%M:%SZ")
-                    .to_string()
-            );
-            (second, e)
-        })
-        .collect();
+    let data = in_one_second(300, NEWEST - 100);
     let fake = RecruiteeFake::start(State {
         audit: data.clone(),
         config: Some(Config {
@@ -891,5 +868,20 @@ fn candidate_ids(data: &[(i64, Value)], keep: impl Fn(&Value) -> bool) -> Vec<u6
     data.iter()
         .filter(|(_, c)| keep(c))
         .map(|(_, c)| c["id"].as_u64().expect("id"))
+        .collect()
+}
+
+/// `n` audit entries all created in the one `second`.
+fn in_one_second(n: usize, second: i64) -> Vec<(i64, Value)> {
+    let at = jiff::Timestamp::from_second(second)
+        .expect("ts")
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    audit_dataset(n, NEWEST)
+        .into_iter()
+        .map(|(_, mut e)| {
+            e["created_at"] = json!(at);
+            (second, e)
+        })
         .collect()
 }

@@ -4,7 +4,6 @@
 mod common;
 
 use std::collections::{BTreeSet, HashSet};
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,6 +34,20 @@ fn entry(id: &str, at: i64, actor: &str, event: &str) -> (i64, Value) {
         json!({"_id": id, "actor": actor, "event_name": event, "created_at": rfc3339(at),
                "candidate": {"name": format!("Cand {id}")}, "details": {"note": "x"}}),
     )
+}
+
+/// `n` entries of Ann viewing a candidate, ids `{prefix}0000` on, the `i`-th created at `at(i)`.
+fn viewed(prefix: &str, n: i64, at: impl Fn(i64) -> i64) -> Vec<(i64, Value)> {
+    (0..n)
+        .map(|i| {
+            entry(
+                &format!("{prefix}{i:04}"),
+                at(i),
+                "Ann",
+                "Admin viewed candidate",
+            )
+        })
+        .collect()
 }
 
 /// The one Recruitee fake (`hrlogs::sandbox::recruitee`), serving `entries`.
@@ -183,16 +196,7 @@ fn archived(archive: &std::path::Path) -> Vec<String> {
 #[tokio::test]
 async fn two_syncs_print_only_the_new_and_the_late_events_oldest_first() {
     let now = now_s();
-    let first: Vec<(i64, Value)> = (0..250)
-        .map(|i| {
-            entry(
-                &format!("a{i:04}"),
-                now - 3600 - i * 60,
-                "Ann",
-                "Admin viewed candidate",
-            )
-        })
-        .collect();
+    let first = viewed("a", 250, |i| now - 3600 - i * 60);
     let fake = audit_fake(first).await;
     let env = Env::new();
     // No --archive: the default place under the user data dir.
@@ -261,16 +265,7 @@ async fn two_syncs_print_only_the_new_and_the_late_events_oldest_first() {
 #[tokio::test]
 async fn a_sync_with_nothing_new_costs_one_request_per_chain() {
     let now = now_s();
-    let entries: Vec<(i64, Value)> = (0..450)
-        .map(|i| {
-            entry(
-                &format!("b{i:04}"),
-                now - 7200 - i * 30,
-                "Ann",
-                "Admin viewed candidate",
-            )
-        })
-        .collect();
+    let entries = viewed("b", 450, |i| now - 7200 - i * 30);
     let fake = audit_fake(entries).await;
     let env = Env::new();
     let a = env.path("a.sqlite3");
@@ -574,13 +569,7 @@ async fn follow_prints_events_added_while_it_runs_until_sigterm() {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let rx = common::lines_of(child.stdout.take().expect("stdout"));
     let mut seen = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut added = false;
@@ -923,16 +912,7 @@ async fn retention_warnings_name_the_span_that_may_be_lost() {
 #[tokio::test]
 async fn a_failed_run_leaves_the_archive_unchanged_and_the_next_one_completes_it() {
     let now = now_s();
-    let entries: Vec<(i64, Value)> = (0..500)
-        .map(|i| {
-            entry(
-                &format!("x{i:04}"),
-                now - 100 - i * 7,
-                "Ann",
-                "Admin viewed candidate",
-            )
-        })
-        .collect();
+    let entries = viewed("x", 500, |i| now - 100 - i * 7);
     // Every third request fails: with no retries the first run fails part-way; with retries
     // the second completes.
     let fake = audit_fake_with(entries, common::Faults::new(3, 0, 0)).await;
@@ -975,13 +955,7 @@ async fn a_failed_poll_while_following_is_retried_not_fatal() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let rx = common::lines_of(child.stdout.take().expect("stdout"));
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut seen = Vec::new();
     while seen.len() < 2 {
@@ -1012,16 +986,7 @@ async fn a_failed_poll_while_following_is_retried_not_fatal() {
 async fn syncs_stay_exact_against_a_recruitee_that_shuffles_ties_and_caps_pages() {
     let now = now_s();
     // Bulk actions: many entries share their second.
-    let entries: Vec<(i64, Value)> = (0..600)
-        .map(|i| {
-            entry(
-                &format!("s{i:04}"),
-                now - 120 - (i / 7) * 45,
-                "Ann",
-                "Admin viewed candidate",
-            )
-        })
-        .collect();
+    let entries = viewed("s", 600, |i| now - 120 - (i / 7) * 45);
     let config = hrlogs::sandbox::recruitee::Config {
         shuffle_ties: true,
         page_cap: Some(37),

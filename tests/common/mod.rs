@@ -69,6 +69,19 @@ pub fn assert_ok(out: &std::process::Output) {
     );
 }
 
+/// The lines of `out` (a child's stdout or stderr) as they come, read on a thread of their own
+/// to the end, so that the child never writes to a pipe nobody reads.
+pub fn lines_of(out: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}
+
 /// A command line's arguments, written as one would type them (no argument holds a space).
 pub fn words(line: &str) -> Vec<&str> {
     line.split_whitespace().collect()
