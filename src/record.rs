@@ -11,12 +11,27 @@ pub struct Record {
     /// The event's hrlogs id (see [`crate::identity`]) when the source already knows it (the
     /// archive); None for records fresh from a vendor, whose ids a stream stage assigns.
     pub id: Option<String>,
+    /// Where the archive chained it (records read from the archive); None otherwise.
+    pub link: Option<Box<ChainLink>>,
+}
+
+/// An archived event's place in the archive's hash chain: its row and the chain hash up to
+/// and including it. `-f ocsf` carries it, so that a SIEM holds anchors of the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainLink {
+    pub seq: i64,
+    pub hash: String,
 }
 
 impl Record {
     /// A record fresh from a vendor: its id is not known yet.
     pub fn new(raw: Box<RawValue>, key: i64) -> Record {
-        Record { raw, key, id: None }
+        Record {
+            raw,
+            key,
+            id: None,
+            link: None,
+        }
     }
 }
 

@@ -29,10 +29,12 @@ use crate::error::{Error, Result};
 use crate::identity::Source;
 
 pub use inspect::{Gap, Status, StreamStatus, Verdict};
-pub use read::{Keep, ReadFilter, read_events};
+pub use read::{Keep, Order, ReadFilter, read_events};
 pub use store::{Finalized, RunEnd, Staged};
 
-const SCHEMA_VERSION: &str = "1";
+/// The schema this binary writes. Version 1 (before per-stream delivery) is migrated when an
+/// archive is opened for writing, and read as it is when opened read-only.
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -50,6 +52,10 @@ CREATE TABLE IF NOT EXISTS streams (
     last_run_requests INTEGER,
     last_run_complete INTEGER,
     pending TEXT,
+    linked INTEGER NOT NULL DEFAULT 0,
+    delivered INTEGER NOT NULL DEFAULT 0,
+    claimed INTEGER NOT NULL DEFAULT 0,
+    claimed_by TEXT,
     UNIQUE (source, tenant, query)
 );
 CREATE TABLE IF NOT EXISTS events (
@@ -67,9 +73,11 @@ CREATE INDEX IF NOT EXISTS events_by_time ON events (source, time_ms);
 CREATE TABLE IF NOT EXISTS stream_events (
     stream_id INTEGER NOT NULL,
     seq INTEGER NOT NULL,
+    pos INTEGER,
     PRIMARY KEY (stream_id, seq)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS stream_events_by_seq ON stream_events (seq);
+CREATE UNIQUE INDEX IF NOT EXISTS stream_events_by_pos ON stream_events (stream_id, pos);
 CREATE TABLE IF NOT EXISTS staging (
     stream_id INTEGER NOT NULL,
     event_id TEXT NOT NULL,
@@ -81,6 +89,7 @@ CREATE TABLE IF NOT EXISTS staging (
 CREATE TABLE IF NOT EXISTS progress (
     stream_id INTEGER NOT NULL,
     unit TEXT NOT NULL,
+    floor INTEGER,
     PRIMARY KEY (stream_id, unit)
 );
 CREATE TABLE IF NOT EXISTS gaps (
@@ -91,10 +100,34 @@ CREATE TABLE IF NOT EXISTS gaps (
 );
 ";
 
+/// From version 1: each stream numbers the events it printed (`stream_events.pos`) and keeps
+/// how far its output is known to have been delivered (`streams.delivered`) and how far a
+/// running sync has taken it to print (`claimed`, by `claimed_by`); what version 1 printed
+/// counts as delivered. Units record how far they were staged (`progress.floor`).
+const MIGRATE_1_TO_2: &str = "
+ALTER TABLE streams ADD COLUMN linked INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE streams ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE streams ADD COLUMN claimed INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE streams ADD COLUMN claimed_by TEXT;
+ALTER TABLE stream_events ADD COLUMN pos INTEGER;
+ALTER TABLE progress ADD COLUMN floor INTEGER;
+UPDATE stream_events SET pos = numbered.n FROM (
+    SELECT stream_id, seq, ROW_NUMBER() OVER (PARTITION BY stream_id ORDER BY seq) AS n
+    FROM stream_events
+) AS numbered
+WHERE numbered.stream_id = stream_events.stream_id AND numbered.seq = stream_events.seq;
+CREATE UNIQUE INDEX IF NOT EXISTS stream_events_by_pos ON stream_events (stream_id, pos);
+UPDATE streams SET linked = (SELECT COUNT(*) FROM stream_events x WHERE x.stream_id = streams.id);
+UPDATE streams SET delivered = linked, claimed = linked;
+UPDATE meta SET value = '2' WHERE key = 'schema_version';
+";
+
 /// An open archive.
 pub struct Archive {
     pub(crate) conn: Connection,
     pub path: PathBuf,
+    /// The schema version of the file (an archive opened read-only is not migrated).
+    pub(crate) version: i64,
 }
 
 /// What identifies a stream: the command, the tenant and the query flags other than the
@@ -148,7 +181,7 @@ pub(crate) fn db_error(path: &Path, e: rusqlite::Error) -> Error {
 
 impl Archive {
     /// Opens the archive at `path` for writing, creating it (mode 0600, parent folders
-    /// included) when it does not exist.
+    /// included) when it does not exist, and migrating an older schema.
     pub fn open_or_create(path: &Path) -> Result<Archive> {
         if !path.exists() {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -162,15 +195,17 @@ impl Archive {
             create_private(path)?;
         }
         let conn = Connection::open(path).map_err(|e| db_error(path, e))?;
-        let archive = Archive {
+        let mut archive = Archive {
             conn,
             path: path.to_path_buf(),
+            version: SCHEMA_VERSION,
         };
-        archive.setup(true)?;
+        archive.setup_for_writing()?;
         Ok(archive)
     }
 
-    /// Opens an existing archive for reading (`--from-archive`, `archive status|verify`).
+    /// Opens an existing archive for reading only (`--from-archive`, `archive status|verify`,
+    /// `sync --dry-run`): no byte of it changes, and it works on a read-only file or medium.
     pub fn open_existing(path: &Path) -> Result<Archive> {
         if !path.exists() {
             return Err(
@@ -179,21 +214,19 @@ impl Archive {
                 ),
             );
         }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|e| db_error(path, e))?;
-        let archive = Archive {
+        let conn = open_read_only(path)?;
+        let mut archive = Archive {
             conn,
             path: path.to_path_buf(),
+            version: 0,
         };
-        archive.setup(false)?;
+        archive.version = archive.schema_version()?;
         Ok(archive)
     }
 
-    fn setup(&self, create: bool) -> Result<()> {
-        let e = |err| db_error(&self.path, err);
+    fn setup_for_writing(&mut self) -> Result<()> {
+        let path = self.path.clone();
+        let e = |err| db_error(&path, err);
         self.conn
             .busy_timeout(std::time::Duration::from_secs(30))
             .map_err(e)?;
@@ -206,40 +239,42 @@ impl Archive {
         self.conn
             .pragma_update(None, "synchronous", "NORMAL")
             .map_err(e)?;
-        if create {
-            self.conn.execute_batch(SCHEMA).map_err(e)?;
-            self.conn
-                .execute(
-                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?1)",
-                    params![SCHEMA_VERSION],
-                )
-                .map_err(e)?;
-        }
-        let version: Option<String> = self
+        let tx = self
             .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(e)?;
+        let fresh: bool = tx
             .query_row(
-                "SELECT value FROM meta WHERE key = 'schema_version'",
+                "SELECT NOT EXISTS (SELECT 1 FROM sqlite_master)",
                 [],
                 |r| r.get(0),
             )
-            .optional()
-            .map_err(|err| {
-                Error::input(format!(
-                    "{} is not an hrlogs archive: {err}",
-                    self.path.display()
-                ))
-            })?;
-        match version.as_deref() {
-            Some(SCHEMA_VERSION) => Ok(()),
-            Some(v) => Err(Error::input(format!(
-                "archive {} has schema version {v}; this hrlogs reads version {SCHEMA_VERSION}",
-                self.path.display()
-            ))
-            .hint("use the hrlogs version that wrote it")),
-            None => Err(Error::input(format!(
-                "{} is not an hrlogs archive",
-                self.path.display()
-            ))),
+            .map_err(e)?;
+        if fresh {
+            tx.execute_batch(SCHEMA).map_err(e)?;
+            tx.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?1)",
+                params![SCHEMA_VERSION.to_string()],
+            )
+            .map_err(e)?;
+        }
+        let version = read_version(&tx, &self.path)?;
+        if version == 1 {
+            tx.execute_batch(MIGRATE_1_TO_2).map_err(e)?;
+        } else if version != SCHEMA_VERSION {
+            return Err(unknown_version(&self.path, version));
+        }
+        tx.commit().map_err(e)?;
+        self.version = SCHEMA_VERSION;
+        Ok(())
+    }
+
+    fn schema_version(&self) -> Result<i64> {
+        let v = read_version(&self.conn, &self.path)?;
+        if v == 1 || v == SCHEMA_VERSION {
+            Ok(v)
+        } else {
+            Err(unknown_version(&self.path, v))
         }
     }
 
@@ -313,6 +348,85 @@ impl Archive {
     }
 }
 
+/// The schema version `meta` records; an error when the file is not an hrlogs archive.
+fn read_version(conn: &Connection, path: &Path) -> Result<i64> {
+    let version: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(|err| {
+            Error::input(format!("{} is not an hrlogs archive: {err}", path.display()))
+        })?;
+    match version {
+        Some(v) => v.trim().parse().map_err(|_| {
+            Error::input(format!(
+                "{} is not an hrlogs archive: its schema version is {v:?}",
+                path.display()
+            ))
+        }),
+        None => Err(Error::input(format!(
+            "{} is not an hrlogs archive",
+            path.display()
+        ))),
+    }
+}
+
+fn unknown_version(path: &Path, version: i64) -> Error {
+    Error::config(format!(
+        "archive {} has schema version {version}; this hrlogs knows versions up to {SCHEMA_VERSION}",
+        path.display()
+    ))
+    .hint("use a newer hrlogs to read it; it was left unchanged")
+}
+
+/// A read-only connection that changes no byte of the archive and works on a read-only file
+/// or medium. Where SQLite cannot open its shared-memory file there (a read-only mount), the
+/// file is opened as immutable, which is exact only while no write-ahead log holds
+/// transactions that were not copied back into it: such a log is named in the error.
+pub(crate) fn open_read_only(path: &Path) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let normal = Connection::open_with_flags(path, flags).and_then(|c| {
+        c.busy_timeout(std::time::Duration::from_secs(30))?;
+        // Reading the schema proves that the file (and its WAL) could be read.
+        c.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))?;
+        Ok(c)
+    });
+    let first = match normal {
+        Ok(c) => return Ok(c),
+        Err(e) => e,
+    };
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = PathBuf::from(wal);
+    if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+        return Err(Error::other(format!(
+            "archive {}: cannot read it here ({first}), and its write-ahead log {} holds changes that only a writable copy can replay",
+            path.display(),
+            wal.display()
+        ))
+        .hint("copy the archive and its -wal file to a writable folder and read the copy, or checkpoint the original first: sqlite3 ARCHIVE 'PRAGMA wal_checkpoint(TRUNCATE)'"));
+    }
+    // A URI, so that `immutable=1` can be said: every byte but plain ASCII percent-encoded.
+    let mut uri = String::from("file:");
+    for b in path.as_os_str().as_encoded_bytes() {
+        if b.is_ascii_alphanumeric() || b"/._-~".contains(b) {
+            uri.push(char::from(*b));
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push_str("?immutable=1");
+    Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+        .and_then(|c| {
+            c.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))?;
+            Ok(c)
+        })
+        .map_err(|_| db_error(path, first))
+}
+
 /// Creates an empty file readable by its owner only.
 fn create_private(path: &Path) -> Result<()> {
     let mut options = std::fs::OpenOptions::new();
@@ -358,13 +472,13 @@ mod tests {
                 record: r,
             })
             .collect();
-        a.stage(stream, 0, &staged).expect("stage");
+        a.stage(stream, 0, &staged, None).expect("stage");
     }
 
     fn end(now_ms: i64) -> RunEnd {
         RunEnd {
             covered_from: None,
-            cursor: now_ms,
+            cursor: Some(now_ms),
             now_ms,
             requests: 1,
         }

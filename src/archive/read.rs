@@ -4,14 +4,14 @@
 
 use std::path::PathBuf;
 
-use rusqlite::{Connection, OpenFlags, params_from_iter};
+use rusqlite::params_from_iter;
 use serde_json::value::RawValue;
 
 use super::db_error;
 use crate::error::Result;
 use crate::identity::Source;
 use crate::plan::{Batch, RecordStream};
-use crate::record::Record;
+use crate::record::{ChainLink, Record};
 
 const BATCH: usize = 1024;
 
@@ -27,11 +27,21 @@ pub struct ReadFilter {
     /// Bounds on `time_ms`, inclusive.
     pub from_ms: Option<i64>,
     pub until_ms: Option<i64>,
-    /// Only rows `seq` in this range, oldest first (a sync run's output); None: newest first.
-    pub seq_range: Option<(i64, i64)>,
+    /// Which rows, in which order.
+    pub order: Order,
     /// Streams whose events the `keep` function is told about.
     pub linked_streams: Vec<i64>,
     pub keep: Option<Keep>,
+}
+
+/// Which rows are read, in which order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Every row that passes the filter, newest first (`--from-archive`).
+    NewestFirst,
+    /// A sync's output: the events of `stream` numbered after `after` for that stream, in
+    /// the order the stream numbered them (oldest first as each run appended them).
+    Delivery { stream: i64, after: i64 },
 }
 
 /// Streams the rows that `filter` selects.
@@ -60,13 +70,7 @@ fn read_blocking(
     tx: &tokio::sync::mpsc::Sender<Batch>,
 ) -> Result<()> {
     let e = |err| db_error(path, err);
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(e)?;
-    conn.busy_timeout(std::time::Duration::from_secs(30))
-        .map_err(e)?;
+    let conn = super::open_read_only(path)?;
     let linked = if f.linked_streams.is_empty() {
         "0".to_string()
     } else {
@@ -77,9 +81,16 @@ fn read_blocking(
         )
     };
     let mut sql = format!(
-        "SELECT e.event_id, e.time_ms, e.record, {linked} FROM events e WHERE e.source = ?"
+        "SELECT e.event_id, e.time_ms, e.record, {linked}, e.seq, e.hash FROM events e"
     );
-    let mut args: Vec<rusqlite::types::Value> = vec![f.source.name().to_string().into()];
+    let mut args: Vec<rusqlite::types::Value> = vec![];
+    if let Order::Delivery { stream, after } = f.order {
+        sql.push_str(" JOIN stream_events d ON d.seq = e.seq AND d.stream_id = ? AND d.pos > ?");
+        args.push(stream.into());
+        args.push(after.into());
+    }
+    sql.push_str(" WHERE e.source = ?");
+    args.push(f.source.name().to_string().into());
     if let Some(t) = &f.tenant {
         sql.push_str(" AND e.tenant = ?");
         args.push(t.clone().into());
@@ -92,13 +103,9 @@ fn read_blocking(
         sql.push_str(" AND e.time_ms <= ?");
         args.push(until.into());
     }
-    match f.seq_range {
-        Some((first, last)) => {
-            sql.push_str(" AND e.seq >= ? AND e.seq <= ? ORDER BY e.seq ASC");
-            args.push(first.into());
-            args.push(last.into());
-        }
-        None => sql.push_str(" ORDER BY e.time_ms DESC, e.seq DESC"),
+    match f.order {
+        Order::Delivery { .. } => sql.push_str(" ORDER BY d.pos ASC"),
+        Order::NewestFirst => sql.push_str(" ORDER BY e.time_ms DESC, e.seq DESC"),
     }
     let mut stmt = conn.prepare(&sql).map_err(e)?;
     let mut rows = stmt.query(params_from_iter(args)).map_err(e)?;
@@ -108,6 +115,8 @@ fn read_blocking(
         let time_ms: i64 = row.get(1).map_err(e)?;
         let text: String = row.get(2).map_err(e)?;
         let is_linked: bool = row.get(3).map_err(e)?;
+        let seq: i64 = row.get(4).map_err(e)?;
+        let hash: String = row.get(5).map_err(e)?;
         let raw = match RawValue::from_string(text) {
             Ok(raw) => raw,
             Err(err) => {
@@ -127,6 +136,7 @@ fn read_blocking(
             raw,
             key: time_ms,
             id: Some(id),
+            link: Some(Box::new(ChainLink { seq, hash })),
         });
         if batch.len() >= BATCH {
             if tx.blocking_send(Ok(std::mem::take(&mut batch))).is_err() {

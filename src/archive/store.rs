@@ -22,6 +22,9 @@ pub struct Finalized {
     pub new: u64,
     /// Events fetched that the archive already held.
     pub seen: u64,
+    /// Events this stream had not printed before (new to the archive, or archived first by
+    /// another stream): numbered for the stream's output.
+    pub linked: u64,
     /// The new events are the rows `first_seq..=last_seq` (when `new > 0`).
     pub first_seq: i64,
     pub last_seq: i64,
@@ -30,7 +33,8 @@ pub struct Finalized {
 /// What the stream's row should say after a complete run.
 pub struct RunEnd {
     pub covered_from: Option<i64>,
-    pub cursor: i64,
+    /// The new cursor, in the vendor's time; None keeps the one the stream has.
+    pub cursor: Option<i64>,
     pub now_ms: i64,
     pub requests: u64,
 }
@@ -60,7 +64,15 @@ impl Archive {
 
     /// Stages a batch of records of the stream's run, in one transaction, numbered in fetch
     /// order from `next`. A record staged before (a resumed run) is kept once.
-    pub fn stage(&mut self, stream: i64, next: i64, records: &[Staged<'_>]) -> Result<()> {
+    /// With `floor` (a unit and a key), also records that the unit is staged at and above
+    /// that key, in the same transaction.
+    pub fn stage(
+        &mut self,
+        stream: i64,
+        next: i64,
+        records: &[Staged<'_>],
+        floor: Option<(&str, i64)>,
+    ) -> Result<()> {
         let path = self.path.clone();
         let e = |err| super::db_error(&path, err);
         let tx = self.conn.transaction().map_err(e)?;
@@ -78,14 +90,36 @@ impl Archive {
                     .map_err(e)?;
             }
         }
+        if let Some((unit, floor)) = floor {
+            tx.execute(
+                "INSERT INTO progress (stream_id, unit, floor) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (stream_id, unit) DO UPDATE SET floor = MIN(floor, excluded.floor)
+                 WHERE floor IS NOT NULL",
+                params![stream, unit, floor],
+            )
+            .map_err(e)?;
+        }
         tx.commit().map_err(e)
+    }
+
+    /// The floor a killed run staged the unit down to, if it kept one.
+    pub fn unit_floor(&self, stream: i64, unit: &str) -> Result<Option<i64>> {
+        self.conn
+            .query_row(
+                "SELECT floor FROM progress WHERE stream_id = ?1 AND unit = ?2",
+                params![stream, unit],
+                |r| r.get(0),
+            )
+            .optional()
+            .map(Option::flatten)
+            .map_err(|e| self.err(e))
     }
 
     /// True when an unfinished run of the stream already completed `unit`.
     pub fn unit_done(&self, stream: i64, unit: &str) -> Result<bool> {
         self.conn
             .query_row(
-                "SELECT 1 FROM progress WHERE stream_id = ?1 AND unit = ?2",
+                "SELECT 1 FROM progress WHERE stream_id = ?1 AND unit = ?2 AND floor IS NULL",
                 params![stream, unit],
                 |_| Ok(()),
             )
@@ -98,7 +132,8 @@ impl Archive {
     pub fn mark_unit_done(&self, stream: i64, unit: &str) -> Result<()> {
         self.conn
             .execute(
-                "INSERT OR IGNORE INTO progress (stream_id, unit) VALUES (?1, ?2)",
+                "INSERT INTO progress (stream_id, unit) VALUES (?1, ?2)
+                 ON CONFLICT (stream_id, unit) DO UPDATE SET floor = NULL",
                 params![stream, unit],
             )
             .map_err(|e| self.err(e))?;
@@ -157,7 +192,15 @@ impl Archive {
                 .map_err(e)?;
             let mut link = tx
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO stream_events (stream_id, seq) VALUES (?1, ?2)",
+                    "INSERT OR IGNORE INTO stream_events (stream_id, seq, pos) VALUES (?1, ?2, ?3)",
+                )
+                .map_err(e)?;
+            // The stream's own numbering of what it prints: its delivery cursor counts in it.
+            let mut pos: i64 = tx
+                .query_row(
+                    "SELECT linked FROM streams WHERE id = ?1",
+                    params![stream],
+                    |r| r.get(0),
                 )
                 .map_err(e)?;
             let mut rows = staged.query(params![stream]).map_err(e)?;
@@ -199,7 +242,11 @@ impl Archive {
                         seq
                     }
                 };
-                link.execute(params![stream, at]).map_err(e)?;
+                let next = pos.saturating_add(1);
+                if link.execute(params![stream, at, next]).map_err(e)? == 1 {
+                    pos = next;
+                    out.linked += 1;
+                }
             }
             out.last_seq = seq;
             let count = count.saturating_add(out.new as i64);
@@ -210,9 +257,10 @@ impl Archive {
             )
             .map_err(e)?;
             tx.execute(
-                "UPDATE streams SET covered_from = ?2, cursor = ?3, last_run_at = ?4,
-                 last_run_new = ?5, last_run_seen = ?6, last_run_requests = ?7,
-                 last_run_complete = 1, pending = NULL WHERE id = ?1",
+                "UPDATE streams SET covered_from = ?2, cursor = COALESCE(?3, cursor),
+                 last_run_at = ?4, last_run_new = ?5, last_run_seen = ?6,
+                 last_run_requests = ?7, last_run_complete = 1, pending = NULL, linked = ?8
+                 WHERE id = ?1",
                 params![
                     stream,
                     end.covered_from,
@@ -220,7 +268,8 @@ impl Archive {
                     end.now_ms,
                     out.new as i64,
                     out.seen as i64,
-                    end.requests as i64
+                    end.requests as i64,
+                    pos
                 ],
             )
             .map_err(e)?;
@@ -234,6 +283,96 @@ impl Archive {
             .pragma_update(None, "synchronous", "NORMAL")
             .map_err(e)?;
         Ok(out)
+    }
+}
+
+impl Archive {
+    /// The stream's delivery: how many of its events its output is known to have delivered,
+    /// and how many it has numbered for output in all.
+    pub fn delivery(&self, stream: i64) -> Result<(i64, i64)> {
+        self.conn
+            .query_row(
+                "SELECT delivered, linked FROM streams WHERE id = ?1",
+                params![stream],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// Takes the stream's events still to print for the sync `me`: from the end of what
+    /// another live sync took (so that two syncs at once print each event once), else from
+    /// the delivery cursor (what a sync that died took is printed again), to the last one
+    /// numbered. Returns the numbers `(after, upto]` to print.
+    pub fn claim(
+        &mut self,
+        stream: i64,
+        me: &str,
+        alive: impl Fn(&str) -> bool,
+    ) -> Result<(i64, i64)> {
+        let path = self.path.clone();
+        let e = |err| super::db_error(&path, err);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(e)?;
+        let (delivered, claimed, by, linked): (i64, i64, Option<String>, i64) = tx
+            .query_row(
+                "SELECT delivered, claimed, claimed_by, linked FROM streams WHERE id = ?1",
+                params![stream],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .map_err(e)?;
+        let taken = by
+            .as_deref()
+            .is_some_and(|owner| owner == me || alive(owner));
+        let after = if taken {
+            claimed.max(delivered)
+        } else {
+            delivered
+        };
+        tx.execute(
+            "UPDATE streams SET claimed = ?2, claimed_by = ?3 WHERE id = ?1",
+            params![stream, linked.max(after), me],
+        )
+        .map_err(e)?;
+        tx.commit().map_err(e)?;
+        Ok((after, linked.max(after)))
+    }
+
+    /// The sync `me` could not deliver what it took: the next sync prints it again.
+    pub fn release(&self, stream: i64, me: &str) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE streams SET claimed = delivered, claimed_by = NULL
+                 WHERE id = ?1 AND claimed_by = ?2",
+                params![stream, me],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Records that the stream's output up to its event number `upto` was delivered (never
+    /// moves back, never past what was numbered).
+    pub fn mark_delivered(&self, stream: i64, upto: i64) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE streams SET delivered = MAX(delivered, MIN(?2, linked)) WHERE id = ?1",
+                params![stream, upto],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The time of the newest event the stream holds (the vendor's clock, unlike the host's).
+    pub fn newest_event_ms(&self, stream: i64) -> Result<Option<i64>> {
+        self.conn
+            .query_row(
+                "SELECT MAX(e.time_ms) FROM stream_events s JOIN events e ON e.seq = s.seq
+                 WHERE s.stream_id = ?1",
+                params![stream],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
     }
 }
 

@@ -129,6 +129,8 @@ pub struct Http {
     client: reqwest::Client,
     policy: RetryPolicy,
     progress: Progress,
+    /// The vendors' clock: the `Date` of the latest answer that had one, and when it came.
+    server_clock: std::sync::Mutex<Option<(jiff::Timestamp, Instant)>>,
 }
 
 /// Pacing and concurrency for one API: shared by every chain that calls it. A wait the vendor
@@ -193,7 +195,30 @@ impl Http {
             client,
             policy,
             progress,
+            server_clock: std::sync::Mutex::new(None),
         })
+    }
+
+    /// The time now by the clock of the servers answered last (their `Date` header, to the
+    /// second), when one has answered with it: a sync keeps its cursors in the vendor's time,
+    /// never the host's.
+    pub fn server_now(&self) -> Option<jiff::Timestamp> {
+        let (date, at) = (*self.server_clock.lock().ok()?)?;
+        let elapsed = jiff::SignedDuration::try_from(at.elapsed()).ok()?;
+        date.checked_add(elapsed).ok()
+    }
+
+    fn note_server_date(&self, headers: &HeaderMap) {
+        let Some(date) = headers
+            .get(reqwest::header::DATE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|t| jiff::fmt::rfc2822::parse(t.trim()).ok())
+        else {
+            return;
+        };
+        if let Ok(mut clock) = self.server_clock.lock() {
+            *clock = Some((date.timestamp(), Instant::now()));
+        }
     }
 
     /// Sends `req` without authorization or pacing (the token exchange), with retries.
@@ -381,6 +406,7 @@ impl Http {
                     return Err(Failure::Fatal(redirect_error(req, status, resp.headers())));
                 }
                 let headers = resp.headers().clone();
+                self.note_server_date(&headers);
                 match read_body(resp).await {
                     Ok(body) => Ok((status, headers, body)),
                     Err(BodyError::TooLarge) => {

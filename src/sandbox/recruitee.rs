@@ -100,6 +100,9 @@ pub struct Config {
     pub rate_limit_retry_after: bool,
     /// Serve under this path prefix (an API gateway), e.g. `/recruitee`.
     pub prefix: Option<String>,
+    /// The fake's clock runs this many seconds ahead of the host's (behind when negative):
+    /// its `Date` header says so. Its entries' times are whatever the test gives them.
+    pub clock_offset_s: i64,
 }
 
 impl Default for Config {
@@ -125,6 +128,7 @@ impl Default for Config {
             rate_limit: None,
             rate_limit_retry_after: false,
             prefix: None,
+            clock_offset_s: 0,
         }
     }
 }
@@ -368,8 +372,26 @@ impl super::VendorFake for Recruitee {
             .route("/c/{company}/candidates/{id}", get(candidate))
             .route("/c/{company}/search/new/candidates", get(search_candidates))
             .route("/c/{company}/offers", get(offers))
+            .layer(axum::middleware::map_response_with_state(
+                state.clone(),
+                own_clock,
+            ))
             .with_state(state)
     }
+}
+
+/// Every answer carries the fake's own clock in `Date` (a server's clock is not the host's).
+async fn own_clock(State(s): State<Arc<Recruitee>>, mut response: Response) -> Response {
+    let now = Timestamp::now()
+        .checked_add(jiff::SignedDuration::from_secs(s.config.clock_offset_s))
+        .unwrap_or_else(|_| Timestamp::now());
+    let date = jiff::fmt::rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&now);
+    if let Ok(value) = date.map(|d| axum::http::HeaderValue::from_str(&d)) {
+        if let Ok(value) = value {
+            response.headers_mut().insert(axum::http::header::DATE, value);
+        }
+    }
+    response
 }
 
 /// Serves `config` on 127.0.0.1 on a thread of its own.

@@ -15,6 +15,8 @@ use crate::record::Record;
 
 /// What a complete run did.
 pub struct RunOutcome {
+    /// The stream's row id.
+    pub stream: i64,
     pub finalized: Finalized,
     /// Requests this run sent.
     pub requests: u64,
@@ -57,14 +59,52 @@ impl Ids {
     }
 }
 
+/// How far this machine's clock may be from the vendor's before it is said (the overlap a
+/// later sync fetches again).
+const CLOCK_TOLERANCE_MS: i64 = 10 * 60 * 1000;
+
+static CLOCK_WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Says once per process that the clocks differ.
+fn warn_clock(ctx: &Context, source: Source, host: Timestamp, vendor: Timestamp) {
+    if CLOCK_WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    let vendor_name = source.name().split(' ').next().unwrap_or("the vendor");
+    ctx.progress.warn(&format!(
+        "this machine's clock reads {} but {vendor_name}'s reads {}: they differ by more than 10 minutes; the archive's cursors follow {vendor_name}'s clock, but fix this machine's (NTP)",
+        host.strftime("%Y-%m-%d %H:%M:%SZ"),
+        vendor.strftime("%Y-%m-%d %H:%M:%SZ"),
+    ));
+}
+
+fn show_ms(ms: i64) -> String {
+    Timestamp::from_millisecond(ms)
+        .map(|t| t.strftime("%Y-%m-%d %H:%M:%SZ").to_string())
+        .unwrap_or_else(|_| ms.to_string())
+}
+
 static POLLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Runs the job once against the archive.
 pub async fn run_once(job: &Job, archive: &mut Archive, ctx: &Context) -> Result<RunOutcome> {
     let polls = POLLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
     let now = Timestamp::now();
+    let started = std::time::Instant::now();
     let now_ms = now.as_millisecond();
-    let state = archive.stream(&job.key, now_ms)?;
+    let mut state = archive.stream(&job.key, now_ms)?;
+    if let Some(cursor) = state.cursor.filter(|c| *c > now_ms) {
+        // Set while this machine's clock was ahead (or altered): the events' own times say
+        // how far the stream really is.
+        let newest = archive.newest_event_ms(state.id)?.map(|n| n.min(now_ms));
+        ctx.progress.warn(&format!(
+            "the stream's cursor ({}) is after this machine's clock ({}): it was set by a clock that was ahead; syncing from {} instead",
+            show_ms(cursor),
+            show_ms(now_ms),
+            newest.map_or_else(|| "the start".to_string(), show_ms)
+        ));
+        state.cursor = newest;
+    }
     let plan = job.plan(&state, now, ctx)?;
     if let Some((from, until, message)) = &plan.lost {
         ctx.progress.warn(message);
@@ -84,7 +124,18 @@ pub async fn run_once(job: &Job, archive: &mut Archive, ctx: &Context) -> Result
                 continue;
             }
             let mut ids = Ids::new(unit.ids, source);
-            let mut stream = (unit.start)(ctx.progress.clone());
+            let floor = if unit.floors {
+                archive.unit_floor(state.id, &unit.name)?
+            } else {
+                None
+            };
+            if let Some(f) = floor {
+                ctx.progress.line_if_verbose(&format!(
+                    "{}: staged down to {f} by the last run; fetching what is below",
+                    unit.name
+                ));
+            }
+            let mut stream = (unit.start)(ctx.progress.clone(), floor);
             while let Some(batch) = stream.next_batch().await {
                 let records = batch?;
                 let rows: Vec<(String, i64)> = records
@@ -100,7 +151,13 @@ pub async fn run_once(job: &Job, archive: &mut Archive, ctx: &Context) -> Result
                         record: r.raw.get(),
                     })
                     .collect();
-                archive.stage(state.id, ord, &staged)?;
+                // Newest first, in verified pieces: all at or above the oldest key is staged.
+                let floor = unit
+                    .floors
+                    .then(|| records.iter().map(|r| r.key).min())
+                    .flatten()
+                    .map(|k| (unit.name.as_str(), k.saturating_add(1)));
+                archive.stage(state.id, ord, &staged, floor)?;
                 ord = ord.saturating_add(staged.len() as i64);
             }
             archive.mark_unit_done(state.id, &unit.name)?;
@@ -121,17 +178,34 @@ pub async fn run_once(job: &Job, archive: &mut Archive, ctx: &Context) -> Result
         }
         return Err(e);
     }
+    // The cursor in the vendor's time: the end asked for, or the vendor's clock when the run
+    // started if that is earlier (this machine's clock is ahead).
+    let vendor_start = ctx.http.server_now().and_then(|t| {
+        let ran = jiff::SignedDuration::try_from(started.elapsed()).ok()?;
+        t.checked_sub(ran).ok()
+    });
+    let cursor = match vendor_start {
+        Some(v) => {
+            let skew = now_ms.saturating_sub(v.as_millisecond());
+            if skew.saturating_abs() > CLOCK_TOLERANCE_MS {
+                warn_clock(ctx, source, now, v);
+            }
+            plan.cursor.min(v.as_millisecond())
+        }
+        None => plan.cursor,
+    };
     let finalized = archive.finalize(
         &job.key,
         state.id,
         &RunEnd {
             covered_from: plan.covered_from,
-            cursor: plan.cursor,
+            cursor: Some(cursor),
             now_ms,
             requests,
         },
     )?;
     Ok(RunOutcome {
+        stream: state.id,
         finalized,
         requests,
         polls,

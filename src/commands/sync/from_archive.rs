@@ -10,7 +10,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::jobs::{feishu_tenant, recruitee_tenant};
-use crate::archive::{Archive, Keep, ReadFilter, read_events};
+use crate::archive::{Archive, Keep, Order, ReadFilter, read_events};
 use crate::commands::Context;
 use crate::commands::feishu::{dept_logs as dept_cmd, talent_logs as talent_cmd};
 use crate::commands::recruitee::audit::{self as audit_cmd, AuditQuery};
@@ -106,7 +106,7 @@ pub async fn dept_logs(query: DeptLogsQuery, ctx: &Context) -> Result<()> {
         tenant,
         from_ms,
         until_ms,
-        seq_range: None,
+        order: Order::NewestFirst,
         linked_streams: linked,
         keep: Some(keep),
     };
@@ -161,7 +161,7 @@ pub async fn talent_logs(query: TalentLogsQuery, ctx: &Context) -> Result<()> {
         tenant,
         from_ms: query.since_ms,
         until_ms: query.until_ms,
-        seq_range: None,
+        order: Order::NewestFirst,
         linked_streams: linked,
         keep: Some(keep),
     };
@@ -220,7 +220,7 @@ pub async fn audit(query: AuditQuery, ctx: &Context) -> Result<()> {
         tenant,
         from_ms: query.search.since.map(ms),
         until_ms: Some(ms(query.search.until).saturating_add(999)),
-        seq_range: None,
+        order: Order::NewestFirst,
         linked_streams: vec![],
         keep: Some(keep),
     };

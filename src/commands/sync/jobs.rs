@@ -66,12 +66,21 @@ pub enum IdMode {
     Counted,
 }
 
+/// Starts a unit's record stream. The key is the floor a killed run staged down to (only
+/// for units that keep one: everything at or above it is staged), so only what is below it
+/// is fetched.
+pub type Start = Box<dyn FnOnce(Progress, Option<i64>) -> RecordStream + Send>;
+
 /// A part of a run that is fetched, staged and marked done as a whole.
 pub struct Unit {
     /// Names the unit among the stream's (resume skips done units by this name).
     pub name: String,
     pub ids: IdMode,
-    pub start: Box<dyn FnOnce(Progress) -> RecordStream + Send>,
+    /// Whether the unit's stream comes newest first in verified pieces, so that what was
+    /// staged can be kept as a floor (everything at or above the oldest key staged, plus
+    /// one) and a resumed run fetches only below it.
+    pub floors: bool,
+    pub start: Start,
     /// The first request of each of the unit's chains (what `--dry-run` shows).
     pub first_requests: Vec<Request>,
 }
@@ -81,6 +90,8 @@ pub struct RunPlan {
     pub units: Vec<Unit>,
     /// What the stream's row says once the run completes.
     pub covered_from: Option<i64>,
+    /// The end of what the run asks for (ms, the host's clock): the cursor, unless the
+    /// vendor's clock is behind it (see the engine).
     pub cursor: i64,
     /// The run's range as JSON, kept until it completes (to resume with the same units).
     pub pending: Option<String>,
@@ -336,7 +347,8 @@ impl Job {
                             // Counted, not along the stream: exact even if the vendor's
                             // newest-first order were not strictly kept across days.
                             ids: IdMode::Counted,
-                            start: Box::new(move |progress| {
+                            floors: false,
+                            start: Box::new(move |progress, _| {
                                 merge_groups(dept_logs::plan(feishu, q), 0, progress)
                             }),
                         });
@@ -368,7 +380,8 @@ impl Job {
                             first_requests: vec![chain.first_request()?],
                             name: format!("chain {} of {n}", i + 1),
                             ids: IdMode::Counted,
-                            start: Box::new(move |progress| {
+                            floors: false,
+                            start: Box::new(move |progress, _| {
                                 let stream = merge_groups(vec![vec![chain]], 0, progress);
                                 if since.is_none() && until.is_none() {
                                     return stream;
@@ -378,8 +391,7 @@ impl Job {
                                     since.is_none_or(|s| r.key >= s)
                                         && until.is_none_or(|u| r.key <= u)
                                 })
-                            })
-                                as Box<dyn FnOnce(Progress) -> RecordStream + Send>,
+                            }) as Start,
                         })
                     })
                     .collect::<Result<Vec<_>>>()?;
@@ -397,7 +409,22 @@ impl Job {
                 let given = query.search.since;
                 let mut ranges: Vec<(Option<i64>, i64)> = Vec::new();
                 let mut lost = None;
+                // An unfinished run resumes with its own ranges, so that its done units (and
+                // the floors of the unit it was in) match; what came since is one more range.
+                let pending: Vec<(Option<i64>, i64)> = state
+                    .pending
+                    .as_deref()
+                    .and_then(|p| serde_json::from_str(p).ok())
+                    .unwrap_or_default();
                 let covered_from = match state.cursor {
+                    // What came since is the next run's: a resumed run only finishes.
+                    _ if !pending.is_empty() => {
+                        ranges.extend(pending.iter().copied());
+                        match (given, state.covered_from) {
+                            (Some(s), Some(c)) => Some((s * 1000).min(c)),
+                            (g, c) => c.or(g.map(|s| s * 1000)),
+                        }
+                    }
                     None => {
                         ranges.push((given, now_s));
                         if let Some(s) = given.filter(|s| *s < kept_from) {
@@ -436,6 +463,18 @@ impl Job {
                         }
                     }
                 };
+                if let Some((lo, hi)) = ranges.iter().find(|(lo, hi)| lo.is_some_and(|l| l > *hi)) {
+                    // Never "complete" over a range that ends before it starts.
+                    return Err(Error::unavailable(format!(
+                        "the span to sync ends before it starts ({} .. {}): the stream's cursor is ahead of this machine's clock ({})",
+                        show(lo.unwrap_or(*hi)),
+                        show(*hi),
+                        show(now_s)
+                    ))
+                    .hint("check this machine's clock (NTP); the archive is unchanged"));
+                }
+                let pending = serde_json::to_string(&ranges).ok();
+                let end = ranges.iter().map(|r| r.1).max().unwrap_or(now_s);
                 let units = ranges
                     .into_iter()
                     .map(|(lo, hi)| {
@@ -453,16 +492,26 @@ impl Job {
                             first_requests: vec![q.search.first_request(&client)?],
                             name: format!("created_at {lo:?}..{hi}"),
                             ids: IdMode::Stream,
-                            start: Box::new(move |progress| audit_cmd::stream(client, &q, progress))
-                                as Box<dyn FnOnce(Progress) -> RecordStream + Send>,
+                            floors: true,
+                            start: Box::new(move |progress, floor: Option<i64>| {
+                                let mut q = q;
+                                // Staged down to `floor` by a killed run: only below it.
+                                if let Some(f) = floor {
+                                    q.search.until = f.saturating_sub(1).min(hi);
+                                }
+                                if q.search.since.is_some_and(|lo| lo > q.search.until) {
+                                    return RecordStream::spawn(1, |_tx| async {});
+                                }
+                                audit_cmd::stream(client, &q, progress)
+                            }) as Start,
                         })
                     })
                     .collect::<Result<Vec<_>>>()?;
                 Ok(RunPlan {
                     units,
                     covered_from,
-                    cursor: now_s * 1000,
-                    pending: None,
+                    cursor: end.saturating_mul(1000),
+                    pending,
                     lost,
                 })
             }

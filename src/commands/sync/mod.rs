@@ -7,6 +7,7 @@
 //! - `engine`: one run: units → ids → staging → finalize.
 //! - `from_archive`: `--from-archive` on the three log commands.
 
+mod delivery;
 mod engine;
 pub mod from_archive;
 mod jobs;
@@ -16,14 +17,14 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use crate::archive::{self, Archive, ReadFilter};
+use crate::archive::{self, Archive};
 
 use crate::commands::Context;
 use crate::commands::feishu::dept_logs::DeptLogsArgs;
 use crate::commands::feishu::talent_logs::TalentLogsArgs;
 use crate::commands::recruitee::audit::AuditArgs;
 use crate::error::{Error, Kind, Result};
-use crate::output::{self, Destination, Format, OutputOptions, Sink};
+use crate::output::{self, Destination, Format, OutputOptions};
 
 pub use engine::RunOutcome;
 pub use jobs::{AUDIT_RETENTION_DAYS, Job};
@@ -196,25 +197,33 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
     ctx.progress.set_output_on_terminal(
         ctx.options.output_path.is_none() && std::io::stdout().is_terminal(),
     );
+    let receipt = delivery::Receipt::of(ctx);
     let mut sink = output::sink(&options, job.columns(), dest)?;
+    let mut delivery: Option<delivery::Delivery> = None;
     let work = async {
         let mut failures: u32 = 0;
         loop {
+            if let Some(d) = &delivery {
+                d.poll_starts(&archive)?;
+            }
             match engine::run_once(&job, &mut archive, ctx).await {
                 Ok(outcome) => {
                     failures = 0;
-                    if table_per_poll {
+                    let d = delivery
+                        .get_or_insert_with(|| delivery::Delivery::new(outcome.stream, receipt));
+                    let printed = if table_per_poll {
                         // A table is drawn when it ends: with --follow, one per poll.
                         let mut each =
                             output::sink(&options, job.columns(), Destination::stdout())?;
-                        write_new(&path, &job, &outcome, each.as_mut(), ctx).await?;
-                        if outcome.finalized.new > 0 {
+                        let printed = d.print(&mut archive, &job, each.as_mut(), ctx).await?;
+                        if printed > 0 {
                             output::blocking(|| output::close(each))?;
                         }
+                        printed
                     } else {
-                        write_new(&path, &job, &outcome, sink.as_mut(), ctx).await?;
-                    }
-                    summary(ctx, &job, &outcome, follow.follow);
+                        d.print(&mut archive, &job, sink.as_mut(), ctx).await?
+                    };
+                    summary(ctx, &job, &outcome, printed, follow.follow);
                 }
                 Err(e) if follow.follow && is_transient(&e) => {
                     failures = failures.saturating_add(1);
@@ -239,7 +248,19 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
     let outcome: Result<()> = work.await;
     match outcome {
         Ok(()) if table_per_poll => Ok(()),
-        Ok(()) => Ok(output::blocking(|| output::close(sink))?),
+        Ok(()) => match output::blocking(|| output::close(sink)) {
+            Ok(()) => match &delivery {
+                Some(d) => d.closed(&archive),
+                None => Ok(()),
+            },
+            Err(e) => {
+                let e: Error = e.into();
+                Err(match &delivery {
+                    Some(d) => d.close_failed(&archive, e),
+                    None => e,
+                })
+            }
+        },
         Err(e) => {
             let _ = sink.flush();
             Err(e)
@@ -308,48 +329,21 @@ fn check_flags(ctx: &Context, follow: bool) -> Result<()> {
     Ok(())
 }
 
-/// Writes the rows a run appended, oldest first, and flushes.
-async fn write_new(
-    path: &std::path::Path,
-    job: &Job,
-    outcome: &RunOutcome,
-    sink: &mut dyn Sink,
-    ctx: &Context,
-) -> Result<()> {
-    let done = &outcome.finalized;
-    if done.new == 0 {
-        return Ok(());
-    }
-    let mut rows = archive::read_events(
-        path.to_path_buf(),
-        ReadFilter {
-            source: job.key.source,
-            tenant: Some(job.key.tenant.clone()),
-            from_ms: None,
-            until_ms: None,
-            seq_range: Some((done.first_seq, done.last_seq)),
-            linked_streams: vec![],
-            keep: None,
-        },
-    );
-    while let Some(batch) = rows.next_batch().await {
-        let batch = batch?;
-        output::blocking(|| batch.iter().try_for_each(|r| sink.write(r)))?;
-        ctx.progress.records_out(batch.len() as u64);
-    }
-    output::blocking(|| sink.flush())?;
-    Ok(())
-}
-
 /// The one line on stderr after a run.
-fn summary(ctx: &Context, job: &Job, outcome: &RunOutcome, follow: bool) {
-    if ctx.options.messages.quiet || (follow && outcome.polls > 1 && outcome.finalized.new == 0) {
+fn summary(ctx: &Context, job: &Job, outcome: &RunOutcome, printed: u64, follow: bool) {
+    if ctx.options.messages.quiet || (follow && outcome.polls > 1 && printed == 0) {
         return;
     }
     let f = &outcome.finalized;
     let requests = outcome.requests;
+    // Printed but not new: archived first by another stream, or not received last time.
+    let also = if printed == f.new {
+        String::new()
+    } else {
+        format!(", {printed} printed")
+    };
     ctx.progress.line(&format!(
-        "hrlogs: sync {}: {} new, {} already archived, {} request{}, complete",
+        "hrlogs: sync {}: {} new, {} already archived{also}, {} request{}, complete",
         job.key.source.name(),
         f.new,
         f.seen,
