@@ -66,10 +66,17 @@ async fn dept_logs_three_years_of_250_departments_arrive_exactly_once_newest_fir
         .iter()
         .map(|b| (b["start_date"].to_string(), b["end_date"].to_string()))
         .collect();
-    assert_eq!(
-        windows.len(),
-        3,
-        "1095 days need three windows: {windows:?}"
+    assert!(
+        bodies.iter().all(|b| {
+            let d = |k: &str| b[k].as_str().and_then(|s| s.parse::<jiff::civil::Date>().ok());
+            matches!((d("start_date"), d("end_date")), (Some(a), Some(z)) if a < z && (z - a).get_days() <= 366)
+        }),
+        "every window within 366 days"
+    );
+    let ends: HashSet<&String> = windows.iter().map(|(_, e)| e).collect();
+    assert!(
+        ends.len() >= 3,
+        "1095 days need three windows (narrowed further where a page is full): {windows:?}"
     );
     assert_eq!(fake.token_calls(), 1, "one token for the whole run");
 }
@@ -298,6 +305,8 @@ async fn a_repeating_page_token_stops_with_exit_5() {
     })
     .await;
     let env = Env::new();
+    // A vendor whose every page says there is more (the same token each time) cannot be
+    // proven: the narrowing comes down to one day, whose token walk catches the loop.
     let out = fake
         .hrlogs_unpaced(&env)
         .args(words("feishu dept-logs --department 7094136522860900000 --since 2024-01-01 --until 2024-01-31 --page-size 5"))
@@ -305,7 +314,6 @@ async fn a_repeating_page_token_stops_with_exit_5() {
         .expect("run");
     assert_eq!(out.status.code(), Some(5));
     assert!(String::from_utf8_lossy(&out.stderr).contains("second time"));
-    assert!(fake.data_calls() <= 3);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -790,8 +798,10 @@ async fn pages_repeating_records_under_fresh_tokens_are_a_loop_exit_5() {
         assert_eq!(out.status.code(), Some(5), "{args:?}: {err}");
         assert!(err.contains("already seen"), "{err}");
         assert_eq!(err.lines().count(), 1, "{err}");
+        // Department logs first narrow their window page by page (first pages, which do
+        // not repeat) down to a day that needs a token walk, where the loop shows.
         assert!(
-            fake.data_calls() - before <= 5,
+            fake.data_calls() - before <= 12,
             "stopped at once: {} calls",
             fake.data_calls() - before
         );
@@ -809,12 +819,17 @@ async fn has_more_without_a_token_is_an_incomplete_answer_exit_5() {
     })
     .await;
     let env = Env::new();
-    for args in [
-        words(
-            "feishu dept-logs --department 7094136522860900000 --since 2024-01-01 --until 2024-01-31",
-        ),
-        words("feishu talent-logs --operator ou_a --operation 1,2"),
-    ] {
+    // Department logs never follow a vendor's page token across days (their windows are
+    // narrowed instead): exact whatever the tokens do.
+    let dept = fake
+        .hrlogs_unpaced(&env)
+        .args(words("--page-size 5 -f ndjson feishu dept-logs --department 7094136522860900000 --since 2024-01-01 --until 2024-01-31"))
+        .output()
+        .expect("run");
+    common::assert_ok(&dept);
+    let got: HashSet<String> = common::ndjson(&dept.stdout).iter().map(|v| v.to_string()).collect();
+    assert_eq!((common::ndjson(&dept.stdout).len(), got.len()), (30, 30));
+    for args in [words("feishu talent-logs --operator ou_a --operation 1,2")] {
         let out = fake
             .hrlogs_unpaced(&env)
             .args(["--page-size", "5", "-f", "ndjson"])

@@ -48,6 +48,19 @@ pub struct Status {
     pub gaps: Vec<Gap>,
 }
 
+/// A head of the chain kept outside the archive (`archive verify --expect-head`,
+/// `--expect-head-file`, `--head-log`): the chain must still reach it, at the row count it
+/// had then (a hash commits to its row number, so reaching it is reaching it there).
+#[derive(Debug, Clone)]
+pub struct Anchor {
+    /// The chain hash, lowercase hex.
+    pub head: String,
+    /// The number of rows the chain had when the head was written down, when known.
+    pub count: Option<i64>,
+    /// Where it was written down, for messages: `--expect-head`, `heads.log line 3`.
+    pub from: String,
+}
+
 /// The outcome of `archive verify`.
 #[derive(Debug)]
 pub enum Verdict {
@@ -151,8 +164,17 @@ impl Archive {
         })
     }
 
-    /// Recomputes the chain over every event in insertion order.
-    pub fn verify(&self) -> Result<Verdict> {
+    /// Recomputes the chain over every event in insertion order, and checks that it still
+    /// reaches every anchor kept elsewhere.
+    pub fn verify(&self, anchors: &[Anchor]) -> Result<Verdict> {
+        let mut waiting: std::collections::HashMap<&str, Vec<&Anchor>> =
+            std::collections::HashMap::new();
+        for a in anchors {
+            if a.head == GENESIS && a.count.unwrap_or(0) == 0 {
+                continue;
+            }
+            waiting.entry(a.head.as_str()).or_default().push(a);
+        }
         let e = |err| self.err(err);
         let (head, count) = chain_state(&self.conn).map_err(e)?;
         let mut stmt = self
@@ -208,6 +230,19 @@ impl Archive {
             prev = stored;
             n = n.saturating_add(1);
             expected = seq.saturating_add(1);
+            if let Some(reached) = waiting.remove(prev.as_str()) {
+                if let Some(a) = reached.iter().find(|a| a.count.is_some_and(|c| c != n)) {
+                    return Ok(Verdict::Broken {
+                        seq: n,
+                        why: format!(
+                            "the chain reaches the head {} of {} at row {n}, but it was written down with {} rows",
+                            a.head,
+                            a.from,
+                            a.count.unwrap_or(n)
+                        ),
+                    });
+                }
+            }
         }
         if n != count || prev != head {
             let why = if n < count {
@@ -226,6 +261,17 @@ impl Archive {
             return Ok(Verdict::Broken {
                 seq: n.min(count).saturating_add(1),
                 why,
+            });
+        }
+        if let Some(a) = waiting.values().flatten().min_by_key(|a| a.count) {
+            return Ok(Verdict::Broken {
+                seq: a.count.map_or(n, |c| c.min(n)).saturating_add(1),
+                why: format!(
+                    "the chain no longer reaches the head {} of {}{}: rows were removed from its end or rewritten, and the archive's own record of its head was changed to match",
+                    a.head,
+                    a.from,
+                    a.count.map(|c| format!(" ({c} rows)")).unwrap_or_default()
+                ),
             });
         }
         Ok(Verdict::Intact { rows: n, head })

@@ -15,6 +15,7 @@
 //! - `gaps`: spans that may be lost because a stream was synced too rarely for the vendor's
 //!   retention. `meta`: schema version, chain head and row count.
 
+pub mod anchors;
 pub mod chain;
 mod inspect;
 mod read;
@@ -28,7 +29,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use crate::error::{Error, Result};
 use crate::identity::Source;
 
-pub use inspect::{Gap, Status, StreamStatus, Verdict};
+pub use inspect::{Anchor, Gap, Status, StreamStatus, Verdict};
 pub use read::{Keep, Order, ReadFilter, read_events};
 pub use store::{Finalized, RunEnd, Staged};
 
@@ -513,7 +514,7 @@ mod tests {
             .expect("ids");
         assert_eq!(ids, ["1", "2", "3", "4"]);
         assert!(matches!(
-            a.verify().expect("verify"),
+            a.verify(&[]).expect("verify"),
             Verdict::Intact { rows: 4, .. }
         ));
         let status = a.status().expect("status");
@@ -523,7 +524,7 @@ mod tests {
             .execute("UPDATE events SET time_ms = 11 WHERE seq = 1", [])
             .expect("alter");
         assert!(matches!(
-            a.verify().expect("verify"),
+            a.verify(&[]).expect("verify"),
             Verdict::Broken { seq: 1, .. }
         ));
     }

@@ -16,7 +16,7 @@ pub struct Staged<'a> {
 }
 
 /// What a finished run added.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Finalized {
     /// Events new to the archive.
     pub new: u64,
@@ -28,6 +28,9 @@ pub struct Finalized {
     /// The new events are the rows `first_seq..=last_seq` (when `new > 0`).
     pub first_seq: i64,
     pub last_seq: i64,
+    /// The chain's head and row count after the run.
+    pub head: String,
+    pub count: i64,
 }
 
 /// What the stream's row should say after a complete run.
@@ -250,6 +253,8 @@ impl Archive {
             }
             out.last_seq = seq;
             let count = count.saturating_add(out.new as i64);
+            out.head = head.clone();
+            out.count = count;
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('chain_head', ?1), ('chain_count', ?2)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -5,7 +5,7 @@ use std::io::Write;
 use clap::Subcommand;
 use jiff::Timestamp;
 
-use crate::archive::{Archive, Status, Verdict};
+use crate::archive::{Anchor, Archive, Status, Verdict, anchors};
 use crate::commands::Context;
 use crate::error::{Error, Kind, Result};
 use crate::output::Format;
@@ -28,14 +28,65 @@ pub enum ArchiveCommand {
     )]
     Status,
     /// Recompute the archive's SHA-256 hash chain: exit 0 when intact, 6 when a row was
-    /// altered, removed or inserted (naming the first bad row)
-    #[command(after_help = "Examples:\n  hrlogs archive verify && echo intact")]
-    Verify,
+    /// altered, removed or inserted (naming the first bad row), or when the chain no longer
+    /// reaches a head written down elsewhere
+    #[command(after_help = VERIFY_EXAMPLES)]
+    Verify(VerifyArgs),
+}
+
+const VERIFY_EXAMPLES: &str = "\
+Examples:
+  hrlogs archive verify && echo intact
+
+  # Against heads kept outside the archive (cutting rows from its end is caught too)
+  hrlogs archive status -f json > /mnt/evidence/head.json
+  hrlogs archive verify --expect-head-file /mnt/evidence/head.json
+  hrlogs sync recruitee audit --head-log /mnt/evidence/heads.log -q
+  hrlogs archive verify --head-log /mnt/evidence/heads.log";
+
+/// Heads of the chain written down elsewhere, which the chain must still reach.
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// A chain head written down earlier (from `archive status`): the chain must still reach
+    /// it, at the row it had then
+    #[arg(long, value_name = "HASH")]
+    pub expect_head: Vec<String>,
+    /// A file holding a chain head: the hash, `archive status -f json`, or a head-log line
+    #[arg(long, value_name = "PATH")]
+    pub expect_head_file: Vec<std::path::PathBuf>,
+    /// A head log that `sync --head-log` appended to: every line is checked
+    #[arg(long, value_name = "PATH")]
+    pub head_log: Option<std::path::PathBuf>,
+}
+
+impl VerifyArgs {
+    /// The anchors given, read and checked before the archive is opened.
+    fn anchors(&self) -> Result<Vec<Anchor>> {
+        let mut out = Vec::new();
+        for h in &self.expect_head {
+            out.push(Anchor {
+                head: anchors::parse_hash(h, "--expect-head")?,
+                count: None,
+                from: "--expect-head".into(),
+            });
+        }
+        for p in &self.expect_head_file {
+            out.push(anchors::from_file(p)?);
+        }
+        if let Some(p) = &self.head_log {
+            out.extend(anchors::from_log(p)?);
+        }
+        Ok(out)
+    }
 }
 
 /// Runs `archive status` or `archive verify`.
 pub fn run(cmd: ArchiveCommand, ctx: &Context) -> Result<()> {
     let path = ctx.archive_path()?;
+    let anchors = match &cmd {
+        ArchiveCommand::Verify(args) => args.anchors()?,
+        ArchiveCommand::Status => vec![],
+    };
     let archive = Archive::open_existing(&path)?;
     match cmd {
         ArchiveCommand::Status => {
@@ -52,11 +103,16 @@ pub fn run(cmd: ArchiveCommand, ctx: &Context) -> Result<()> {
             std::io::stdout().write_all(text.as_bytes())?;
             Ok(())
         }
-        ArchiveCommand::Verify => match archive.verify()? {
+        ArchiveCommand::Verify(_) => match archive.verify(&anchors)? {
             Verdict::Intact { rows, head } => {
                 if !ctx.options.messages.quiet {
+                    let reached = match anchors.len() {
+                        0 => String::new(),
+                        1 => ", and it reaches the head written down".to_string(),
+                        n => format!(", and it reaches all {n} heads written down"),
+                    };
                     ctx.progress.line(&format!(
-                        "hrlogs: archive {} is intact: {rows} events, chain head {head}",
+                        "hrlogs: archive {} is intact: {rows} events, chain head {head}{reached}",
                         path.display()
                     ));
                 }

@@ -94,6 +94,7 @@ pub fn dept_log<'a>(record: Subject<'a, '_>, tz: &TimeZone) -> Result<Event<'a>,
         log_name: "department operation logs",
         original_time,
         tenant_uid: origin.tenant_uid.clone(),
+        sequence: None,
     };
     let mut event = Event::new(Class::EntityManagement, activity, time, metadata, raw);
     event.timezone_offset = Some(offset);
@@ -178,6 +179,7 @@ pub fn talent_log<'a>(record: Subject<'a, '_>) -> Result<Event<'a>, String> {
         log_name: "talent operation logs",
         original_time,
         tenant_uid: origin.tenant_uid.clone(),
+        sequence: None,
     };
     let mut event = Event::new(
         Class::EntityManagement,

@@ -96,12 +96,25 @@ pub fn event<'a>(
         _ => Map::new(),
     };
     let subject = Subject(origin, fields, record.raw.get(), uid);
-    match origin.source {
+    let mut event = match origin.source {
         Source::FeishuDeptLogs => feishu::dept_log(subject, tz),
         Source::FeishuTalentLogs => feishu::talent_log(subject),
         Source::RecruiteeAudit => recruitee::audit_entry(subject),
+    }?;
+    if let Some(link) = &record.link {
+        // OCSF 1.7.0 has no field for a record's integrity chain: the row goes in
+        // `metadata.sequence`, the chain hash in `unmapped` (docs/ocsf.md).
+        event.metadata.sequence = Some(link.seq);
+        event.unmapped.get_or_insert_with(Map::new).insert(
+            CHAIN_KEY.to_string(),
+            serde_json::json!({"seq": link.seq, "hash": link.hash}),
+        );
     }
+    Ok(event)
 }
+
+/// Where an archived event's chain link goes in `unmapped`.
+pub const CHAIN_KEY: &str = "hrlogs_chain";
 
 /// A record on its way to an event: the log it is from, its fields, its exact text (OCSF's
 /// `raw_data`) and its hrlogs id.

@@ -289,6 +289,7 @@ pub fn audit_entry<'a>(record: Subject<'a, '_>) -> Result<Event<'a>, String> {
         log_name: "audit log",
         original_time,
         tenant_uid,
+        sequence: None,
     };
     let mut event = Event::new(class, activity, time, metadata, raw);
     let who = actor.name.clone().or_else(|| actor.uid.clone());

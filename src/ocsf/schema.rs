@@ -162,6 +162,9 @@ pub struct Metadata {
     pub original_time: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tenant_uid: Option<String>,
+    /// The event's row in the hrlogs archive (records read from the archive).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<i64>,
 }
 
 /// `metadata.product`.

@@ -151,6 +151,10 @@ pub struct FollowArgs {
     /// Time between polls with --follow: 90s, 5m, 1h, or seconds [default: 60s]
     #[arg(long, value_name = "D", requires = "follow", help_heading = "Sync")]
     pub interval: Option<String>,
+    /// After each run that archived something, append the chain head and row count to this
+    /// file (keep it outside the archive: `archive verify --head-log PATH` checks it)
+    #[arg(long, value_name = "PATH", help_heading = "Sync")]
+    pub head_log: Option<std::path::PathBuf>,
 }
 
 /// Runs a sync: once, or with `--follow` until interrupted.
@@ -224,6 +228,22 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
                         d.print(&mut archive, &job, sink.as_mut(), ctx).await?
                     };
                     summary(ctx, &job, &outcome, printed, follow.follow);
+                    if let Some(log) = &follow.head_log {
+                        let f = &outcome.finalized;
+                        if f.new > 0 || !follow.follow {
+                            archive::anchors::append(
+                                log,
+                                &archive::anchors::HeadLine {
+                                    time: jiff::Timestamp::now()
+                                        .strftime("%Y-%m-%dT%H:%M:%SZ")
+                                        .to_string(),
+                                    archive: path.display().to_string(),
+                                    head: f.head.clone(),
+                                    count: f.count,
+                                },
+                            )?;
+                        }
+                    }
                 }
                 Err(e) if follow.follow && is_transient(&e) => {
                     failures = failures.saturating_add(1);

@@ -3,6 +3,17 @@
 //! request is cut into windows (newest first) × batches; each window's batches are merged by
 //! `operation_time`, newest first. The API wants `end_date` after `start_date`: a one-day
 //! window asks for that day and the day before, and keeps only records of the day asked for.
+//!
+//! **Pages are proven, not chained.** Records have no id, so pages that overlap (an offset
+//! that drifts under fresh page tokens) would double records that cannot be told from
+//! genuinely identical ones. A window is therefore walked by *narrowing*, never by page
+//! token: each request is the first page of `start..=end`; when it says there is more, the
+//! records of the days after the oldest day it reached are whole (the page is checked to be
+//! newest first), they are kept, and the next request asks for `start..=that day`. A day
+//! that alone needs several pages is paged by token twice, at two page sizes, and kept only
+//! when both walks agree (else the run fails, naming the day). Cost: one request per page,
+//! as a token walk, plus the oldest day of each page fetched again; a day over a page costs
+//! its pages twice.
 
 use std::sync::Arc;
 
@@ -88,30 +99,9 @@ fn day_of(key: i64) -> Option<Date> {
 }
 
 impl DeptChain {
+    /// The first request of the chain (what `--dry-run` shows).
     pub fn request(&self, token: Option<&str>) -> Result<Request> {
-        let mut url = self.feishu.url(PATH)?;
-        {
-            let mut q = url.query_pairs_mut();
-            q.append_pair("page_size", &self.query.page_size.to_string());
-            if let Some(t) = token {
-                q.append_pair("page_token", t);
-            }
-            if let Some(kind) = &self.query.department_id_type {
-                q.append_pair("department_id_type", kind);
-            }
-        }
-        let body = serde_json::json!({
-            "department_ids": self.departments,
-            "start_date": self.sent_start.to_string(),
-            "end_date": self.end.to_string(),
-        });
-        Ok(Request {
-            method: Method::POST,
-            url,
-            body: Some(body),
-            what: "Feishu department operation logs request".into(),
-            secret_body: false,
-        })
+        self.request_for(self.sent_start, self.end, token, self.query.page_size)
     }
 }
 
@@ -159,22 +149,189 @@ pub fn parse_page(body: &[u8]) -> std::result::Result<Page, String> {
     ))
 }
 
-impl PageSource for DeptChain {
-    async fn fetch(&self, token: Option<String>) -> Result<Page> {
-        let req = self.request(token.as_deref())?;
-        let mut page = self
-            .feishu
+/// The most pages one day may take in a cross-checked walk (a loop guard).
+const MAX_DAY_PAGES: usize = 10_000;
+
+impl DeptChain {
+    /// One answer for `start..=end` (widened by a day when that is one day), as sent.
+    async fn answer(&self, end: Date) -> Result<Page> {
+        let req = self.request_for(sent_start(self.start, end), end, None, self.query.page_size)?;
+        self.feishu
             .http
             .send(&*self.feishu, &self.feishu.dept_lane, &req, parse_page)
-            .await?;
-        if self.sent_start < self.start {
-            // The widened day belongs to another window (or was not asked for). A record
-            // whose time cannot be read is kept: better shown than lost.
-            let (start, end) = (self.start, self.end);
-            page.records
-                .retain(|r| day_of(r.key).is_none_or(|d| start <= d && d <= end));
+            .await
+    }
+
+    fn request_for(
+        &self,
+        start: Date,
+        end: Date,
+        token: Option<&str>,
+        page_size: u32,
+    ) -> Result<Request> {
+        let mut url = self.feishu.url(PATH)?;
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("page_size", &page_size.to_string());
+            if let Some(t) = token {
+                q.append_pair("page_token", t);
+            }
+            if let Some(kind) = &self.query.department_id_type {
+                q.append_pair("department_id_type", kind);
+            }
         }
-        Ok(page)
+        let body = serde_json::json!({
+            "department_ids": self.departments,
+            "start_date": start.to_string(),
+            "end_date": end.to_string(),
+        });
+        Ok(Request {
+            method: Method::POST,
+            url,
+            body: Some(body),
+            what: "Feishu department operation logs request".into(),
+            secret_body: false,
+        })
+    }
+
+    /// Every record of `day` (a day that needs several pages), walked by token at
+    /// `page_size`: the records of that day, in the order served.
+    async fn walk_day(&self, day: Date, page_size: u32) -> Result<Vec<crate::record::Record>> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        let mut tokens = std::collections::HashSet::new();
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for _ in 0..MAX_DAY_PAGES {
+            let mut req = self.request_for(
+                day.yesterday().unwrap_or(day),
+                day,
+                token.as_deref(),
+                page_size,
+            )?;
+            req.what = format!("Feishu department operation logs of {day}");
+            let page = self
+                .feishu
+                .http
+                .send(&*self.feishu, &self.feishu.dept_lane, &req, parse_page)
+                .await?;
+            let older = page.records.iter().any(|r| day_of(r.key) < Some(day));
+            if !page.records.is_empty()
+                && page.records.iter().all(|r| seen.contains(r.raw.get()))
+            {
+                return Err(self.unprovable(
+                    day,
+                    "a page brought only records already seen (pages that repeat under fresh tokens)",
+                ));
+            }
+            seen.extend(page.records.iter().map(|r| r.raw.get().to_string()));
+            out.extend(
+                page.records
+                    .into_iter()
+                    .filter(|r| day_of(r.key).is_none_or(|d| d == day)),
+            );
+            match page.next {
+                // Newest first: a record of the day before means this day is whole.
+                _ if older => return Ok(out),
+                crate::plan::Next::Token(t) => {
+                    if !tokens.insert(t.clone()) {
+                        return Err(self.unprovable(day, "a page token came back a second time"));
+                    }
+                    token = Some(t);
+                }
+                crate::plan::Next::Done => return Ok(out),
+                crate::plan::Next::MoreWithoutToken => {
+                    return Err(self.unprovable(day, "Feishu said there is more but sent no token"));
+                }
+            }
+        }
+        Err(self.unprovable(day, "it took more pages than any day could"))
+    }
+
+    /// A day that holds more than a page: walked at two page sizes, kept when both agree.
+    async fn cross_checked_day(&self, day: Date) -> Result<Vec<crate::record::Record>> {
+        let size = self.query.page_size.max(2);
+        let first = self.walk_day(day, size).await?;
+        let second = self.walk_day(day, size - 1).await?;
+        fn texts(v: &[crate::record::Record]) -> Vec<&str> {
+            let mut t: Vec<&str> = v.iter().map(|r| r.raw.get()).collect();
+            t.sort_unstable();
+            t
+        }
+        if texts(&first) != texts(&second) {
+            return Err(self.unprovable(
+                day,
+                &format!(
+                    "its pages disagree: {} records at {size} a page, {} at {} a page (pages that overlap or skip)",
+                    first.len(),
+                    second.len(),
+                    size - 1
+                ),
+            ));
+        }
+        Ok(first)
+    }
+
+    fn unprovable(&self, day: Date, why: &str) -> crate::error::Error {
+        crate::error::Error::unavailable(format!(
+            "{} on {day} cannot be proven complete: {why}",
+            self.describe()
+        ))
+        .hint("try again later; if it persists, report it to Feishu with this message")
+    }
+}
+
+/// The cursor of a narrowing walk: the last day still to fetch.
+const END_PREFIX: &str = "end:";
+
+impl PageSource for DeptChain {
+    async fn fetch(&self, token: Option<String>) -> Result<Page> {
+        use crate::plan::Next;
+        let end = match token.as_deref().and_then(|t| t.strip_prefix(END_PREFIX)) {
+            Some(d) => d.parse::<Date>().map_err(|_| {
+                crate::error::Error::other(format!("internal error: bad window cursor {d:?}"))
+            })?,
+            None => self.end,
+        };
+        let start = self.start;
+        let mut page = self.answer(end).await?;
+        // The widened day belongs to another window (or was not asked for). A record whose
+        // time cannot be read is kept: better shown than lost.
+        let within = |r: &crate::record::Record| day_of(r.key).is_none_or(|d| start <= d && d <= end);
+        let more = !matches!(page.next, Next::Done);
+        if !more {
+            page.records.retain(within);
+            return Ok(page);
+        }
+        // More than a page: what the page proves is the days after the oldest it reached,
+        // provided it is newest first.
+        let newest_first = page.records.windows(2).all(|w| w[0].key >= w[1].key);
+        let oldest = page.records.iter().filter_map(|r| day_of(r.key)).min();
+        let (Some(oldest), true) = (oldest, newest_first) else {
+            return Err(self.unprovable(
+                end,
+                "a page of it is not newest first (or its times cannot be read), so what it holds cannot be placed",
+            ));
+        };
+        if oldest < end {
+            page.records
+                .retain(|r| within(r) && day_of(r.key).is_some_and(|d| d > oldest));
+            page.next = if oldest >= start {
+                Next::Token(format!("{END_PREFIX}{oldest}"))
+            } else {
+                Next::Done
+            };
+            return Ok(page);
+        }
+        // The whole page is the window's last day, and there is more of it.
+        let records = self.cross_checked_day(end).await?;
+        let before = end.yesterday().ok().filter(|d| *d >= start);
+        Ok(Page {
+            records,
+            next: match before {
+                Some(d) => Next::Token(format!("{END_PREFIX}{d}")),
+                None => Next::Done,
+            },
+        })
     }
 
     fn describe(&self) -> String {
