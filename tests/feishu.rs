@@ -827,22 +827,23 @@ async fn has_more_without_a_token_is_an_incomplete_answer_exit_5() {
         .output()
         .expect("run");
     common::assert_ok(&dept);
-    let got: HashSet<String> = common::ndjson(&dept.stdout).iter().map(|v| v.to_string()).collect();
+    let got: HashSet<String> = common::ndjson(&dept.stdout)
+        .iter()
+        .map(|v| v.to_string())
+        .collect();
     assert_eq!((common::ndjson(&dept.stdout).len(), got.len()), (30, 30));
-    for args in [words("feishu talent-logs --operator ou_a --operation 1,2")] {
-        let out = fake
-            .hrlogs_unpaced(&env)
-            .args(["--page-size", "5", "-f", "ndjson"])
-            .args(&args)
-            .output()
-            .expect("run");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(out.status.code(), Some(5), "{args:?}: {err}");
-        assert!(
-            err.contains("no page token") && err.contains("incomplete"),
-            "{err}"
-        );
-    }
+    let out = fake
+        .hrlogs_unpaced(&env)
+        .args(["--page-size", "5", "-f", "ndjson"])
+        .args(words("feishu talent-logs --operator ou_a --operation 1,2"))
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains("no page token") && err.contains("incomplete"),
+        "{err}"
+    );
     // When everything fits one page, has_more is false and nothing is missing: exit 0.
     let out = fake
         .hrlogs_unpaced(&env)

@@ -429,10 +429,7 @@ async fn two_streams_sharing_a_department_never_double_an_event() {
     // once; the archive gains only Z's.
     let b = sync("Y,Z");
     assert_eq!(b.stdout.len(), 6, "Y's and Z's: {:?}", b.stdout);
-    assert_eq!(
-        b.stdout.iter().filter(|r| r["object_id"] == "Z").count(),
-        3
-    );
+    assert_eq!(b.stdout.iter().filter(|r| r["object_id"] == "Z").count(), 3);
     assert!(
         b.stderr.contains("3 new, 3 already archived, 6 printed"),
         "{}",
@@ -1181,13 +1178,565 @@ async fn two_syncs_at_once_on_one_archive_never_double_an_event() {
     // Each stream prints every event of its own departments exactly once (B's in both).
     for (out, list) in [(&one, ["A", "B"]), (&two, ["B", "C"])] {
         let got = common::ndjson(&out.stdout);
-        let want = (0..40).filter(|i| list.contains(&["A", "B", "C"][i % 3])).count();
+        let want = (0..40)
+            .filter(|i| list.contains(&["A", "B", "C"][i % 3]))
+            .count();
         let unique: HashSet<String> = got.iter().map(Value::to_string).collect();
         assert_eq!((got.len(), unique.len()), (want, want), "{list:?}");
-        assert!(got.iter().all(|r| list.iter().any(|d| r["object_id"] == *d)));
+        assert!(
+            got.iter()
+                .all(|r| list.iter().any(|d| r["object_id"] == *d))
+        );
     }
     assert_eq!(archived(&a).len(), 40);
     let mut cmd = env.command();
     cmd.arg("--archive").arg(&a);
     ok(run(cmd, &["archive", "verify"]));
+}
+
+// ------------------------------------------- exact to the reader: delivery, clocks, anchors
+
+/// A Recruitee fake with these switches (its entries given).
+async fn audit_fake_config(
+    entries: Vec<(i64, Value)>,
+    config: hrlogs::sandbox::recruitee::Config,
+) -> RecruiteeFake {
+    RecruiteeFake::start(common::recruitee::State {
+        audit: entries,
+        config: Some(config),
+        ..Default::default()
+    })
+    .await
+}
+
+fn id_set(records: &[Value]) -> BTreeSet<String> {
+    ids(records).into_iter().collect()
+}
+
+#[tokio::test]
+async fn a_reader_that_goes_away_loses_nothing_the_next_sync_prints_it_again() {
+    let now = now_s();
+    // More than a pipe holds, so that the writer meets the closed pipe.
+    let fake = audit_fake(viewed("h", 3000, |i| now - 7200 + i * 2)).await;
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    // `hrlogs sync … | head -n 5`: the reader takes five lines and goes away.
+    let mut child = recruitee_cmd(&env, &fake, &a)
+        .args(words("sync recruitee audit -f ndjson"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut received = Vec::new();
+    {
+        use std::io::BufRead;
+        let mut lines = std::io::BufReader::new(child.stdout.take().expect("stdout")).lines();
+        while received.len() < 5 {
+            let line = lines.next().expect("a line").expect("text");
+            received.push(serde_json::from_str::<Value>(&line).expect("json"));
+        }
+    }
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "never a silent success: {stderr}"
+    );
+    assert!(
+        stderr.contains("the reader went away after") && stderr.contains("prints them again"),
+        "{stderr}"
+    );
+    assert_eq!(archived(&a).len(), 3000, "the archive itself is complete");
+    // The next sync prints what the reader may not have received, oldest first: with what
+    // the reader had, every event at least once, and the ids are the same.
+    let next = ok(run(
+        recruitee_cmd(&env, &fake, &a),
+        &words("sync recruitee audit -f ndjson"),
+    ));
+    let mut all = id_set(&received);
+    all.extend(id_set(&next.stdout));
+    assert_eq!(all.len(), 3000);
+    assert_eq!(
+        id_set(&next.stdout).len(),
+        next.stdout.len(),
+        "each once in the rerun"
+    );
+    assert!(next.stderr.contains("0 new, "), "{}", next.stderr);
+    // Delivered now: nothing more to print.
+    let again = ok(run(
+        recruitee_cmd(&env, &fake, &a),
+        &words("sync recruitee audit -f ndjson"),
+    ));
+    assert!(again.stdout.is_empty(), "{:?}", ids(&again.stdout));
+}
+
+#[tokio::test]
+async fn a_follow_whose_reader_is_killed_fails_and_the_next_sync_prints_what_was_missed() {
+    let now = now_s();
+    let fake = audit_fake(viewed("f", 20, |i| now - 600 + i)).await;
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let mut child = recruitee_cmd(&env, &fake, &a)
+        .args(words(
+            "sync recruitee audit --follow --interval 1s -f ndjson",
+        ))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut received: Vec<Value> = Vec::new();
+    {
+        use std::io::BufRead;
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        while received.len() < 20 {
+            let line = lines.next().expect("a line").expect("text");
+            received.push(serde_json::from_str(&line).expect("json"));
+        }
+        // The reader dies here (its end of the pipe closes), with events still coming.
+    }
+    for i in 0..5 {
+        push(
+            &fake,
+            entry(
+                &format!("g{i}"),
+                now_s() - 1,
+                "Bob",
+                "Admin deleted candidate",
+            ),
+        );
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().expect("wait") {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the follow did not notice its reader was gone"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut err = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("stderr");
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(err.contains("the reader went away"), "{err}");
+    let next = ok(run(
+        recruitee_cmd(&env, &fake, &a),
+        &words("sync recruitee audit -f ndjson"),
+    ));
+    let mut all = id_set(&received);
+    all.extend(id_set(&next.stdout));
+    assert_eq!(all.len(), 25, "every event reached a reader at least once");
+    assert!(id_set(&next.stdout).iter().any(|i| i.starts_with('g')));
+}
+
+#[tokio::test]
+async fn two_syncs_of_one_stream_at_once_print_each_event_once() {
+    let now = now_s();
+    let config = hrlogs::sandbox::recruitee::Config {
+        faults: hrlogs::sandbox::Faults {
+            latency: Duration::from_millis(20),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let fake = audit_fake_config(viewed("s", 400, |i| now - 5000 + i * 5), config).await;
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let spawn = || {
+        recruitee_cmd(&env, &fake, &a)
+            .args(words("sync recruitee audit --page-size 50 -f ndjson -q"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let (one, two) = (spawn(), spawn());
+    let (one, two) = (
+        one.wait_with_output().expect("one"),
+        two.wait_with_output().expect("two"),
+    );
+    common::assert_ok(&one);
+    common::assert_ok(&two);
+    let (p1, p2) = (common::ndjson(&one.stdout), common::ndjson(&two.stdout));
+    let mut all = id_set(&p1);
+    all.extend(id_set(&p2));
+    assert_eq!(
+        (p1.len() + p2.len(), all.len()),
+        (400, 400),
+        "each printed by one of them"
+    );
+}
+
+#[tokio::test]
+async fn a_stream_prints_events_another_stream_archived_first() {
+    let now = now_s();
+    let mut entries = Vec::new();
+    for i in 0..200 {
+        let actor = if i % 10 < 3 { "Alice" } else { "Bob" };
+        entries.push(entry(
+            &format!("e{i:03}"),
+            now - 4000 + i * 10,
+            actor,
+            "Admin viewed candidate",
+        ));
+    }
+    let fake = audit_fake(entries).await;
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let alice = ok(run(
+        recruitee_cmd(&env, &fake, &a),
+        &words("sync recruitee audit --actor Alice -f ndjson"),
+    ));
+    assert_eq!(alice.stdout.len(), 60);
+    let everyone = ok(run(
+        recruitee_cmd(&env, &fake, &a),
+        &words("sync recruitee audit -f ndjson"),
+    ));
+    assert_eq!(
+        everyone.stdout.len(),
+        200,
+        "Alice's 60 reach this stream's log too"
+    );
+    assert_eq!(id_set(&everyone.stdout).len(), 200);
+    assert!(
+        everyone
+            .stderr
+            .contains("140 new, 60 already archived, 200 printed"),
+        "{}",
+        everyone.stderr
+    );
+    assert_eq!(archived(&a).len(), 200);
+}
+
+#[tokio::test]
+async fn cursors_follow_the_vendors_clock_not_the_hosts() {
+    // Recruitee's clock is an hour behind this machine's (this machine is an hour ahead).
+    let vendor_now = || now_s() - 3600;
+    let config = hrlogs::sandbox::recruitee::Config {
+        clock_offset_s: -3600,
+        ..Default::default()
+    };
+    let fake = audit_fake_config(viewed("c", 50, |i| vendor_now() - 1000 + i * 10), config).await;
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let first = ok(run(
+        recruitee_cmd(&env, &fake, &a),
+        &words("sync recruitee audit -f ndjson"),
+    ));
+    assert_eq!(first.stdout.len(), 50);
+    assert!(
+        first.stderr.contains("this machine's clock reads")
+            && first.stderr.contains("Recruitee's reads"),
+        "{}",
+        first.stderr
+    );
+    // Created after the first sync, in the vendor's time.
+    push(
+        &fake,
+        entry("later", vendor_now() + 1, "Bob", "Admin deleted candidate"),
+    );
+    let second = ok(run(
+        recruitee_cmd(&env, &fake, &a),
+        &words("sync recruitee audit -f ndjson"),
+    ));
+    assert_eq!(ids(&second.stdout), vec!["later"], "{}", second.stderr);
+
+    // A cursor in the future (a clock that was ahead, or an edit) is repaired from the events'
+    // own times, and the range is never inverted.
+    rusqlite::Connection::open(&a)
+        .and_then(|c| c.execute("UPDATE streams SET cursor = 4102444800000", []))
+        .expect("set the cursor to 2100");
+    push(
+        &fake,
+        entry(
+            "after-edit",
+            vendor_now() + 2,
+            "Bob",
+            "Admin deleted candidate",
+        ),
+    );
+    let third = ok(run(
+        recruitee_cmd(&env, &fake, &a),
+        &words("sync recruitee audit -f ndjson"),
+    ));
+    assert_eq!(ids(&third.stdout), vec!["after-edit"], "{}", third.stderr);
+    assert!(
+        third.stderr.contains("after this machine's clock"),
+        "{}",
+        third.stderr
+    );
+}
+
+#[tokio::test]
+async fn a_killed_first_recruitee_sync_keeps_what_it_verified() {
+    let now = now_s();
+    let config = hrlogs::sandbox::recruitee::Config {
+        faults: hrlogs::sandbox::Faults {
+            latency: Duration::from_millis(40),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let fake = audit_fake_config(viewed("k", 3000, |i| now - 20_000 + i * 5), config).await;
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    // Smaller windows than the search would choose, so that several are verified in turn.
+    let args = words("sync recruitee audit --page-size 100 -f ndjson -q");
+    let mut child = recruitee_cmd(&env, &fake, &a)
+        .args(&args)
+        .env("HRLOGS_RECRUITEE_RATE_LIMIT", "5")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(Instant::now() < deadline, "nothing staged in time");
+        let staged: i64 = rusqlite::Connection::open(&a)
+            .and_then(|c| c.query_row("SELECT COUNT(*) FROM staging", [], |r| r.get(0)))
+            .unwrap_or(0);
+        if staged >= 500 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.kill().expect("kill -9");
+    let _ = child.wait();
+    let before = fake.state.seen().requests();
+    let out = ok(run(recruitee_cmd(&env, &fake, &a), &args));
+    let resumed = fake.state.seen().requests() - before;
+    assert_eq!(out.stdout.len(), 3000);
+    assert_eq!(id_set(&out.stdout).len(), 3000);
+    assert_eq!(archived(&a).len(), 3000);
+    // A whole first sync takes 30 pages; the resumed one skips what was verified and staged.
+    assert!(resumed <= 27, "resumed with {resumed} requests");
+}
+
+#[tokio::test]
+async fn department_pages_that_overlap_double_nothing() {
+    let mut truth = BTreeSet::new();
+    let mut logs = Vec::new();
+    // Seven a day: no day alone fills a page of ten.
+    for i in 0..140u64 {
+        let rec = dept_log(
+            "D",
+            &format!("{} 1{}:00:{:02}", day(1 + (i / 7) as i64), i % 7, i % 60),
+            i,
+        );
+        truth.insert(rec.value.to_string());
+        logs.push(rec);
+    }
+    logs.sort_by_key(|l| std::cmp::Reverse(l.at));
+    // Every page after the first starts two records early, under a fresh token.
+    let fake = FeishuFake::start(common::feishu::State {
+        dept: logs,
+        drift_pages: 2,
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let since = day(30).to_string();
+    let export = ok(run(
+        feishu_cmd(&env, &fake, &a),
+        &[
+            "feishu",
+            "dept-logs",
+            "--department",
+            "D",
+            "--since",
+            &since,
+            "--page-size",
+            "10",
+            "-f",
+            "ndjson",
+        ],
+    ));
+    let got: BTreeSet<String> = export.stdout.iter().map(Value::to_string).collect();
+    assert_eq!((export.stdout.len(), got), (140, truth.clone()));
+    let sync = ok(run(
+        feishu_cmd(&env, &fake, &a),
+        &[
+            "sync",
+            "feishu",
+            "dept-logs",
+            "--department",
+            "D",
+            "--since",
+            &since,
+            "--page-size",
+            "10",
+            "-f",
+            "ndjson",
+        ],
+    ));
+    assert_eq!(sync.stdout.len(), 140);
+    assert_eq!(archived(&a).len(), 140);
+    // A day that needs pages of its own is cross-checked at two page sizes: they disagree.
+    let busy = FeishuFake::start(common::feishu::State {
+        dept: (0..25u64)
+            .rev()
+            .map(|i| dept_log("E", &format!("{} 10:00:{i:02}", day(2)), i))
+            .collect(),
+        drift_pages: 2,
+        ..Default::default()
+    })
+    .await;
+    let out = run(
+        feishu_cmd(&env, &busy, &env.path("b.sqlite3")),
+        &[
+            "feishu",
+            "dept-logs",
+            "--department",
+            "E",
+            "--since",
+            &since,
+            "--page-size",
+            "10",
+            "-f",
+            "ndjson",
+        ],
+    );
+    assert_eq!(out.code, Some(5), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cannot be proven complete") && out.stderr.contains("disagree"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[tokio::test]
+async fn the_chain_is_checked_against_heads_kept_elsewhere() {
+    let now = now_s();
+    let fake = audit_fake(viewed("v", 30, |i| now - 900 + i * 10)).await;
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let heads = env.path("heads.log");
+    let log = heads.to_str().expect("path");
+    let first = ok(run(
+        recruitee_cmd(&env, &fake, &a),
+        &[
+            "sync",
+            "recruitee",
+            "audit",
+            "-f",
+            "ocsf",
+            "--head-log",
+            log,
+        ],
+    ));
+    // Each OCSF event carries its chain link: the SIEM holds the anchors.
+    let conn = rusqlite::Connection::open(&a).expect("open");
+    let last_hash: String = conn
+        .query_row(
+            "SELECT hash FROM events ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("hash");
+    let last = first.stdout.last().expect("an event");
+    assert_eq!(last["unmapped"]["hrlogs_chain"]["hash"], last_hash.as_str());
+    assert_eq!(last["metadata"]["sequence"], 30);
+    let status = ok(run(
+        {
+            let mut c = env.command();
+            c.arg("--archive").arg(&a);
+            c
+        },
+        &["archive", "status", "-f", "json"],
+    ));
+    let head_file = env.path("head.json");
+    std::fs::write(&head_file, &status.text).expect("write head");
+    let head: Value = serde_json::from_str(&status.text).expect("json");
+    let head = head["chain_head"].as_str().expect("head").to_string();
+    for i in 0..5 {
+        push(
+            &fake,
+            entry(
+                &format!("w{i}"),
+                now_s() - 1,
+                "Bob",
+                "Admin deleted candidate",
+            ),
+        );
+    }
+    ok(run(
+        recruitee_cmd(&env, &fake, &a),
+        &[
+            "sync",
+            "recruitee",
+            "audit",
+            "-q",
+            "-f",
+            "ndjson",
+            "--head-log",
+            log,
+        ],
+    ));
+    assert_eq!(
+        std::fs::read_to_string(&heads)
+            .expect("log")
+            .lines()
+            .count(),
+        2
+    );
+    let verify = |extra: &[&str]| {
+        let mut c = env.command();
+        c.arg("--archive").arg(&a);
+        let mut args = vec!["archive", "verify"];
+        args.extend_from_slice(extra);
+        run(c, &args)
+    };
+    let hf = head_file.to_str().expect("path");
+    for extra in [
+        vec![],
+        vec!["--expect-head", head.as_str()],
+        vec!["--expect-head-file", hf],
+        vec!["--head-log", log],
+    ] {
+        assert_eq!(verify(&extra).code, Some(0), "{extra:?}");
+    }
+    // Cut the newest rows and fix the archive's own record of its head to match.
+    let kept: (String, i64) = conn
+        .query_row("SELECT hash, seq FROM events WHERE seq = 32", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .expect("row 32");
+    conn.execute_batch(&format!(
+        "DELETE FROM events WHERE seq > 32;
+         UPDATE meta SET value = '{}' WHERE key = 'chain_head';
+         UPDATE meta SET value = '{}' WHERE key = 'chain_count';",
+        kept.0, kept.1
+    ))
+    .expect("truncate");
+    assert_eq!(verify(&[]).code, Some(0), "the archive alone cannot tell");
+    for extra in [vec!["--head-log", log], vec!["--expect-head-file", hf]] {
+        let out = verify(&extra);
+        if extra[0] == "--head-log" {
+            assert_eq!(out.code, Some(6), "{extra:?}: {}", out.stderr);
+            assert!(
+                out.stderr.contains("no longer reaches the head"),
+                "{}",
+                out.stderr
+            );
+        } else {
+            // The head written down before the cut is still reached (it is older).
+            assert_eq!(out.code, Some(0), "{extra:?}: {}", out.stderr);
+        }
+    }
+    let newest = std::fs::read_to_string(&heads).expect("log");
+    let newest: Value = serde_json::from_str(newest.lines().last().expect("line")).expect("json");
+    let out = verify(&["--expect-head", newest["head"].as_str().expect("head")]);
+    assert_eq!(out.code, Some(6), "{}", out.stderr);
+    let bad = verify(&["--expect-head", "not-a-hash"]);
+    assert_eq!(bad.code, Some(2), "{}", bad.stderr);
 }

@@ -26,8 +26,11 @@ pub struct HeadLine {
 /// Appends `line` to the head log at `path` (created 0600), flushed to disk.
 pub fn append(path: &Path, line: &HeadLine) -> Result<()> {
     let failed = |e: std::io::Error| {
-        Error::other(format!("writing the head log {} failed: {e}", path.display()))
-            .hint("check the file's folder and permissions; the archive itself is complete")
+        Error::other(format!(
+            "writing the head log {} failed: {e}",
+            path.display()
+        ))
+        .hint("check the file's folder and permissions; the archive itself is complete")
     };
     let mut options = std::fs::OpenOptions::new();
     options.append(true).create(true);
@@ -37,8 +40,8 @@ pub fn append(path: &Path, line: &HeadLine) -> Result<()> {
         options.mode(0o600);
     }
     let mut file = options.open(path).map_err(failed)?;
-    let mut text = serde_json::to_string(line)
-        .map_err(|e| Error::other(format!("head log line: {e}")))?;
+    let mut text =
+        serde_json::to_string(line).map_err(|e| Error::other(format!("head log line: {e}")))?;
     text.push('\n');
     file.write_all(text.as_bytes()).map_err(failed)?;
     file.sync_all().map_err(failed)
@@ -61,8 +64,8 @@ pub fn parse_hash(text: &str, from: &str) -> Result<String> {
 fn anchor_of(text: &str, from: String) -> Result<Anchor> {
     let t = text.trim();
     if t.starts_with('{') {
-        let v: serde_json::Value = serde_json::from_str(t)
-            .map_err(|e| Error::input(format!("{from}: not JSON: {e}")))?;
+        let v: serde_json::Value =
+            serde_json::from_str(t).map_err(|e| Error::input(format!("{from}: not JSON: {e}")))?;
         let head = v
             .get("head")
             .or_else(|| v.get("chain_head"))
@@ -120,7 +123,10 @@ mod tests {
         let bare = anchor_of(H, "x".into()).expect("bare");
         assert_eq!((bare.head, bare.count), (H.to_ascii_lowercase(), None));
         let status = format!(r#"{{"chain_head": "{H}", "chain_count": 7}}"#);
-        assert_eq!(anchor_of(&status, "x".into()).expect("status").count, Some(7));
+        assert_eq!(
+            anchor_of(&status, "x".into()).expect("status").count,
+            Some(7)
+        );
         let line = format!(r#"{{"time":"t","archive":"a","head":"{H}","count":9}}"#);
         assert_eq!(anchor_of(&line, "x".into()).expect("line").count, Some(9));
         for bad in ["abc", "", "{}", &H[1..], &format!("{H}0")] {

@@ -245,11 +245,9 @@ impl Archive {
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
             .map_err(e)?;
         let fresh: bool = tx
-            .query_row(
-                "SELECT NOT EXISTS (SELECT 1 FROM sqlite_master)",
-                [],
-                |r| r.get(0),
-            )
+            .query_row("SELECT NOT EXISTS (SELECT 1 FROM sqlite_master)", [], |r| {
+                r.get(0)
+            })
             .map_err(e)?;
         if fresh {
             tx.execute_batch(SCHEMA).map_err(e)?;
@@ -359,7 +357,10 @@ fn read_version(conn: &Connection, path: &Path) -> Result<i64> {
         )
         .optional()
         .map_err(|err| {
-            Error::input(format!("{} is not an hrlogs archive: {err}", path.display()))
+            Error::input(format!(
+                "{} is not an hrlogs archive: {err}",
+                path.display()
+            ))
         })?;
     match version {
         Some(v) => v.trim().parse().map_err(|_| {
@@ -392,7 +393,9 @@ pub(crate) fn open_read_only(path: &Path) -> Result<Connection> {
     let normal = Connection::open_with_flags(path, flags).and_then(|c| {
         c.busy_timeout(std::time::Duration::from_secs(30))?;
         // Reading the schema proves that the file (and its WAL) could be read.
-        c.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))?;
+        c.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        })?;
         Ok(c)
     });
     let first = match normal {
@@ -422,7 +425,9 @@ pub(crate) fn open_read_only(path: &Path) -> Result<Connection> {
     uri.push_str("?immutable=1");
     Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
         .and_then(|c| {
-            c.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))?;
+            c.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| {
+                r.get::<_, i64>(0)
+            })?;
             Ok(c)
         })
         .map_err(|_| db_error(path, first))

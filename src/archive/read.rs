@@ -80,9 +80,8 @@ fn read_blocking(
             ids.join(",")
         )
     };
-    let mut sql = format!(
-        "SELECT e.event_id, e.time_ms, e.record, {linked}, e.seq, e.hash FROM events e"
-    );
+    let mut sql =
+        format!("SELECT e.event_id, e.time_ms, e.record, {linked}, e.seq, e.hash FROM events e");
     let mut args: Vec<rusqlite::types::Value> = vec![];
     if let Order::Delivery { stream, after } = f.order {
         sql.push_str(" JOIN stream_events d ON d.seq = e.seq AND d.stream_id = ? AND d.pos > ?");

@@ -84,6 +84,9 @@ pub struct Config {
     pub repeat_token: bool,
     /// Every page is the first page again, under a fresh token each time.
     pub fresh_token_repeats: bool,
+    /// Every page after the first starts this many records early (an offset that drifts
+    /// between requests), under a fresh-looking token.
+    pub drift_pages: usize,
     /// Talent logs served oldest first: their order is not documented, so hrlogs must not
     /// rely on one.
     pub talent_oldest_first: bool,
@@ -127,6 +130,7 @@ impl Default for Config {
             revoke_every: 0,
             repeat_token: false,
             fresh_token_repeats: false,
+            drift_pages: 0,
             talent_oldest_first: false,
             more_without_token: false,
             no_data: false,
@@ -573,6 +577,11 @@ fn page(
             Some(n) => n,
             None => return Err(bad_param("invalid page_token")),
         },
+    };
+    let offset = if offset > 0 {
+        offset.saturating_sub(c.drift_pages)
+    } else {
+        offset
     };
     let from = offset.min(total);
     let to = offset.saturating_add(size).min(total);

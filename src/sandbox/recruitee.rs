@@ -386,10 +386,10 @@ async fn own_clock(State(s): State<Arc<Recruitee>>, mut response: Response) -> R
         .checked_add(jiff::SignedDuration::from_secs(s.config.clock_offset_s))
         .unwrap_or_else(|_| Timestamp::now());
     let date = jiff::fmt::rfc2822::DateTimePrinter::new().timestamp_to_rfc9110_string(&now);
-    if let Ok(value) = date.map(|d| axum::http::HeaderValue::from_str(&d)) {
-        if let Ok(value) = value {
-            response.headers_mut().insert(axum::http::header::DATE, value);
-        }
+    if let Ok(Ok(value)) = date.map(|d| axum::http::HeaderValue::from_str(&d)) {
+        response
+            .headers_mut()
+            .insert(axum::http::header::DATE, value);
     }
     response
 }

@@ -70,7 +70,11 @@ fn warn_clock(ctx: &Context, source: Source, host: Timestamp, vendor: Timestamp)
     if CLOCK_WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
         return;
     }
-    let vendor_name = source.name().split(' ').next().unwrap_or("the vendor");
+    let vendor_name = match source.name().split(' ').next() {
+        Some("feishu") => "Feishu",
+        Some("recruitee") => "Recruitee",
+        _ => "the vendor",
+    };
     ctx.progress.warn(&format!(
         "this machine's clock reads {} but {vendor_name}'s reads {}: they differ by more than 10 minutes; the archive's cursors follow {vendor_name}'s clock, but fix this machine's (NTP)",
         host.strftime("%Y-%m-%d %H:%M:%SZ"),

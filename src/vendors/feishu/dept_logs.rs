@@ -215,9 +215,7 @@ impl DeptChain {
                 .send(&*self.feishu, &self.feishu.dept_lane, &req, parse_page)
                 .await?;
             let older = page.records.iter().any(|r| day_of(r.key) < Some(day));
-            if !page.records.is_empty()
-                && page.records.iter().all(|r| seen.contains(r.raw.get()))
-            {
+            if !page.records.is_empty() && page.records.iter().all(|r| seen.contains(r.raw.get())) {
                 return Err(self.unprovable(
                     day,
                     "a page brought only records already seen (pages that repeat under fresh tokens)",
@@ -296,7 +294,8 @@ impl PageSource for DeptChain {
         let mut page = self.answer(end).await?;
         // The widened day belongs to another window (or was not asked for). A record whose
         // time cannot be read is kept: better shown than lost.
-        let within = |r: &crate::record::Record| day_of(r.key).is_none_or(|d| start <= d && d <= end);
+        let within =
+            |r: &crate::record::Record| day_of(r.key).is_none_or(|d| start <= d && d <= end);
         let more = !matches!(page.next, Next::Done);
         if !more {
             page.records.retain(within);
