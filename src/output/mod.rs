@@ -71,6 +71,10 @@ pub trait Sink {
     fn unknown_fields(&self) -> Option<String> {
         None
     }
+    /// Every warning to give at the end of the run (the unknown `--fields`, cells cut).
+    fn warnings(&self) -> Vec<String> {
+        self.unknown_fields().into_iter().collect()
+    }
     /// Closes the format (the `]` of a JSON array, the table itself) and hands back the writer.
     fn finish(self: Box<Self>) -> io::Result<BufWriter<Destination>>;
 }
@@ -162,7 +166,7 @@ pub async fn drain(
     drop(stream);
     match outcome {
         Ok(()) => {
-            if let Some(w) = sink.unknown_fields() {
+            for w in sink.warnings() {
                 progress.warn(&escape_for_terminal(&w));
             }
             progress.output_starts();
