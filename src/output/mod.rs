@@ -28,7 +28,7 @@ pub use columns::{Column, Fit, Show, cell_text};
 pub use destination::Destination;
 pub use fields::{Cell, Fields};
 pub use pager::paging;
-pub use sanitize::{escape_for_terminal, neutralize_formula};
+pub use sanitize::{escape_for_terminal, escape_json_for_terminal, neutralize_formula};
 
 /// The output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
