@@ -17,6 +17,7 @@
 
 pub mod chain;
 mod inspect;
+mod path;
 mod read;
 pub mod settings;
 mod store;
@@ -150,17 +151,7 @@ impl Archive {
     /// Opens the archive at `path` for writing, creating it (mode 0600, parent folders
     /// included) when it does not exist.
     pub fn open_or_create(path: &Path) -> Result<Archive> {
-        if !path.exists() {
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    Error::other(format!(
-                        "cannot create the archive's folder {}: {e}",
-                        parent.display()
-                    ))
-                })?;
-            }
-            create_private(path)?;
-        }
+        self::path::prepare(path, true)?;
         let conn = Connection::open(path).map_err(|e| db_error(path, e))?;
         let archive = Archive {
             conn,
@@ -172,13 +163,7 @@ impl Archive {
 
     /// Opens an existing archive for reading (`--from-archive`, `archive status|verify`).
     pub fn open_existing(path: &Path) -> Result<Archive> {
-        if !path.exists() {
-            return Err(
-                Error::input(format!("no archive at {}", path.display())).hint(
-                    "run `hrlogs sync …` first, or point --archive / HRLOGS_ARCHIVE at the archive",
-                ),
-            );
-        }
+        self::path::prepare(path, false)?;
         let conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -310,25 +295,6 @@ impl Archive {
             )
             .map_err(|e| self.err(e))?;
         Ok(())
-    }
-}
-
-/// Creates an empty file readable by its owner only.
-fn create_private(path: &Path) -> Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    match options.open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(
-            Error::other(format!("cannot create the archive {}: {e}", path.display()))
-                .hint("give --archive PATH in a folder you can write"),
-        ),
     }
 }
 
