@@ -187,11 +187,155 @@ pub fn clean(text: &str) -> String {
                 out = out.replace(s.as_str(), REDACTED);
             }
         }
+        if !list.is_empty() {
+            out = redact_encoded(&out, &list);
+        }
     }
     let out = redact_url_userinfo(&out);
     let out = redact_after_markers(&out);
     let out = redact_token_shapes(&out);
     crate::output::escape_for_terminal(&out)
+}
+
+/// The secrets a server echoes encoded, redacted: percent-encoding (`%XX` in either case, `+`
+/// or `%20` for a space, any character encoded or not) and base64 (standard or URL-safe,
+/// padded or not, also of `user:secret` as in Basic auth). The text is decoded, and what
+/// decodes to a secret is redacted: the encoded span of a percent-encoded secret, the whole
+/// run of a base64 one.
+fn redact_encoded(text: &str, secrets: &[String]) -> String {
+    let mut ranges: Vec<(usize, usize)> = Vec::new();
+    for plus_is_space in [true, false] {
+        let (decoded, from) = percent_decoded(text, plus_is_space);
+        for secret in secrets {
+            for at in memchr::memmem::find_iter(&decoded, secret.as_bytes()) {
+                let last = at + secret.len().saturating_sub(1);
+                if let (Some(&(start, _)), Some(&(_, end))) = (from.get(at), from.get(last)) {
+                    ranges.push((start, end));
+                }
+            }
+        }
+    }
+    ranges.extend(base64_runs_holding(text, secrets));
+    if ranges.is_empty() {
+        return text.to_string();
+    }
+    ranges.sort_unstable();
+    let mut out = String::with_capacity(text.len());
+    let mut pos = 0;
+    for (mut start, mut end) in ranges {
+        // Whole characters only (a span always starts and ends on one; this is a guard).
+        while start > 0 && !text.is_char_boundary(start) {
+            start -= 1;
+        }
+        while end < text.len() && !text.is_char_boundary(end) {
+            end += 1;
+        }
+        if end <= pos {
+            continue;
+        }
+        let start = start.max(pos);
+        out.push_str(text.get(pos..start).unwrap_or_default());
+        if !out.ends_with(REDACTED) || start > pos {
+            out.push_str(REDACTED);
+        }
+        pos = end;
+    }
+    out.push_str(text.get(pos..).unwrap_or_default());
+    out
+}
+
+/// `text` percent-decoded (`+` as a space when `plus_is_space`), with the span of `text`
+/// that each decoded byte came from.
+fn percent_decoded(text: &str, plus_is_space: bool) -> (Vec<u8>, Vec<(usize, usize)>) {
+    let hex = |b: Option<&u8>| b.and_then(|b| char::from(*b).to_digit(16));
+    let b = text.as_bytes();
+    let mut decoded = Vec::with_capacity(b.len());
+    let mut from = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let (byte, len) = match c {
+            b'%' => match (hex(b.get(i + 1)), hex(b.get(i + 2))) {
+                // Two hex digits make one byte: no overflow.
+                (Some(high), Some(low)) => (u8::try_from(high * 16 + low).unwrap_or(c), 3),
+                _ => (c, 1),
+            },
+            b'+' if plus_is_space => (b' ', 1),
+            _ => (c, 1),
+        };
+        decoded.push(byte);
+        from.push((i, i + len));
+        i += len;
+    }
+    (decoded, from)
+}
+
+/// The value of a base64 character, of either alphabet (standard `+/`, URL-safe `-_`).
+fn base64_value(c: u8) -> Option<u32> {
+    let v = match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' | b'-' => 62,
+        b'/' | b'_' => 63,
+        _ => return None,
+    };
+    Some(u32::from(v))
+}
+
+/// The bytes of base64 text (without padding; a last group of 2 or 3 characters gives 1 or 2).
+fn base64_decoded(chars: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(chars.len() / 4 * 3 + 3);
+    for group in chars.chunks(4) {
+        let mut n: u32 = 0;
+        for (k, c) in group.iter().enumerate() {
+            n |= base64_value(*c).unwrap_or(0) << (18 - 6 * k);
+        }
+        let bytes = group.len().saturating_sub(1);
+        out.extend(n.to_be_bytes().iter().skip(1).take(bytes));
+    }
+    out
+}
+
+/// The spans of `text` (runs of base64 characters and their padding) whose decoding holds a
+/// secret. A run may start with other text (`/path/…`): it is decoded from each of its first
+/// four characters, so that one of them is aligned with the encoded value.
+fn base64_runs_holding(text: &str, secrets: &[String]) -> Vec<(usize, usize)> {
+    // The shortest secret's encoding.
+    let Some(shortest) = secrets.iter().map(String::len).min() else {
+        return Vec::new();
+    };
+    let min_run = (shortest.div_ceil(3) * 4).saturating_sub(2);
+    let b = text.as_bytes();
+    let mut spans = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b.get(i).and_then(|c| base64_value(*c)).is_none() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while b.get(i).and_then(|c| base64_value(*c)).is_some() {
+            i += 1;
+        }
+        let run = b.get(start..i).unwrap_or_default();
+        let mut end = i;
+        while b.get(end) == Some(&b'=') {
+            end += 1;
+        }
+        if run.len() >= min_run {
+            let holds = (0..4.min(run.len())).any(|skip| {
+                let decoded = base64_decoded(run.get(skip..).unwrap_or_default());
+                secrets
+                    .iter()
+                    .any(|s| memchr::memmem::find(&decoded, s.as_bytes()).is_some())
+            });
+            if holds {
+                spans.push((start, end));
+            }
+        }
+        i = end.max(i);
+    }
+    spans
 }
 
 /// `scheme://user:password@host` with the user and password replaced by `<redacted>`.
@@ -398,6 +542,75 @@ mod tests {
         );
         // Not a panic on odd UTF-8 around the markers.
         let _ = clean("张token:三 bearer 李 t-四 ://@");
+    }
+
+    #[test]
+    fn secrets_echoed_encoded_are_redacted() {
+        let secret = "p@ss w/rd+Zk9=x";
+        register_secret(secret);
+        let b64 = |bytes: &[u8], table: &[u8; 64], pad: bool| {
+            let mut out = String::new();
+            for chunk in bytes.chunks(3) {
+                let b = [0, 1, 2].map(|k| chunk.get(k).copied().unwrap_or(0));
+                let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+                for k in 0..=chunk.len() {
+                    out.push(char::from(table[((n >> (18 - 6 * k)) & 63) as usize]));
+                }
+                if pad {
+                    out.push_str(&"=".repeat(3 - chunk.len()));
+                }
+            }
+            out
+        };
+        let standard = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let url_safe = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let every_byte: String = secret.bytes().map(|b| format!("%{b:02x}")).collect();
+        let mut encoded = vec![
+            // Form encoding: `+` for the space, `%2B` for the plus.
+            "p%40ss+w%2Frd%2BZk9%3Dx".to_string(),
+            "p%40ss%20w%2frd%2bZk9%3dx".to_string(),
+            // A lax encoder: only the space and `@` encoded.
+            "p%40ss%20w/rd+Zk9=x".to_string(),
+            every_byte,
+        ];
+        for user in ["", "u", "bo", "bob"] {
+            let plain = if user.is_empty() {
+                secret.to_string()
+            } else {
+                format!("{user}:{secret}")
+            };
+            for (table, pad) in [
+                (standard, true),
+                (standard, false),
+                (url_safe, true),
+                (url_safe, false),
+            ] {
+                encoded.push(b64(plain.as_bytes(), table, pad));
+            }
+        }
+        for e in &encoded {
+            for text in [
+                format!("refused {e}"),
+                format!("{{\"echo\":\"{e}\"}}"),
+                format!("GET /x?a=1&key={e}&b=2 refused"),
+                format!("Authorization: Basic {e}, retry"),
+                format!("https://h/path/{e}/more"),
+            ] {
+                let c = clean(&text);
+                assert!(!c.contains(e.as_str()), "{text:?} -> {c:?}");
+                assert!(c.contains(REDACTED), "{text:?} -> {c:?}");
+            }
+        }
+        let c = clean("GET /x?a=1&key=p%40ss+w%2Frd%2BZk9%3Dx&b=2 refused");
+        assert_eq!(c, "GET /x?a=1&key=<redacted>&b=2 refused");
+        // Ordinary encoded text stays.
+        for text in [
+            "GET /x?q=hello%20world&page=2",
+            "base64 aGVsbG8gd29ybGQ= is hello world",
+            "100% done + more",
+        ] {
+            assert_eq!(clean(text), text);
+        }
     }
 
     proptest::proptest! {

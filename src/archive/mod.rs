@@ -18,6 +18,7 @@
 pub mod anchors;
 pub mod chain;
 mod inspect;
+mod path;
 mod read;
 pub mod settings;
 mod store;
@@ -184,17 +185,7 @@ impl Archive {
     /// Opens the archive at `path` for writing, creating it (mode 0600, parent folders
     /// included) when it does not exist, and migrating an older schema.
     pub fn open_or_create(path: &Path) -> Result<Archive> {
-        if !path.exists() {
-            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    Error::other(format!(
-                        "cannot create the archive's folder {}: {e}",
-                        parent.display()
-                    ))
-                })?;
-            }
-            create_private(path)?;
-        }
+        self::path::prepare(path, true)?;
         let conn = Connection::open(path).map_err(|e| db_error(path, e))?;
         let mut archive = Archive {
             conn,
@@ -208,13 +199,7 @@ impl Archive {
     /// Opens an existing archive for reading only (`--from-archive`, `archive status|verify`,
     /// `sync --dry-run`): no byte of it changes, and it works on a read-only file or medium.
     pub fn open_existing(path: &Path) -> Result<Archive> {
-        if !path.exists() {
-            return Err(
-                Error::input(format!("no archive at {}", path.display())).hint(
-                    "run `hrlogs sync …` first, or point --archive / HRLOGS_ARCHIVE at the archive",
-                ),
-            );
-        }
+        self::path::prepare(path, false)?;
         let conn = open_read_only(path)?;
         let mut archive = Archive {
             conn,
@@ -431,25 +416,6 @@ pub(crate) fn open_read_only(path: &Path) -> Result<Connection> {
             Ok(c)
         })
         .map_err(|_| db_error(path, first))
-}
-
-/// Creates an empty file readable by its owner only.
-fn create_private(path: &Path) -> Result<()> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    match options.open(path) {
-        Ok(_) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(
-            Error::other(format!("cannot create the archive {}: {e}", path.display()))
-                .hint("give --archive PATH in a folder you can write"),
-        ),
-    }
 }
 
 #[cfg(test)]

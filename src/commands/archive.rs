@@ -1,4 +1,6 @@
-//! `hrlogs archive status` and `hrlogs archive verify`.
+//! `hrlogs archive status` and `hrlogs archive verify`. What they print from the archive is
+//! escaped as table cells are (json stays the same JSON value): a crafted archive cannot drive
+//! the terminal.
 
 use std::io::Write;
 
@@ -9,7 +11,7 @@ use crate::archive::{Anchor, Archive, Status, Verdict, anchors};
 use crate::commands::Context;
 use crate::error::{Error, Kind, Result};
 use crate::output::Format;
-use crate::output::escape_for_terminal;
+use crate::output::{escape_for_terminal, escape_json_for_terminal};
 
 /// The examples under `hrlogs archive --help`.
 pub const EXAMPLES: &str = "\
@@ -96,7 +98,8 @@ pub fn run(cmd: ArchiveCommand, ctx: &Context) -> Result<()> {
                     let mut t = serde_json::to_string_pretty(&status)
                         .map_err(|e| Error::other(format!("archive status: {e}")))?;
                     t.push('\n');
-                    t
+                    // The same JSON, with bidi and C1 control characters as `\u` escapes.
+                    escape_json_for_terminal(&t)
                 }
                 _ => table(&status, ctx),
             };
@@ -112,8 +115,9 @@ pub fn run(cmd: ArchiveCommand, ctx: &Context) -> Result<()> {
                         n => format!(", and it reaches all {n} heads written down"),
                     };
                     ctx.progress.line(&format!(
-                        "hrlogs: archive {} is intact: {rows} events, chain head {head}{reached}",
-                        path.display()
+                        "hrlogs: archive {} is intact: {rows} events, chain head {}{reached}",
+                        escape_for_terminal(&path.display().to_string()),
+                        escape_for_terminal(&head)
                     ));
                 }
                 Ok(())
@@ -137,20 +141,22 @@ fn time(ms: Option<i64>, ctx: &Context) -> String {
         .unwrap_or_else(|| "-".into())
 }
 
-/// The status for people.
+/// The status for people. Every string read from the archive is escaped like a table cell:
+/// a crafted archive cannot drive the terminal.
 fn table(s: &Status, ctx: &Context) -> String {
     let mut out = String::new();
-    out.push_str(&format!("archive     {}\n", s.path));
+    out.push_str(&format!("archive     {}\n", escape_for_terminal(&s.path)));
     out.push_str(&format!("events      {}\n", s.events));
     out.push_str(&format!(
         "chain head  {} ({} rows)\n",
-        s.chain_head, s.chain_count
+        escape_for_terminal(&s.chain_head),
+        s.chain_count
     ));
     for st in &s.streams {
         out.push_str(&format!(
             "\nstream {}  {}  {}\n",
             st.id,
-            st.source,
+            escape_for_terminal(&st.source),
             escape_for_terminal(&st.tenant)
         ));
         out.push_str(&format!(

@@ -28,7 +28,7 @@ pub use columns::{Column, Fit, Show, cell_text};
 pub use destination::Destination;
 pub use fields::{Cell, Fields};
 pub use pager::paging;
-pub use sanitize::{escape_for_terminal, neutralize_formula};
+pub use sanitize::{escape_for_terminal, escape_json_for_terminal, neutralize_formula};
 
 /// The output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +70,10 @@ pub trait Sink {
     /// A warning about `--fields` paths that no record had.
     fn unknown_fields(&self) -> Option<String> {
         None
+    }
+    /// Every warning to give at the end of the run (the unknown `--fields`, cells cut).
+    fn warnings(&self) -> Vec<String> {
+        self.unknown_fields().into_iter().collect()
     }
     /// Closes the format (the `]` of a JSON array, the table itself) and hands back the writer.
     fn finish(self: Box<Self>) -> io::Result<BufWriter<Destination>>;
@@ -162,7 +166,7 @@ pub async fn drain(
     drop(stream);
     match outcome {
         Ok(()) => {
-            if let Some(w) = sink.unknown_fields() {
+            for w in sink.warnings() {
                 progress.warn(&escape_for_terminal(&w));
             }
             progress.output_starts();

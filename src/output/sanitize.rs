@@ -20,6 +20,29 @@ pub fn escape_for_terminal(text: &str) -> String {
     out
 }
 
+/// JSON text with the characters that [`escape_for_terminal`] escapes written as `\uXXXX`
+/// escapes: the same JSON value (lossless), harmless on a terminal. Outside the white space
+/// between tokens, such characters occur only inside strings, where the escape means the same
+/// character.
+pub fn escape_json_for_terminal(json: &str) -> String {
+    let escape = |c: char| needs_escape(c) && !matches!(c, '\n' | '\r' | '\t');
+    if !json.chars().any(escape) {
+        return json.to_string();
+    }
+    let mut out = String::with_capacity(json.len() + 8);
+    for c in json.chars() {
+        if escape(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn needs_escape(c: char) -> bool {
     c.is_control()
         || matches!(c,
@@ -54,6 +77,28 @@ mod tests {
         );
         assert_eq!(escape_for_terminal("line1\nline2"), "line1\\nline2");
         assert_eq!(escape_for_terminal("张三 Tom"), "张三 Tom");
+    }
+
+    #[test]
+    fn json_keeps_its_value_and_loses_its_escapes() {
+        let value = serde_json::json!({"k\u{202e}": "a\u{1b}[2J\u{9b}b\u{7f}\u{200b}张"});
+        for text in [
+            value.to_string(),
+            serde_json::to_string_pretty(&value).expect("json"),
+        ] {
+            let json = escape_json_for_terminal(&text);
+            assert!(
+                json.chars().all(|c| !needs_escape(c) || c == '\n'),
+                "{json}"
+            );
+            assert!(
+                json.contains("\\u202e") && json.contains("\\u009b"),
+                "{json}"
+            );
+            assert_eq!(json.lines().count(), text.lines().count());
+            let back: serde_json::Value = serde_json::from_str(&json).expect("json");
+            assert_eq!(back, value);
+        }
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! table of each command is designed for 80 columns: when it does not fit, times lose their
 //! seconds, names are cut with an ellipsis, optional id columns are hidden, and what happened
 //! is cut only as a last resort; widths are display columns (CJK counts two). `--wide` and
-//! `--fields` show their columns whole. A table longer than the screen goes through a pager.
+//! `--fields` show their columns whole, up to [`MAX_CELL_WIDTH`]: no cell is ever drawn wider,
+//! terminal or not, so one huge vendor string cannot pad every row to its width (output and
+//! memory stay bounded). A table longer than the screen goes through a pager.
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 
@@ -19,6 +21,11 @@ use crate::record::Record;
 
 /// The gap between two columns.
 const GAP: usize = 2;
+
+/// The widest a cell is drawn, in display columns (and in characters, so that zero-width
+/// marks count too): a longer value is cut to this with `…`, whatever the terminal, with
+/// `--wide` and into a file or pipe.
+pub const MAX_CELL_WIDTH: usize = 1_000;
 
 /// How a table is laid out.
 pub struct TableOptions {
@@ -95,7 +102,31 @@ pub fn show(value: &Value, how: Show, tz: &TimeZone) -> String {
         Show::DeptOperation => dept_operation_text(value),
         Show::Changes => changes_text(value),
     };
-    escape_for_terminal(&text)
+    bounded(escape_for_terminal(&text))
+}
+
+/// `text` cut to [`MAX_CELL_WIDTH`] columns with `…` when it is longer (each character
+/// counts at least one column).
+fn bounded(text: String) -> String {
+    // No character is wider than its UTF-8 bytes: a short text fits as it is.
+    if text.len() <= MAX_CELL_WIDTH {
+        return text;
+    }
+    let mut used = 0;
+    // The bytes that fit with room left for the ellipsis.
+    let mut keep = 0;
+    for (i, c) in text.char_indices() {
+        used += c.width().unwrap_or(0).max(1);
+        if used > MAX_CELL_WIDTH {
+            let mut out = text.get(..keep).unwrap_or_default().to_string();
+            out.push('…');
+            return out;
+        }
+        if used < MAX_CELL_WIDTH {
+            keep = i + c.len_utf8();
+        }
+    }
+    text
 }
 
 /// The header of a column: time columns name their zone.
@@ -477,6 +508,31 @@ mod tests {
             assert_eq!(joined, original, "at {width}");
         }
         assert_eq!(wrap("short", 10), vec!["short"]);
+    }
+
+    #[test]
+    fn no_cell_is_wider_than_the_bound() {
+        let long = "x".repeat(5 * MAX_CELL_WIDTH);
+        let cell = show(&Value::from(long), Show::Plain, &TimeZone::UTC);
+        assert_eq!(cell.width(), MAX_CELL_WIDTH);
+        assert!(cell.ends_with("x…"));
+        let wide = "陈".repeat(MAX_CELL_WIDTH);
+        let cell = bounded(wide);
+        assert!(
+            cell.width() <= MAX_CELL_WIDTH && cell.ends_with('…'),
+            "{}",
+            cell.width()
+        );
+        let marks = "\u{301}".repeat(3 * MAX_CELL_WIDTH);
+        assert_eq!(bounded(marks).chars().count(), MAX_CELL_WIDTH);
+        let fits = "y".repeat(MAX_CELL_WIDTH);
+        assert_eq!(bounded(fits.clone()), fits);
+        let escaped = show(
+            &Value::from("\u{1b}".repeat(MAX_CELL_WIDTH)),
+            Show::Plain,
+            &TimeZone::UTC,
+        );
+        assert!(escaped.width() <= MAX_CELL_WIDTH && escaped.starts_with("\\u{1b}"));
     }
 
     #[test]

@@ -3,6 +3,8 @@
 //! every id and string a text cell exactly as the vendor sent it (no formula can exist, no
 //! `'`, no 19-digit id turned into a float); times as date-time cells in the chosen zone
 //! (Feishu department times as the tenant's wall clock, which the record does not name).
+//! A value longer than a cell holds is cut to fit, ending in [`CUT_MARKER`], and the run warns
+//! once how many cells were cut: a workbook never fails for one long value.
 
 use std::io::{self, BufWriter};
 
@@ -18,8 +20,10 @@ use super::table::{instant, zone_name};
 use super::{Destination, Sink};
 use crate::record::Record;
 
-/// Excel's limit on the characters of one cell.
-const MAX_CELL_CHARS: usize = 32_767;
+/// Excel's limit on one cell, in UTF-16 code units (what Excel counts: an emoji is two).
+const MAX_CELL_UNITS: usize = 32_767;
+/// What ends a cell cut to fit (within the limit).
+pub const CUT_MARKER: &str = "…[cut]";
 /// Excel's last row (the header takes the first).
 const MAX_ROWS: u32 = 1_048_575;
 /// Column widths are sized from the cells but stay within these bounds.
@@ -35,6 +39,8 @@ pub struct Xlsx {
     row: u32,
     widths: Vec<usize>,
     check: Option<FieldCheck>,
+    /// Cells cut to fit.
+    cut: u64,
 }
 
 fn xlsx_error(e: XlsxError) -> io::Error {
@@ -80,6 +86,7 @@ impl Xlsx {
             row: 0,
             widths,
             check,
+            cut: 0,
         })
     }
 
@@ -138,16 +145,13 @@ impl Sink for Xlsx {
                     19
                 }
                 None => {
-                    let text = cell_text(v);
+                    let mut text = cell_text(v);
                     if text.is_empty() {
                         continue;
                     }
-                    if text.chars().count() > MAX_CELL_CHARS {
-                        return Err(io::Error::other(format!(
-                            "a value of column {} is longer than a spreadsheet cell holds \
-                             ({MAX_CELL_CHARS} characters): use -f json, ndjson or csv",
-                            self.columns[i].header
-                        )));
+                    if let Some(cut) = fit_cell(&text) {
+                        text = cut;
+                        self.cut += 1;
                     }
                     let width = text.lines().map(|l| l.width()).max().unwrap_or(0);
                     sheet.write_string(row, col, text).map_err(xlsx_error)?;
@@ -167,6 +171,22 @@ impl Sink for Xlsx {
 
     fn unknown_fields(&self) -> Option<String> {
         self.check.as_ref().and_then(FieldCheck::warning)
+    }
+
+    fn warnings(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.unknown_fields().into_iter().collect();
+        if self.cut > 0 {
+            let cells = if self.cut == 1 {
+                "1 cell was".to_string()
+            } else {
+                format!("{} cells were", self.cut)
+            };
+            all.push(format!(
+                "{cells} longer than a spreadsheet cell holds (32,767 UTF-16 units) and cut to \
+                 fit, ending in {CUT_MARKER}: use -f json, ndjson or csv for the whole values"
+            ));
+        }
+        all
     }
 
     fn finish(mut self: Box<Self>) -> io::Result<BufWriter<Destination>> {
@@ -194,5 +214,57 @@ impl Sink for Xlsx {
         let mut dest = out.into_inner().map_err(|e| e.into_error())?;
         self.book.save_to_writer(&mut dest).map_err(xlsx_error)?;
         Ok(BufWriter::new(dest))
+    }
+}
+
+/// `text` cut to fit a cell (at most [`MAX_CELL_UNITS`] UTF-16 units, at a character
+/// boundary, so a surrogate pair is never split, and ending in [`CUT_MARKER`]); None when it
+/// fits as it is.
+fn fit_cell(text: &str) -> Option<String> {
+    // A character takes no more UTF-16 units than UTF-8 bytes: a short text fits.
+    if text.len() <= MAX_CELL_UNITS {
+        return None;
+    }
+    let room = MAX_CELL_UNITS - CUT_MARKER.encode_utf16().count();
+    let mut units = 0;
+    let mut keep = 0;
+    for (i, c) in text.char_indices() {
+        units += c.len_utf16();
+        if units > MAX_CELL_UNITS {
+            let mut out = text.get(..keep).unwrap_or_default().to_string();
+            out.push_str(CUT_MARKER);
+            return Some(out);
+        }
+        if units <= room {
+            keep = i + c.len_utf8();
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_cut_in_utf16_units_never_inside_a_pair() {
+        assert_eq!(fit_cell("short"), None);
+        assert_eq!(fit_cell(&"a".repeat(MAX_CELL_UNITS)), None);
+        let units = |s: &str| s.encode_utf16().count();
+        for text in [
+            "😀".repeat(20_000),
+            "a".repeat(MAX_CELL_UNITS + 1),
+            format!("a{}", "😀".repeat(MAX_CELL_UNITS / 2 + 1)),
+            "陈".repeat(40_000),
+        ] {
+            let cut = fit_cell(&text).expect("cut");
+            assert!(units(&cut) <= MAX_CELL_UNITS, "{}", units(&cut));
+            assert!(units(&cut) >= MAX_CELL_UNITS - 1, "{}", units(&cut));
+            let kept = cut.strip_suffix(CUT_MARKER).expect("marker");
+            assert!(text.starts_with(kept));
+        }
+        // 16,383 emoji and one letter: 32,767 units, it fits whole.
+        let exact = format!("{}a", "😀".repeat(16_383));
+        assert_eq!(fit_cell(&exact), None);
     }
 }

@@ -268,7 +268,12 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
     let outcome: Result<()> = work.await;
     match outcome {
         Ok(()) if table_per_poll => Ok(()),
-        Ok(()) => match output::blocking(|| output::close(sink)) {
+        Ok(()) => match output::blocking(|| {
+            for w in sink.warnings() {
+                ctx.progress.warn(&output::escape_for_terminal(&w));
+            }
+            output::close(sink)
+        }) {
             Ok(()) => match &delivery {
                 Some(d) => d.closed(&archive),
                 None => Ok(()),
