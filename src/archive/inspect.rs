@@ -2,6 +2,7 @@
 //! still matches its rows.
 
 use rusqlite::params;
+use rusqlite::types::ValueRef;
 use serde::Serialize;
 
 use super::Archive;
@@ -189,8 +190,17 @@ impl Archive {
         let mut expected: i64 = 1;
         let mut n: i64 = 0;
         while let Some(row) = rows.next().map_err(e)? {
-            let seq: i64 = row.get(0).map_err(e)?;
-            let event_id: String = row.get(3).map_err(e)?;
+            // Any column of another type than the chain wrote (a blob, invalid UTF-8, text
+            // for a number) is an altered row, not a failure to read.
+            let seq = match row.get_ref(0).map_err(e)? {
+                ValueRef::Integer(i) => i,
+                _ => {
+                    return Ok(Verdict::Broken {
+                        seq: expected,
+                        why: format!("row {expected}'s sequence number was altered"),
+                    });
+                }
+            };
             if seq != expected {
                 return Ok(Verdict::Broken {
                     seq: expected,
@@ -201,12 +211,45 @@ impl Archive {
                     },
                 });
             }
-            let source: String = row.get(1).map_err(e)?;
-            let tenant: String = row.get(2).map_err(e)?;
-            let time_ms: i64 = row.get(4).map_err(e)?;
-            let archived_at: i64 = row.get(5).map_err(e)?;
-            let record: String = row.get(6).map_err(e)?;
-            let stored: String = row.get(7).map_err(e)?;
+            let altered = |what: &str| Verdict::Broken {
+                seq,
+                why: format!(
+                    "row {seq}'s {what} is not of the type the archive wrote (altered)"
+                ),
+            };
+            let text = |i: usize| -> rusqlite::Result<Option<String>> {
+                Ok(match row.get_ref(i)? {
+                    ValueRef::Text(b) => std::str::from_utf8(b).ok().map(str::to_string),
+                    _ => None,
+                })
+            };
+            let int = |i: usize| -> rusqlite::Result<Option<i64>> {
+                Ok(match row.get_ref(i)? {
+                    ValueRef::Integer(n) => Some(n),
+                    _ => None,
+                })
+            };
+            let Some(source) = text(1).map_err(e)? else {
+                return Ok(altered("source"));
+            };
+            let Some(tenant) = text(2).map_err(e)? else {
+                return Ok(altered("tenant"));
+            };
+            let Some(event_id) = text(3).map_err(e)? else {
+                return Ok(altered("event id"));
+            };
+            let Some(time_ms) = int(4).map_err(e)? else {
+                return Ok(altered("time"));
+            };
+            let Some(archived_at) = int(5).map_err(e)? else {
+                return Ok(altered("archive time"));
+            };
+            let Some(record) = text(6).map_err(e)? else {
+                return Ok(altered("record"));
+            };
+            let Some(stored) = text(7).map_err(e)? else {
+                return Ok(altered("chain hash"));
+            };
             let computed = chain::hash(
                 &prev,
                 &Link {
