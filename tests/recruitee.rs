@@ -293,7 +293,10 @@ async fn offers_by_kind() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(fake.calls(), 1);
+    // The first run: one answer of every offer, the same again for page 2 (Recruitee does not
+    // page /offers: `page` ignored), then one unpaged request proves it whole. The second run
+    // sends nothing.
+    assert_eq!(fake.calls(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -686,10 +689,80 @@ async fn offers_are_followed_page_by_page_when_recruitee_pages_them() {
         common::assert_ok(&out);
         let got: Vec<Value> = common::ndjson(&out.stdout);
         assert_eq!(got, offers, "paged: {paged}");
-        // Paged: 100, 100, 50 (short: the end). Not paged: all 250, then the same again (nothing
-        // new: the vendor ignores `page`), then one request without page/limit settles it.
-        assert_eq!(fake.calls(), 3, "paged: {paged}");
+        // Paged: 100, 100, 50, then an empty page (a short page proves nothing). Not paged:
+        // all 250, then the same again (nothing new: the vendor ignores `page`), then one
+        // request without page/limit settles it.
+        assert_eq!(fake.calls(), if paged { 4 } else { 3 }, "paged: {paged}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lists_end_on_proof_not_on_a_short_page() {
+    // A server that caps its page size below `limit`: a short page is no proof of the end.
+    // Was: 7 of 700 candidates, 9 of 123 with --offer, 3 of 7 offers, each with exit 0.
+    let start = |candidates: Vec<(i64, Value)>, offers: Vec<Value>, cap: u64| {
+        RecruiteeFake::start(State {
+            candidates,
+            offers,
+            config: Some(Config {
+                page_cap: Some(cap),
+                paged_offers: true,
+                ..Config::default()
+            }),
+            ..Default::default()
+        })
+    };
+    let env = Env::new();
+    let data = candidate_dataset(700, NEWEST);
+    let fake = start(data.clone(), vec![], 7).await;
+    let all = printed_ids(
+        &fake
+            .hrlogs(&env)
+            .args(words("recruitee candidates -f ndjson"))
+            .output()
+            .expect("run"),
+    );
+    let want = candidate_ids(&data, |_| true);
+    assert!(
+        all == want,
+        "700 candidates, 7 a page: {} written",
+        all.len()
+    );
+    assert_eq!(fake.calls(), 101, "100 pages of 7, then one empty page");
+
+    let data = candidate_dataset(369, NEWEST);
+    let fake = start(data.clone(), vec![], 9).await;
+    let by_offer = printed_ids(
+        &fake
+            .hrlogs(&env)
+            .args(words("recruitee candidates --offer 1209650 -f ndjson"))
+            .output()
+            .expect("run"),
+    );
+    let want = candidate_ids(&data, |c| c["offer_id_for_test"] == 1209650);
+    assert!(
+        by_offer.len() == 123 && by_offer == want,
+        "--offer, 9 a page: {} written",
+        by_offer.len()
+    );
+    assert_eq!(
+        fake.calls(),
+        15,
+        "14 pages (the last one short), then one empty page"
+    );
+
+    let offers: Vec<Value> = (0..7)
+        .map(|i| json!({"id": 2_000 + i, "kind": "job", "title": format!("Job {i}"), "status": "published", "city": null}))
+        .collect();
+    let fake = start(vec![], offers.clone(), 3).await;
+    let out = fake
+        .hrlogs(&env)
+        .args(["recruitee", "offers", "-f", "ndjson"])
+        .output()
+        .expect("run");
+    common::assert_ok(&out);
+    assert_eq!(common::ndjson(&out.stdout), offers, "7 offers, 3 a page");
+    assert_eq!(fake.calls(), 4, "3, 3, 1, then one empty page");
 }
 
 #[tokio::test(flavor = "multi_thread")]

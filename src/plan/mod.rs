@@ -5,7 +5,8 @@
 //! This room owns every loop and every guard, the same for each vendor:
 //! - [`walk`]: a chain followed by page token (Feishu) or by offset/page number (Recruitee's
 //!   lists, through [`ListChain`]): a repeated token, a page bringing only records already seen,
-//!   `has_more` without a token and endless empty pages end the run with exit 5;
+//!   `has_more` without a token and endless empty pages end the run with exit 5; a list ends
+//!   on proof (an empty page, nothing new, a count that reconciles), never on a short page;
 //! - [`search`]: Recruitee's searches, verified against `total` window by window;
 //! - [`merge_groups`]: chains run at once and merged newest first;
 //! - [`filter`]: client-side filters as a stage of the stream.
@@ -29,7 +30,7 @@ use crate::error::{Error, Result};
 use crate::record::Record;
 
 pub use chain::{Identity, NothingNew, walk};
-pub use list::{ListChain, ListCursor, ListSource, Paging};
+pub use list::{ListChain, ListCursor, ListPage, ListSource, Paging};
 pub use merge::merge_groups;
 pub use search::{MAX_RESULTS, SearchPage, SearchPlan, SearchSource, Window, search};
 pub use stages::filter;
@@ -39,6 +40,9 @@ pub use windows::{batches, date_windows};
 pub struct Page {
     pub records: Vec<Record>,
     pub next: Next,
+    /// How many records the whole chain holds, when the vendor says so (lists): the chain
+    /// ends once its distinct records reconcile with it, and fails if it ends short of it.
+    pub count: Option<u64>,
 }
 
 pub enum Next {

@@ -1,7 +1,8 @@
 //! Recruitee: the client (Bearer token, paced), how its answers are judged, and the plain
 //! endpoints described as lists for `plan` (candidate list by `limit`/`offset`, offers by
-//! `page`/`limit`) and candidates by ID. The search endpoints are described in `search`.
-//! The paging loops and their guards are `plan`'s, not this module's.
+//! `page`/`limit`, each ending on proof, not on a short page) and candidates by ID. The search
+//! endpoints are described in `search`. The paging loops and their guards are `plan`'s, not
+//! this module's.
 
 pub mod search;
 pub mod settings;
@@ -18,7 +19,7 @@ use url::Url;
 
 use crate::error::{Error, Kind, Result, VendorError};
 use crate::fetch::{Api, Credential, Failure, Http, Lane, Request, Verdict, vendor_wait};
-use crate::plan::{Batch, ListChain, ListCursor, ListSource, Paging, RecordStream};
+use crate::plan::{Batch, ListChain, ListCursor, ListPage, ListSource, Paging, RecordStream};
 use crate::record::Record;
 
 pub struct Recruitee {
@@ -319,9 +320,19 @@ impl List {
 }
 
 impl ListSource for List {
-    async fn fetch(&self, at: ListCursor) -> Result<Vec<Record>> {
+    /// One answer, with its `total` as the list's count when it has one below 10,000 (a
+    /// `total` of 10,000 or more may be capped, as the search endpoints' may: it proves
+    /// nothing).
+    async fn fetch(&self, at: ListCursor) -> Result<ListPage> {
         let req = self.request(at)?;
-        self.client.get(&req, |b| records_at(b, self.items)).await
+        let Answer { records, total } = self
+            .client
+            .get(&req, |b| Answer::read(b, self.items))
+            .await?;
+        Ok(ListPage {
+            records,
+            count: total.filter(|t| *t < search::MAX_WINDOW),
+        })
     }
 
     fn describe(&self) -> String {
@@ -333,8 +344,8 @@ impl ListSource for List {
     }
 }
 
-/// `GET /candidates` by `limit`/`offset`. A vendor that ignores `offset` answers one
-/// unpaged request instead: without `limit`, `GET /candidates` answers every candidate at once
+/// `GET /candidates` by `limit`/`offset`, the offset moving on by what each page held, until
+/// an empty page. A vendor that ignores `offset` answers one unpaged request instead: without `limit`, `GET /candidates` answers every candidate at once
 /// (FACTS.md), so that fallback is exact.
 pub fn candidate_list(
     client: Arc<Recruitee>,
@@ -344,9 +355,10 @@ pub fn candidate_list(
     List::chain(client, "candidates", params, Paging::Offset, limit)
 }
 
-/// `GET /offers`: sends `page`/`limit` and follows pages until one is short, empty or holds
-/// only offers already seen. Whether Recruitee pages it is unverified: if it ignores `page`,
-/// one request without `page`/`limit` (one answer, every offer) settles it.
+/// `GET /offers`: sends `page`/`limit` and follows pages until one is empty or holds only
+/// offers already seen (a short page proves nothing). Whether Recruitee pages it is
+/// unverified: if it ignores `page`, one request without `page`/`limit` (one answer, every
+/// offer) settles it.
 pub fn offer_list(client: Arc<Recruitee>, params: Vec<(String, String)>) -> ListChain<List> {
     List::chain(client, "offers", params, Paging::Page, OFFERS_PAGE)
 }
