@@ -872,6 +872,131 @@ async fn limit_stops_after_a_few_requests_with_the_newest_entries() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn limit_with_an_event_filter_stops_fetching_once_enough_passed() {
+    // --limit 3 --event X used to walk the whole first window (25 pages) before writing.
+    let data = audit_dataset(2_500, NEWEST);
+    let fake = RecruiteeFake::start(State {
+        audit: data.clone(),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let event = "Admin viewed candidate";
+    let out = fake
+        .hrlogs(&env)
+        .args(["--limit", "3", "recruitee", "audit", "--event", event])
+        .args(["-f", "ndjson"])
+        .output()
+        .expect("run");
+    common::assert_ok(&out);
+    let got = ids_of(&out.stdout);
+    let want: Vec<String> = data
+        .iter()
+        .filter(|(_, e)| e["event_name"] == event)
+        .take(3)
+        .map(|(_, e)| e["_id"].as_str().expect("id").to_string())
+        .collect();
+    assert_eq!(got, want, "the newest 3 that match, exactly");
+    let calls = fake.calls();
+    assert!(
+        calls <= 5,
+        "{calls} requests for 3 entries that the first page holds"
+    );
+
+    // Nothing matches: every page is read, at one request a page as without --limit.
+    let before = fake.calls();
+    let out = fake
+        .hrlogs(&env)
+        .args([
+            "--limit",
+            "3",
+            "recruitee",
+            "audit",
+            "--event",
+            "Admin sent email",
+        ])
+        .args(["-f", "ndjson"])
+        .output()
+        .expect("run");
+    common::assert_ok(&out);
+    assert!(out.stdout.is_empty());
+    assert_eq!(fake.calls() - before, 25, "2,500 entries at 100 a page");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_that_matches_nothing_names_the_events_seen_closest_first() {
+    let now = jiff::Timestamp::now().as_second();
+    let data = audit_dataset(300, now - 3_600);
+    let fake = RecruiteeFake::start(State {
+        audit: data.clone(),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let archive = env.path("archive.sqlite3");
+    let typo = "Admin deleted candidat";
+    let warning = "hrlogs: warning: no event matched --event \"admin deleted candidat\"; events seen: \"Admin deleted candidate\", ";
+    let run = |args: &[&str]| {
+        let out = fake
+            .hrlogs(&env)
+            .arg("--archive")
+            .arg(&archive)
+            .args(args)
+            .args(["-f", "ndjson"])
+            .output()
+            .expect("run");
+        common::assert_ok(&out);
+        out
+    };
+    let stderr = |out: &std::process::Output| String::from_utf8_lossy(&out.stderr).into_owned();
+    // The archive holds what a sync fetched (a sync with --event keeps only what passes).
+    let out = run(&["sync", "recruitee", "audit"]);
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    for args in [
+        &["recruitee", "audit", "--event", typo][..],
+        &["sync", "recruitee", "audit", "--event", typo],
+        &["recruitee", "audit", "--from-archive", "--event", typo],
+    ] {
+        let out = run(args);
+        let err = stderr(&out);
+        assert!(out.stdout.is_empty(), "{args:?}");
+        let warnings: Vec<&str> = err.lines().filter(|l| l.contains("warning")).collect();
+        assert_eq!(warnings.len(), 1, "{args:?}: one warning: {err}");
+        assert!(warnings[0].starts_with(warning), "{args:?}: {err}");
+        assert!(warnings[0].len() < 300, "short: {err}");
+    }
+    // --from-archive filters as live, --limit included.
+    let out = run(&[
+        "--limit",
+        "2",
+        "recruitee",
+        "audit",
+        "--from-archive",
+        "--event",
+        "admin DELETED candidate",
+    ]);
+    let got = common::ndjson(&out.stdout);
+    assert_eq!(got.len(), 2);
+    assert!(
+        got.iter()
+            .all(|e| e["event_name"] == "Admin deleted candidate")
+    );
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    // Nothing fetched: nothing to say.
+    let out = run(&[
+        "recruitee",
+        "audit",
+        "--since",
+        "2020-01-01",
+        "--until",
+        "2020-01-02",
+        "--event",
+        typo,
+    ]);
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn candidate_search_is_verified_by_the_same_machinery() {
     let data = candidate_dataset(250, NEWEST);
     let fake = RecruiteeFake::start(State {

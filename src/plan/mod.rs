@@ -9,7 +9,8 @@
 //!   on proof (an empty page, nothing new, a count that reconciles), never on a short page;
 //! - [`search`]: Recruitee's searches, verified against `total` window by window;
 //! - [`merge_groups`]: chains run at once and merged newest first;
-//! - [`filter`]: client-side filters as a stage of the stream.
+//! - [`filter`], [`filter_with`]: client-side filters as a stage of the stream (with
+//!   `--limit`, the stage ends the stream once enough passed, which stops the fetching).
 //!
 //! A chain is complete only when its task *returned success* after the vendor's last page: each
 //! task is joined, and a task that panicked or was cancelled fails the run ([`task_failed`]).
@@ -32,8 +33,8 @@ use crate::record::Record;
 pub use chain::{Identity, NothingNew, walk};
 pub use list::{ListChain, ListCursor, ListPage, ListSource, Paging};
 pub use merge::merge_groups;
-pub use search::{MAX_RESULTS, SearchPage, SearchPlan, SearchSource, Window, search};
-pub use stages::filter;
+pub use search::{Counts, MAX_RESULTS, SearchPage, SearchPlan, SearchSource, Window, search};
+pub use stages::{Filter, filter, filter_with};
 pub use windows::{batches, date_windows};
 
 /// One page of a chain, and how to get the next.

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::Recruitee;
 use crate::error::Result;
 use crate::fetch::Request;
-use crate::plan::{self, RecordStream, SearchPage, SearchPlan, SearchSource, Window};
+use crate::plan::{self, Counts, RecordStream, SearchPage, SearchPlan, SearchSource, Window};
 use crate::progress::Progress;
 use crate::record::Record;
 
@@ -125,15 +125,17 @@ impl SearchSource for Search {
 
 /// Runs the search, verified, newest first.
 pub fn run(client: Arc<Recruitee>, query: SearchQuery, progress: Progress) -> RecordStream {
-    run_wanting(client, query, None, progress)
+    run_wanting(client, query, None, None, progress)
 }
 
-/// [`run`] when at most `want` records are needed (`--limit`): windows holding more than that
-/// are not paged through first.
+/// [`run`] when at most `want` records are needed (`--limit`), of those that `counts` passes
+/// (the filter that follows; None: all): windows holding more than that are not paged through
+/// first, and the search stops once they were written.
 pub fn run_wanting(
     client: Arc<Recruitee>,
     query: SearchQuery,
     want: Option<u64>,
+    counts: Option<Counts>,
     progress: Progress,
 ) -> RecordStream {
     let plan = SearchPlan {
@@ -141,6 +143,7 @@ pub fn run_wanting(
         limit: query.limit,
         concurrency: client.max_in_flight,
         want,
+        counts,
     };
     plan::search(Search { client, query }, plan, progress)
 }
