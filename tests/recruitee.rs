@@ -997,6 +997,106 @@ async fn an_event_that_matches_nothing_names_the_events_seen_closest_first() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn created_at_without_an_offset_is_utc_and_an_unreadable_one_names_its_entry() {
+    let now = jiff::Timestamp::now().as_second();
+    let data = audit_dataset(300, now - 3_600);
+    let start = |config: Config| {
+        RecruiteeFake::start(State {
+            audit: data.clone(),
+            config: Some(config),
+            ..Default::default()
+        })
+    };
+    let env = Env::new();
+    // No offset: read as UTC, said once (not once per entry); export and sync alike.
+    let fake = start(Config {
+        created_at_without_offset: true,
+        ..Config::default()
+    })
+    .await;
+    let archive = env.path("archive.sqlite3");
+    for args in [
+        &["recruitee", "audit"][..],
+        &["sync", "recruitee", "audit"],
+        &["recruitee", "audit", "--from-archive", "--since", "2d"],
+    ] {
+        let out = fake
+            .hrlogs(&env)
+            .arg("--archive")
+            .arg(&archive)
+            .args(args)
+            .args(["-f", "ndjson"])
+            .output()
+            .expect("run");
+        let mut got = ids_of(&out.stdout);
+        if args[0] == "sync" {
+            got.reverse(); // a sync prints oldest first
+        }
+        assert!(
+            got == ids_in(&data),
+            "{args:?}: every entry once, in order: {got:?}"
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        let warnings: Vec<&str> = err.lines().filter(|l| l.contains("warning")).collect();
+        if args.contains(&"--from-archive") {
+            assert!(warnings.is_empty(), "{err}");
+        } else {
+            assert_eq!(warnings.len(), 1, "{args:?}: one warning: {err}");
+            assert!(warnings[0].contains("UTC"), "{err}");
+        }
+    }
+    let first = &common::ndjson(
+        &fake
+            .hrlogs(&env)
+            .args(["recruitee", "audit", "-f", "ndjson", "--limit", "1"])
+            .output()
+            .expect("run")
+            .stdout,
+    )[0];
+    assert!(
+        first["created_at"]
+            .as_str()
+            .is_some_and(|t| t.len() == 19 && t.contains(' ')),
+        "served as is: {first}"
+    );
+    let ocsf = fake
+        .hrlogs(&env)
+        .args(["recruitee", "audit", "-f", "ocsf", "--limit", "1"])
+        .output()
+        .expect("run");
+    common::assert_ok(&ocsf);
+    let event = &common::ndjson(&ocsf.stdout)[0];
+    assert_eq!(
+        event["time"],
+        json!(data[0].0 * 1000),
+        "OCSF reads it as UTC too"
+    );
+
+    // Unreadable: the run fails (exit 5) naming the entry and the value, not the time filter.
+    let fake = start(Config {
+        garbled_created_at: Some("31/12/2026 8am".into()),
+        ..Config::default()
+    })
+    .await;
+    for args in [&["recruitee", "audit"][..], &["sync", "recruitee", "audit"]] {
+        let out = fake
+            .hrlogs(&env)
+            .arg("--archive")
+            .arg(env.path("other.sqlite3"))
+            .args(args)
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(5), "{args:?}: {err}");
+        assert!(
+            err.contains("e000000") && err.contains("31/12/2026 8am"),
+            "{args:?}: names the entry and the value: {err}"
+        );
+        assert!(!err.contains("filter"), "{args:?}: {err}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn candidate_search_is_verified_by_the_same_machinery() {
     let data = candidate_dataset(250, NEWEST);
     let fake = RecruiteeFake::start(State {

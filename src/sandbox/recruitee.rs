@@ -7,7 +7,8 @@
 //! for each thing Recruitee does not promise (FACTS.md): a page cap, `limit` ignored (60 a
 //! page), `total` capped at 10,000, ties in `created_at` shuffled on every request, `page`
 //! ignored, `offset` ignored, shifted pages (searches and lists alike), `/offers` paged, the
-//! candidate list unpaged, a `total` on the lists; plus faults, throttling and latency. The data is
+//! candidate list unpaged, a `total` on the lists, `created_at` without an offset or
+//! unreadable; plus faults, throttling and latency. The data is
 //! indexed (sorted newest first once, windows found by binary search), so tests with tens of
 //! thousands of entries stay fast; the audit log is a plain list that can grow ([`Recruitee::push_audit`]).
 
@@ -95,6 +96,10 @@ pub struct Config {
     /// Start every page after the first one entry early (a shift between requests), in the
     /// searches and the lists.
     pub overlap_pages: bool,
+    /// The searches serve `created_at` without an offset (`2024-05-01 08:00:00`, UTC).
+    pub created_at_without_offset: bool,
+    /// The searches serve the newest record's `created_at` as this text.
+    pub garbled_created_at: Option<String>,
     /// Answer the first N requests 429 (with `Retry-After: 0`).
     pub throttle_first: u64,
     /// Answer every request with this status and body.
@@ -128,6 +133,8 @@ impl Default for Config {
             unpaged_candidates: false,
             list_total: false,
             overlap_pages: false,
+            created_at_without_offset: false,
+            garbled_created_at: None,
             throttle_first: 0,
             refuse_with: None,
             faults: Faults::default(),
@@ -813,7 +820,11 @@ fn search(
     } else {
         total
     };
-    let texts: Vec<&str> = hits[start..end].iter().map(|i| i.text()).collect();
+    let newest = index.0.first();
+    let texts: Vec<std::borrow::Cow<str>> = hits[start..end]
+        .iter()
+        .map(|i| served(c, i, newest.is_some_and(|n| std::ptr::eq(n, *i))))
+        .collect();
     json_response(
         StatusCode::OK,
         format!(
@@ -821,6 +832,21 @@ fn search(
             texts.join(",")
         ),
     )
+}
+
+/// A search's record as served: as held, or with its `created_at` rewritten as the config
+/// says (`newest`: the newest record of the data).
+fn served<'a>(c: &Config, item: &'a Item, newest: bool) -> std::borrow::Cow<'a, str> {
+    let created = match &c.garbled_created_at {
+        Some(text) if newest => text.clone(),
+        _ if c.created_at_without_offset => Timestamp::from_second(item.at)
+            .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_default(),
+        _ => return std::borrow::Cow::Borrowed(item.text()),
+    };
+    let mut value = item.value().clone();
+    value["created_at"] = Value::String(created);
+    std::borrow::Cow::Owned(value.to_string())
 }
 
 /// Shuffles each run of equal `created_at` that meets `start..end`, seeded by the request:
