@@ -2,6 +2,7 @@
 //! time without offset, Unix seconds (10 digits) or milliseconds (13 digits), or a relative
 //! time (`30m`, `24h`, `7d`, `2w`, `now`, `today`, `yesterday`). Times without an offset are
 //! read in the chosen zone. Other all-digit strings, and `M` (minutes or months?), are refused.
+//! Also how a vendor's own timestamps are read, leniently ([`vendor_instant`]).
 
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
@@ -22,6 +23,20 @@ pub fn zone(name: Option<&str>) -> Result<TimeZone, String> {
             format!("unknown time zone {n:?}: give an IANA name such as Asia/Shanghai or UTC")
         }),
     }
+}
+
+/// A timestamp as a vendor writes it: RFC 3339 (`2024-05-01T08:00:00Z`, `…+08:00`), or a
+/// date and time without an offset (`2024-05-01T08:00:00`, `2024-05-01 08:00:00`, with or
+/// without fractions), which is read as UTC. The bool is true when an offset was given.
+pub fn vendor_instant(text: &str) -> Option<(Timestamp, bool)> {
+    let t = text.trim();
+    if let Ok(ts) = t.parse::<Timestamp>() {
+        return Some((ts, true));
+    }
+    let dt: DateTime = t.parse().ok()?;
+    dt.to_zoned(TimeZone::UTC)
+        .ok()
+        .map(|z| (z.timestamp(), false))
 }
 
 /// Parses `text` as the contract's `T`, relative to `now`, in zone `tz`.
@@ -132,6 +147,32 @@ mod tests {
 
     fn at(s: &str) -> Timestamp {
         s.parse().expect("test timestamp")
+    }
+
+    #[test]
+    fn vendor_times_without_an_offset_are_utc() {
+        let t = at("2024-05-01T08:00:00Z");
+        for (text, offset) in [
+            ("2024-05-01T08:00:00Z", true),
+            ("2024-05-01T10:00:00+02:00", true),
+            ("2024-05-01T08:00:00", false),
+            (" 2024-05-01 08:00:00 ", false),
+        ] {
+            assert_eq!(vendor_instant(text), Some((t, offset)), "{text}");
+        }
+        assert_eq!(
+            vendor_instant("2024-05-01T08:00:00.094934").map(|(t, _)| t.as_millisecond()),
+            Some(t.as_millisecond() + 94)
+        );
+        for bad in [
+            "",
+            "31/12/2024 8am",
+            "yesterday",
+            "1714550400",
+            "2024-13-01T00:00:00",
+        ] {
+            assert_eq!(vendor_instant(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -483,6 +483,103 @@ fn department_files_saved_by_editors_are_read_whole() {
 }
 
 #[test]
+fn department_files_and_flags_hold_department_ids_only() {
+    let env = Env::new();
+    let dry = |args: &[&str], file: Option<&[u8]>| {
+        let mut cmd = env.hrlogs();
+        cmd.args(["--dry-run", "feishu", "dept-logs", "--since", "2024-05-01"])
+            .args(args);
+        if let Some(bytes) = file {
+            let path = env.path("depts.csv");
+            std::fs::write(&path, bytes).expect("write");
+            cmd.arg("--department-file").arg(path);
+        }
+        cmd.output().expect("run")
+    };
+    // A header row, a line with spaces or other punctuation: exit 2, naming the file, the line
+    // number and the line, escaped.
+    for (bytes, line, shown) in [
+        (
+            &b"Department ID\n7094136522860922111\n"[..],
+            1,
+            "\"Department ID\"",
+        ),
+        (
+            b"# exported\ndepartment_id\n7094136522860922111\n",
+            2,
+            "\"department_id\"",
+        ),
+        (
+            b"7094136522860922111\n7094136522860922112 Sales\n",
+            2,
+            "\"7094136522860922112 Sales\"",
+        ),
+        (
+            b"7094136522860922111\n\n\x1b[2J|rm\n",
+            3,
+            "\"\\u{1b}[2J|rm\"",
+        ),
+    ] {
+        let out = dry(&[], Some(bytes));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("depts.csv")
+                && err.contains(&format!("line {line} "))
+                && err.contains(shown),
+            "names the file, line {line} and {shown}: {err}"
+        );
+        assert!(!err.contains('\x1b'), "escaped: {err}");
+        assert!(out.stdout.is_empty(), "nothing sent");
+    }
+    // `;` separates as commas do; each documented form of ID is taken.
+    let out = dry(
+        &[],
+        Some(b"7094136522860922111;7094136522860922112\nD-1.sales@x, 0\n"),
+    );
+    common::assert_ok(&out);
+    let bodies = dry_run_bodies(&out.stdout);
+    let ids = &bodies.last().expect("body")["department_ids"];
+    assert_eq!(
+        ids,
+        &serde_json::json!([
+            "7094136522860922111",
+            "7094136522860922112",
+            "D-1.sales@x",
+            "0"
+        ])
+    );
+    let open = ["--department-id-type", "open_department_id"];
+    let out = dry(&open, Some(b"od-4e6ac4d14bcd5071a37a39de902c7141\n"));
+    common::assert_ok(&out);
+    // The same check for --department, and an ID of another type than the one given.
+    for (args, says) in [
+        (
+            &["--department", "Department ID"][..],
+            "--department \"Department ID\"",
+        ),
+        (
+            &["--department", "od-4e6ac4d14bcd5071a37a39de902c7141"],
+            "--department-id-type open_department_id",
+        ),
+        (
+            &[
+                "--department-id-type",
+                "open_department_id",
+                "--department",
+                "7094136522860922111",
+            ],
+            "od-",
+        ),
+    ] {
+        let out = dry(args, None);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
+
+#[test]
 fn bare_digits_and_1m_are_refused_as_times() {
     let env = Env::new();
     for (since, says) in [

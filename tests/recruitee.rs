@@ -293,7 +293,10 @@ async fn offers_by_kind() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
-    assert_eq!(fake.calls(), 1);
+    // The first run: one answer of every offer, the same again for page 2 (Recruitee does not
+    // page /offers: `page` ignored), then one unpaged request proves it whole. The second run
+    // sends nothing.
+    assert_eq!(fake.calls(), 3);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -686,10 +689,80 @@ async fn offers_are_followed_page_by_page_when_recruitee_pages_them() {
         common::assert_ok(&out);
         let got: Vec<Value> = common::ndjson(&out.stdout);
         assert_eq!(got, offers, "paged: {paged}");
-        // Paged: 100, 100, 50 (short: the end). Not paged: all 250, then the same again (nothing
-        // new: the vendor ignores `page`), then one request without page/limit settles it.
-        assert_eq!(fake.calls(), 3, "paged: {paged}");
+        // Paged: 100, 100, 50, then an empty page (a short page proves nothing). Not paged:
+        // all 250, then the same again (nothing new: the vendor ignores `page`), then one
+        // request without page/limit settles it.
+        assert_eq!(fake.calls(), if paged { 4 } else { 3 }, "paged: {paged}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lists_end_on_proof_not_on_a_short_page() {
+    // A server that caps its page size below `limit`: a short page is no proof of the end.
+    // Was: 7 of 700 candidates, 9 of 123 with --offer, 3 of 7 offers, each with exit 0.
+    let start = |candidates: Vec<(i64, Value)>, offers: Vec<Value>, cap: u64| {
+        RecruiteeFake::start(State {
+            candidates,
+            offers,
+            config: Some(Config {
+                page_cap: Some(cap),
+                paged_offers: true,
+                ..Config::default()
+            }),
+            ..Default::default()
+        })
+    };
+    let env = Env::new();
+    let data = candidate_dataset(700, NEWEST);
+    let fake = start(data.clone(), vec![], 7).await;
+    let all = printed_ids(
+        &fake
+            .hrlogs(&env)
+            .args(words("recruitee candidates -f ndjson"))
+            .output()
+            .expect("run"),
+    );
+    let want = candidate_ids(&data, |_| true);
+    assert!(
+        all == want,
+        "700 candidates, 7 a page: {} written",
+        all.len()
+    );
+    assert_eq!(fake.calls(), 101, "100 pages of 7, then one empty page");
+
+    let data = candidate_dataset(369, NEWEST);
+    let fake = start(data.clone(), vec![], 9).await;
+    let by_offer = printed_ids(
+        &fake
+            .hrlogs(&env)
+            .args(words("recruitee candidates --offer 1209650 -f ndjson"))
+            .output()
+            .expect("run"),
+    );
+    let want = candidate_ids(&data, |c| c["offer_id_for_test"] == 1209650);
+    assert!(
+        by_offer.len() == 123 && by_offer == want,
+        "--offer, 9 a page: {} written",
+        by_offer.len()
+    );
+    assert_eq!(
+        fake.calls(),
+        15,
+        "14 pages (the last one short), then one empty page"
+    );
+
+    let offers: Vec<Value> = (0..7)
+        .map(|i| json!({"id": 2_000 + i, "kind": "job", "title": format!("Job {i}"), "status": "published", "city": null}))
+        .collect();
+    let fake = start(vec![], offers.clone(), 3).await;
+    let out = fake
+        .hrlogs(&env)
+        .args(["recruitee", "offers", "-f", "ndjson"])
+        .output()
+        .expect("run");
+    common::assert_ok(&out);
+    assert_eq!(common::ndjson(&out.stdout), offers, "7 offers, 3 a page");
+    assert_eq!(fake.calls(), 4, "3, 3, 1, then one empty page");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -796,6 +869,231 @@ async fn limit_stops_after_a_few_requests_with_the_newest_entries() {
     assert_exact(&out, &newest, "--limit 20", true);
     let calls = fake.calls();
     assert!(calls <= 5, "{calls} requests for 20 entries");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn limit_with_an_event_filter_stops_fetching_once_enough_passed() {
+    // --limit 3 --event X used to walk the whole first window (25 pages) before writing.
+    let data = audit_dataset(2_500, NEWEST);
+    let fake = RecruiteeFake::start(State {
+        audit: data.clone(),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let event = "Admin viewed candidate";
+    let out = fake
+        .hrlogs(&env)
+        .args(["--limit", "3", "recruitee", "audit", "--event", event])
+        .args(["-f", "ndjson"])
+        .output()
+        .expect("run");
+    common::assert_ok(&out);
+    let got = ids_of(&out.stdout);
+    let want: Vec<String> = data
+        .iter()
+        .filter(|(_, e)| e["event_name"] == event)
+        .take(3)
+        .map(|(_, e)| e["_id"].as_str().expect("id").to_string())
+        .collect();
+    assert_eq!(got, want, "the newest 3 that match, exactly");
+    let calls = fake.calls();
+    assert!(
+        calls <= 5,
+        "{calls} requests for 3 entries that the first page holds"
+    );
+
+    // Nothing matches: every page is read, at one request a page as without --limit.
+    let before = fake.calls();
+    let out = fake
+        .hrlogs(&env)
+        .args([
+            "--limit",
+            "3",
+            "recruitee",
+            "audit",
+            "--event",
+            "Admin sent email",
+        ])
+        .args(["-f", "ndjson"])
+        .output()
+        .expect("run");
+    common::assert_ok(&out);
+    assert!(out.stdout.is_empty());
+    assert_eq!(fake.calls() - before, 25, "2,500 entries at 100 a page");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_that_matches_nothing_names_the_events_seen_closest_first() {
+    let now = jiff::Timestamp::now().as_second();
+    let data = audit_dataset(300, now - 3_600);
+    let fake = RecruiteeFake::start(State {
+        audit: data.clone(),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let archive = env.path("archive.sqlite3");
+    let typo = "Admin deleted candidat";
+    let warning = "hrlogs: warning: no event matched --event \"admin deleted candidat\"; events seen: \"Admin deleted candidate\", ";
+    let run = |args: &[&str]| {
+        let out = fake
+            .hrlogs(&env)
+            .arg("--archive")
+            .arg(&archive)
+            .args(args)
+            .args(["-f", "ndjson"])
+            .output()
+            .expect("run");
+        common::assert_ok(&out);
+        out
+    };
+    let stderr = |out: &std::process::Output| String::from_utf8_lossy(&out.stderr).into_owned();
+    // The archive holds what a sync fetched (a sync with --event keeps only what passes).
+    let out = run(&["sync", "recruitee", "audit"]);
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    for args in [
+        &["recruitee", "audit", "--event", typo][..],
+        &["sync", "recruitee", "audit", "--event", typo],
+        &["recruitee", "audit", "--from-archive", "--event", typo],
+    ] {
+        let out = run(args);
+        let err = stderr(&out);
+        assert!(out.stdout.is_empty(), "{args:?}");
+        let warnings: Vec<&str> = err.lines().filter(|l| l.contains("warning")).collect();
+        assert_eq!(warnings.len(), 1, "{args:?}: one warning: {err}");
+        assert!(warnings[0].starts_with(warning), "{args:?}: {err}");
+        assert!(warnings[0].len() < 300, "short: {err}");
+    }
+    // --from-archive filters as live, --limit included.
+    let out = run(&[
+        "--limit",
+        "2",
+        "recruitee",
+        "audit",
+        "--from-archive",
+        "--event",
+        "admin DELETED candidate",
+    ]);
+    let got = common::ndjson(&out.stdout);
+    assert_eq!(got.len(), 2);
+    assert!(
+        got.iter()
+            .all(|e| e["event_name"] == "Admin deleted candidate")
+    );
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    // Nothing fetched: nothing to say.
+    let out = run(&[
+        "recruitee",
+        "audit",
+        "--since",
+        "2020-01-01",
+        "--until",
+        "2020-01-02",
+        "--event",
+        typo,
+    ]);
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn created_at_without_an_offset_is_utc_and_an_unreadable_one_names_its_entry() {
+    let now = jiff::Timestamp::now().as_second();
+    let data = audit_dataset(300, now - 3_600);
+    let start = |config: Config| {
+        RecruiteeFake::start(State {
+            audit: data.clone(),
+            config: Some(config),
+            ..Default::default()
+        })
+    };
+    let env = Env::new();
+    // No offset: read as UTC, said once (not once per entry); export and sync alike.
+    let fake = start(Config {
+        created_at_without_offset: true,
+        ..Config::default()
+    })
+    .await;
+    let archive = env.path("archive.sqlite3");
+    for args in [
+        &["recruitee", "audit"][..],
+        &["sync", "recruitee", "audit"],
+        &["recruitee", "audit", "--from-archive", "--since", "2d"],
+    ] {
+        let out = fake
+            .hrlogs(&env)
+            .arg("--archive")
+            .arg(&archive)
+            .args(args)
+            .args(["-f", "ndjson"])
+            .output()
+            .expect("run");
+        let mut got = ids_of(&out.stdout);
+        if args[0] == "sync" {
+            got.reverse(); // a sync prints oldest first
+        }
+        assert!(
+            got == ids_in(&data),
+            "{args:?}: every entry once, in order: {got:?}"
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        let warnings: Vec<&str> = err.lines().filter(|l| l.contains("warning")).collect();
+        if args.contains(&"--from-archive") {
+            assert!(warnings.is_empty(), "{err}");
+        } else {
+            assert_eq!(warnings.len(), 1, "{args:?}: one warning: {err}");
+            assert!(warnings[0].contains("UTC"), "{err}");
+        }
+    }
+    let first = &common::ndjson(
+        &fake
+            .hrlogs(&env)
+            .args(["recruitee", "audit", "-f", "ndjson", "--limit", "1"])
+            .output()
+            .expect("run")
+            .stdout,
+    )[0];
+    assert!(
+        first["created_at"]
+            .as_str()
+            .is_some_and(|t| t.len() == 19 && t.contains(' ')),
+        "served as is: {first}"
+    );
+    let ocsf = fake
+        .hrlogs(&env)
+        .args(["recruitee", "audit", "-f", "ocsf", "--limit", "1"])
+        .output()
+        .expect("run");
+    common::assert_ok(&ocsf);
+    let event = &common::ndjson(&ocsf.stdout)[0];
+    assert_eq!(
+        event["time"],
+        json!(data[0].0 * 1000),
+        "OCSF reads it as UTC too"
+    );
+
+    // Unreadable: the run fails (exit 5) naming the entry and the value, not the time filter.
+    let fake = start(Config {
+        garbled_created_at: Some("31/12/2026 8am".into()),
+        ..Config::default()
+    })
+    .await;
+    for args in [&["recruitee", "audit"][..], &["sync", "recruitee", "audit"]] {
+        let out = fake
+            .hrlogs(&env)
+            .arg("--archive")
+            .arg(env.path("other.sqlite3"))
+            .args(args)
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(5), "{args:?}: {err}");
+        assert!(
+            err.contains("e000000") && err.contains("31/12/2026 8am"),
+            "{args:?}: names the entry and the value: {err}"
+        );
+        assert!(!err.contains("filter"), "{args:?}: {err}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -34,8 +34,13 @@ pub struct Context {
     pub progress: Progress,
     pub http: Arc<Http>,
     pub now: Timestamp,
+    /// A stage for the next stream emitted ([`Context::stage_next`]).
+    stage: std::sync::Mutex<Option<Stage>>,
     _sandbox: Option<sandbox::Running>,
 }
+
+/// A stage put on a stream before its sink.
+type Stage = Box<dyn FnOnce(RecordStream) -> RecordStream + Send>;
 
 /// Runs the command the user asked for.
 pub async fn run(cli: Cli) -> Result<()> {
@@ -96,6 +101,7 @@ impl Context {
             progress,
             http,
             now: Timestamp::now(),
+            stage: std::sync::Mutex::new(None),
             _sandbox: running,
         })
     }
@@ -184,6 +190,14 @@ impl Context {
         self.emit_with(&options, stream, dest, columns).await
     }
 
+    /// Puts `stage` on the next stream emitted: a command's own client-side filter on a stream
+    /// that another room builds (`recruitee audit --event` with `--from-archive`).
+    pub fn stage_next(&self, stage: impl FnOnce(RecordStream) -> RecordStream + Send + 'static) {
+        // A poisoned lock still holds the stage: taking it over loses nothing.
+        let mut s = self.stage.lock().unwrap_or_else(|e| e.into_inner());
+        *s = Some(Box::new(stage));
+    }
+
     async fn emit_with(
         &self,
         options: &OutputOptions,
@@ -191,6 +205,11 @@ impl Context {
         dest: Destination,
         columns: Vec<Column>,
     ) -> Result<()> {
+        let stage = self.stage.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let stream = match stage {
+            Some(stage) => stage(stream),
+            None => stream,
+        };
         self.progress.set_output_on_terminal(
             matches!(dest, Destination::Stdout(_)) && std::io::stdout().is_terminal(),
         );

@@ -3,7 +3,6 @@
 //! offers (and anything else) are Entity Management; a change to an admin user, where an entry
 //! names the admin acted upon, is Account Change.
 
-use jiff::Timestamp;
 use serde_json::{Map, Value};
 
 use super::schema::{
@@ -202,9 +201,10 @@ fn entity_of(w: &Words, fields: &Map<String, Value>) -> (ManagedEntity, Vec<&'st
 pub fn audit_entry<'a>(record: Subject<'a, '_>) -> Result<Event<'a>, String> {
     let Subject(origin, fields, raw, uid) = record;
     let (time, original_time) = time_of(&fields, "created_at", ("audit entry", &uid), |v| {
+        // As the Recruitee module reads it (no offset: UTC); `ocsf` does not import vendors.
         text(v)
-            .and_then(|t| t.trim().parse::<Timestamp>().ok())
-            .map(|t| t.as_millisecond())
+            .and_then(|t| crate::time::vendor_instant(&t))
+            .map(|(t, _)| t.as_millisecond())
     })?;
     let event_name = text(fields.get("event_name"));
     let w = words(event_name.as_deref().unwrap_or(""));

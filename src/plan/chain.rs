@@ -1,6 +1,10 @@
 //! Walking one chain of pages to its end, with the guards every chain gets: a token sent a
 //! second time, a page that brings only records already seen in this chain (the vendor
 //! repeating pages under fresh tokens), `has_more` without a token, and endless empty pages.
+//! A chain whose pages carry a count ([`Page::count`]) ends as soon as its distinct records
+//! reconcile with it, and fails when it ends short of it.
+//!
+//! [`Page::count`]: super::Page::count
 
 use std::collections::HashSet;
 
@@ -63,9 +67,12 @@ pub async fn walk<S: PageSource>(
     let mut empty_in_a_row = 0u32;
     let (mut repeats, mut repeated) = (0u32, 0usize);
     let mut restarted = false;
+    // The last count the vendor gave for the whole chain.
+    let mut count: Option<u64> = None;
     loop {
         let page = source.fetch(token.clone()).await?;
         let received = page.records.len();
+        count = page.count.or(count);
         let mut fresh = 0usize;
         let mut records = Vec::with_capacity(received);
         for r in page.records {
@@ -108,6 +115,10 @@ pub async fn walk<S: PageSource>(
         if !records.is_empty() && tx.send(Ok(records)).await.is_err() {
             return Ok(());
         }
+        if identity != Identity::Content && count == Some(seen.len() as u64) {
+            // The distinct records reconcile with the vendor's count: that is the end.
+            break;
+        }
         match page.next {
             Next::Done => break,
             Next::MoreWithoutToken => {
@@ -135,6 +146,14 @@ pub async fn walk<S: PageSource>(
                 token = Some(t);
             }
         }
+    }
+    if let Some(count) = count.filter(|c| (seen.len() as u64) < *c) {
+        return Err(Error::unavailable(format!(
+            "{}: the vendor said the list holds {count} records, but only {} distinct ones came back before it ended; the export would not be complete",
+            source.describe(),
+            seen.len()
+        ))
+        .hint("try again later; if it persists, report it to the vendor"));
     }
     progress.chain_done();
     Ok(())

@@ -1,7 +1,15 @@
-//! List endpoints without a `total` (Recruitee's `GET /candidates`, `GET /offers`), paged by
-//! offset (`limit`/`offset`) or by page number (`page`/`limit`), as chains of [`walk`]: the
-//! cursor is the offset or page number. A list ends on an empty or short page, or on a page of
-//! only records already seen; a vendor that ignores the cursor can be answered by one unpaged
+//! List endpoints (Recruitee's `GET /candidates`, `GET /offers`), paged by offset
+//! (`limit`/`offset`) or by page number (`page`/`limit`), as chains of [`walk`]: the cursor is
+//! the offset or page number.
+//!
+//! A list ends on proof, never on a page shorter than asked (a server may cap its page size
+//! below `limit` without saying so): on an empty page, on a page of only records already seen
+//! (the guard of [`walk`]), or on a count the server gave ([`ListPage::count`]) that the
+//! distinct records received reconcile with. The next offset is the last one plus what was
+//! *received*; the next page number is the last one plus one, asking from the second page on
+//! for the size the first page held, so that pages line up whichever way the server counts
+//! them. A well-behaved list costs at most one request more than its pages (the empty page
+//! that proves the end). A vendor that ignores the cursor can be answered by one unpaged
 //! request instead ([`ListChain::unpaged_fallback`]).
 //!
 //! [`walk`]: super::walk
@@ -36,10 +44,17 @@ pub enum ListCursor {
     Unpaged,
 }
 
+/// One answer of a list: its records, and how many the whole list holds when the vendor says
+/// so (and the vendor module trusts it: a count that may be capped is no count).
+pub struct ListPage {
+    pub records: Vec<Record>,
+    pub count: Option<u64>,
+}
+
 /// A list endpoint, as a vendor module describes it.
 pub trait ListSource: Send + Sync + 'static {
-    /// One answer's records.
-    fn fetch(&self, at: ListCursor) -> impl Future<Output = Result<Vec<Record>>> + Send;
+    /// One answer.
+    fn fetch(&self, at: ListCursor) -> impl Future<Output = Result<ListPage>> + Send;
     /// What this list is, for messages.
     fn describe(&self) -> String;
     /// The record's id, if it has one.
@@ -66,8 +81,8 @@ impl<L: ListSource> ListChain<L> {
         }
     }
 
-    /// When a full page brings only records already seen (the vendor ignores the cursor),
-    /// ask once for the whole list unpaged instead of stopping.
+    /// When a page brings only records already seen (the vendor ignores the cursor), ask once
+    /// for the whole list unpaged instead of stopping.
     pub fn unpaged_fallback(mut self) -> ListChain<L> {
         self.fallback = true;
         self
@@ -80,50 +95,84 @@ impl<L: ListSource> ListChain<L> {
 
     /// The cursor of the first page (for `--dry-run`).
     pub fn first(&self) -> ListCursor {
-        self.cursor(0)
-    }
-
-    fn cursor(&self, n: u64) -> ListCursor {
         match self.paging {
             Paging::Offset => ListCursor::Offset {
-                offset: n,
+                offset: 0,
                 limit: self.limit,
             },
             Paging::Page => ListCursor::Page {
-                page: n.saturating_add(1),
+                page: 1,
                 limit: self.limit,
             },
         }
     }
 
-    /// The token's cursor: the offset, or the page number minus one, as text.
+    /// The cursor of a token: `OFFSET` (offset lists), `PAGE/LIMIT` (page lists), or
+    /// [`UNPAGED`].
     fn parse(&self, token: Option<&str>) -> Result<ListCursor> {
-        match token {
-            None => Ok(self.cursor(0)),
-            Some(UNPAGED) => Ok(ListCursor::Unpaged),
-            Some(t) => t
+        let bad = |t: &str| Error::other(format!("internal error: bad list cursor {t:?}"));
+        match (token, self.paging) {
+            (None, _) => Ok(self.first()),
+            (Some(UNPAGED), _) => Ok(ListCursor::Unpaged),
+            (Some(t), Paging::Offset) => t
                 .parse()
-                .map(|n| self.cursor(n))
-                .map_err(|_| Error::other(format!("internal error: bad list cursor {t:?}"))),
+                .map(|offset| ListCursor::Offset {
+                    offset,
+                    limit: self.limit,
+                })
+                .map_err(|_| bad(t)),
+            (Some(t), Paging::Page) => t
+                .split_once('/')
+                .and_then(|(p, l)| Some((p.parse().ok()?, l.parse().ok()?)))
+                .map(|(page, limit)| ListCursor::Page { page, limit })
+                .ok_or_else(|| bad(t)),
         }
+    }
+
+    /// The token after a page of `received` records (none): the offset moves on by what was
+    /// received, the page number by one, at the size the first page held.
+    fn next(&self, at: ListCursor, received: u64) -> Result<Next> {
+        if received == 0 {
+            return Ok(Next::Done);
+        }
+        let overflow = || {
+            Error::unavailable(format!(
+                "{}: the list goes on past the largest offset hrlogs can ask for; the export would not be complete",
+                self.source.describe()
+            ))
+            .hint("narrow the query")
+        };
+        Ok(match at {
+            ListCursor::Unpaged => Next::Done,
+            ListCursor::Offset { offset, .. } => Next::Token(
+                offset
+                    .checked_add(received)
+                    .ok_or_else(overflow)?
+                    .to_string(),
+            ),
+            ListCursor::Page { page, limit } => {
+                let limit = if page == 1 {
+                    u32::try_from(received).unwrap_or(u32::MAX)
+                } else {
+                    limit
+                };
+                let page = page.checked_add(1).ok_or_else(overflow)?;
+                Next::Token(format!("{page}/{limit}"))
+            }
+        })
     }
 }
 
 impl<L: ListSource> PageSource for ListChain<L> {
     async fn fetch(&self, token: Option<String>) -> Result<Page> {
         let at = self.parse(token.as_deref())?;
-        let records = self.source.fetch(at).await?;
-        let n = records.len() as u64;
-        let next = match at {
-            ListCursor::Unpaged => Next::Done,
-            _ if n < u64::from(self.limit) => Next::Done,
-            ListCursor::Offset { offset, .. } => match offset.checked_add(n) {
-                Some(next) => Next::Token(next.to_string()),
-                None => Next::Done,
-            },
-            ListCursor::Page { page, .. } => Next::Token(page.to_string()),
-        };
-        Ok(Page { records, next })
+        let ListPage { records, count } = self.source.fetch(at).await?;
+        let next = self.next(at, records.len() as u64)?;
+        Ok(Page {
+            records,
+            next,
+            count,
+        })
     }
 
     fn describe(&self) -> String {
@@ -155,31 +204,39 @@ mod tests {
     use std::sync::Mutex;
 
     /// A list of `n` items that pages as the switches say.
+    #[derive(Default)]
     struct Fake {
         n: u64,
         ignore_cursor: bool,
+        /// Serve at most this many a page, whatever `limit` says.
+        cap: Option<u64>,
+        /// Answers carry this count.
+        count: Option<u64>,
         asked: Mutex<Vec<ListCursor>>,
     }
 
     impl ListSource for std::sync::Arc<Fake> {
-        async fn fetch(&self, at: ListCursor) -> Result<Vec<Record>> {
+        async fn fetch(&self, at: ListCursor) -> Result<ListPage> {
             self.asked.lock().expect("lock").push(at);
+            let size = |limit: u32| self.cap.unwrap_or(u64::MAX).min(u64::from(limit));
             let (from, take) = match at {
                 ListCursor::Unpaged => (0, self.n),
-                ListCursor::Offset { offset, limit } => (offset, u64::from(limit)),
-                ListCursor::Page { page, limit } => {
-                    ((page - 1) * u64::from(limit), u64::from(limit))
-                }
+                ListCursor::Offset { offset, limit } => (offset, size(limit)),
+                ListCursor::Page { page, limit } => ((page - 1) * size(limit), size(limit)),
             };
             let from = if self.ignore_cursor { 0 } else { from };
-            Ok((from..self.n.min(from + take))
+            let records = (from..self.n.min(from + take))
                 .map(|i| {
                     Record::new(
                         RawValue::from_string(format!("{{\"id\":{i}}}")).expect("raw"),
                         0,
                     )
                 })
-                .collect())
+                .collect();
+            Ok(ListPage {
+                records,
+                count: self.count,
+            })
         }
         fn describe(&self) -> String {
             "fake list".into()
@@ -210,26 +267,88 @@ mod tests {
         std::sync::Arc::new(Fake {
             n,
             ignore_cursor,
-            asked: Mutex::new(vec![]),
+            ..Fake::default()
         })
     }
 
+    fn exact(got: &[String], n: u64) {
+        let unique: std::collections::HashSet<_> = got.iter().collect();
+        assert_eq!(
+            (got.len(), unique.len()),
+            (n as usize, n as usize),
+            "{got:?}"
+        );
+    }
+
     #[tokio::test]
-    async fn lists_end_on_a_short_or_empty_page() {
-        for (n, requests) in [(25, 3), (30, 4), (0, 1)] {
+    async fn lists_end_on_an_empty_page_at_one_request_more() {
+        for (n, requests) in [(25, 4), (30, 4), (0, 1)] {
             let f = fake(n, false);
             let got = ids(run(&f, Paging::Offset, true)).await.expect("ok");
-            assert_eq!(got.len() as u64, n);
+            exact(&got, n);
             assert_eq!(f.asked.lock().expect("lock").len(), requests, "n = {n}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_page_shorter_than_asked_is_no_end() {
+        // A server cap of 3 below the 10 asked: offsets move on by what was received; page
+        // numbers by one, asking the size the first page held.
+        for paging in [Paging::Offset, Paging::Page] {
+            let f = std::sync::Arc::new(Fake {
+                n: 20,
+                cap: Some(3),
+                ..Fake::default()
+            });
+            let got = ids(run(&f, paging, true)).await.expect("ok");
+            exact(&got, 20);
+            let asked = f.asked.lock().expect("lock").clone();
+            assert_eq!(asked.len(), 8, "7 pages and an empty one: {asked:?}");
+            if paging == Paging::Page {
+                assert_eq!(asked[1], ListCursor::Page { page: 2, limit: 3 });
+            } else {
+                assert_eq!(
+                    asked[1],
+                    ListCursor::Offset {
+                        offset: 3,
+                        limit: 10
+                    }
+                );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_count_that_reconciles_ends_the_list_and_one_that_does_not_fails_it() {
+        let f = std::sync::Arc::new(Fake {
+            n: 25,
+            count: Some(25),
+            ..Fake::default()
+        });
+        exact(&ids(run(&f, Paging::Offset, true)).await.expect("ok"), 25);
+        assert_eq!(
+            f.asked.lock().expect("lock").len(),
+            3,
+            "no empty page needed"
+        );
+        let f = std::sync::Arc::new(Fake {
+            n: 25,
+            count: Some(26),
+            ..Fake::default()
+        });
+        let err = ids(run(&f, Paging::Offset, true)).await.expect_err("short");
+        assert_eq!(err.kind, crate::error::Kind::Unavailable);
+        assert!(
+            err.message.contains("26") && err.message.contains("25"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
     async fn a_list_that_ignores_the_offset_falls_back_to_one_unpaged_request() {
         let f = fake(35, true);
         let got = ids(run(&f, Paging::Offset, true)).await.expect("ok");
-        let unique: std::collections::HashSet<_> = got.iter().collect();
-        assert_eq!((got.len(), unique.len()), (35, 35), "exact: {got:?}");
+        exact(&got, 35);
         assert_eq!(
             f.asked.lock().expect("lock").last(),
             Some(&ListCursor::Unpaged)
@@ -243,8 +362,7 @@ mod tests {
         for ignore_cursor in [false, true] {
             let f = fake(25, ignore_cursor);
             let got = ids(run(&f, Paging::Page, true)).await.expect("ok");
-            let unique: std::collections::HashSet<_> = got.iter().collect();
-            assert_eq!((got.len(), unique.len()), (25, 25), "{ignore_cursor}");
+            exact(&got, 25);
         }
     }
 }

@@ -224,6 +224,7 @@ mod tests {
                 Some((records, next)) => Ok(Page {
                     records: records.into_iter().map(|(k, t)| rec(k, t)).collect(),
                     next,
+                    count: None,
                 }),
                 None if self.panic_at_end => panic!("scripted panic"),
                 None => Err(Error::unavailable("script over")),

@@ -5,10 +5,12 @@
 //! This room owns every loop and every guard, the same for each vendor:
 //! - [`walk`]: a chain followed by page token (Feishu) or by offset/page number (Recruitee's
 //!   lists, through [`ListChain`]): a repeated token, a page bringing only records already seen,
-//!   `has_more` without a token and endless empty pages end the run with exit 5;
+//!   `has_more` without a token and endless empty pages end the run with exit 5; a list ends
+//!   on proof (an empty page, nothing new, a count that reconciles), never on a short page;
 //! - [`search`]: Recruitee's searches, verified against `total` window by window;
 //! - [`merge_groups`]: chains run at once and merged newest first;
-//! - [`filter`]: client-side filters as a stage of the stream.
+//! - [`filter`], [`filter_with`]: client-side filters as a stage of the stream (with
+//!   `--limit`, the stage ends the stream once enough passed, which stops the fetching).
 //!
 //! A chain is complete only when its task *returned success* after the vendor's last page: each
 //! task is joined, and a task that panicked or was cancelled fails the run ([`task_failed`]).
@@ -29,16 +31,19 @@ use crate::error::{Error, Result};
 use crate::record::Record;
 
 pub use chain::{Identity, NothingNew, walk};
-pub use list::{ListChain, ListCursor, ListSource, Paging};
+pub use list::{ListChain, ListCursor, ListPage, ListSource, Paging};
 pub use merge::merge_groups;
-pub use search::{MAX_RESULTS, SearchPage, SearchPlan, SearchSource, Window, search};
-pub use stages::filter;
+pub use search::{Counts, MAX_RESULTS, SearchPage, SearchPlan, SearchSource, Window, search};
+pub use stages::{Filter, filter, filter_with};
 pub use windows::{batches, date_windows};
 
 /// One page of a chain, and how to get the next.
 pub struct Page {
     pub records: Vec<Record>,
     pub next: Next,
+    /// How many records the whole chain holds, when the vendor says so (lists): the chain
+    /// ends once its distinct records reconcile with it, and fails if it ends short of it.
+    pub count: Option<u64>,
 }
 
 pub enum Next {

@@ -25,9 +25,16 @@
 //! A window's records are written once it is verified, newest first, each id once in the run.
 //! The range's end is fixed when the run starts, so entries created meanwhile change nothing.
 //! A well-behaved vendor costs what an unverified walk would: one request per page.
+//!
+//! With `--limit N` ([`SearchPlan::want`]) a window holding more than are still wanted is not
+//! paged through but narrowed below its first page, and the search stops once N records were
+//! written. When a client-side filter follows ([`SearchPlan::counts`]), only the records it
+//! will keep count towards N, and how many a window will yield is estimated from the share of
+//! records passing so far (none passing: the window is paged through, one request a page).
 
 use std::collections::{BTreeSet, HashSet};
 use std::future::Future;
+use std::sync::Arc;
 
 use futures::StreamExt;
 use jiff::Timestamp;
@@ -100,14 +107,19 @@ pub trait SearchSource: Send + Sync + 'static {
     fn id_of(&self, record: &Record) -> Option<String>;
 }
 
+/// Which records a client-side filter after the search will keep.
+pub type Counts = Arc<dyn Fn(&Record) -> bool + Send + Sync>;
+
 /// How a search is run: its range, the page size to ask, pages in flight at once, and how
 /// many records are wanted at most (`--limit`; None: all).
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone)]
 pub struct SearchPlan {
     pub window: Window,
     pub limit: u32,
     pub concurrency: usize,
     pub want: Option<u64>,
+    /// Which records count towards `want` (those a filter after the search keeps); None: all.
+    pub counts: Option<Counts>,
 }
 
 /// Runs the search, verified, newest first.
@@ -117,6 +129,7 @@ pub fn search<S: SearchSource>(source: S, plan: SearchPlan, progress: Progress) 
         limit,
         concurrency,
         want,
+        counts,
     } = plan;
     RecordStream::spawn(2, move |tx| async move {
         let mut walker = Walker {
@@ -130,6 +143,9 @@ pub fn search<S: SearchSource>(source: S, plan: SearchPlan, progress: Progress) 
             received: 0,
             paging_works: None,
             want,
+            counts,
+            passed: 0,
+            written_passed: 0,
         };
         if let Err(e) = walker.run(window, &tx).await {
             let _ = tx.send(Err(e)).await;
@@ -199,6 +215,12 @@ struct Walker<'a, S> {
     /// Records wanted at most: a window holding more than are still wanted is not paged
     /// through but cut below its first page, so a `--limit` run stops after a few requests.
     want: Option<u64>,
+    /// Which records count towards `want`; None: all.
+    counts: Option<Counts>,
+    /// Records received that count (of `received`), for the share that passes.
+    passed: u64,
+    /// Records written that count.
+    written_passed: u64,
 }
 
 impl<S: SearchSource> Walker<'_, S> {
@@ -209,6 +231,10 @@ impl<S: SearchSource> Walker<'_, S> {
                 Outcome::Split(pieces) => stack.extend(pieces),
                 Outcome::Complete(piece) => {
                     if !self.write(piece, tx).await {
+                        return Ok(());
+                    }
+                    if self.want.is_some_and(|w| self.written_passed >= w) {
+                        // `--limit` is reached: nothing more is needed.
                         return Ok(());
                     }
                 }
@@ -225,6 +251,9 @@ impl<S: SearchSource> Walker<'_, S> {
         for h in held {
             if !self.written.insert(h.id) {
                 continue;
+            }
+            if self.counts(&h.record) {
+                self.written_passed += 1;
             }
             batch.push(h.record);
             if batch.len() >= OUT_BATCH && tx.send(Ok(std::mem::take(&mut batch))).await.is_err() {
@@ -251,6 +280,9 @@ impl<S: SearchSource> Walker<'_, S> {
             if piece.ids.insert(id) {
                 new += 1;
                 self.seq += 1;
+                if self.counts(&record) {
+                    self.passed += 1;
+                }
                 piece.held.push(Held {
                     seq: self.seq,
                     id,
@@ -260,6 +292,21 @@ impl<S: SearchSource> Walker<'_, S> {
         }
         self.received += new;
         (new, ends)
+    }
+
+    /// Whether `record` counts towards `want`.
+    fn counts(&self, record: &Record) -> bool {
+        self.counts.as_ref().is_none_or(|keep| keep(record))
+    }
+
+    /// How many of a window's `total` records are expected to count towards `want`: all of
+    /// them without a filter, else the share that passed so far.
+    fn expected(&self, total: u64) -> u64 {
+        if self.received == 0 {
+            return total;
+        }
+        let share = u128::from(total) * u128::from(self.passed) / u128::from(self.received);
+        u64::try_from(share).unwrap_or(total)
     }
 
     /// The largest window `limit` a page can hold so that `page × limit ≤ 10,000`.
@@ -293,11 +340,9 @@ impl<S: SearchSource> Walker<'_, S> {
         let mut ends: Vec<Ends> = vec![first_ends];
         let limit = self.limit;
         let pages = total.div_ceil(u64::from(limit)).max(1);
-        let still_wanted = self
-            .want
-            .map(|w| w.saturating_sub(self.written.len() as u64));
-        let page_by_page =
-            self.paging_works == Some(false) || still_wanted.is_some_and(|w| w < total);
+        let still_wanted = self.want.map(|w| w.saturating_sub(self.written_passed));
+        let page_by_page = self.paging_works == Some(false)
+            || still_wanted.is_some_and(|w| w < self.expected(total));
         if page_by_page {
             // `page` is ignored, or only part of the window is wanted: narrow below what page
             // 1 held instead of paging.
@@ -690,6 +735,7 @@ mod tests {
             limit,
             concurrency: 4,
             want: None,
+            counts: None,
         };
         let mut stream = search(Shared(source.clone()), plan, Progress::new(false, true, 0));
         let mut keys = Vec::new();

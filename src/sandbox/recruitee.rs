@@ -6,7 +6,9 @@
 //! [`Config`] holds the dataset (the sandbox's sample, or a test's own entries) and a switch
 //! for each thing Recruitee does not promise (FACTS.md): a page cap, `limit` ignored (60 a
 //! page), `total` capped at 10,000, ties in `created_at` shuffled on every request, `page`
-//! ignored, `offset` ignored, `/offers` paged; plus faults, throttling and latency. The data is
+//! ignored, `offset` ignored, shifted pages (searches and lists alike), `/offers` paged, the
+//! candidate list unpaged, a `total` on the lists, `created_at` without an offset or
+//! unreadable; plus faults, throttling and latency. The data is
 //! indexed (sorted newest first once, windows found by binary search), so tests with tens of
 //! thousands of entries stay fast; the audit log is a plain list that can grow ([`Recruitee::push_audit`]).
 
@@ -72,22 +74,32 @@ pub struct Config {
     pub offers: Vec<Value>,
     pub company: String,
     pub token: String,
-    /// Serve at most this many results a page, whatever `limit` says.
+    /// Serve at most this many results a page, whatever `limit` says (searches, and lists
+    /// asked with `limit`: a request without it answers the whole list, as FACTS.md says).
     pub page_cap: Option<u64>,
-    /// Serve [`DEFAULT_LIMIT`] a page, whatever `limit` says.
+    /// Serve [`DEFAULT_LIMIT`] a page, whatever `limit` says (lists: when `limit` is sent).
     pub ignore_limit: bool,
     /// Report `total` as at most 10,000.
     pub cap_total: bool,
     /// Entries that share a `created_at` second come in another order on every request.
     pub shuffle_ties: bool,
-    /// Serve page 1 whatever `page` says.
+    /// Serve page 1 whatever `page` says (searches, and `/offers` when paged).
     pub ignore_page: bool,
     /// `GET /candidates` serves from the start whatever `offset` says.
     pub ignore_offset: bool,
     /// `GET /offers` pages by `page`/`limit` (else one answer holds every offer).
     pub paged_offers: bool,
-    /// Start every page after the first one entry early (a shift between requests).
+    /// `GET /candidates` answers every candidate at once, whatever `limit`/`offset` say.
+    pub unpaged_candidates: bool,
+    /// `GET /candidates` and `GET /offers` answers carry `total`: the count of the whole list.
+    pub list_total: bool,
+    /// Start every page after the first one entry early (a shift between requests), in the
+    /// searches and the lists.
     pub overlap_pages: bool,
+    /// The searches serve `created_at` without an offset (`2024-05-01 08:00:00`, UTC).
+    pub created_at_without_offset: bool,
+    /// The searches serve the newest record's `created_at` as this text.
+    pub garbled_created_at: Option<String>,
     /// Answer the first N requests 429 (with `Retry-After: 0`).
     pub throttle_first: u64,
     /// Answer every request with this status and body.
@@ -121,7 +133,11 @@ impl Default for Config {
             ignore_page: false,
             ignore_offset: false,
             paged_offers: false,
+            unpaged_candidates: false,
+            list_total: false,
             overlap_pages: false,
+            created_at_without_offset: false,
+            garbled_created_at: None,
             throttle_first: 0,
             refuse_with: None,
             faults: Faults::default(),
@@ -826,7 +842,11 @@ fn search(
     } else {
         total
     };
-    let texts: Vec<&str> = hits[start..end].iter().map(|i| i.text()).collect();
+    let newest = index.0.first();
+    let texts: Vec<std::borrow::Cow<str>> = hits[start..end]
+        .iter()
+        .map(|i| served(c, i, newest.is_some_and(|n| std::ptr::eq(n, *i))))
+        .collect();
     json_response(
         StatusCode::OK,
         format!(
@@ -834,6 +854,21 @@ fn search(
             texts.join(",")
         ),
     )
+}
+
+/// A search's record as served: as held, or with its `created_at` rewritten as the config
+/// says (`newest`: the newest record of the data).
+fn served<'a>(c: &Config, item: &'a Item, newest: bool) -> std::borrow::Cow<'a, str> {
+    let created = match &c.garbled_created_at {
+        Some(text) if newest => text.clone(),
+        _ if c.created_at_without_offset => Timestamp::from_second(item.at)
+            .map(|t| t.strftime("%Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_default(),
+        _ => return std::borrow::Cow::Borrowed(item.text()),
+    };
+    let mut value = item.value().clone();
+    value["created_at"] = Value::String(created);
+    std::borrow::Cow::Owned(value.to_string())
 }
 
 /// Shuffles each run of equal `created_at` that meets `start..end`, seeded by the request:
@@ -903,29 +938,76 @@ async fn candidates(
     }
     let d = s.data();
     let offer = number(&q, "offer_id");
-    let limit = number(&q, "limit").map_or(usize::MAX, |l| l as usize);
-    let offset = if s.config.ignore_offset {
-        0
-    } else {
-        number(&q, "offset").unwrap_or(0) as usize
-    };
     let list: Vec<&str> = d
         .candidates
         .0
         .iter()
         .filter(|c| offer.is_none_or(|o| c.offer_id == Some(o)))
-        .skip(offset)
-        .take(limit)
         .map(|c| c.text())
         .collect();
+    let c = &s.config;
+    let ask = if c.unpaged_candidates {
+        None
+    } else {
+        number(&q, "limit").map(|limit| {
+            let offset = if c.ignore_offset {
+                0
+            } else {
+                number(&q, "offset").unwrap_or(0)
+            };
+            (offset, limit)
+        })
+    };
+    let total = list.len();
+    let list = list_page(c, list, ask, |_| 0);
     json_response(
         StatusCode::OK,
         format!(
-            "{{\"candidates\":[{}],\"generated_at\":{},\"references\":[]}}",
+            "{{\"candidates\":[{}],\"generated_at\":{},\"references\":[]{}}}",
             list.join(","),
-            json!(iso(d.now))
+            json!(iso(d.now)),
+            list_total(c, total)
         ),
     )
+}
+
+/// `,"total":N` when the lists carry a total.
+fn list_total(c: &Config, total: usize) -> String {
+    if c.list_total {
+        format!(",\"total\":{total}")
+    } else {
+        String::new()
+    }
+}
+
+/// One page of a list as the config says the vendor serves it. `ask` is (offset, limit) of a
+/// paged request, None for an unpaged one (every record); `offset_of(size)` is where a page
+/// starts when the offset depends on the page size served (`page`/`limit`), 0 when given.
+fn list_page<T>(
+    c: &Config,
+    list: Vec<T>,
+    ask: Option<(u64, u64)>,
+    offset_of: impl Fn(u64) -> u64,
+) -> Vec<T> {
+    let Some((offset, limit)) = ask else {
+        return list;
+    };
+    let mut size = if c.ignore_limit {
+        DEFAULT_LIMIT
+    } else {
+        limit.max(1)
+    };
+    if let Some(cap) = c.page_cap {
+        size = size.min(cap.max(1));
+    }
+    let mut start = offset.saturating_add(offset_of(size));
+    if c.overlap_pages && start > 0 {
+        start -= 1;
+    }
+    list.into_iter()
+        .skip(usize::try_from(start).unwrap_or(usize::MAX))
+        .take(usize::try_from(size).unwrap_or(usize::MAX))
+        .collect()
 }
 
 async fn candidate(
@@ -969,17 +1051,24 @@ async fn offers(
         .iter()
         .filter(|o| kind.is_none_or(|k| o["kind"] == k.as_str()))
         .collect();
-    let list: Vec<&Value> = if s.config.paged_offers {
-        let limit = number(&q, "limit").unwrap_or(DEFAULT_LIMIT).max(1) as usize;
-        let page = number(&q, "page").unwrap_or(1).max(1) as usize;
-        list.into_iter()
-            .skip((page - 1).saturating_mul(limit))
-            .take(limit)
-            .collect()
+    let c = &s.config;
+    let total = list.len();
+    let list: Vec<&Value> = if c.paged_offers {
+        let ask = number(&q, "limit").map(|limit| (0, limit));
+        let page = if c.ignore_page {
+            1
+        } else {
+            number(&q, "page").unwrap_or(1).max(1)
+        };
+        list_page(c, list, ask, |size| (page - 1).saturating_mul(size))
     } else {
         list
     };
-    json_response(StatusCode::OK, json!({"offers": list}).to_string())
+    let mut answer = json!({ "offers": list });
+    if c.list_total {
+        answer["total"] = json!(total);
+    }
+    json_response(StatusCode::OK, answer.to_string())
 }
 
 #[cfg(test)]

@@ -1,4 +1,8 @@
 //! `hrlogs feishu dept-logs`.
+//!
+//! Department IDs, from `--department` or a `--department-file`, are checked before any
+//! request ([`not_an_id`]): a header row or a line of prose is an input error naming the file,
+//! the line number and the line, not a department that silently has no logs.
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -40,7 +44,7 @@ pub struct DeptLogsArgs {
     /// Department IDs (repeat or separate with commas)
     #[arg(long = "department", value_name = "ID", value_delimiter = ',')]
     pub departments: Vec<String>,
-    /// Read department IDs from PATH, one per line or comma-separated (blank lines and # comments ignored); - reads stdin
+    /// Read department IDs from PATH, one per line or separated by commas or semicolons (blank lines and # comments ignored; no header row); - reads stdin
     #[arg(long, value_name = "PATH|-")]
     pub department_file: Option<PathBuf>,
     /// First day (required): a date like 2024-01-01, or any time form such as 90d or yesterday
@@ -127,9 +131,17 @@ pub async fn cmd_dept_logs(args: DeptLogsArgs, ctx: &Context) -> Result<()> {
 
 /// The flags as a checked query (dates resolved, departments de-duplicated).
 pub(crate) fn validate(args: &DeptLogsArgs, ctx: &Context) -> Result<DeptLogsQuery> {
-    let mut ids = args.departments.clone();
+    let kind = args.department_id_type;
+    let mut ids = clean_list("--department", &args.departments)?;
+    if let Some(id) = ids.iter().find(|id| not_an_id(id, kind).is_some()) {
+        let why = not_an_id(id, kind).unwrap_or_default();
+        return Err(Error::input(format!(
+            "--department {:?} {why}",
+            shorten(id)
+        )));
+    }
     if let Some(path) = &args.department_file {
-        ids.extend(crate::output::blocking(|| read_ids(path))?);
+        ids.extend(crate::output::blocking(|| read_ids(path, kind))?);
     }
     let departments = clean_list("--department", &ids)?;
     if departments.is_empty() {
@@ -164,9 +176,11 @@ pub(crate) fn validate(args: &DeptLogsArgs, ctx: &Context) -> Result<DeptLogsQue
 /// The largest `--department-file` read (far above any real list of IDs).
 const MAX_ID_FILE: u64 = 10 * 1024 * 1024;
 
-/// IDs from a file or stdin: one per line or separated by commas, as a spreadsheet or
-/// Notepad saves them (a UTF-8 BOM, CRLF); blanks and `#` comments ignored.
-fn read_ids(path: &std::path::Path) -> Result<Vec<String>> {
+/// IDs from a file or stdin: one per line or separated by commas or semicolons, as a
+/// spreadsheet or Notepad saves them (a UTF-8 BOM, CRLF); blanks and `#` comments ignored.
+/// Each must be a department ID of `kind` ([`not_an_id`]); the first that is not is an error
+/// naming its line.
+fn read_ids(path: &std::path::Path, kind: Option<DepartmentIdType>) -> Result<Vec<String>> {
     let shown = path.display();
     let mut bytes = Vec::new();
     let read = if path.as_os_str() == "-" {
@@ -184,24 +198,107 @@ fn read_ids(path: &std::path::Path) -> Result<Vec<String>> {
             MAX_ID_FILE / (1024 * 1024)
         )));
     }
-    parse_ids(&bytes).map_err(|e| Error::input(format!("--department-file {shown}: {e}")))
+    let listed =
+        parse_ids(&bytes).map_err(|e| Error::input(format!("--department-file {shown}: {e}")))?;
+    let mut ids = Vec::with_capacity(listed.len());
+    for (line, text, id) in listed {
+        if let Some(why) = not_an_id(&id, kind) {
+            let line_and_id = if id == text.trim() {
+                format!("line {line} {:?}", shorten(&text))
+            } else {
+                format!("line {line} {:?}: {:?}", shorten(&text), shorten(&id))
+            };
+            return Err(Error::input(format!(
+                "--department-file {shown}: {line_and_id} {why}"
+            ))
+            .hint("give one department ID per line (or separated by , or ;), no header row; # starts a comment"));
+        }
+        ids.push(id);
+    }
+    Ok(ids)
 }
 
-/// The IDs in a department file's bytes.
-fn parse_ids(bytes: &[u8]) -> std::result::Result<Vec<String>, String> {
+/// The IDs in a department file's bytes, each with its line number (from 1) and line.
+fn parse_ids(bytes: &[u8]) -> std::result::Result<Vec<(usize, String, String)>, String> {
     if bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]) {
         return Err("is UTF-16 (\"Unicode\" in Notepad); save it as UTF-8".into());
     }
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| format!("is not UTF-8 text ({e})"))?;
-    Ok(text
-        .lines()
-        .map(|line| line.split_once('#').map_or(line, |(ids, _)| ids))
-        .flat_map(|line| line.split(','))
-        .map(|id| id.trim().trim_matches('"').trim())
-        .filter(|id| !id.is_empty())
-        .map(str::to_string)
-        .collect())
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let ids = line.split_once('#').map_or(line, |(ids, _)| ids);
+        for id in ids.split([',', ';']) {
+            let id = id.trim().trim_matches('"').trim();
+            if !id.is_empty() {
+                out.push((i + 1, line.to_string(), id.to_string()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The longest department ID: Feishu's custom department IDs take at most 64 characters
+/// (people_corehr_department_id has 19 digits, open_department_id 35 characters).
+const MAX_ID_LEN: usize = 64;
+
+/// Words that name a column of department IDs, compared without case, spaces or `_ - .`.
+const HEADERS: &[&str] = &[
+    "id",
+    "ids",
+    "department",
+    "departments",
+    "departmentid",
+    "departmentids",
+    "deptid",
+    "opendepartmentid",
+    "peoplecorehrdepartmentid",
+    "objectid",
+];
+
+/// Why `id` is not a department ID of `kind` (None: the API's default,
+/// people_corehr_department_id), or None when it may be one. Every documented form is one
+/// to 64 ASCII letters, digits and `_ - @ .`, starting with a letter or digit (Feishu's rule
+/// for custom department IDs; numeric CoreHR IDs and `od-…` open IDs fit it); an
+/// open_department_id starts with `od-`, and no other kind does.
+fn not_an_id(id: &str, kind: Option<DepartmentIdType>) -> Option<String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '@' | '.');
+    let squeezed: String = id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_lowercase())
+        .collect();
+    if HEADERS.contains(&squeezed.as_str()) {
+        return Some("is a column heading, not a department ID".into());
+    }
+    if id.len() > MAX_ID_LEN
+        || !id.starts_with(|c: char| c.is_ascii_alphanumeric())
+        || !id.chars().all(allowed)
+    {
+        return Some(format!(
+            "is not a department ID: those are 1 to {MAX_ID_LEN} letters, digits and _ - @ . (e.g. 7094136522860922111 or od-4e6ac4d14bcd5071a37a39de902c7141)"
+        ));
+    }
+    let open = id.starts_with("od-");
+    match kind {
+        Some(DepartmentIdType::OpenDepartmentId) if !open => Some(
+            "is not an open_department_id (those start with od-): give --department-id-type department_id or people_corehr_department_id for other IDs".into(),
+        ),
+        Some(DepartmentIdType::OpenDepartmentId) => None,
+        _ if open => Some(
+            "is an open_department_id: add --department-id-type open_department_id".into(),
+        ),
+        _ => None,
+    }
+}
+
+/// `text` cut to a length fit for a message.
+fn shorten(text: &str) -> String {
+    const MAX: usize = 80;
+    match text.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -210,14 +307,60 @@ mod tests {
 
     #[test]
     fn department_files_as_editors_save_them() {
-        let ids = |b: &[u8]| parse_ids(b).expect("ids");
+        let ids = |b: &[u8]| -> Vec<String> {
+            parse_ids(b)
+                .expect("ids")
+                .into_iter()
+                .map(|(_, _, id)| id)
+                .collect()
+        };
         assert_eq!(ids(b"\xef\xbb\xbfd1\r\nd2\r\n"), ["d1", "d2"]);
         assert_eq!(
-            ids(b"# heading\nd1, d2 # two\n\n  d3\n\"d4\",d5"),
-            ["d1", "d2", "d3", "d4", "d5"]
+            ids(b"# heading\nd1, d2 # two\n\n  d3\n\"d4\",d5;d6"),
+            ["d1", "d2", "d3", "d4", "d5", "d6"]
         );
+        let lines: Vec<usize> = parse_ids(b"\n# x\nd1\n\nd2, d3")
+            .expect("ids")
+            .iter()
+            .map(|(line, _, _)| *line)
+            .collect();
+        assert_eq!(lines, [3, 5, 5]);
         assert!(ids(b"").is_empty());
         assert!(parse_ids(b"\xff\xfed\x001\x00").is_err());
         assert!(parse_ids(b"d1\n\xc3\x28").is_err());
+    }
+
+    #[test]
+    fn department_ids_of_every_documented_form_pass_and_headers_do_not() {
+        let open = Some(DepartmentIdType::OpenDepartmentId);
+        let custom = Some(DepartmentIdType::DepartmentId);
+        for (id, kind) in [
+            ("7094136522860922111", None),
+            (
+                "7094136522860922111",
+                Some(DepartmentIdType::PeopleCorehrDepartmentId),
+            ),
+            ("od-4e6ac4d14bcd5071a37a39de902c7141", open),
+            ("D096", custom),
+            ("sales.emea@hq-2_b", custom),
+            ("0", custom),
+        ] {
+            assert_eq!(not_an_id(id, kind), None, "{id}");
+        }
+        for (id, kind) in [
+            ("Department ID", None),
+            ("department_id", custom),
+            ("DepartmentID", None),
+            ("ID", custom),
+            ("部门ID", None),
+            ("7094 136", None),
+            ("-7094", None),
+            ("d1|rm", custom),
+            ("od-4e6ac4d14bcd5071a37a39de902c7141", None),
+            ("7094136522860922111", open),
+        ] {
+            assert!(not_an_id(id, kind).is_some(), "{id} {kind:?}");
+        }
+        assert!(not_an_id(&"7".repeat(65), None).is_some());
     }
 }

@@ -188,7 +188,13 @@ pub async fn cmd_candidates(args: CandidatesArgs, ctx: &Context) -> Result<()> {
     };
     ctx.progress.start("fetching Recruitee candidates…");
     let stream = if let Some(q) = search_query {
-        search::run_wanting(client, q, ctx.options.output.limit, ctx.progress.clone())
+        search::run_wanting(
+            client,
+            q,
+            ctx.options.output.limit,
+            None,
+            ctx.progress.clone(),
+        )
     } else if !ids.is_empty() {
         candidates_by_id(client, ids)
     } else {

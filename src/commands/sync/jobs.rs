@@ -530,16 +530,9 @@ fn show(s: i64) -> String {
 pub fn time_ms(source: Source, record: &crate::record::Record) -> i64 {
     match source {
         Source::FeishuDeptLogs | Source::FeishuTalentLogs => record.key,
-        Source::RecruiteeAudit => {
-            #[derive(serde::Deserialize)]
-            struct Created {
-                created_at: Option<String>,
-            }
-            serde_json::from_str::<Created>(record.raw.get())
-                .ok()
-                .and_then(|c| c.created_at)
-                .and_then(|t| t.parse::<Timestamp>().ok())
-                .map_or(0, |t| t.as_millisecond())
-        }
+        Source::RecruiteeAudit => crate::vendors::recruitee::created_at_ms(record.raw.get())
+            .ok()
+            .flatten()
+            .map_or(0, |c| c.ms),
     }
 }

@@ -73,7 +73,11 @@ pub(crate) fn page_of(
         (true, Some(t)) if !t.is_empty() => Next::Token(t),
         (true, _) => Next::MoreWithoutToken,
     };
-    Page { records, next }
+    Page {
+        records,
+        next,
+        count: None,
+    }
 }
 
 /// The `data` of an answer with code 0, or why it cannot be read. An answer without `data`

@@ -1,7 +1,8 @@
 //! Recruitee: the client (Bearer token, paced), how its answers are judged, and the plain
 //! endpoints described as lists for `plan` (candidate list by `limit`/`offset`, offers by
-//! `page`/`limit`) and candidates by ID. The search endpoints are described in `search`.
-//! The paging loops and their guards are `plan`'s, not this module's.
+//! `page`/`limit`, each ending on proof, not on a short page) and candidates by ID. The search
+//! endpoints are described in `search`. The paging loops and their guards are `plan`'s, not
+//! this module's.
 
 pub mod search;
 pub mod settings;
@@ -18,7 +19,7 @@ use url::Url;
 
 use crate::error::{Error, Kind, Result, VendorError};
 use crate::fetch::{Api, Credential, Failure, Http, Lane, Request, Verdict, vendor_wait};
-use crate::plan::{Batch, ListChain, ListCursor, ListSource, Paging, RecordStream};
+use crate::plan::{Batch, ListChain, ListCursor, ListPage, ListSource, Paging, RecordStream};
 use crate::record::Record;
 
 pub struct Recruitee {
@@ -319,9 +320,19 @@ impl List {
 }
 
 impl ListSource for List {
-    async fn fetch(&self, at: ListCursor) -> Result<Vec<Record>> {
+    /// One answer, with its `total` as the list's count when it has one below 10,000 (a
+    /// `total` of 10,000 or more may be capped, as the search endpoints' may: it proves
+    /// nothing).
+    async fn fetch(&self, at: ListCursor) -> Result<ListPage> {
         let req = self.request(at)?;
-        self.client.get(&req, |b| records_at(b, self.items)).await
+        let Answer { records, total } = self
+            .client
+            .get(&req, |b| Answer::read(b, self.items))
+            .await?;
+        Ok(ListPage {
+            records,
+            count: total.filter(|t| *t < search::MAX_WINDOW),
+        })
     }
 
     fn describe(&self) -> String {
@@ -333,8 +344,8 @@ impl ListSource for List {
     }
 }
 
-/// `GET /candidates` by `limit`/`offset`. A vendor that ignores `offset` answers one
-/// unpaged request instead: without `limit`, `GET /candidates` answers every candidate at once
+/// `GET /candidates` by `limit`/`offset`, the offset moving on by what each page held, until
+/// an empty page. A vendor that ignores `offset` answers one unpaged request instead: without `limit`, `GET /candidates` answers every candidate at once
 /// (FACTS.md), so that fallback is exact.
 pub fn candidate_list(
     client: Arc<Recruitee>,
@@ -344,15 +355,73 @@ pub fn candidate_list(
     List::chain(client, "candidates", params, Paging::Offset, limit)
 }
 
-/// `GET /offers`: sends `page`/`limit` and follows pages until one is short, empty or holds
-/// only offers already seen. Whether Recruitee pages it is unverified: if it ignores `page`,
-/// one request without `page`/`limit` (one answer, every offer) settles it.
+/// `GET /offers`: sends `page`/`limit` and follows pages until one is empty or holds only
+/// offers already seen (a short page proves nothing). Whether Recruitee pages it is
+/// unverified: if it ignores `page`, one request without `page`/`limit` (one answer, every
+/// offer) settles it.
 pub fn offer_list(client: Arc<Recruitee>, params: Vec<(String, String)>) -> ListChain<List> {
     List::chain(client, "offers", params, Paging::Page, OFFERS_PAGE)
 }
 
 /// The page size asked of `GET /offers`.
 pub const OFFERS_PAGE: u32 = 100;
+
+/// When a Recruitee record was created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Created {
+    /// Unix milliseconds.
+    pub ms: i64,
+    /// False when `created_at` carried no offset (read as UTC).
+    pub offset_given: bool,
+}
+
+/// The `created_at` of a Recruitee record (its JSON text), the one reading of it that the
+/// record's key, the archive and everything else use: RFC 3339, or a date and time without an
+/// offset (`2024-05-01T08:00:00`, `2024-05-01 08:00:00`), read as UTC. None when the record
+/// has no `created_at` (or `null`); an error (exit 5) naming the record's `_id` (or `id`) and
+/// the value when it cannot be read.
+pub fn created_at_ms(raw: &str) -> Result<Option<Created>> {
+    #[derive(Deserialize)]
+    struct Fields {
+        created_at: Option<serde_json::Value>,
+    }
+    let value = match serde_json::from_str::<Fields>(raw) {
+        Ok(Fields { created_at: None })
+        | Ok(Fields {
+            created_at: Some(serde_json::Value::Null),
+        }) => {
+            return Ok(None);
+        }
+        Ok(Fields {
+            created_at: Some(v),
+        }) => v,
+        Err(_) => return Ok(None),
+    };
+    let read = value.as_str().and_then(crate::time::vendor_instant);
+    match read {
+        Some((t, offset_given)) => Ok(Some(Created {
+            ms: t.as_millisecond(),
+            offset_given,
+        })),
+        None => {
+            let id = id_in(raw).map_or_else(|| "without an id".to_string(), |id| format!("{id:?}"));
+            Err(Error::unavailable(format!(
+                "Recruitee record {id} has a created_at that cannot be read as a time: {}",
+                shorten(&value.to_string())
+            ))
+            .hint("hrlogs cannot place it in time, so it cannot prove the export complete; report the record to Recruitee"))
+        }
+    }
+}
+
+/// A stranger's value cut to a length fit for a message.
+fn shorten(text: &str) -> String {
+    const MAX: usize = 80;
+    match text.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
+}
 
 #[derive(Deserialize)]
 struct Ids {
@@ -363,7 +432,12 @@ struct Ids {
 
 /// The record's `_id` (audit log entries) or `id` (candidates, offers), as text.
 pub(crate) fn id_of(r: &Record) -> Option<String> {
-    let ids: Ids = serde_json::from_str(r.raw.get()).ok()?;
+    id_in(r.raw.get())
+}
+
+/// [`id_of`] a record's JSON text.
+fn id_in(raw: &str) -> Option<String> {
+    let ids: Ids = serde_json::from_str(raw).ok()?;
     ids.underscore.or(ids.id).map(|v| match v {
         serde_json::Value::String(s) => s,
         other => other.to_string(),
@@ -411,4 +485,41 @@ fn records_at_object(body: &[u8], key: &str) -> std::result::Result<Record, Stri
         .map(|(_, v)| v)
         .ok_or_else(|| format!("no `{key}` in the answer"))?;
     Ok(Record::new(raw, 0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_at_is_read_leniently_and_an_unreadable_one_names_its_record() {
+        let at = |raw: &str| created_at_ms(raw).expect("readable");
+        let utc = Some(Created {
+            ms: 1_714_550_400_000,
+            offset_given: true,
+        });
+        assert_eq!(
+            at(r#"{"_id":"a","created_at":"2024-05-01T08:00:00Z"}"#),
+            utc
+        );
+        assert_eq!(
+            at(r#"{"_id":"a","created_at":"2024-05-01 08:00:00"}"#),
+            utc.map(|c| Created {
+                offset_given: false,
+                ..c
+            })
+        );
+        assert_eq!(at(r#"{"_id":"a"}"#), None);
+        assert_eq!(at(r#"{"id":1,"created_at":null}"#), None);
+        for (raw, says) in [
+            (r#"{"_id":"x1","created_at":"31/12/2024"}"#, r#""x1""#),
+            (r#"{"id":47,"created_at":1714550400}"#, r#""47""#),
+            (r#"{"created_at":"\u001b[2J"}"#, "without an id"),
+        ] {
+            let e = created_at_ms(raw).expect_err(raw);
+            assert_eq!(e.kind.exit_code(), 5);
+            assert!(e.message.contains(says), "{e}");
+            assert!(!e.message.contains('\u{1b}'), "escaped: {e}");
+        }
+    }
 }

@@ -2,18 +2,22 @@
 //! the request for a `created_at` window and a page (`filters_json`, `page` from 1, `limit`),
 //! and how an answer is read (`entries` or `hits`, keyed by `created_at` in seconds, and the
 //! `total`). Walking the windows and verifying what came back is `plan::search`.
+//!
+//! `created_at` is read by [`super::created_at_ms`]: a time without an offset is taken as UTC,
+//! said once per run; one that cannot be read fails the run (exit 5) naming the record, since
+//! a record that cannot be placed in a window cannot be proven to be there exactly once.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use jiff::Timestamp;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::Recruitee;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fetch::Request;
-use crate::plan::{self, RecordStream, SearchPage, SearchPlan, SearchSource, Window};
+use crate::plan::{self, Counts, RecordStream, SearchPage, SearchPlan, SearchSource, Window};
 use crate::progress::Progress;
 use crate::record::Record;
 
@@ -76,42 +80,97 @@ impl SearchQuery {
     }
 }
 
-#[derive(Deserialize)]
-struct Created {
-    created_at: Option<String>,
+/// What reading a page's `created_at`s found besides the keys.
+struct Times {
+    /// The first record whose `created_at` has no offset (its `created_at` text).
+    offsetless: Option<String>,
+    /// The first record without a readable `created_at`, and why.
+    unreadable: Option<Error>,
 }
 
-/// `created_at` in seconds; `i64::MIN` when missing or unreadable.
-fn created_at(raw: &RawValue) -> i64 {
+/// One answer: the records keyed by `created_at` in seconds (`i64::MIN` when missing or
+/// unreadable), and `total` (required: without it nothing could be verified).
+pub fn parse_page(body: &[u8], items: &str) -> std::result::Result<SearchPage, String> {
+    read_page(body, items).map(|(page, _)| page)
+}
+
+/// [`parse_page`], and what the times were like.
+fn read_page(body: &[u8], items: &str) -> std::result::Result<(SearchPage, Times), String> {
+    let super::Answer { mut records, total } = super::Answer::read(body, items)?;
+    let mut times = Times {
+        offsetless: None,
+        unreadable: None,
+    };
+    for r in &mut records {
+        r.key = match super::created_at_ms(r.raw.get()) {
+            Ok(Some(created)) => {
+                if !created.offset_given && times.offsetless.is_none() {
+                    times.offsetless = Some(created_text(&r.raw));
+                }
+                created.ms.div_euclid(1000)
+            }
+            Ok(None) => {
+                times.unreadable.get_or_insert_with(|| {
+                    let id = super::id_of(r).unwrap_or_else(|| "without an id".into());
+                    Error::unavailable(format!("Recruitee record {id:?} has no created_at"))
+                        .hint("hrlogs cannot place it in time, so it cannot prove the export complete; report the record to Recruitee")
+                });
+                i64::MIN
+            }
+            Err(e) => {
+                times.unreadable.get_or_insert(e);
+                i64::MIN
+            }
+        };
+    }
+    let total = total.ok_or("no `total` in the answer")?;
+    Ok((SearchPage { records, total }, times))
+}
+
+/// The record's `created_at` as sent, for a message.
+fn created_text(raw: &RawValue) -> String {
+    #[derive(Deserialize)]
+    struct Created {
+        created_at: Option<String>,
+    }
     serde_json::from_str::<Created>(raw.get())
         .ok()
         .and_then(|c| c.created_at)
-        .and_then(|t| t.parse::<Timestamp>().ok())
-        .map_or(i64::MIN, |t| t.as_second())
+        .unwrap_or_default()
 }
 
-/// One answer: the records keyed by `created_at`, and `total` (required: without it nothing
-/// could be verified).
-pub fn parse_page(body: &[u8], items: &str) -> std::result::Result<SearchPage, String> {
-    let super::Answer { mut records, total } = super::Answer::read(body, items)?;
-    for r in &mut records {
-        r.key = created_at(&r.raw);
-    }
-    let total = total.ok_or("no `total` in the answer")?;
-    Ok(SearchPage { records, total })
-}
+/// Said once per run, however many searches a run has.
+static SAID_OFFSETLESS: AtomicBool = AtomicBool::new(false);
 
 /// One search, as `plan` walks it.
 pub struct Search {
     pub client: Arc<Recruitee>,
     pub query: SearchQuery,
+    /// Where the warning about times without an offset goes.
+    pub progress: Progress,
 }
 
 impl SearchSource for Search {
     async fn fetch(&self, window: Window, page: u64, limit: u32) -> Result<SearchPage> {
         let req = self.query.request(&self.client, window, page, limit)?;
         let items = self.query.items;
-        self.client.get(&req, |b| parse_page(b, items)).await
+        let (page, times) = self.client.get(&req, |b| read_page(b, items)).await?;
+        if let Some(e) = times.unreadable {
+            return Err(Error {
+                message: format!("{} (in {})", e.message, self.query.path),
+                ..e
+            });
+        }
+        if let Some(text) = times.offsetless {
+            if !SAID_OFFSETLESS.swap(true, Ordering::Relaxed) {
+                self.progress.warn(&format!(
+                    "{} sends created_at without an offset (e.g. {:?}); read as UTC",
+                    self.describe(),
+                    text
+                ));
+            }
+        }
+        Ok(page)
     }
 
     fn describe(&self) -> String {
@@ -125,15 +184,17 @@ impl SearchSource for Search {
 
 /// Runs the search, verified, newest first.
 pub fn run(client: Arc<Recruitee>, query: SearchQuery, progress: Progress) -> RecordStream {
-    run_wanting(client, query, None, progress)
+    run_wanting(client, query, None, None, progress)
 }
 
-/// [`run`] when at most `want` records are needed (`--limit`): windows holding more than that
-/// are not paged through first.
+/// [`run`] when at most `want` records are needed (`--limit`), of those that `counts` passes
+/// (the filter that follows; None: all): windows holding more than that are not paged through
+/// first, and the search stops once they were written.
 pub fn run_wanting(
     client: Arc<Recruitee>,
     query: SearchQuery,
     want: Option<u64>,
+    counts: Option<Counts>,
     progress: Progress,
 ) -> RecordStream {
     let plan = SearchPlan {
@@ -141,8 +202,14 @@ pub fn run_wanting(
         limit: query.limit,
         concurrency: client.max_in_flight,
         want,
+        counts,
     };
-    plan::search(Search { client, query }, plan, progress)
+    let search = Search {
+        client,
+        query,
+        progress: progress.clone(),
+    };
+    plan::search(search, plan, progress)
 }
 
 #[cfg(test)]
