@@ -213,9 +213,7 @@ impl Archive {
             }
             let altered = |what: &str| Verdict::Broken {
                 seq,
-                why: format!(
-                    "row {seq}'s {what} is not of the type the archive wrote (altered)"
-                ),
+                why: format!("row {seq}'s {what} is not of the type the archive wrote (altered)"),
             };
             let text = |i: usize| -> rusqlite::Result<Option<String>> {
                 Ok(match row.get_ref(i)? {

@@ -40,7 +40,7 @@ const VERIFY_EXAMPLES: &str = "\
 Examples:
   hrlogs archive verify && echo intact
 
-  # Against heads kept outside the archive (cutting rows from its end is caught too)
+  # Against heads kept outside the archive (rows cut from its end show)
   hrlogs archive status -f json > /mnt/evidence/head.json
   hrlogs archive verify --expect-head-file /mnt/evidence/head.json
   hrlogs sync recruitee audit --head-log /mnt/evidence/heads.log -q

@@ -326,6 +326,7 @@ impl PageSource for DeptChain {
         let before = end.yesterday().ok().filter(|d| *d >= start);
         Ok(Page {
             records,
+            count: None,
             next: match before {
                 Some(d) => Next::Token(format!("{END_PREFIX}{d}")),
                 None => Next::Done,
