@@ -1705,14 +1705,40 @@ async fn the_chain_is_checked_against_heads_kept_elsewhere() {
     ] {
         assert_eq!(verify(&extra).code, Some(0), "{extra:?}");
     }
-    // Cut the newest rows and fix the archive's own record of its head to match.
+    // Cut the newest rows. Cutting them alone is caught by the runs (their heads are no
+    // longer reached) ...
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .expect("checkpoint");
+    let copy = env.path("cut.sqlite3");
+    std::fs::copy(&a, &copy).expect("copy");
+    rusqlite::Connection::open(&copy)
+        .and_then(|c| c.execute_batch("DELETE FROM events WHERE seq > 30;"))
+        .expect("cut");
+    let alone = run(
+        {
+            let mut c = env.command();
+            c.arg("--archive").arg(&copy);
+            c
+        },
+        &["archive", "verify"],
+    );
+    assert_eq!(alone.code, Some(6), "{}", alone.stderr);
+    // ... so a thorough forger also removes the last run and fixes every record of the head
+    // and the stream to match: then only a head kept elsewhere tells.
     let kept: (String, i64) = conn
-        .query_row("SELECT hash, seq FROM events WHERE seq = 32", [], |r| {
+        .query_row("SELECT hash, seq FROM events WHERE seq = 30", [], |r| {
             Ok((r.get(0)?, r.get(1)?))
         })
-        .expect("row 32");
+        .expect("row 30");
     conn.execute_batch(&format!(
-        "DELETE FROM events WHERE seq > 32;
+        "DELETE FROM events WHERE seq > 30;
+         DELETE FROM stream_events WHERE seq > 30;
+         DELETE FROM runs WHERE count > 30;
+         UPDATE meta SET value = (SELECT hash FROM runs ORDER BY id DESC LIMIT 1)
+             WHERE key = 'runs_head';
+         UPDATE streams SET
+             cursor = (SELECT cursor FROM runs r WHERE r.stream_id = streams.id ORDER BY id DESC LIMIT 1),
+             linked = 30, delivered = 30, claimed = 30;
          UPDATE meta SET value = '{}' WHERE key = 'chain_head';
          UPDATE meta SET value = '{}' WHERE key = 'chain_count';",
         kept.0, kept.1

@@ -102,6 +102,14 @@ pub fn from_file(path: &Path) -> Result<Anchor> {
     anchor_of(&read(path)?, path.display().to_string())
 }
 
+/// The last line of a head log, if it has one (a missing log has none).
+pub fn last_of_log(path: &Path) -> Result<Option<Anchor>> {
+    if !path.exists() {
+        return Ok(None);
+    }
+    Ok(from_log(path)?.pop())
+}
+
 /// Every line of a head log.
 pub fn from_log(path: &Path) -> Result<Vec<Anchor>> {
     read(path)?

@@ -40,6 +40,61 @@ pub fn hash(prev: &str, link: &Link<'_>) -> String {
     hex(&h.finalize())
 }
 
+/// One completed sync run as the state chain covers it: what decides the stream's future
+/// (its cursor, how far back it is complete, the events it numbered for its output) chained
+/// over the run before, so that `archive verify` covers cursors and links too.
+pub struct RunLink<'a> {
+    pub stream_id: i64,
+    pub ended_at: i64,
+    pub asked_from: Option<i64>,
+    pub covered_from: Option<i64>,
+    pub cursor: Option<i64>,
+    pub linked_from: i64,
+    pub linked_to: i64,
+    /// SHA-256 (hex) of the (number, row) pairs the run linked to the stream, in order.
+    pub links: &'a str,
+    /// The event chain's head and row count after the run.
+    pub head: &'a str,
+    pub count: i64,
+}
+
+/// The hash of `run` chained after `prev` (hex).
+pub fn run_hash(prev: &str, run: &RunLink<'_>) -> String {
+    let mut h = Sha256::new();
+    let mut field = |bytes: &[u8]| {
+        h.update((bytes.len() as u64).to_le_bytes());
+        h.update(bytes);
+    };
+    let opt = |v: Option<i64>| v.map_or_else(|| b"-".to_vec(), |n| n.to_le_bytes().to_vec());
+    field(prev.as_bytes());
+    field(&run.stream_id.to_le_bytes());
+    field(&run.ended_at.to_le_bytes());
+    field(&opt(run.asked_from));
+    field(&opt(run.covered_from));
+    field(&opt(run.cursor));
+    field(&run.linked_from.to_le_bytes());
+    field(&run.linked_to.to_le_bytes());
+    field(run.links.as_bytes());
+    field(run.head.as_bytes());
+    field(&run.count.to_le_bytes());
+    hex(&h.finalize())
+}
+
+/// Hashes a run's links, (number, row) pair by pair.
+#[derive(Default)]
+pub struct Links(Sha256);
+
+impl Links {
+    pub fn add(&mut self, pos: i64, seq: i64) {
+        self.0.update(pos.to_le_bytes());
+        self.0.update(seq.to_le_bytes());
+    }
+
+    pub fn finish(self) -> String {
+        hex(&self.0.finalize())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

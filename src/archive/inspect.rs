@@ -9,6 +9,7 @@ use super::Archive;
 use super::chain::{self, GENESIS, Link};
 use super::store::chain_state;
 use crate::error::Result;
+use rusqlite::OptionalExtension;
 
 /// One stream as `archive status` shows it.
 #[derive(Debug, Serialize)]
@@ -68,12 +69,12 @@ pub enum Verdict {
     Intact {
         rows: i64,
         head: String,
+        /// Records an unfinished run staged: not covered by any chain (the next sync takes
+        /// them in as fetched then).
+        staged: i64,
     },
     /// The first row where the chain breaks, and how.
-    Broken {
-        seq: i64,
-        why: String,
-    },
+    Broken { seq: i64, why: String },
 }
 
 impl Archive {
@@ -166,8 +167,196 @@ impl Archive {
     }
 
     /// Recomputes the chain over every event in insertion order, and checks that it still
-    /// reaches every anchor kept elsewhere.
+    /// reaches every anchor kept elsewhere; then the state chain of the runs (cursors and
+    /// the events each stream numbered for its output), and that each run's head is reached.
     pub fn verify(&self, anchors: &[Anchor]) -> Result<Verdict> {
+        let mut anchors = anchors.to_vec();
+        if self.version >= 2 {
+            match self.verify_runs()? {
+                Ok(heads) => anchors.extend(heads),
+                Err(broken) => return Ok(broken),
+            }
+        }
+        self.verify_events(&anchors)
+    }
+
+    /// The state chain: each run chained to the one before, its links as recorded, no span
+    /// skipped between a stream's runs, and every stream's row as its last run left it.
+    /// Returns the heads the runs saw, which the event chain must reach.
+    fn verify_runs(&self) -> Result<std::result::Result<Vec<Anchor>, Verdict>> {
+        let e = |err| self.err(err);
+        let broken = |why: String| Ok(Err(Verdict::Broken { seq: 0, why }));
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, stream_id, ended_at, asked_from, covered_from, cursor, linked_from,
+                        linked_to, links, head, count, hash FROM runs ORDER BY id",
+            )
+            .map_err(e)?;
+        type Row = (
+            i64,
+            i64,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<i64>,
+            i64,
+            i64,
+            String,
+            String,
+            i64,
+            String,
+        );
+        let runs: Vec<Row> = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                    r.get(9)?,
+                    r.get(10)?,
+                    r.get(11)?,
+                ))
+            })
+            .map_err(e)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(|err| {
+                crate::error::Error::new(
+                    crate::error::Kind::Tampered,
+                    format!(
+                        "archive {}: the runs table was altered: {err}",
+                        self.path.display()
+                    ),
+                )
+            })?;
+        // Per stream: (cursor, covered_from, linked) as its last run left them.
+        let mut last: std::collections::HashMap<i64, (Option<i64>, Option<i64>, i64)> =
+            std::collections::HashMap::new();
+        let mut prev = GENESIS.to_string();
+        let mut heads = Vec::new();
+        let mut links_of = self
+            .conn
+            .prepare("SELECT pos, seq FROM stream_events WHERE stream_id = ?1 AND pos > ?2 AND pos <= ?3 ORDER BY pos")
+            .map_err(e)?;
+        for (
+            id,
+            stream,
+            ended_at,
+            asked_from,
+            covered_from,
+            cursor,
+            from,
+            to,
+            links,
+            head,
+            count,
+            hash,
+        ) in runs
+        {
+            let link = chain::RunLink {
+                stream_id: stream,
+                ended_at,
+                asked_from,
+                covered_from,
+                cursor,
+                linked_from: from,
+                linked_to: to,
+                links: &links,
+                head: &head,
+                count,
+            };
+            if chain::run_hash(&prev, &link) != hash {
+                return broken(format!(
+                    "run {id} (stream {stream}) does not match its chain hash: a cursor, a stream's links or a run was altered, inserted or removed"
+                ));
+            }
+            let before = last.get(&stream).copied().unwrap_or((None, None, 0));
+            if from != before.2 {
+                return broken(format!(
+                    "run {id} of stream {stream} numbers its events from {from}, but the run before ended at {}",
+                    before.2
+                ));
+            }
+            if let (Some(asked), Some(cursor)) = (asked_from, before.0) {
+                if asked > cursor {
+                    return broken(format!(
+                        "run {id} of stream {stream} fetched from {asked} (ms), after the stream's cursor {cursor}: the span between was skipped (the cursor or a run was altered)"
+                    ));
+                }
+            }
+            let mut hashed = chain::Links::default();
+            let mut n = 0i64;
+            let mut rows = links_of.query(params![stream, from, to]).map_err(e)?;
+            while let Some(row) = rows.next().map_err(e)? {
+                let (pos, seq): (i64, i64) = (row.get(0).map_err(e)?, row.get(1).map_err(e)?);
+                hashed.add(pos, seq);
+                n = n.saturating_add(1);
+            }
+            if n != to.saturating_sub(from) || hashed.finish() != links {
+                return broken(format!(
+                    "the events stream {stream} numbered in run {id} were altered (its links to the events table)"
+                ));
+            }
+            heads.push(Anchor {
+                head: head.clone(),
+                count: Some(count),
+                from: format!("run {id}"),
+            });
+            last.insert(stream, (cursor, covered_from, to));
+            prev = hash;
+        }
+        let recorded: Option<String> = self
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'runs_head'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(e)?;
+        if recorded.as_deref().unwrap_or(GENESIS) != prev {
+            return broken(
+                "the last runs were removed (the recorded head of the runs is not the last run's)"
+                    .to_string(),
+            );
+        }
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT s.id, s.cursor, s.covered_from, s.linked,
+                        (SELECT COUNT(*) FROM stream_events x WHERE x.stream_id = s.id)
+                 FROM streams s ORDER BY s.id",
+            )
+            .map_err(e)?;
+        type StreamRow = (i64, Option<i64>, Option<i64>, i64, i64);
+        let streams: Vec<StreamRow> = stmt
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .map_err(e)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(e)?;
+        for (id, cursor, covered_from, linked, links) in streams {
+            let (c, f, l) = last.get(&id).copied().unwrap_or((None, None, 0));
+            if (cursor, linked) != (c, l) || (last.contains_key(&id) && covered_from != f) {
+                return broken(format!(
+                    "stream {id}'s cursor or coverage is not what its last run left (cursor {cursor:?}, was {c:?}): it was altered"
+                ));
+            }
+            if links != l {
+                return broken(format!(
+                    "stream {id} is linked to {links} events, but its runs numbered {l}: links were inserted or removed"
+                ));
+            }
+        }
+        Ok(Ok(heads))
+    }
+
+    fn verify_events(&self, anchors: &[Anchor]) -> Result<Verdict> {
         let mut waiting: std::collections::HashMap<&str, Vec<&Anchor>> =
             std::collections::HashMap::new();
         for a in anchors {
@@ -315,6 +504,14 @@ impl Archive {
                 ),
             });
         }
-        Ok(Verdict::Intact { rows: n, head })
+        let staged: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM staging", [], |r| r.get(0))
+            .map_err(e)?;
+        Ok(Verdict::Intact {
+            rows: n,
+            head,
+            staged,
+        })
     }
 }

@@ -22,6 +22,7 @@ mod path;
 mod read;
 pub mod settings;
 mod store;
+pub mod tenant;
 
 use std::path::{Path, PathBuf};
 
@@ -100,6 +101,20 @@ CREATE TABLE IF NOT EXISTS gaps (
     until_ms INTEGER NOT NULL,
     noted_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    stream_id INTEGER NOT NULL,
+    ended_at INTEGER NOT NULL,
+    asked_from INTEGER,
+    covered_from INTEGER,
+    cursor INTEGER,
+    linked_from INTEGER NOT NULL,
+    linked_to INTEGER NOT NULL,
+    links TEXT NOT NULL,
+    head TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
 ";
 
 /// From version 1: each stream numbers the events it printed (`stream_events.pos`) and keeps
@@ -121,6 +136,20 @@ WHERE numbered.stream_id = stream_events.stream_id AND numbered.seq = stream_eve
 CREATE UNIQUE INDEX IF NOT EXISTS stream_events_by_pos ON stream_events (stream_id, pos);
 UPDATE streams SET linked = (SELECT COUNT(*) FROM stream_events x WHERE x.stream_id = streams.id);
 UPDATE streams SET delivered = linked, claimed = linked;
+CREATE TABLE runs (
+    id INTEGER PRIMARY KEY,
+    stream_id INTEGER NOT NULL,
+    ended_at INTEGER NOT NULL,
+    asked_from INTEGER,
+    covered_from INTEGER,
+    cursor INTEGER,
+    linked_from INTEGER NOT NULL,
+    linked_to INTEGER NOT NULL,
+    links TEXT NOT NULL,
+    head TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
 UPDATE meta SET value = '2' WHERE key = 'schema_version';
 ";
 
@@ -225,6 +254,10 @@ impl Archive {
         self.conn
             .pragma_update(None, "synchronous", "NORMAL")
             .map_err(e)?;
+        // A migration that rewrites tenants must leave no old text (a password) in free pages.
+        self.conn
+            .pragma_update(None, "secure_delete", "ON")
+            .map_err(e)?;
         let tx = self
             .conn
             .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
@@ -245,10 +278,21 @@ impl Archive {
         let version = read_version(&tx, &self.path)?;
         if version == 1 {
             tx.execute_batch(MIGRATE_1_TO_2).map_err(e)?;
+            store::seed_runs(&tx).map_err(e)?;
         } else if version != SCHEMA_VERSION {
             return Err(unknown_version(&self.path, version));
         }
+        let rewritten = tenant::migrate(&tx, &self.path)?;
         tx.commit().map_err(e)?;
+        if rewritten {
+            // Nor in the write-ahead log.
+            self.conn
+                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+                .map_err(e)?;
+        }
+        self.conn
+            .pragma_update(None, "secure_delete", "OFF")
+            .map_err(e)?;
         self.version = SCHEMA_VERSION;
         Ok(())
     }
@@ -375,6 +419,18 @@ fn unknown_version(path: &Path, version: i64) -> Error {
 /// transactions that were not copied back into it: such a log is named in the error.
 pub(crate) fn open_read_only(path: &Path) -> Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = PathBuf::from(wal);
+    let wal_holds_changes = std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0);
+    // Where nothing can write the archive (a read-only file, folder or medium), no writer can
+    // change it under us: it is opened as immutable, so that SQLite creates no file beside
+    // it. Elsewhere a sync may be writing: the ordinary read-only opening, with its locks.
+    if !wal_holds_changes && !writable(path) {
+        if let Ok(c) = open_immutable(path, flags) {
+            return Ok(c);
+        }
+    }
     let normal = Connection::open_with_flags(path, flags).and_then(|c| {
         c.busy_timeout(std::time::Duration::from_secs(30))?;
         // Reading the schema proves that the file (and its WAL) could be read.
@@ -387,10 +443,7 @@ pub(crate) fn open_read_only(path: &Path) -> Result<Connection> {
         Ok(c) => return Ok(c),
         Err(e) => e,
     };
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    let wal = PathBuf::from(wal);
-    if std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+    if wal_holds_changes {
         return Err(Error::other(format!(
             "archive {}: cannot read it here ({first}), and its write-ahead log {} holds changes that only a writable copy can replay",
             path.display(),
@@ -398,6 +451,34 @@ pub(crate) fn open_read_only(path: &Path) -> Result<Connection> {
         ))
         .hint("copy the archive and its -wal file to a writable folder and read the copy, or checkpoint the original first: sqlite3 ARCHIVE 'PRAGMA wal_checkpoint(TRUNCATE)'"));
     }
+    open_immutable(path, flags).map_err(|_| db_error(path, first))
+}
+
+/// Whether this process could write the archive or create files beside it.
+fn writable(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let can_write = |p: &Path| {
+            std::ffi::CString::new(p.as_os_str().as_bytes())
+                // SAFETY: access reads the NUL-terminated path it is given.
+                .is_ok_and(|c| unsafe { libc::access(c.as_ptr(), libc::W_OK) } == 0)
+        };
+        let folder = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        can_write(path) && can_write(folder)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        true
+    }
+}
+
+/// The archive as an immutable file: no lock, no file created beside it.
+fn open_immutable(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
     // A URI, so that `immutable=1` can be said: every byte but plain ASCII percent-encoded.
     let mut uri = String::from("file:");
     for b in path.as_os_str().as_encoded_bytes() {
@@ -408,14 +489,11 @@ pub(crate) fn open_read_only(path: &Path) -> Result<Connection> {
         }
     }
     uri.push_str("?immutable=1");
-    Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
-        .and_then(|c| {
-            c.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| {
-                r.get::<_, i64>(0)
-            })?;
-            Ok(c)
-        })
-        .map_err(|_| db_error(path, first))
+    let c = Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)?;
+    c.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| {
+        r.get::<_, i64>(0)
+    })?;
+    Ok(c)
 }
 
 #[cfg(test)]
@@ -449,6 +527,7 @@ mod tests {
 
     fn end(now_ms: i64) -> RunEnd {
         RunEnd {
+            asked_from: None,
             covered_from: None,
             cursor: Some(now_ms),
             now_ms,

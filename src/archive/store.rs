@@ -4,7 +4,7 @@
 
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
-use super::chain::{self, GENESIS, Link};
+use super::chain::{self, GENESIS, Link, Links, RunLink};
 use super::{Archive, StreamKey};
 use crate::error::Result;
 
@@ -35,6 +35,8 @@ pub struct Finalized {
 
 /// What the stream's row should say after a complete run.
 pub struct RunEnd {
+    /// The earliest time the run asked for (None: everything the vendor has).
+    pub asked_from: Option<i64>,
     pub covered_from: Option<i64>,
     /// The new cursor, in the vendor's time; None keeps the one the stream has.
     pub cursor: Option<i64>,
@@ -199,13 +201,15 @@ impl Archive {
                 )
                 .map_err(e)?;
             // The stream's own numbering of what it prints: its delivery cursor counts in it.
-            let mut pos: i64 = tx
+            let (mut pos, old_cursor): (i64, Option<i64>) = tx
                 .query_row(
-                    "SELECT linked FROM streams WHERE id = ?1",
+                    "SELECT linked, cursor FROM streams WHERE id = ?1",
                     params![stream],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .map_err(e)?;
+            let linked_from = pos;
+            let mut links = Links::default();
             let mut rows = staged.query(params![stream]).map_err(e)?;
             while let Some(row) = rows.next().map_err(e)? {
                 let event_id: String = row.get(0).map_err(e)?;
@@ -249,6 +253,7 @@ impl Archive {
                 if link.execute(params![stream, at, next]).map_err(e)? == 1 {
                     pos = next;
                     out.linked += 1;
+                    links.add(pos, at);
                 }
             }
             out.last_seq = seq;
@@ -276,6 +281,22 @@ impl Archive {
                     end.requests as i64,
                     pos
                 ],
+            )
+            .map_err(e)?;
+            append_run(
+                &tx,
+                &RunLink {
+                    stream_id: stream,
+                    ended_at: end.now_ms,
+                    asked_from: end.asked_from,
+                    covered_from: end.covered_from,
+                    cursor: end.cursor.or(old_cursor),
+                    linked_from,
+                    linked_to: pos,
+                    links: &links.finish(),
+                    head: &out.head,
+                    count: out.count,
+                },
             )
             .map_err(e)?;
             tx.execute("DELETE FROM staging WHERE stream_id = ?1", params![stream])
@@ -368,6 +389,18 @@ impl Archive {
         Ok(())
     }
 
+    /// The chain hash of row `seq`, if the archive holds that row.
+    pub fn row_hash(&self, seq: i64) -> Result<Option<String>> {
+        self.conn
+            .query_row(
+                "SELECT hash FROM events WHERE seq = ?1",
+                params![seq],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
     /// The time of the newest event the stream holds (the vendor's clock, unlike the host's).
     pub fn newest_event_ms(&self, stream: i64) -> Result<Option<i64>> {
         self.conn
@@ -379,6 +412,116 @@ impl Archive {
             )
             .map_err(|e| self.err(e))
     }
+}
+
+/// Appends a run to the state chain and records its head in `meta`.
+pub(crate) fn append_run(tx: &rusqlite::Connection, run: &RunLink<'_>) -> rusqlite::Result<()> {
+    // A run that numbered nothing new, after one of the same stream that did not either,
+    // takes its place (so that a follow polling every minute adds no row per poll); it asks
+    // from the earlier of the two, so that no span looks skipped.
+    let last: Option<(i64, i64, i64, i64, i64, Option<i64>)> = tx
+        .query_row(
+            "SELECT id, stream_id, linked_from, linked_to, count, asked_from FROM runs
+             ORDER BY id DESC LIMIT 1",
+            [],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
+        )
+        .optional()?;
+    let replaces = last.filter(|(_, stream, from, to, count, _)| {
+        *stream == run.stream_id
+            && from == to
+            && run.linked_from == run.linked_to
+            && *count == run.count
+    });
+    let asked_from = match replaces {
+        Some((.., earlier)) => earlier.zip(run.asked_from).map(|(a, b)| a.min(b)),
+        None => run.asked_from,
+    };
+    let run = RunLink { asked_from, ..*run };
+    if let Some((id, ..)) = replaces {
+        tx.execute("DELETE FROM runs WHERE id = ?1", params![id])?;
+    }
+    let prev: String = tx
+        .query_row("SELECT hash FROM runs ORDER BY id DESC LIMIT 1", [], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .unwrap_or_else(|| GENESIS.to_string());
+    let hash = chain::run_hash(&prev, &run);
+    tx.execute(
+        "INSERT INTO runs (stream_id, ended_at, asked_from, covered_from, cursor, linked_from,
+                           linked_to, links, head, count, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            run.stream_id,
+            run.ended_at,
+            run.asked_from,
+            run.covered_from,
+            run.cursor,
+            run.linked_from,
+            run.linked_to,
+            run.links,
+            run.head,
+            run.count,
+            hash
+        ],
+    )?;
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES ('runs_head', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![hash],
+    )?;
+    Ok(())
+}
+
+/// An archive of version 1 had no state chain: one run per stream stands for its history,
+/// as it is at the migration.
+pub(crate) fn seed_runs(tx: &rusqlite::Connection) -> rusqlite::Result<()> {
+    let (head, count) = chain_state(tx)?;
+    type StreamRow = (i64, Option<i64>, Option<i64>, i64, Option<i64>);
+    let streams: Vec<StreamRow> = tx
+        .prepare("SELECT id, covered_from, cursor, linked, last_run_at FROM streams ORDER BY id")?
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    for (id, covered_from, cursor, linked, last_run) in streams {
+        if cursor.is_none() && linked == 0 {
+            continue;
+        }
+        let mut links = Links::default();
+        let mut stmt =
+            tx.prepare("SELECT pos, seq FROM stream_events WHERE stream_id = ?1 ORDER BY pos")?;
+        let mut rows = stmt.query(params![id])?;
+        while let Some(row) = rows.next()? {
+            links.add(row.get(0)?, row.get(1)?);
+        }
+        append_run(
+            tx,
+            &RunLink {
+                stream_id: id,
+                ended_at: last_run.unwrap_or(0),
+                asked_from: None,
+                covered_from,
+                cursor,
+                linked_from: 0,
+                linked_to: linked,
+                links: &links.finish(),
+                head: &head,
+                count,
+            },
+        )?;
+    }
+    Ok(())
 }
 
 /// The chain head (hex) and the number of chained rows, as `meta` records them.

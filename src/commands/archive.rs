@@ -107,7 +107,7 @@ pub fn run(cmd: ArchiveCommand, ctx: &Context) -> Result<()> {
             Ok(())
         }
         ArchiveCommand::Verify(_) => match archive.verify(&anchors)? {
-            Verdict::Intact { rows, head } => {
+            Verdict::Intact { rows, head, staged } => {
                 if !ctx.options.messages.quiet {
                     let reached = match anchors.len() {
                         0 => String::new(),
@@ -119,12 +119,21 @@ pub fn run(cmd: ArchiveCommand, ctx: &Context) -> Result<()> {
                         escape_for_terminal(&path.display().to_string()),
                         escape_for_terminal(&head)
                     ));
+                    if staged > 0 {
+                        ctx.progress.warn(&format!(
+                            "not covered: {staged} records staged by a sync that did not complete; the next sync takes them in as fetched then (`archive status` shows them)"
+                        ));
+                    }
                 }
                 Ok(())
             }
             Verdict::Broken { seq, why } => Err(Error::new(
                 Kind::Tampered,
-                format!("archive {} was altered at row {seq}: {why}", path.display()),
+                if seq > 0 {
+                    format!("archive {} was altered at row {seq}: {why}", path.display())
+                } else {
+                    format!("archive {} was altered: {why}", path.display())
+                },
             )
             .hint("restore it from a backup; rows are in the `events` table, ordered by seq")),
         },

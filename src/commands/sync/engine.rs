@@ -202,6 +202,7 @@ pub async fn run_once(job: &Job, archive: &mut Archive, ctx: &Context) -> Result
         &job.key,
         state.id,
         &RunEnd {
+            asked_from: plan.asked_from,
             covered_from: plan.covered_from,
             cursor: Some(cursor),
             now_ms,

@@ -95,6 +95,10 @@ pub struct RunPlan {
     pub cursor: i64,
     /// The run's range as JSON, kept until it completes (to resume with the same units).
     pub pending: Option<String>,
+    /// The earliest time (ms) the run asks for; None: everything the vendor has. `archive
+    /// verify` checks that it is not after the stream's cursor before the run (no span
+    /// skipped).
+    pub asked_from: Option<i64>,
     /// Spans the vendor may already have forgotten: (from, until) in ms, and what to say.
     pub lost: Option<(Option<i64>, i64, String)>,
 }
@@ -114,29 +118,32 @@ fn refuse_until(until: &Option<String>) -> Result<()> {
     Ok(())
 }
 
-/// The Feishu tenant: base URL and app ID (or `sandbox`). None when it cannot be told.
+/// The Feishu tenant: the normalised base URL (or `sandbox`); see `archive::tenant`. None
+/// when it cannot be told (no credentials: nothing to sync with either).
 pub fn feishu_tenant(ctx: &Context) -> Option<String> {
     if ctx.options.sandbox {
         return Some("sandbox".into());
     }
     let s = &ctx.settings;
     let base = s.plain(&feishu_keys::BASE_URL)?;
-    let base = base.trim_end_matches('/');
-    match s.plain(&feishu_keys::APP_ID) {
-        Some(app) => Some(format!("{base}#app_id={app}")),
-        None if s.secret(&feishu_keys::TENANT_ACCESS_TOKEN).is_some() => Some(base.to_string()),
-        None => None,
-    }
+    (s.plain(&feishu_keys::APP_ID).is_some()
+        || s.secret(&feishu_keys::TENANT_ACCESS_TOKEN).is_some())
+    .then(|| crate::archive::tenant::normalize(&base))
 }
 
-/// The Recruitee tenant: base URL and company (or `sandbox`). None when it cannot be told.
+/// The Recruitee tenant: the normalised base URL and the company (or `sandbox`). None when
+/// it cannot be told.
 pub fn recruitee_tenant(ctx: &Context) -> Option<String> {
     if ctx.options.sandbox {
         return Some("sandbox".into());
     }
     let base = ctx.settings.plain(&recruitee_keys::BASE_URL)?;
     let company = ctx.settings.plain(&recruitee_keys::COMPANY_ID)?;
-    Some(format!("{}/c/{company}", base.trim_end_matches('/')))
+    Some(format!(
+        "{}/c/{}",
+        crate::archive::tenant::normalize(&base),
+        company.trim()
+    ))
 }
 
 fn tenant_or_missing(t: Option<String>, key: &Key, ctx: &Context) -> Result<String> {
@@ -354,10 +361,12 @@ impl Job {
                         });
                     }
                 }
+                let asked_from = ranges.iter().map(|r| day_ms(r.0)).min();
                 Ok(RunPlan {
                     units,
                     covered_from,
                     cursor: now_ms,
+                    asked_from,
                     pending: serde_json::to_string(
                         &ranges
                             .iter()
@@ -399,6 +408,8 @@ impl Job {
                     units,
                     covered_from: None,
                     cursor: now_ms,
+                    // The API has no time filter: every run reads everything.
+                    asked_from: None,
                     pending: None,
                     lost: None,
                 })
@@ -474,6 +485,10 @@ impl Job {
                     .hint("check this machine's clock (NTP); the archive is unchanged"));
                 }
                 let pending = serde_json::to_string(&ranges).ok();
+                let asked_from = ranges
+                    .iter()
+                    .map(|r| r.0.map(|lo| lo.saturating_mul(1000)))
+                    .try_fold(i64::MAX, |m, lo| lo.map(|l| m.min(l)));
                 let end = ranges.iter().map(|r| r.1).max().unwrap_or(now_s);
                 let units = ranges
                     .into_iter()
@@ -511,6 +526,7 @@ impl Job {
                     units,
                     covered_from,
                     cursor: end.saturating_mul(1000),
+                    asked_from,
                     pending,
                     lost,
                 })

@@ -188,6 +188,9 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
         return dry_run(&job, &path, ctx);
     }
     let mut archive = Archive::open_or_create(&path)?;
+    if let Some(log) = &follow.head_log {
+        check_head_log(&archive, log)?;
+    }
     let dest = ctx
         .destination()?
         .ok_or_else(|| Error::other("no destination for the records"))?;
@@ -327,6 +330,31 @@ fn dry_run(job: &Job, path: &std::path::Path, ctx: &Context) -> Result<()> {
         },
     );
     ctx.print_requests(Some(preamble), &requests)
+}
+
+/// Before a sync appends to an archive whose heads are logged elsewhere: the archive must
+/// still hold the last head logged (a restored backup, a truncated `-wal`, rows cut from its
+/// end would otherwise be extended as if nothing happened, and events printed twice).
+fn check_head_log(archive: &Archive, log: &std::path::Path) -> Result<()> {
+    let Some(last) = archive::anchors::last_of_log(log)? else {
+        return Ok(());
+    };
+    let Some(count) = last.count else {
+        return Ok(());
+    };
+    if count == 0 || archive.row_hash(count)?.as_deref() == Some(last.head.as_str()) {
+        return Ok(());
+    }
+    Err(Error::new(
+        Kind::Tampered,
+        format!(
+            "archive {} no longer holds the head its head log {} last recorded ({} at row {count}): it lost or changed rows since (a restored copy, a cut write-ahead log, an edit)",
+            archive.path.display(),
+            log.display(),
+            last.head
+        ),
+    )
+    .hint("nothing was synced; `hrlogs archive verify --head-log …` says more; restore the archive, or start a new head log if this was deliberate"))
 }
 
 /// Flags that do not fit a sync.
