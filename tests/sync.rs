@@ -1766,3 +1766,77 @@ async fn the_chain_is_checked_against_heads_kept_elsewhere() {
     let bad = verify(&["--expect-head", "not-a-hash"]);
     assert_eq!(bad.code, Some(2), "{}", bad.stderr);
 }
+
+#[tokio::test]
+async fn from_archive_says_when_no_stream_or_only_part_of_the_span_holds_the_answer() {
+    let now = now_s();
+    let mut entries = Vec::new();
+    for i in 0..30 {
+        let actor = if i % 3 == 0 { "Alice" } else { "Bob" };
+        entries.push(entry(
+            &format!("c{i:02}"),
+            now - 3000 + i * 60,
+            actor,
+            "Admin viewed candidate",
+        ));
+    }
+    let fake = audit_fake(entries).await;
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let since = rfc3339(now - 3600);
+    ok(run(
+        recruitee_cmd(&env, &fake, &a),
+        &[
+            "sync",
+            "recruitee",
+            "audit",
+            "--actor",
+            "Alice",
+            "--since",
+            &since,
+            "-q",
+            "-f",
+            "ndjson",
+        ],
+    ));
+    let read = |args: &[&str]| {
+        let mut cmd = env.command();
+        cmd.env("HRLOGS_RECRUITEE_BASE_URL", fake.uri())
+            .env("HRLOGS_RECRUITEE_COMPANY_ID", COMPANY)
+            .arg("--archive")
+            .arg(&a);
+        let mut all = vec!["recruitee", "audit", "--from-archive", "-f", "ndjson"];
+        all.extend_from_slice(args);
+        ok(run(cmd, &all))
+    };
+    // Everyone's events: only Alice's stream exists.
+    let everyone = read(&[]);
+    assert_eq!(everyone.stdout.len(), 10);
+    assert!(
+        everyone
+            .stderr
+            .contains("no stream of the archive holds every event")
+            && everyone.stderr.contains("Alice"),
+        "{}",
+        everyone.stderr
+    );
+    // Alice's, over a span that starts before the stream does.
+    let early = rfc3339(now - 86_400);
+    let alice = read(&["--actor", "Alice", "--since", &early]);
+    assert_eq!(alice.stdout.len(), 10);
+    assert!(
+        alice.stderr.contains("from ") && alice.stderr.contains("not in it"),
+        "{}",
+        alice.stderr
+    );
+    // Within what the stream covers: nothing to say.
+    let within = read(&[
+        "--actor",
+        "Alice",
+        "--since",
+        &since,
+        "--until",
+        &rfc3339(now - 60),
+    ]);
+    assert!(within.stderr.is_empty(), "{}", within.stderr);
+}

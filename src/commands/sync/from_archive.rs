@@ -36,6 +36,77 @@ fn streams_where(
         .collect())
 }
 
+/// Says on stderr when the archive may not hold what the query asks for (exit stays 0): no
+/// stream of this source (and tenant) fits the query, or the span asked reaches past what
+/// the fitting streams cover. `fits` says whether a stream's query holds every event the
+/// query asks for.
+fn say_coverage(
+    archive: &Archive,
+    ctx: &Context,
+    source: Source,
+    tenant: Option<&str>,
+    span: (Option<i64>, Option<i64>),
+    fits: impl Fn(&Value) -> bool,
+) -> Result<()> {
+    if ctx.options.messages.quiet {
+        return Ok(());
+    }
+    let status = archive.status()?;
+    let same: Vec<_> = status
+        .streams
+        .iter()
+        .filter(|s| s.source == source.name() && tenant.is_none_or(|t| t == s.tenant))
+        .collect();
+    let fitting: Vec<_> = same
+        .iter()
+        .filter(|s| s.cursor_ms.is_some() && fits(&s.query))
+        .collect();
+    let sync = format!("hrlogs sync {} …", source.name());
+    if fitting.is_empty() {
+        let have = if same.is_empty() {
+            format!("it holds no stream of {}", source.name())
+        } else {
+            let list: Vec<String> = same
+                .iter()
+                .map(|s| crate::output::escape_for_terminal(&s.query.to_string()))
+                .collect();
+            format!("its streams of {} are {}", source.name(), list.join(", "))
+        };
+        ctx.progress.warn(&format!(
+            "no stream of the archive holds every event this query asks for ({have}); start one with `{sync}` and the same flags"
+        ));
+        return Ok(());
+    }
+    let from = fitting
+        .iter()
+        .map(|s| s.covered_from_ms)
+        .try_fold(i64::MAX, |m, f| f.map(|f| m.min(f)));
+    let until = fitting.iter().filter_map(|s| s.cursor_ms).max();
+    let show = |ms: i64| {
+        jiff::Timestamp::from_millisecond(ms)
+            .map(|t| t.strftime("%Y-%m-%d %H:%M:%SZ").to_string())
+            .unwrap_or_else(|_| ms.to_string())
+    };
+    let (asked_from, asked_until) = span;
+    if let (Some(f), Some(a)) = (from, asked_from) {
+        if a < f {
+            ctx.progress.warn(&format!(
+                "the archive holds these events from {} on: what came before is not in it",
+                show(f)
+            ));
+        }
+    }
+    if let Some(u) = until {
+        if asked_until.is_none_or(|a| a > u) && ctx.now.as_millisecond() > u {
+            ctx.progress.warn(&format!(
+                "the archive holds these events up to its last sync, {}: run `{sync}` for what came since",
+                show(u)
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn strings(v: &Value, key: &str) -> Vec<String> {
     v[key]
         .as_array()
@@ -85,6 +156,20 @@ pub async fn dept_logs(query: DeptLogsQuery, ctx: &Context) -> Result<()> {
         let d = strings(q, "departments");
         !d.is_empty() && d.iter().all(|x| wanted.contains(x))
     })?;
+    let (from_ms, until_ms) = day_bounds(&query);
+    let kind = query.department_id_type.clone();
+    say_coverage(
+        &archive,
+        ctx,
+        Source::FeishuDeptLogs,
+        tenant.as_deref(),
+        (from_ms, until_ms),
+        |q| {
+            let held: HashSet<String> = strings(q, "departments").into_iter().collect();
+            wanted.iter().all(|d| held.contains(d))
+                && q["department_id_type"].as_str().map(str::to_string) == kind
+        },
+    )?;
     drop(archive);
     #[derive(Deserialize)]
     struct Object {
@@ -100,7 +185,6 @@ pub async fn dept_logs(query: DeptLogsQuery, ctx: &Context) -> Result<()> {
                     other => wanted.contains(&other.to_string()),
                 })
     });
-    let (from_ms, until_ms) = day_bounds(&query);
     let filter = ReadFilter {
         source: Source::FeishuDeptLogs,
         tenant,
@@ -128,6 +212,27 @@ pub async fn talent_logs(query: TalentLogsQuery, ctx: &Context) -> Result<()> {
             !j.is_empty() && j.iter().all(|x| jobs.contains(x))
         })?
     };
+    {
+        let (ops, opers, jobs) = (&query.operations, &query.operators, &jobs);
+        say_coverage(
+            &archive,
+            ctx,
+            Source::FeishuTalentLogs,
+            tenant.as_deref(),
+            (query.since_ms, query.until_ms),
+            |q| {
+                let held_ops: Vec<i64> = q["operations"]
+                    .as_array()
+                    .map(|a| a.iter().filter_map(Value::as_i64).collect())
+                    .unwrap_or_default();
+                let held_opers = strings(q, "operators");
+                let held_jobs = strings(q, "jobs");
+                ops.iter().all(|o| held_ops.contains(o))
+                    && opers.iter().all(|o| held_opers.contains(o))
+                    && (held_jobs.is_empty() || held_jobs.iter().all(|j| jobs.contains(j)))
+            },
+        )?;
+    }
     drop(archive);
     let operators: HashSet<String> = query.operators.iter().cloned().collect();
     let operations: HashSet<i64> = query.operations.iter().copied().collect();
@@ -170,8 +275,40 @@ pub async fn talent_logs(query: TalentLogsQuery, ctx: &Context) -> Result<()> {
 
 /// `recruitee audit --from-archive`.
 pub async fn audit(query: AuditQuery, ctx: &Context) -> Result<()> {
-    drop(open(ctx)?);
     let tenant = recruitee_tenant(ctx);
+    {
+        let archive = open(ctx)?;
+        let ms = |s: i64| s.saturating_mul(1000);
+        // A stream holds every entry asked for when it filtered nothing out that the query
+        // keeps: no server-side filter, or the same ones.
+        let sorted = |v: &[String]| {
+            let mut v = v.to_vec();
+            v.sort();
+            serde_json::json!(v)
+        };
+        let filters = serde_json::json!({
+            "actors": sorted(&query.actors),
+            "exclude_actors": sorted(&query.excluded),
+            "search": query.text,
+        });
+        say_coverage(
+            &archive,
+            ctx,
+            Source::RecruiteeAudit,
+            tenant.as_deref(),
+            (query.search.since.map(ms), Some(ms(query.search.until))),
+            |q| {
+                let unfiltered = strings(q, "actors").is_empty()
+                    && strings(q, "exclude_actors").is_empty()
+                    && q["search"].is_null();
+                let same = q["actors"] == filters["actors"]
+                    && q["exclude_actors"] == filters["exclude_actors"]
+                    && q["search"] == filters["search"];
+                let events = strings(q, "events");
+                (unfiltered || same) && events.is_empty()
+            },
+        )?;
+    }
     #[derive(Deserialize)]
     struct Entry {
         actor: Option<Value>,
