@@ -1,165 +1,36 @@
-//! The archive: one SQLite file (bundled SQLite, WAL mode) that keeps every event `sync` ever
-//! fetched, exactly once, past the vendors' retention.
+//! The archive: every event `sync` ever fetched, exactly once, past the vendors' retention,
+//! behind one contract ([`Store`]) that `sync`, `--from-archive` and `archive status|verify`
+//! use, whatever keeps it. SQLite ([`sqlite`], one file) is the first backend; every backend
+//! passes the same conformance suite (`conformance.rs`).
 //!
-//! Tables (readable with `sqlite3`, Datasette or DuckDB):
-//! - `events`: one row per event, unique per (source, tenant, event_id) whatever stream
-//!   fetched it; `seq` is the insertion order, `hash` the tamper-evidence chain ([`chain`]).
-//! - `streams`: one row per sync query (source, tenant, query flags other than the time range),
-//!   with its cursor (complete up to), how far back it is complete, and its last run.
-//! - `stream_events`: which streams fetched which events (for `--from-archive` filters that
-//!   the records cannot answer by themselves, such as talent logs' `--job`).
-//! - `staging` and `progress`: what an unfinished run fetched and which of its units it
-//!   completed, committed as it goes, so a killed run loses nothing and the next run skips
-//!   what was done. A run moves its staged rows into `events` (oldest first) and advances the
-//!   cursor in one transaction.
-//! - `gaps`: spans that may be lost because a stream was synced too rarely for the vendor's
-//!   retention. `meta`: schema version, chain head and row count.
+//! What every backend keeps (the SQL surface is documented in `docs/archive.md`):
+//! - events, unique per (source, tenant, event id) whatever stream fetched them, chained by
+//!   SHA-256 in the order they were appended ([`chain`]);
+//! - streams (a sync query) with their cursor in the vendor's time, how far back they are
+//!   complete, the events each numbered for its output and how far that output is known to
+//!   have been delivered;
+//! - runs, chained too (the state chain: cursors, coverage, links);
+//! - what a run under way staged, so that a killed run loses nothing.
+//!
+//! Also here: heads kept outside the archive ([`anchors`]), tenants as kept ([`tenant`]), the
+//! archive's settings.
 
 pub mod anchors;
 pub mod chain;
-mod inspect;
-mod path;
-mod read;
+#[cfg(test)]
+mod conformance;
 pub mod settings;
-mod store;
+pub mod sqlite;
 pub mod tenant;
 
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use serde::Serialize;
+use serde_json::value::RawValue;
 
 use crate::error::{Error, Result};
 use crate::identity::Source;
-
-pub use inspect::{Anchor, Gap, Status, StreamStatus, Verdict};
-pub use read::{Keep, Order, ReadFilter, read_events};
-pub use store::{Finalized, RunEnd, Staged};
-
-/// The schema this binary writes. Version 1 (before per-stream delivery) is migrated when an
-/// archive is opened for writing, and read as it is when opened read-only.
-const SCHEMA_VERSION: i64 = 2;
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS streams (
-    id INTEGER PRIMARY KEY,
-    source TEXT NOT NULL,
-    tenant TEXT NOT NULL,
-    query TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    covered_from INTEGER,
-    cursor INTEGER,
-    last_run_at INTEGER,
-    last_run_new INTEGER,
-    last_run_seen INTEGER,
-    last_run_requests INTEGER,
-    last_run_complete INTEGER,
-    pending TEXT,
-    linked INTEGER NOT NULL DEFAULT 0,
-    delivered INTEGER NOT NULL DEFAULT 0,
-    claimed INTEGER NOT NULL DEFAULT 0,
-    claimed_by TEXT,
-    UNIQUE (source, tenant, query)
-);
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY,
-    source TEXT NOT NULL,
-    tenant TEXT NOT NULL,
-    event_id TEXT NOT NULL,
-    time_ms INTEGER NOT NULL,
-    archived_at INTEGER NOT NULL,
-    record TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    UNIQUE (source, tenant, event_id)
-);
-CREATE INDEX IF NOT EXISTS events_by_time ON events (source, time_ms);
-CREATE TABLE IF NOT EXISTS stream_events (
-    stream_id INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    pos INTEGER,
-    PRIMARY KEY (stream_id, seq)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS stream_events_by_seq ON stream_events (seq);
-CREATE UNIQUE INDEX IF NOT EXISTS stream_events_by_pos ON stream_events (stream_id, pos);
-CREATE TABLE IF NOT EXISTS staging (
-    stream_id INTEGER NOT NULL,
-    event_id TEXT NOT NULL,
-    time_ms INTEGER NOT NULL,
-    ord INTEGER NOT NULL,
-    record TEXT NOT NULL,
-    PRIMARY KEY (stream_id, event_id)
-);
-CREATE TABLE IF NOT EXISTS progress (
-    stream_id INTEGER NOT NULL,
-    unit TEXT NOT NULL,
-    floor INTEGER,
-    PRIMARY KEY (stream_id, unit)
-);
-CREATE TABLE IF NOT EXISTS gaps (
-    stream_id INTEGER NOT NULL,
-    from_ms INTEGER,
-    until_ms INTEGER NOT NULL,
-    noted_at INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS runs (
-    id INTEGER PRIMARY KEY,
-    stream_id INTEGER NOT NULL,
-    ended_at INTEGER NOT NULL,
-    asked_from INTEGER,
-    covered_from INTEGER,
-    cursor INTEGER,
-    linked_from INTEGER NOT NULL,
-    linked_to INTEGER NOT NULL,
-    links TEXT NOT NULL,
-    head TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    hash TEXT NOT NULL
-);
-";
-
-/// From version 1: each stream numbers the events it printed (`stream_events.pos`) and keeps
-/// how far its output is known to have been delivered (`streams.delivered`) and how far a
-/// running sync has taken it to print (`claimed`, by `claimed_by`); what version 1 printed
-/// counts as delivered. Units record how far they were staged (`progress.floor`).
-const MIGRATE_1_TO_2: &str = "
-ALTER TABLE streams ADD COLUMN linked INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE streams ADD COLUMN delivered INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE streams ADD COLUMN claimed INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE streams ADD COLUMN claimed_by TEXT;
-ALTER TABLE stream_events ADD COLUMN pos INTEGER;
-ALTER TABLE progress ADD COLUMN floor INTEGER;
-UPDATE stream_events SET pos = numbered.n FROM (
-    SELECT stream_id, seq, ROW_NUMBER() OVER (PARTITION BY stream_id ORDER BY seq) AS n
-    FROM stream_events
-) AS numbered
-WHERE numbered.stream_id = stream_events.stream_id AND numbered.seq = stream_events.seq;
-CREATE UNIQUE INDEX IF NOT EXISTS stream_events_by_pos ON stream_events (stream_id, pos);
-UPDATE streams SET linked = (SELECT COUNT(*) FROM stream_events x WHERE x.stream_id = streams.id);
-UPDATE streams SET delivered = linked, claimed = linked;
-CREATE TABLE runs (
-    id INTEGER PRIMARY KEY,
-    stream_id INTEGER NOT NULL,
-    ended_at INTEGER NOT NULL,
-    asked_from INTEGER,
-    covered_from INTEGER,
-    cursor INTEGER,
-    linked_from INTEGER NOT NULL,
-    linked_to INTEGER NOT NULL,
-    links TEXT NOT NULL,
-    head TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    hash TEXT NOT NULL
-);
-UPDATE meta SET value = '2' WHERE key = 'schema_version';
-";
-
-/// An open archive.
-pub struct Archive {
-    pub(crate) conn: Connection,
-    pub path: PathBuf,
-    /// The schema version of the file (an archive opened read-only is not migrated).
-    pub(crate) version: i64,
-}
+use crate::plan::RecordStream;
 
 /// What identifies a stream: the command, the tenant and the query flags other than the
 /// time range (as canonical JSON).
@@ -199,383 +70,218 @@ pub fn resolve_path(flag: Option<&Path>, setting: Option<String>) -> Result<Path
         })
 }
 
-/// An SQLite failure as an hrlogs error naming the archive.
-pub(crate) fn db_error(path: &Path, e: rusqlite::Error) -> Error {
-    let text = e.to_string();
-    let err = Error::other(format!("archive {}: {text}", path.display()));
-    if text.contains("locked") || text.contains("busy") {
-        err.hint("another hrlogs is writing this archive; try again when it is done")
-    } else {
-        err.hint("check the file and its folder's permissions and free space; `hrlogs archive verify` checks its content")
-    }
+/// One record as a run stages it.
+pub struct Staged<'a> {
+    pub event_id: &'a str,
+    pub time_ms: i64,
+    pub record: &'a str,
 }
 
-impl Archive {
-    /// Opens the archive at `path` for writing, creating it (mode 0600, parent folders
-    /// included) when it does not exist, and migrating an older schema.
-    pub fn open_or_create(path: &Path) -> Result<Archive> {
-        self::path::prepare(path, true)?;
-        let conn = Connection::open(path).map_err(|e| db_error(path, e))?;
-        let mut archive = Archive {
-            conn,
-            path: path.to_path_buf(),
-            version: SCHEMA_VERSION,
-        };
-        archive.setup_for_writing()?;
-        Ok(archive)
-    }
+/// What a finished run added.
+#[derive(Debug, Clone, Default)]
+pub struct Finalized {
+    /// Events new to the archive.
+    pub new: u64,
+    /// Events fetched that the archive already held.
+    pub seen: u64,
+    /// Events this stream had not printed before (new to the archive, or archived first by
+    /// another stream): numbered for the stream's output.
+    pub linked: u64,
+    /// The new events are the rows `first_seq..=last_seq` (when `new > 0`).
+    pub first_seq: i64,
+    pub last_seq: i64,
+    /// The chain's head and row count after the run.
+    pub head: String,
+    pub count: i64,
+}
 
-    /// Opens an existing archive for reading only (`--from-archive`, `archive status|verify`,
-    /// `sync --dry-run`): no byte of it changes, and it works on a read-only file or medium.
-    pub fn open_existing(path: &Path) -> Result<Archive> {
-        self::path::prepare(path, false)?;
-        let conn = open_read_only(path)?;
-        let mut archive = Archive {
-            conn,
-            path: path.to_path_buf(),
-            version: 0,
-        };
-        archive.version = archive.schema_version()?;
-        Ok(archive)
-    }
+/// What the stream's row should say after a complete run.
+pub struct RunEnd {
+    /// The earliest time the run asked for (None: everything the vendor has).
+    pub asked_from: Option<i64>,
+    pub covered_from: Option<i64>,
+    /// The new cursor, in the vendor's time; None keeps the one the stream has.
+    pub cursor: Option<i64>,
+    pub now_ms: i64,
+    pub requests: u64,
+}
 
-    fn setup_for_writing(&mut self) -> Result<()> {
-        let path = self.path.clone();
-        let e = |err| db_error(&path, err);
-        self.conn
-            .busy_timeout(std::time::Duration::from_secs(30))
-            .map_err(e)?;
-        self.conn
-            .pragma_update(None, "journal_mode", "WAL")
-            .map_err(e)?;
-        // NORMAL: in WAL mode every commit survives a killed process; staged batches may be
-        // lost to a power cut (the next run fetches them again). A run's end is committed
-        // with FULL (see `finalize`), so it survives a power cut too.
-        self.conn
-            .pragma_update(None, "synchronous", "NORMAL")
-            .map_err(e)?;
-        // A migration that rewrites tenants must leave no old text (a password) in free pages.
-        self.conn
-            .pragma_update(None, "secure_delete", "ON")
-            .map_err(e)?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .map_err(e)?;
-        let fresh: bool = tx
-            .query_row("SELECT NOT EXISTS (SELECT 1 FROM sqlite_master)", [], |r| {
-                r.get(0)
-            })
-            .map_err(e)?;
-        if fresh {
-            tx.execute_batch(SCHEMA).map_err(e)?;
-            tx.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?1)",
-                params![SCHEMA_VERSION.to_string()],
-            )
-            .map_err(e)?;
-        }
-        let version = read_version(&tx, &self.path)?;
-        if version == 1 {
-            tx.execute_batch(MIGRATE_1_TO_2).map_err(e)?;
-            store::seed_runs(&tx).map_err(e)?;
-        } else if version != SCHEMA_VERSION {
-            return Err(unknown_version(&self.path, version));
-        }
-        let rewritten = tenant::migrate(&tx, &self.path)?;
-        tx.commit().map_err(e)?;
-        if rewritten {
-            // Nor in the write-ahead log.
-            self.conn
-                .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
-                .map_err(e)?;
-        }
-        self.conn
-            .pragma_update(None, "secure_delete", "OFF")
-            .map_err(e)?;
-        self.version = SCHEMA_VERSION;
-        Ok(())
-    }
+/// Decides whether a row is written: the record, and whether it was fetched by one of
+/// [`ReadFilter::linked_streams`].
+pub type Keep = Box<dyn Fn(&RawValue, bool) -> bool + Send>;
 
-    fn schema_version(&self) -> Result<i64> {
-        let v = read_version(&self.conn, &self.path)?;
-        if v == 1 || v == SCHEMA_VERSION {
-            Ok(v)
-        } else {
-            Err(unknown_version(&self.path, v))
-        }
-    }
+/// Which rows to read, and in which order.
+pub struct ReadFilter {
+    pub source: Source,
+    /// Only this tenant's events; None: every tenant's.
+    pub tenant: Option<String>,
+    /// Bounds on `time_ms`, inclusive.
+    pub from_ms: Option<i64>,
+    pub until_ms: Option<i64>,
+    /// Which rows, in which order.
+    pub order: Order,
+    /// Streams whose events the `keep` function is told about.
+    pub linked_streams: Vec<i64>,
+    pub keep: Option<Keep>,
+}
 
-    pub(crate) fn err(&self, e: rusqlite::Error) -> Error {
-        db_error(&self.path, e)
-    }
+/// Which rows are read, in which order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    /// Every row that passes the filter, newest first (`--from-archive`).
+    NewestFirst,
+    /// A sync's output: the events of `stream` numbered after `after` for that stream, in
+    /// the order the stream numbered them (oldest first as each run appended them).
+    Delivery { stream: i64, after: i64 },
+}
 
+/// One stream as `archive status` shows it.
+#[derive(Debug, Serialize)]
+pub struct StreamStatus {
+    pub id: i64,
+    pub source: String,
+    pub tenant: String,
+    pub query: serde_json::Value,
+    pub events: i64,
+    pub covered_from_ms: Option<i64>,
+    pub cursor_ms: Option<i64>,
+    pub last_run_ms: Option<i64>,
+    pub last_run_new: Option<i64>,
+    pub last_run_already_archived: Option<i64>,
+    pub last_run_requests: Option<i64>,
+    pub last_run_complete: Option<bool>,
+    /// Records fetched by an unfinished run, waiting for it to complete.
+    pub staged: i64,
+}
+
+/// A span that may be lost.
+#[derive(Debug, Serialize)]
+pub struct Gap {
+    pub stream_id: i64,
+    pub from_ms: Option<i64>,
+    pub until_ms: i64,
+    pub noted_ms: i64,
+}
+
+/// Everything `archive status` shows.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub path: String,
+    pub events: i64,
+    pub chain_head: String,
+    pub chain_count: i64,
+    pub streams: Vec<StreamStatus>,
+    pub gaps: Vec<Gap>,
+}
+
+/// A head of the chain kept outside the archive (`archive verify --expect-head`,
+/// `--expect-head-file`, `--head-log`): the chain must still reach it, at the row count it
+/// had then (a hash commits to its row number, so reaching it is reaching it there).
+#[derive(Debug, Clone)]
+pub struct Anchor {
+    /// The chain hash, lowercase hex.
+    pub head: String,
+    /// The number of rows the chain had when the head was written down, when known.
+    pub count: Option<i64>,
+    /// Where it was written down, for messages: `--expect-head`, `heads.log line 3`.
+    pub from: String,
+}
+
+/// The outcome of `archive verify`.
+#[derive(Debug)]
+pub enum Verdict {
+    Intact {
+        rows: i64,
+        head: String,
+        /// Records an unfinished run staged: not covered by any chain (the next sync takes
+        /// them in as fetched then).
+        staged: i64,
+    },
+    /// The first row where the chain breaks, and how.
+    Broken { seq: i64, why: String },
+}
+
+/// What `sync`, `--from-archive` and the archive commands need of an archive. Every method
+/// blocks on the store's I/O: async callers run them through [`crate::output::blocking`] (or
+/// on a blocking thread), never inline on an async worker.
+pub trait Store: Send {
+    /// Where the archive is, for messages (a path, or a URL without its password).
+    fn location(&self) -> String;
+
+    // ---- streams
     /// The stream's row, created when this is its first sync.
-    pub fn stream(&self, key: &StreamKey, now_ms: i64) -> Result<StreamState> {
-        self.conn
-            .execute(
-                "INSERT OR IGNORE INTO streams (source, tenant, query, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![key.source.name(), key.tenant, key.query, now_ms],
-            )
-            .map_err(|e| self.err(e))?;
-        self.find_stream(key)?.ok_or_else(|| {
-            Error::other(format!(
-                "archive {}: the stream's row vanished as it was created",
-                self.path.display()
-            ))
-        })
-    }
-
+    fn stream(&mut self, key: &StreamKey, now_ms: i64) -> Result<StreamState>;
     /// The stream's row, if it has one (nothing is written).
-    pub fn find_stream(&self, key: &StreamKey) -> Result<Option<StreamState>> {
-        self.conn
-            .query_row(
-                "SELECT id, covered_from, cursor, last_run_at, pending FROM streams
-                 WHERE source = ?1 AND tenant = ?2 AND query = ?3",
-                params![key.source.name(), key.tenant, key.query],
-                |r| {
-                    Ok(StreamState {
-                        id: r.get(0)?,
-                        covered_from: r.get(1)?,
-                        cursor: r.get(2)?,
-                        last_run_at: r.get(3)?,
-                        pending: r.get(4)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(|e| self.err(e))
-    }
-
+    fn find_stream(&self, key: &StreamKey) -> Result<Option<StreamState>>;
     /// Remembers the range of the run under way, so that a killed run resumes with it.
-    pub fn set_pending(&self, stream: i64, pending: Option<&str>) -> Result<()> {
-        self.conn
-            .execute(
-                "UPDATE streams SET pending = ?2 WHERE id = ?1",
-                params![stream, pending],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
-    }
-
+    fn set_pending(&mut self, stream: i64, pending: Option<&str>) -> Result<()>;
     /// Notes a span that may be lost (the vendor's retention passed before it was synced).
-    pub fn note_gap(
-        &self,
+    fn note_gap(
+        &mut self,
         stream: i64,
         from_ms: Option<i64>,
         until_ms: i64,
         now_ms: i64,
-    ) -> Result<()> {
-        self.conn
-            .execute(
-                "INSERT INTO gaps (stream_id, from_ms, until_ms, noted_at) VALUES (?1, ?2, ?3, ?4)",
-                params![stream, from_ms, until_ms, now_ms],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
-    }
+    ) -> Result<()>;
+    /// The time of the newest event the stream holds (the vendor's clock).
+    fn newest_event_ms(&self, stream: i64) -> Result<Option<i64>>;
+
+    // ---- a run
+    /// Where the stream's staging order continues (after what an unfinished run staged).
+    fn staged_until(&self, stream: i64) -> Result<i64>;
+    /// How many records an unfinished run of the stream has staged.
+    fn staged_count(&self, stream: i64) -> Result<i64>;
+    /// Stages a batch of records of the stream's run, in one transaction, numbered in fetch
+    /// order from `next`; with `floor` (a unit and a key), also that the unit is staged at
+    /// and above that key. A record staged before (a resumed run) is kept once.
+    fn stage(
+        &mut self,
+        stream: i64,
+        next: i64,
+        records: &[Staged<'_>],
+        floor: Option<(&str, i64)>,
+    ) -> Result<()>;
+    /// True when an unfinished run of the stream already completed `unit`.
+    fn unit_done(&self, stream: i64, unit: &str) -> Result<bool>;
+    /// The floor a killed run staged the unit down to, if it kept one.
+    fn unit_floor(&self, stream: i64, unit: &str) -> Result<Option<i64>>;
+    /// Records that the run completed `unit` (its records are all staged).
+    fn mark_unit_done(&mut self, stream: i64, unit: &str) -> Result<()>;
+    /// Records a run that did not complete (for `archive status`); the cursor stays.
+    fn note_incomplete_run(&mut self, stream: i64, now_ms: i64, requests: u64) -> Result<()>;
+    /// Ends a complete run: appends the staged events the archive does not hold yet, oldest
+    /// first, chained; numbers for the stream every staged event it had not numbered; moves
+    /// the cursor; appends the run to the state chain; clears the staging. All or nothing.
+    fn finalize(&mut self, key: &StreamKey, stream: i64, end: &RunEnd) -> Result<Finalized>;
+
+    // ---- delivery
+    /// Takes the stream's events still to print for the sync `me` (see `sync/delivery.rs`):
+    /// the numbers `(after, upto]`.
+    fn claim(&mut self, stream: i64, me: &str, alive: &dyn Fn(&str) -> bool) -> Result<(i64, i64)>;
+    /// The sync `me` could not deliver what it took: the next sync prints it again.
+    fn release(&mut self, stream: i64, me: &str) -> Result<()>;
+    /// The stream's output up to its event number `upto` was delivered.
+    fn mark_delivered(&mut self, stream: i64, upto: i64) -> Result<()>;
+
+    // ---- reading
+    /// The rows `filter` selects, as a record stream read off the async workers.
+    fn read(&self, filter: ReadFilter) -> RecordStream;
+    /// Every stream: id, source, tenant and query (parsed).
+    fn streams(&self) -> Result<Vec<(i64, String, String, serde_json::Value)>>;
+    /// What the archive holds (`archive status`).
+    fn status(&self) -> Result<Status>;
+    /// Recomputes both chains and checks them against `anchors` (`archive verify`).
+    fn verify(&self, anchors: &[Anchor]) -> Result<Verdict>;
+    /// The chain hash of row `seq`, if the archive holds that row.
+    fn row_hash(&self, seq: i64) -> Result<Option<String>>;
 }
 
-/// The schema version `meta` records; an error when the file is not an hrlogs archive.
-fn read_version(conn: &Connection, path: &Path) -> Result<i64> {
-    let version: Option<String> = conn
-        .query_row(
-            "SELECT value FROM meta WHERE key = 'schema_version'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(|err| {
-            Error::input(format!(
-                "{} is not an hrlogs archive: {err}",
-                path.display()
-            ))
-        })?;
-    match version {
-        Some(v) => v.trim().parse().map_err(|_| {
-            Error::input(format!(
-                "{} is not an hrlogs archive: its schema version is {v:?}",
-                path.display()
-            ))
-        }),
-        None => Err(Error::input(format!(
-            "{} is not an hrlogs archive",
-            path.display()
-        ))),
-    }
+/// Opens the archive at `location` for a sync: created when missing, migrated when older.
+pub fn open_for_writing(location: &Path) -> Result<Box<dyn Store>> {
+    Ok(Box::new(sqlite::Sqlite::open_or_create(location)?))
 }
 
-fn unknown_version(path: &Path, version: i64) -> Error {
-    Error::config(format!(
-        "archive {} has schema version {version}; this hrlogs knows versions up to {SCHEMA_VERSION}",
-        path.display()
-    ))
-    .hint("use a newer hrlogs to read it; it was left unchanged")
-}
-
-/// A read-only connection that changes no byte of the archive and works on a read-only file
-/// or medium. Where SQLite cannot open its shared-memory file there (a read-only mount), the
-/// file is opened as immutable, which is exact only while no write-ahead log holds
-/// transactions that were not copied back into it: such a log is named in the error.
-pub(crate) fn open_read_only(path: &Path) -> Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    let wal = PathBuf::from(wal);
-    let wal_holds_changes = std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0);
-    // Where nothing can write the archive (a read-only file, folder or medium), no writer can
-    // change it under us: it is opened as immutable, so that SQLite creates no file beside
-    // it. Elsewhere a sync may be writing: the ordinary read-only opening, with its locks.
-    if !wal_holds_changes && !writable(path) {
-        if let Ok(c) = open_immutable(path, flags) {
-            return Ok(c);
-        }
-    }
-    let normal = Connection::open_with_flags(path, flags).and_then(|c| {
-        c.busy_timeout(std::time::Duration::from_secs(30))?;
-        // Reading the schema proves that the file (and its WAL) could be read.
-        c.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| {
-            r.get::<_, i64>(0)
-        })?;
-        Ok(c)
-    });
-    let first = match normal {
-        Ok(c) => return Ok(c),
-        Err(e) => e,
-    };
-    if wal_holds_changes {
-        return Err(Error::other(format!(
-            "archive {}: cannot read it here ({first}), and its write-ahead log {} holds changes that only a writable copy can replay",
-            path.display(),
-            wal.display()
-        ))
-        .hint("copy the archive and its -wal file to a writable folder and read the copy, or checkpoint the original first: sqlite3 ARCHIVE 'PRAGMA wal_checkpoint(TRUNCATE)'"));
-    }
-    open_immutable(path, flags).map_err(|_| db_error(path, first))
-}
-
-/// Whether this process could write the archive or create files beside it.
-fn writable(path: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        let can_write = |p: &Path| {
-            std::ffi::CString::new(p.as_os_str().as_bytes())
-                // SAFETY: access reads the NUL-terminated path it is given.
-                .is_ok_and(|c| unsafe { libc::access(c.as_ptr(), libc::W_OK) } == 0)
-        };
-        let folder = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        can_write(path) && can_write(folder)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = path;
-        true
-    }
-}
-
-/// The archive as an immutable file: no lock, no file created beside it.
-fn open_immutable(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection> {
-    // A URI, so that `immutable=1` can be said: every byte but plain ASCII percent-encoded.
-    let mut uri = String::from("file:");
-    for b in path.as_os_str().as_encoded_bytes() {
-        if b.is_ascii_alphanumeric() || b"/._-~".contains(b) {
-            uri.push(char::from(*b));
-        } else {
-            uri.push_str(&format!("%{b:02X}"));
-        }
-    }
-    uri.push_str("?immutable=1");
-    let c = Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)?;
-    c.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| {
-        r.get::<_, i64>(0)
-    })?;
-    Ok(c)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn key(query: &str) -> StreamKey {
-        StreamKey {
-            source: Source::RecruiteeAudit,
-            tenant: "t".into(),
-            query: query.into(),
-        }
-    }
-
-    fn stage(a: &mut Archive, stream: i64, rows: &[(&str, i64)]) {
-        let records: Vec<String> = rows
-            .iter()
-            .map(|(id, _)| format!(r#"{{"_id":"{id}"}}"#))
-            .collect();
-        let staged: Vec<Staged<'_>> = rows
-            .iter()
-            .zip(&records)
-            .map(|((id, t), r)| Staged {
-                event_id: id,
-                time_ms: *t,
-                record: r,
-            })
-            .collect();
-        a.stage(stream, 0, &staged, None).expect("stage");
-    }
-
-    fn end(now_ms: i64) -> RunEnd {
-        RunEnd {
-            asked_from: None,
-            covered_from: None,
-            cursor: Some(now_ms),
-            now_ms,
-            requests: 1,
-        }
-    }
-
-    #[test]
-    fn events_are_appended_once_oldest_first_across_streams_and_chained() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("sub/a.sqlite3");
-        let mut a = Archive::open_or_create(&path).expect("open");
-        let (ka, kb) = (key("a"), key("b"));
-        let sa = a.stream(&ka, 1).expect("stream a").id;
-        let sb = a.stream(&kb, 1).expect("stream b").id;
-        // Newest first, as fetched; staged twice (a resumed run) is kept once.
-        stage(&mut a, sa, &[("3", 30), ("2", 20)]);
-        stage(&mut a, sa, &[("2", 20), ("1", 10)]);
-        let done = a.finalize(&ka, sa, &end(100)).expect("finalize a");
-        assert_eq!(
-            (done.new, done.seen, done.first_seq, done.last_seq),
-            (3, 0, 1, 3)
-        );
-        stage(&mut a, sb, &[("4", 40), ("3", 30)]);
-        let done = a.finalize(&kb, sb, &end(200)).expect("finalize b");
-        assert_eq!(
-            (done.new, done.seen, done.first_seq, done.last_seq),
-            (1, 1, 4, 4)
-        );
-        let ids: Vec<String> = a
-            .conn
-            .prepare("SELECT event_id FROM events ORDER BY seq")
-            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-            .expect("ids");
-        assert_eq!(ids, ["1", "2", "3", "4"]);
-        assert!(matches!(
-            a.verify(&[]).expect("verify"),
-            Verdict::Intact { rows: 4, .. }
-        ));
-        let status = a.status().expect("status");
-        assert_eq!(status.streams[1].events, 2, "stream b fetched 4 and 3");
-        assert_eq!(status.streams[0].cursor_ms, Some(100));
-        a.conn
-            .execute("UPDATE events SET time_ms = 11 WHERE seq = 1", [])
-            .expect("alter");
-        assert!(matches!(
-            a.verify(&[]).expect("verify"),
-            Verdict::Broken { seq: 1, .. }
-        ));
-    }
+/// Opens an existing archive for reading only: no byte of it changes.
+pub fn open_for_reading(location: &Path) -> Result<Box<dyn Store>> {
+    Ok(Box::new(sqlite::Sqlite::open_existing(location)?))
 }

@@ -7,7 +7,7 @@ use std::io::Write;
 use clap::Subcommand;
 use jiff::Timestamp;
 
-use crate::archive::{Anchor, Archive, Status, Verdict, anchors};
+use crate::archive::{self, Anchor, Status, Verdict, anchors};
 use crate::commands::Context;
 use crate::error::{Error, Kind, Result};
 use crate::output::Format;
@@ -89,7 +89,7 @@ pub fn run(cmd: ArchiveCommand, ctx: &Context) -> Result<()> {
         ArchiveCommand::Verify(args) => args.anchors()?,
         ArchiveCommand::Status => vec![],
     };
-    let archive = Archive::open_existing(&path)?;
+    let archive = archive::open_for_reading(&path)?;
     match cmd {
         ArchiveCommand::Status => {
             let status = archive.status()?;

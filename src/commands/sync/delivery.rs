@@ -16,7 +16,7 @@
 //! be printed twice across such a failure (with the same id and `metadata.uid`), never zero
 //! times.
 
-use crate::archive::{self, Archive, Order, ReadFilter};
+use crate::archive::{Order, ReadFilter, Store};
 use crate::commands::Context;
 use crate::error::{Error, Kind, Result};
 use crate::output::{self, Sink};
@@ -169,31 +169,28 @@ impl Delivery {
     /// saying how far it got.
     pub async fn print(
         &mut self,
-        archive: &mut Archive,
+        archive: &mut dyn Store,
         job: &Job,
         sink: &mut dyn Sink,
         ctx: &Context,
     ) -> Result<u64> {
-        let (after, upto) = archive.claim(self.stream, &self.me, alive)?;
+        let (after, upto) = output::blocking(|| archive.claim(self.stream, &self.me, &alive))?;
         if upto <= after {
             return Ok(0);
         }
         let total = upto.saturating_sub(after);
-        let mut rows = archive::read_events(
-            archive.path.clone(),
-            ReadFilter {
-                source: job.key.source,
-                tenant: Some(job.key.tenant.clone()),
-                from_ms: None,
-                until_ms: None,
-                order: Order::Delivery {
-                    stream: self.stream,
-                    after,
-                },
-                linked_streams: vec![],
-                keep: None,
+        let mut rows = archive.read(ReadFilter {
+            source: job.key.source,
+            tenant: Some(job.key.tenant.clone()),
+            from_ms: None,
+            until_ms: None,
+            order: Order::Delivery {
+                stream: self.stream,
+                after,
             },
-        );
+            linked_streams: vec![],
+            keep: None,
+        });
         let mut printed: u64 = 0;
         while let Some(batch) = rows.next_batch().await {
             let batch = batch?;
@@ -208,12 +205,12 @@ impl Delivery {
             printed = printed.saturating_add(done as u64);
             ctx.progress.records_out(done as u64);
             if let Err(e) = wrote {
-                let _ = archive.release(self.stream, &self.me);
+                let _ = output::blocking(|| archive.release(self.stream, &self.me));
                 return Err(failed(e, printed, total));
             }
         }
         if let Err(e) = output::blocking(|| sink.flush()) {
-            let _ = archive.release(self.stream, &self.me);
+            let _ = output::blocking(|| archive.release(self.stream, &self.me));
             return Err(failed(e, printed, total));
         }
         self.written = after.saturating_add(printed as i64);
@@ -222,7 +219,7 @@ impl Delivery {
     }
 
     /// After a flush: what this kind of destination proves by now.
-    fn prove_flushed(&self, archive: &Archive) -> Result<()> {
+    fn prove_flushed(&self, archive: &mut dyn Store) -> Result<()> {
         let proven = match self.receipt {
             Receipt::Terminal => true,
             Receipt::File => fsync_stdout(),
@@ -230,35 +227,35 @@ impl Delivery {
             Receipt::Committed => false,
         };
         if proven {
-            archive.mark_delivered(self.stream, self.written)?;
+            output::blocking(|| archive.mark_delivered(self.stream, self.written))?;
         }
         Ok(())
     }
 
     /// Before a poll of `--follow`: a pipe drained since the last poll proves what was
     /// written before it.
-    pub fn poll_starts(&self, archive: &Archive) -> Result<()> {
+    pub fn poll_starts(&self, archive: &mut dyn Store) -> Result<()> {
         if self.receipt == Receipt::Pipe && self.written > 0 && pipe_drained() {
-            archive.mark_delivered(self.stream, self.written)?;
+            output::blocking(|| archive.mark_delivered(self.stream, self.written))?;
         }
         Ok(())
     }
 
     /// The output was closed (and an `-o` file committed) without error: everything
     /// written was delivered.
-    pub fn closed(&self, archive: &Archive) -> Result<()> {
+    pub fn closed(&self, archive: &mut dyn Store) -> Result<()> {
         if self.written > 0 {
-            archive.mark_delivered(self.stream, self.written)?;
+            output::blocking(|| archive.mark_delivered(self.stream, self.written))?;
         }
         Ok(())
     }
 
     /// Closing the output failed: nothing written by this run is proven.
-    pub fn close_failed(&self, archive: &Archive, e: Error) -> Error {
+    pub fn close_failed(&self, archive: &mut dyn Store, e: Error) -> Error {
         if self.written == 0 {
             return e;
         }
-        let _ = archive.release(self.stream, &self.me);
+        let _ = output::blocking(|| archive.release(self.stream, &self.me));
         Error::other(format!(
             "{}; the events this sync printed are not known to have been received",
             e.message

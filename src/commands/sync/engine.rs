@@ -7,10 +7,11 @@ use std::collections::HashMap;
 use jiff::Timestamp;
 
 use super::jobs::{self, IdMode, Job};
-use crate::archive::{Archive, Finalized, RunEnd, Staged};
+use crate::archive::{Finalized, RunEnd, Staged, Store};
 use crate::commands::Context;
 use crate::error::Result;
 use crate::identity::{Identifier, Source, content_hash, hex};
+use crate::output::blocking;
 use crate::record::Record;
 
 /// What a complete run did.
@@ -91,16 +92,16 @@ fn show_ms(ms: i64) -> String {
 static POLLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Runs the job once against the archive.
-pub async fn run_once(job: &Job, archive: &mut Archive, ctx: &Context) -> Result<RunOutcome> {
+pub async fn run_once(job: &Job, archive: &mut dyn Store, ctx: &Context) -> Result<RunOutcome> {
     let polls = POLLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
     let now = Timestamp::now();
     let started = std::time::Instant::now();
     let now_ms = now.as_millisecond();
-    let mut state = archive.stream(&job.key, now_ms)?;
+    let mut state = blocking(|| archive.stream(&job.key, now_ms))?;
     if let Some(cursor) = state.cursor.filter(|c| *c > now_ms) {
         // Set while this machine's clock was ahead (or altered): the events' own times say
         // how far the stream really is.
-        let newest = archive.newest_event_ms(state.id)?.map(|n| n.min(now_ms));
+        let newest = blocking(|| archive.newest_event_ms(state.id))?.map(|n| n.min(now_ms));
         ctx.progress.warn(&format!(
             "the stream's cursor ({}) is after this machine's clock ({}): it was set by a clock that was ahead; syncing from {} instead",
             show_ms(cursor),
@@ -112,24 +113,24 @@ pub async fn run_once(job: &Job, archive: &mut Archive, ctx: &Context) -> Result
     let plan = job.plan(&state, now, ctx)?;
     if let Some((from, until, message)) = &plan.lost {
         ctx.progress.warn(message);
-        archive.note_gap(state.id, *from, *until, now_ms)?;
+        blocking(|| archive.note_gap(state.id, *from, *until, now_ms))?;
     }
-    archive.set_pending(state.id, plan.pending.as_deref())?;
+    blocking(|| archive.set_pending(state.id, plan.pending.as_deref()))?;
     let requests_before = ctx.progress.requests();
     ctx.progress
         .start(&format!("syncing {}…", job.key.source.name()));
     let source = job.key.source;
-    let mut ord = archive.staged_until(state.id)?;
+    let mut ord = blocking(|| archive.staged_until(state.id))?;
     let fetched: Result<()> = async {
         for unit in plan.units {
-            if archive.unit_done(state.id, &unit.name)? {
+            if blocking(|| archive.unit_done(state.id, &unit.name))? {
                 ctx.progress
                     .line_if_verbose(&format!("{}: done by the last run, skipped", unit.name));
                 continue;
             }
             let mut ids = Ids::new(unit.ids, source);
             let floor = if unit.floors {
-                archive.unit_floor(state.id, &unit.name)?
+                blocking(|| archive.unit_floor(state.id, &unit.name))?
             } else {
                 None
             };
@@ -161,19 +162,19 @@ pub async fn run_once(job: &Job, archive: &mut Archive, ctx: &Context) -> Result
                     .then(|| records.iter().map(|r| r.key).min())
                     .flatten()
                     .map(|k| (unit.name.as_str(), k.saturating_add(1)));
-                archive.stage(state.id, ord, &staged, floor)?;
+                blocking(|| archive.stage(state.id, ord, &staged, floor))?;
                 ord = ord.saturating_add(staged.len() as i64);
             }
-            archive.mark_unit_done(state.id, &unit.name)?;
+            blocking(|| archive.mark_unit_done(state.id, &unit.name))?;
         }
         Ok(())
     }
     .await;
     let requests = ctx.progress.requests().saturating_sub(requests_before);
     if let Err(e) = fetched {
-        let _ = archive.note_incomplete_run(state.id, now_ms, requests);
+        let _ = blocking(|| archive.note_incomplete_run(state.id, now_ms, requests));
         if !ctx.options.messages.quiet {
-            let kept = archive.staged_count(state.id).unwrap_or(0);
+            let kept = blocking(|| archive.staged_count(state.id)).unwrap_or(0);
             ctx.progress.line(&format!(
                 "hrlogs: sync {}: 0 new, {requests} request{}, incomplete: the archive is unchanged; the {kept} records fetched so far are kept for the next sync",
                 source.name(),
@@ -198,17 +199,19 @@ pub async fn run_once(job: &Job, archive: &mut Archive, ctx: &Context) -> Result
         }
         None => plan.cursor,
     };
-    let finalized = archive.finalize(
-        &job.key,
-        state.id,
-        &RunEnd {
-            asked_from: plan.asked_from,
-            covered_from: plan.covered_from,
-            cursor: Some(cursor),
-            now_ms,
-            requests,
-        },
-    )?;
+    let finalized = blocking(|| {
+        archive.finalize(
+            &job.key,
+            state.id,
+            &RunEnd {
+                asked_from: plan.asked_from,
+                covered_from: plan.covered_from,
+                cursor: Some(cursor),
+                now_ms,
+                requests,
+            },
+        )
+    })?;
     Ok(RunOutcome {
         stream: state.id,
         finalized,

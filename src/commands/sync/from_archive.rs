@@ -10,7 +10,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::jobs::{feishu_tenant, recruitee_tenant};
-use crate::archive::{Archive, Keep, Order, ReadFilter, read_events};
+use crate::archive::{self, Keep, Order, ReadFilter, Store};
 use crate::commands::Context;
 use crate::commands::feishu::{dept_logs as dept_cmd, talent_logs as talent_cmd};
 use crate::commands::recruitee::audit::{self as audit_cmd, AuditQuery};
@@ -23,7 +23,7 @@ use crate::vendors::feishu::talent_logs::TalentLogsQuery;
 
 /// Streams of `source` (and tenant) whose query passes `fits`.
 fn streams_where(
-    archive: &Archive,
+    archive: &dyn Store,
     source: Source,
     tenant: Option<&str>,
     fits: impl Fn(&Value) -> bool,
@@ -36,12 +36,15 @@ fn streams_where(
         .collect())
 }
 
+/// How long after a stream's last sync its archive is said to be behind.
+const STALE_MS: i64 = 86_400_000;
+
 /// Says on stderr when the archive may not hold what the query asks for (exit stays 0): no
 /// stream of this source (and tenant) fits the query, or the span asked reaches past what
 /// the fitting streams cover. `fits` says whether a stream's query holds every event the
 /// query asks for.
 fn say_coverage(
-    archive: &Archive,
+    archive: &dyn Store,
     ctx: &Context,
     source: Source,
     tenant: Option<&str>,
@@ -97,7 +100,9 @@ fn say_coverage(
         }
     }
     if let Some(u) = until {
-        if asked_until.is_none_or(|a| a > u) && ctx.now.as_millisecond() > u {
+        // A stream synced within the last day is taken as current (a nightly sync).
+        let end = asked_until.unwrap_or(i64::MAX).min(ctx.now.as_millisecond());
+        if end.saturating_sub(u) > STALE_MS {
             ctx.progress.warn(&format!(
                 "the archive holds these events up to its last sync, {}: run `{sync}` for what came since",
                 show(u)
@@ -122,14 +127,13 @@ async fn emit(ctx: &Context, filter: ReadFilter, columns: Vec<Column>) -> Result
     let Some(dest) = ctx.destination()? else {
         return Ok(());
     };
-    let path = ctx.archive_path()?;
     let origin = super::jobs::origin(filter.source, ctx);
-    let stream = read_events(path, filter);
+    let stream = open(ctx)?.read(filter);
     ctx.emit_events(stream, dest, columns, origin).await
 }
 
-fn open(ctx: &Context) -> Result<Archive> {
-    Archive::open_existing(&ctx.archive_path()?)
+fn open(ctx: &Context) -> Result<Box<dyn Store>> {
+    archive::open_for_reading(&ctx.archive_path()?)
 }
 
 /// A date's bounds as the ms of department-log keys (the wall clock read as UTC).
@@ -152,14 +156,19 @@ pub async fn dept_logs(query: DeptLogsQuery, ctx: &Context) -> Result<()> {
     let tenant = feishu_tenant(ctx);
     let wanted: HashSet<String> = query.departments.iter().cloned().collect();
     // A synced department list that is part of the one given: all its events are wanted.
-    let linked = streams_where(&archive, Source::FeishuDeptLogs, tenant.as_deref(), |q| {
-        let d = strings(q, "departments");
-        !d.is_empty() && d.iter().all(|x| wanted.contains(x))
-    })?;
+    let linked = streams_where(
+        archive.as_ref(),
+        Source::FeishuDeptLogs,
+        tenant.as_deref(),
+        |q| {
+            let d = strings(q, "departments");
+            !d.is_empty() && d.iter().all(|x| wanted.contains(x))
+        },
+    )?;
     let (from_ms, until_ms) = day_bounds(&query);
     let kind = query.department_id_type.clone();
     say_coverage(
-        &archive,
+        archive.as_ref(),
         ctx,
         Source::FeishuDeptLogs,
         tenant.as_deref(),
@@ -207,15 +216,20 @@ pub async fn talent_logs(query: TalentLogsQuery, ctx: &Context) -> Result<()> {
     let linked = if jobs.is_empty() {
         vec![]
     } else {
-        streams_where(&archive, Source::FeishuTalentLogs, tenant.as_deref(), |q| {
-            let j = strings(q, "jobs");
-            !j.is_empty() && j.iter().all(|x| jobs.contains(x))
-        })?
+        streams_where(
+            archive.as_ref(),
+            Source::FeishuTalentLogs,
+            tenant.as_deref(),
+            |q| {
+                let j = strings(q, "jobs");
+                !j.is_empty() && j.iter().all(|x| jobs.contains(x))
+            },
+        )?
     };
     {
         let (ops, opers, jobs) = (&query.operations, &query.operators, &jobs);
         say_coverage(
-            &archive,
+            archive.as_ref(),
             ctx,
             Source::FeishuTalentLogs,
             tenant.as_deref(),
@@ -292,7 +306,7 @@ pub async fn audit(query: AuditQuery, ctx: &Context) -> Result<()> {
             "search": query.text,
         });
         say_coverage(
-            &archive,
+            archive.as_ref(),
             ctx,
             Source::RecruiteeAudit,
             tenant.as_deref(),

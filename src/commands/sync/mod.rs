@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use crate::archive::{self, Archive};
+use crate::archive::{self, Store};
 
 use crate::commands::Context;
 use crate::commands::feishu::dept_logs::DeptLogsArgs;
@@ -187,9 +187,9 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
     if ctx.options.dry_run {
         return dry_run(&job, &path, ctx);
     }
-    let mut archive = Archive::open_or_create(&path)?;
+    let mut archive = output::blocking(|| archive::open_for_writing(&path))?;
     if let Some(log) = &follow.head_log {
-        check_head_log(&archive, log)?;
+        check_head_log(archive.as_ref(), log)?;
     }
     let dest = ctx
         .destination()?
@@ -211,9 +211,9 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
         let mut failures: u32 = 0;
         loop {
             if let Some(d) = &delivery {
-                d.poll_starts(&archive)?;
+                d.poll_starts(archive.as_mut())?;
             }
-            match engine::run_once(&job, &mut archive, ctx).await {
+            match engine::run_once(&job, archive.as_mut(), ctx).await {
                 Ok(outcome) => {
                     failures = 0;
                     let d = delivery
@@ -222,13 +222,13 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
                         // A table is drawn when it ends: with --follow, one per poll.
                         let mut each =
                             output::sink(&options, job.columns(), Destination::stdout())?;
-                        let printed = d.print(&mut archive, &job, each.as_mut(), ctx).await?;
+                        let printed = d.print(archive.as_mut(), &job, each.as_mut(), ctx).await?;
                         if printed > 0 {
                             output::blocking(|| output::close(each))?;
                         }
                         printed
                     } else {
-                        d.print(&mut archive, &job, sink.as_mut(), ctx).await?
+                        d.print(archive.as_mut(), &job, sink.as_mut(), ctx).await?
                     };
                     summary(ctx, &job, &outcome, printed, follow.follow);
                     if let Some(log) = &follow.head_log {
@@ -278,13 +278,13 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
             output::close(sink)
         }) {
             Ok(()) => match &delivery {
-                Some(d) => d.closed(&archive),
+                Some(d) => d.closed(archive.as_mut()),
                 None => Ok(()),
             },
             Err(e) => {
                 let e: Error = e.into();
                 Err(match &delivery {
-                    Some(d) => d.close_failed(&archive, e),
+                    Some(d) => d.close_failed(archive.as_mut(), e),
                     None => e,
                 })
             }
@@ -300,7 +300,7 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
 /// archive's state for this stream; nothing is written and nothing is sent.
 fn dry_run(job: &Job, path: &std::path::Path, ctx: &Context) -> Result<()> {
     let state = if path.exists() {
-        Archive::open_existing(path)?.find_stream(&job.key)?
+        archive::open_for_reading(path)?.find_stream(&job.key)?
     } else {
         None
     };
@@ -335,7 +335,7 @@ fn dry_run(job: &Job, path: &std::path::Path, ctx: &Context) -> Result<()> {
 /// Before a sync appends to an archive whose heads are logged elsewhere: the archive must
 /// still hold the last head logged (a restored backup, a truncated `-wal`, rows cut from its
 /// end would otherwise be extended as if nothing happened, and events printed twice).
-fn check_head_log(archive: &Archive, log: &std::path::Path) -> Result<()> {
+fn check_head_log(archive: &dyn Store, log: &std::path::Path) -> Result<()> {
     let Some(last) = archive::anchors::last_of_log(log)? else {
         return Ok(());
     };
@@ -349,7 +349,7 @@ fn check_head_log(archive: &Archive, log: &std::path::Path) -> Result<()> {
         Kind::Tampered,
         format!(
             "archive {} no longer holds the head its head log {} last recorded ({} at row {count}): it lost or changed rows since (a restored copy, a cut write-ahead log, an edit)",
-            archive.path.display(),
+            archive.location(),
             log.display(),
             last.head
         ),

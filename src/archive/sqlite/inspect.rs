@@ -3,81 +3,15 @@
 
 use rusqlite::params;
 use rusqlite::types::ValueRef;
-use serde::Serialize;
 
-use super::Archive;
-use super::chain::{self, GENESIS, Link};
+use super::Sqlite;
 use super::store::chain_state;
+use crate::archive::chain::{self, GENESIS, Link};
+use crate::archive::{Anchor, Gap, Status, StreamStatus, Verdict};
 use crate::error::Result;
 use rusqlite::OptionalExtension;
 
-/// One stream as `archive status` shows it.
-#[derive(Debug, Serialize)]
-pub struct StreamStatus {
-    pub id: i64,
-    pub source: String,
-    pub tenant: String,
-    pub query: serde_json::Value,
-    pub events: i64,
-    pub covered_from_ms: Option<i64>,
-    pub cursor_ms: Option<i64>,
-    pub last_run_ms: Option<i64>,
-    pub last_run_new: Option<i64>,
-    pub last_run_already_archived: Option<i64>,
-    pub last_run_requests: Option<i64>,
-    pub last_run_complete: Option<bool>,
-    /// Records fetched by an unfinished run, waiting for it to complete.
-    pub staged: i64,
-}
-
-/// A span that may be lost.
-#[derive(Debug, Serialize)]
-pub struct Gap {
-    pub stream_id: i64,
-    pub from_ms: Option<i64>,
-    pub until_ms: i64,
-    pub noted_ms: i64,
-}
-
-/// Everything `archive status` shows.
-#[derive(Debug, Serialize)]
-pub struct Status {
-    pub path: String,
-    pub events: i64,
-    pub chain_head: String,
-    pub chain_count: i64,
-    pub streams: Vec<StreamStatus>,
-    pub gaps: Vec<Gap>,
-}
-
-/// A head of the chain kept outside the archive (`archive verify --expect-head`,
-/// `--expect-head-file`, `--head-log`): the chain must still reach it, at the row count it
-/// had then (a hash commits to its row number, so reaching it is reaching it there).
-#[derive(Debug, Clone)]
-pub struct Anchor {
-    /// The chain hash, lowercase hex.
-    pub head: String,
-    /// The number of rows the chain had when the head was written down, when known.
-    pub count: Option<i64>,
-    /// Where it was written down, for messages: `--expect-head`, `heads.log line 3`.
-    pub from: String,
-}
-
-/// The outcome of `archive verify`.
-#[derive(Debug)]
-pub enum Verdict {
-    Intact {
-        rows: i64,
-        head: String,
-        /// Records an unfinished run staged: not covered by any chain (the next sync takes
-        /// them in as fetched then).
-        staged: i64,
-    },
-    /// The first row where the chain breaks, and how.
-    Broken { seq: i64, why: String },
-}
-
-impl Archive {
+impl Sqlite {
     /// Every stream: id, source, tenant and query (parsed), without counting anything.
     pub fn streams(&self) -> Result<Vec<(i64, String, String, serde_json::Value)>> {
         let e = |err| self.err(err);

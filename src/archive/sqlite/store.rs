@@ -4,47 +4,12 @@
 
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
-use super::chain::{self, GENESIS, Link, Links, RunLink};
-use super::{Archive, StreamKey};
+use super::Sqlite;
+use crate::archive::chain::{self, GENESIS, Link, Links, RunLink};
+use crate::archive::{Finalized, RunEnd, Staged, StreamKey};
 use crate::error::Result;
 
-/// One record as a run stages it.
-pub struct Staged<'a> {
-    pub event_id: &'a str,
-    pub time_ms: i64,
-    pub record: &'a str,
-}
-
-/// What a finished run added.
-#[derive(Debug, Clone, Default)]
-pub struct Finalized {
-    /// Events new to the archive.
-    pub new: u64,
-    /// Events fetched that the archive already held.
-    pub seen: u64,
-    /// Events this stream had not printed before (new to the archive, or archived first by
-    /// another stream): numbered for the stream's output.
-    pub linked: u64,
-    /// The new events are the rows `first_seq..=last_seq` (when `new > 0`).
-    pub first_seq: i64,
-    pub last_seq: i64,
-    /// The chain's head and row count after the run.
-    pub head: String,
-    pub count: i64,
-}
-
-/// What the stream's row should say after a complete run.
-pub struct RunEnd {
-    /// The earliest time the run asked for (None: everything the vendor has).
-    pub asked_from: Option<i64>,
-    pub covered_from: Option<i64>,
-    /// The new cursor, in the vendor's time; None keeps the one the stream has.
-    pub cursor: Option<i64>,
-    pub now_ms: i64,
-    pub requests: u64,
-}
-
-impl Archive {
+impl Sqlite {
     /// Where the stream's staging order continues (after what an unfinished run staged).
     pub fn staged_until(&self, stream: i64) -> Result<i64> {
         self.conn
@@ -312,7 +277,7 @@ impl Archive {
     }
 }
 
-impl Archive {
+impl Sqlite {
     /// The stream's delivery: how many of its events its output is known to have delivered,
     /// and how many it has numbered for output in all.
     pub fn delivery(&self, stream: i64) -> Result<(i64, i64)> {
@@ -333,7 +298,7 @@ impl Archive {
         &mut self,
         stream: i64,
         me: &str,
-        alive: impl Fn(&str) -> bool,
+        alive: &dyn Fn(&str) -> bool,
     ) -> Result<(i64, i64)> {
         let path = self.path.clone();
         let e = |err| super::db_error(&path, err);

@@ -8,42 +8,12 @@ use rusqlite::params_from_iter;
 use serde_json::value::RawValue;
 
 use super::db_error;
+use crate::archive::{Order, ReadFilter};
 use crate::error::Result;
-use crate::identity::Source;
 use crate::plan::{Batch, RecordStream};
 use crate::record::{ChainLink, Record};
 
 const BATCH: usize = 1024;
-
-/// Decides whether a row is written: the record, and whether it was fetched by one of
-/// [`ReadFilter::linked_streams`].
-pub type Keep = Box<dyn Fn(&RawValue, bool) -> bool + Send>;
-
-/// Which rows to read, and in which order.
-pub struct ReadFilter {
-    pub source: Source,
-    /// Only this tenant's events; None: every tenant's.
-    pub tenant: Option<String>,
-    /// Bounds on `time_ms`, inclusive.
-    pub from_ms: Option<i64>,
-    pub until_ms: Option<i64>,
-    /// Which rows, in which order.
-    pub order: Order,
-    /// Streams whose events the `keep` function is told about.
-    pub linked_streams: Vec<i64>,
-    pub keep: Option<Keep>,
-}
-
-/// Which rows are read, in which order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Order {
-    /// Every row that passes the filter, newest first (`--from-archive`).
-    NewestFirst,
-    /// A sync's output: the events of `stream` numbered after `after` for that stream, in
-    /// the order the stream numbered them (oldest first as each run appended them).
-    Delivery { stream: i64, after: i64 },
-}
-
 /// Streams the rows that `filter` selects.
 pub fn read_events(path: PathBuf, filter: ReadFilter) -> RecordStream {
     RecordStream::spawn(2, move |tx| async move {

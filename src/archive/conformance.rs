@@ -1,0 +1,301 @@
+//! The conformance suite of the archive contract: what every [`Store`] must do, checked
+//! through the trait alone, so that a backend is added by passing it (`all`) — SQLite in
+//! `sqlite/mod.rs`'s tests, and each backend after it. Tampering is backend-specific (it
+//! edits the store behind the contract's back) and is tested beside each backend.
+
+use super::{
+    Anchor, Finalized, Order, ReadFilter, RunEnd, Staged, Store, StreamKey, Verdict, chain,
+};
+use crate::identity::Source;
+
+/// A fresh, empty store, and whatever keeps it alive (a temporary folder, a schema).
+pub type Make<'a> = &'a dyn Fn() -> (Box<dyn Store>, Box<dyn std::any::Any>);
+
+/// Every check, each on a fresh store.
+pub async fn all(make: Make<'_>) {
+    events_are_kept_once_oldest_first_and_chained(make).await;
+    each_stream_numbers_and_delivers_its_own_events(make);
+    two_syncs_share_a_stream_and_a_dead_one_is_printed_again(make);
+    a_killed_run_keeps_its_staging_floors_and_done_units(make);
+    the_cursor_moves_only_when_a_run_says(make);
+    verify_reaches_the_heads_written_down(make);
+    status_counts_streams_and_staging(make);
+}
+
+fn key(query: &str) -> StreamKey {
+    StreamKey {
+        source: Source::RecruiteeAudit,
+        tenant: "https://t.example/c/1".into(),
+        query: query.into(),
+    }
+}
+
+fn stage(s: &mut dyn Store, stream: i64, rows: &[(&str, i64)]) {
+    let records: Vec<String> = rows
+        .iter()
+        .map(|(id, _)| format!(r#"{{"_id":"{id}"}}"#))
+        .collect();
+    let staged: Vec<Staged<'_>> = rows
+        .iter()
+        .zip(&records)
+        .map(|((id, t), r)| Staged {
+            event_id: id,
+            time_ms: *t,
+            record: r,
+        })
+        .collect();
+    let next = s.staged_until(stream).expect("staged until");
+    s.stage(stream, next, &staged, None).expect("stage");
+}
+
+fn end(cursor: Option<i64>, now_ms: i64) -> RunEnd {
+    RunEnd {
+        asked_from: None,
+        covered_from: None,
+        cursor,
+        now_ms,
+        requests: 1,
+    }
+}
+
+fn finalize(s: &mut dyn Store, k: &StreamKey, stream: i64, now_ms: i64) -> Finalized {
+    s.finalize(k, stream, &end(Some(now_ms), now_ms))
+        .expect("finalize")
+}
+
+async fn read_ids(s: &dyn Store, order: Order) -> Vec<String> {
+    let mut rows = s.read(ReadFilter {
+        source: Source::RecruiteeAudit,
+        tenant: None,
+        from_ms: None,
+        until_ms: None,
+        order,
+        linked_streams: vec![],
+        keep: None,
+    });
+    let mut out = Vec::new();
+    while let Some(b) = rows.next_batch().await {
+        for r in b.expect("batch") {
+            assert!(r.link.is_some(), "records read back carry their chain link");
+            out.push(r.id.expect("id"));
+        }
+    }
+    out
+}
+
+async fn events_are_kept_once_oldest_first_and_chained(make: Make<'_>) {
+    let (mut s, _keep) = make();
+    let (ka, kb) = (key("a"), key("b"));
+    let a = s.stream(&ka, 1).expect("stream a").id;
+    let b = s.stream(&kb, 1).expect("stream b").id;
+    assert_ne!(a, b);
+    // Newest first, as fetched; staged twice (a resumed run) is kept once.
+    stage(s.as_mut(), a, &[("3", 30), ("2", 20)]);
+    stage(s.as_mut(), a, &[("2", 20), ("1", 10)]);
+    let done = finalize(s.as_mut(), &ka, a, 100);
+    assert_eq!((done.new, done.seen, done.linked), (3, 0, 3));
+    assert_eq!((done.first_seq, done.last_seq, done.count), (1, 3, 3));
+    stage(s.as_mut(), b, &[("4", 40), ("3", 30)]);
+    let done = finalize(s.as_mut(), &kb, b, 200);
+    assert_eq!(
+        (done.new, done.seen, done.linked),
+        (1, 1, 2),
+        "stream b numbers 3 (archived by a) and 4"
+    );
+    assert_eq!(
+        read_ids(s.as_ref(), Order::NewestFirst).await,
+        ["4", "3", "2", "1"]
+    );
+    assert_eq!(
+        read_ids(
+            s.as_ref(),
+            Order::Delivery {
+                stream: b,
+                after: 0
+            }
+        )
+        .await,
+        ["3", "4"],
+        "a stream's output holds what another stream archived first"
+    );
+    assert_eq!(
+        read_ids(
+            s.as_ref(),
+            Order::Delivery {
+                stream: a,
+                after: 1
+            }
+        )
+        .await,
+        ["2", "3"]
+    );
+    assert_eq!(s.newest_event_ms(a).expect("newest"), Some(30));
+    assert_eq!(
+        s.row_hash(4).expect("row 4").as_deref(),
+        Some(done.head.as_str())
+    );
+    assert_eq!(s.row_hash(5).expect("row 5"), None);
+    match s.verify(&[]).expect("verify") {
+        Verdict::Intact { rows, head, staged } => {
+            assert_eq!((rows, staged), (4, 0));
+            assert_eq!(head, done.head);
+        }
+        Verdict::Broken { why, .. } => panic!("intact archive taken for broken: {why}"),
+    }
+}
+
+fn each_stream_numbers_and_delivers_its_own_events(make: Make<'_>) {
+    let (mut s, _keep) = make();
+    let k = key("a");
+    let id = s.stream(&k, 1).expect("stream").id;
+    stage(s.as_mut(), id, &[("1", 10), ("2", 20)]);
+    finalize(s.as_mut(), &k, id, 100);
+    let alive = |_: &str| true;
+    assert_eq!(s.claim(id, "me", &alive).expect("claim"), (0, 2));
+    // Taken already, by me: nothing more.
+    assert_eq!(s.claim(id, "me", &alive).expect("claim"), (2, 2));
+    s.mark_delivered(id, 2).expect("delivered");
+    s.mark_delivered(id, 1).expect("never back");
+    s.mark_delivered(id, 99).expect("never past");
+    stage(s.as_mut(), id, &[("3", 30)]);
+    finalize(s.as_mut(), &k, id, 200);
+    assert_eq!(s.claim(id, "me", &alive).expect("claim"), (2, 3));
+    // The reader went away: released, printed again by the next sync.
+    s.release(id, "me").expect("release");
+    assert_eq!(s.claim(id, "next", &alive).expect("claim"), (2, 3));
+}
+
+fn two_syncs_share_a_stream_and_a_dead_one_is_printed_again(make: Make<'_>) {
+    let (mut s, _keep) = make();
+    let k = key("a");
+    let id = s.stream(&k, 1).expect("stream").id;
+    stage(s.as_mut(), id, &[("1", 10), ("2", 20)]);
+    finalize(s.as_mut(), &k, id, 100);
+    assert_eq!(s.claim(id, "one", &|_| true).expect("one"), (0, 2));
+    // "one" still runs: "two" prints only what comes after.
+    assert_eq!(s.claim(id, "two", &|o| o == "one").expect("two"), (2, 2));
+    // "two" died (killed) without a receipt: "three" prints from the delivery cursor.
+    assert_eq!(s.claim(id, "three", &|_| false).expect("three"), (0, 2));
+}
+
+fn a_killed_run_keeps_its_staging_floors_and_done_units(make: Make<'_>) {
+    let (mut s, _keep) = make();
+    let k = key("a");
+    let id = s.stream(&k, 1).expect("stream").id;
+    s.set_pending(id, Some("[[null,100]]")).expect("pending");
+    let row = |id: &'static str, t: i64| (id, t);
+    let r = [row("9", 90), row("8", 80)];
+    let records: Vec<String> = r
+        .iter()
+        .map(|(i, _)| format!(r#"{{"_id":"{i}"}}"#))
+        .collect();
+    let staged: Vec<Staged<'_>> = r
+        .iter()
+        .zip(&records)
+        .map(|((i, t), rec)| Staged {
+            event_id: i,
+            time_ms: *t,
+            record: rec,
+        })
+        .collect();
+    s.stage(id, 0, &staged, Some(("u1", 81)))
+        .expect("stage with floor");
+    s.stage(id, 2, &staged[1..], Some(("u1", 85)))
+        .expect("a higher floor never raises it");
+    assert_eq!(s.unit_floor(id, "u1").expect("floor"), Some(81));
+    assert!(!s.unit_done(id, "u1").expect("not done"));
+    s.mark_unit_done(id, "u1").expect("done");
+    assert!(s.unit_done(id, "u1").expect("done"));
+    assert_eq!(s.unit_floor(id, "u1").expect("no floor once done"), None);
+    assert_eq!(s.staged_count(id).expect("count"), 2);
+    assert_eq!(
+        s.staged_until(id).expect("until"),
+        2,
+        "a record staged again keeps its place"
+    );
+    let state = s.find_stream(&k).expect("find").expect("exists");
+    assert_eq!(state.pending.as_deref(), Some("[[null,100]]"));
+    s.note_incomplete_run(id, 50, 3).expect("incomplete");
+    let done = finalize(s.as_mut(), &k, id, 100);
+    assert_eq!(done.new, 2);
+    assert_eq!(s.staged_count(id).expect("count"), 0, "staging cleared");
+    assert!(!s.unit_done(id, "u1").expect("progress cleared"));
+    assert_eq!(
+        s.find_stream(&k).expect("find").expect("exists").pending,
+        None
+    );
+}
+
+fn the_cursor_moves_only_when_a_run_says(make: Make<'_>) {
+    let (mut s, _keep) = make();
+    let k = key("a");
+    let id = s.stream(&k, 1).expect("stream").id;
+    assert_eq!(s.find_stream(&k).expect("find").expect("row").cursor, None);
+    s.finalize(&k, id, &end(Some(500), 600)).expect("finalize");
+    assert_eq!(
+        s.find_stream(&k).expect("find").expect("row").cursor,
+        Some(500)
+    );
+    s.finalize(&k, id, &end(None, 700)).expect("finalize");
+    let state = s.find_stream(&k).expect("find").expect("row");
+    assert_eq!((state.cursor, state.last_run_at), (Some(500), Some(700)));
+    s.note_gap(id, None, 400, 700).expect("gap");
+    assert!(matches!(
+        s.verify(&[]).expect("verify"),
+        Verdict::Intact { .. }
+    ));
+}
+
+fn verify_reaches_the_heads_written_down(make: Make<'_>) {
+    let (mut s, _keep) = make();
+    let k = key("a");
+    let id = s.stream(&k, 1).expect("stream").id;
+    stage(s.as_mut(), id, &[("1", 10), ("2", 20)]);
+    let first = finalize(s.as_mut(), &k, id, 100);
+    stage(s.as_mut(), id, &[("3", 30)]);
+    finalize(s.as_mut(), &k, id, 200);
+    let anchor = |head: &str, count: Option<i64>| Anchor {
+        head: head.to_string(),
+        count,
+        from: "test".into(),
+    };
+    let ok = [
+        anchor(&first.head, Some(2)),
+        anchor(chain::GENESIS, Some(0)),
+    ];
+    assert!(matches!(
+        s.verify(&ok).expect("verify"),
+        Verdict::Intact { .. }
+    ));
+    let wrong_count = [anchor(&first.head, Some(3))];
+    assert!(matches!(
+        s.verify(&wrong_count).expect("verify"),
+        Verdict::Broken { .. }
+    ));
+    let never = [anchor(&"ab".repeat(32), None)];
+    match s.verify(&never).expect("verify") {
+        Verdict::Broken { why, .. } => assert!(why.contains("no longer reaches"), "{why}"),
+        Verdict::Intact { .. } => panic!("a head the chain never had was taken as reached"),
+    }
+}
+
+fn status_counts_streams_and_staging(make: Make<'_>) {
+    let (mut s, _keep) = make();
+    let (ka, kb) = (key(r#"{"actors":["Ann"]}"#), key("{}"));
+    let a = s.stream(&ka, 1).expect("a").id;
+    let b = s.stream(&kb, 1).expect("b").id;
+    stage(s.as_mut(), a, &[("1", 10)]);
+    finalize(s.as_mut(), &ka, a, 100);
+    stage(s.as_mut(), b, &[("1", 10), ("2", 20)]);
+    let status = s.status().expect("status");
+    assert_eq!(status.events, 1);
+    assert_eq!(status.streams.len(), 2);
+    let sa = &status.streams[0];
+    assert_eq!((sa.events, sa.staged, sa.cursor_ms), (1, 0, Some(100)));
+    assert_eq!(sa.query["actors"][0], "Ann");
+    let sb = &status.streams[1];
+    assert_eq!((sb.events, sb.staged, sb.cursor_ms), (0, 2, None));
+    let streams = s.streams().expect("streams");
+    assert_eq!(streams.iter().map(|x| x.0).collect::<Vec<_>>(), [a, b]);
+    assert!(s.location().len() > 1);
+}
