@@ -77,10 +77,13 @@ pub struct GlobalArgs {
     /// a cell as a formula
     #[arg(long, global = true, help_heading = OUTPUT)]
     pub csv_raw: bool,
+    /// Start CSV with a UTF-8 byte-order mark, for spreadsheets that need one to read Chinese text
+    #[arg(long, global = true, help_heading = OUTPUT)]
+    pub bom: bool,
     /// Time zone for parsing times without an offset and for showing times [default: TZ or local]
     #[arg(long, global = true, value_name = "ZONE", help_heading = OUTPUT)]
     pub tz: Option<String>,
-    /// Tables: every column, whole, however wide the terminal (the csv columns)
+    /// Tables and workbooks: every column (the csv columns), whole, however wide the terminal
     #[arg(long, global = true, help_heading = OUTPUT)]
     pub wide: bool,
     /// Tables longer than the screen are not sent through a pager (HRLOGS_PAGER, PAGER, less)

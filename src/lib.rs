@@ -9,6 +9,7 @@
 
 pub mod archive;
 pub mod cli;
+pub mod codes;
 pub mod commands;
 pub mod error;
 pub mod fetch;

@@ -119,6 +119,7 @@ impl Options {
             origin: None,
             wide: global.wide,
             pager: !global.no_pager,
+            bom: global.bom,
         };
         Ok(Options {
             output,

@@ -787,32 +787,23 @@ async fn xlsx_keeps_ids_strings_and_times() {
     let rows: Vec<Vec<Data>> = range.rows().map(|r| r.to_vec()).collect();
     assert_eq!(rows.len(), 2, "a header and one record");
     let header: Vec<String> = rows[0].iter().map(|c| c.to_string()).collect();
-    let col = |name: &str| {
+    let col = |header: &[String], name: &str| {
         header
             .iter()
-            .position(|h| h.starts_with(name))
+            .position(|h| h == name)
             .unwrap_or_else(|| panic!("column {name} in {header:?}"))
     };
     assert_eq!(
-        header[col("operation_time")],
-        "operation_time (Asia/Shanghai)"
-    );
-    assert_eq!(
-        rows[1][col("talent_id")],
+        rows[1][col(&header, "TALENT")],
         Data::String("7094136522860922111".into()),
         "a 19-digit id stays text"
     );
     assert_eq!(
-        rows[1][col("operator.name.en_us")],
-        Data::String("=cmd|' /C calc'!A0".into()),
-        "a formula-looking name stays text, without a '"
+        rows[1][col(&header, "OPERATOR")],
+        Data::String("陈晓明 _x0041_\t1 =cmd|' /C calc'!A0".into()),
+        "names as the table shows them, never a formula"
     );
-    assert_eq!(
-        rows[1][col("operator.name.zh_cn")],
-        Data::String("陈晓明 _x0041_\t1".into()),
-        "CJK, a tab and text that looks like an OOXML escape, exactly"
-    );
-    match &rows[1][col("operation_time")] {
+    match &rows[1][col(&header, "TIME (Asia/Shanghai)")] {
         Data::DateTime(t) => {
             // Excel serial days since 1899-12-30, in Asia/Shanghai (UTC+8).
             let expected = (ms as f64 / 1000.0 + 8.0 * 3600.0) / 86_400.0 + 25_569.0;
@@ -824,11 +815,31 @@ async fn xlsx_keeps_ids_strings_and_times() {
         }
         other => panic!("a time is a date-time cell, not {other:?}"),
     }
-    let formulas = book.worksheet_formula(&sheet).expect("formulas");
-    assert!(
-        formulas.used_cells().all(|(_, _, f)| f.is_empty()),
-        "no formula in the workbook"
+    // The raw sheet: the vendor's fields exactly as sent.
+    let range = book.worksheet_range("raw").expect("raw sheet");
+    let raw: Vec<Vec<Data>> = range.rows().map(|r| r.to_vec()).collect();
+    let raw_header: Vec<String> = raw[0].iter().map(|c| c.to_string()).collect();
+    assert_eq!(
+        raw[1][col(&raw_header, "operator.name.en_us")],
+        Data::String("=cmd|' /C calc'!A0".into()),
+        "a formula-looking name stays text, without a '"
     );
+    assert_eq!(
+        raw[1][col(&raw_header, "operator.name.zh_cn")],
+        Data::String("陈晓明 _x0041_\t1".into()),
+        "CJK, a tab and text that looks like an OOXML escape, exactly"
+    );
+    assert_eq!(
+        raw[1][col(&raw_header, "operation_time")],
+        Data::String(ms.to_string())
+    );
+    for sheet in [sheet.as_str(), "raw"] {
+        let formulas = book.worksheet_formula(sheet).expect("formulas");
+        assert!(
+            formulas.used_cells().all(|(_, _, f)| f.is_empty()),
+            "no formula in the workbook"
+        );
+    }
 
     // Department logs: the tenant's wall clock becomes a date-time cell as given.
     let out = env
@@ -842,7 +853,7 @@ async fn xlsx_keeps_ids_strings_and_times() {
     let range = book.worksheet_range("records").expect("sheet");
     let first: Vec<Data> = range.rows().nth(1).expect("a record").to_vec();
     assert!(matches!(first[0], Data::DateTime(_)), "{:?}", first[0]);
-    assert_eq!(first[1], Data::String("7094136522860922111".into()));
+    assert_eq!(first[4], Data::String("7094136522860922111".into()));
 }
 
 /// A table longer than the screen goes through the pager on a terminal; not with
@@ -1106,5 +1117,391 @@ async fn a_vendor_wait_shows_while_it_lasts() {
     assert!(
         lines.iter().all(|l| !l.contains("asked to wait")),
         "gone once over: {lines:?}"
+    );
+}
+
+// ------------------------------------------------ issue 22: answers read and trusted at a glance
+
+/// Runs hrlogs (sandbox, UTC) and returns its output, checked to have succeeded.
+fn ok_run(env: &Env, args: &[&str], vars: &[(&str, &str)]) -> std::process::Output {
+    let out = env
+        .hrlogs()
+        .envs(vars.iter().copied())
+        .args(args)
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{args:?}: {}", stderr_of(&out));
+    out
+}
+
+/// The rows of a sheet of the workbook at `path`.
+fn sheet_rows(path: &std::path::Path, sheet: &str) -> Vec<Vec<calamine::Data>> {
+    use calamine::{Reader, Xlsx, open_workbook};
+    let mut book: Xlsx<_> = open_workbook(path).expect("a workbook");
+    let range = book.worksheet_range(sheet).expect("sheet");
+    range.rows().map(|r| r.to_vec()).collect()
+}
+
+/// Excel's serial day of a civil date-time (days since 1899-12-30).
+fn serial(civil: jiff::civil::DateTime) -> f64 {
+    let ts = civil
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .expect("a time")
+        .timestamp();
+    ts.as_millisecond() as f64 / 86_400_000.0 + 25_569.0
+}
+
+const DEPT: [&str; 7] = [
+    "--sandbox",
+    "feishu",
+    "dept-logs",
+    "--department",
+    "7094136522860922111",
+    "--since",
+    "1000d",
+];
+
+/// The workbook's first sheet shows what the table shows, for people: when, who, the
+/// operation in words, the change as `field: before → after` one per line, the department id
+/// as text, the effective date as a date; the vendor's fields stay whole on a "raw" sheet.
+#[test]
+fn workbooks_show_what_the_table_shows_and_keep_the_vendors_fields_raw() {
+    use calamine::{Data, Reader, Xlsx, open_workbook};
+    let env = Env::new();
+    let path = env.path("dept.xlsx");
+    let path_arg = path.to_str().expect("utf8");
+    let mut args = DEPT.to_vec();
+    args.extend(["--limit", "6", "-o", path_arg]);
+    ok_run(&env, &args, &[]);
+    let mut json_args = DEPT.to_vec();
+    json_args.extend(["--limit", "6", "-f", "ndjson"]);
+    let records = common::ndjson(&ok_run(&env, &json_args, &[]).stdout);
+    let mut csv_args = DEPT.to_vec();
+    csv_args.extend(["--limit", "6", "-f", "csv"]);
+    let csv = stdout_of(&ok_run(&env, &csv_args, &[]));
+    assert_eq!(records.len(), 6);
+
+    let book: Xlsx<_> = open_workbook(&path).expect("a workbook");
+    assert_eq!(book.sheet_names(), ["records", "raw"]);
+    let rows = sheet_rows(&path, "records");
+    let header: Vec<String> = rows[0].iter().map(|c| c.to_string()).collect();
+    assert_eq!(
+        header,
+        [
+            "TIME (tenant clock)",
+            "BY",
+            "OPERATION",
+            "CHANGE",
+            "DEPARTMENT",
+            "REASON",
+            "EFFECTIVE"
+        ]
+    );
+    let meanings = [
+        (10, "create record"),
+        (20, "create/copy version"),
+        (50, "edit version"),
+        (60, "revoke version"),
+        (70, "disable"),
+        (80, "enable"),
+        (90, "delete record"),
+        (100, "custom sort"),
+        (110, "update"),
+        (120, "edit association rules"),
+    ];
+    for (row, record) in rows[1..].iter().zip(&records) {
+        let code = record["operation_type"].as_i64().expect("a code");
+        let meaning = meanings
+            .iter()
+            .find(|(c, _)| *c == code)
+            .expect("documented")
+            .1;
+        assert_eq!(row[2], Data::String(format!("{code} {meaning}")));
+        assert_eq!(
+            row[1],
+            Data::String(record["operator"].as_str().expect("operator").into())
+        );
+        assert_eq!(
+            row[4],
+            Data::String("7094136522860922111".into()),
+            "the id is text"
+        );
+        let Data::String(change) = &row[3] else {
+            panic!("a change is text: {:?}", row[3]);
+        };
+        let changes = record["changes"].as_array().expect("changes");
+        assert_eq!(change.lines().count(), changes.len(), "{change}");
+        for (line, c) in change.lines().zip(changes) {
+            let field = c["field"].as_str().expect("field");
+            assert!(
+                line.starts_with(&format!("{field}: ")) && line.contains(" → "),
+                "{line}"
+            );
+        }
+        assert!(!change.contains('{'), "no JSON: {change}");
+        let wall: jiff::civil::DateTime = record["operation_time"]
+            .as_str()
+            .expect("time")
+            .parse()
+            .expect("a wall clock");
+        match &row[0] {
+            Data::DateTime(t) => assert!((t.as_f64() - serial(wall)).abs() < 1e-6),
+            other => panic!("a time is a date-time cell, not {other:?}"),
+        }
+        let day: jiff::civil::Date = record["effective_time"]
+            .as_str()
+            .expect("date")
+            .parse()
+            .expect("a date");
+        match &row[6] {
+            Data::DateTime(d) => assert!((d.as_f64() - serial(day.at(0, 0, 0, 0))).abs() < 1e-9),
+            other => panic!("a date is a date cell, not {other:?}"),
+        }
+    }
+
+    // The raw sheet: csv's default columns, every cell the text csv writes.
+    let raw = sheet_rows(&path, "raw");
+    let csv_header: Vec<String> = csv
+        .lines()
+        .next()
+        .expect("header")
+        .split(',')
+        .map(String::from)
+        .collect();
+    let raw_header: Vec<String> = raw[0].iter().map(|c| c.to_string()).collect();
+    assert_eq!(raw_header, csv_header);
+    let col = |name: &str| raw_header.iter().position(|h| h == name).expect(name);
+    for (row, record) in raw[1..].iter().zip(&records) {
+        assert_eq!(
+            row[col("operation_type")],
+            Data::String(record["operation_type"].to_string())
+        );
+        assert_eq!(
+            row[col("changes")],
+            Data::String(record["changes"].to_string())
+        );
+        assert_eq!(
+            row[col("operation_time")],
+            Data::String(record["operation_time"].as_str().expect("time").into())
+        );
+    }
+    assert_eq!(raw.len(), rows.len());
+
+    // --wide chooses the first sheet's columns: the csv columns, still shown for people.
+    let wide = env.path("wide.xlsx");
+    let mut args = DEPT.to_vec();
+    args.extend(["--limit", "2", "--wide", "-o", wide.to_str().expect("utf8")]);
+    ok_run(&env, &args, &[]);
+    let rows = sheet_rows(&wide, "records");
+    let header: Vec<String> = rows[0].iter().map(|c| c.to_string()).collect();
+    assert_eq!(header[0], "operation_time (tenant clock)");
+    assert_eq!(header[1..], csv_header[1..]);
+}
+
+/// With the tenant's zone set, department times in a workbook are instants shown in --tz, and
+/// the header names the zone; without it, the run says which zone it assumed, once.
+#[test]
+fn the_tenants_zone_turns_department_times_into_instants() {
+    use calamine::Data;
+    let env = Env::new();
+    let path = env.path("dept.xlsx");
+    let mut args = DEPT.to_vec();
+    args.extend([
+        "--limit",
+        "1",
+        "--tz",
+        "UTC",
+        "-o",
+        path.to_str().expect("utf8"),
+    ]);
+    let zone = [("HRLOGS_FEISHU_TENANT_TIME_ZONE", "Asia/Shanghai")];
+    let out = ok_run(&env, &args, &zone);
+    assert!(
+        !stderr_of(&out).contains("tenant_time_zone"),
+        "{}",
+        stderr_of(&out)
+    );
+    let mut json_args = DEPT.to_vec();
+    json_args.extend(["--limit", "1", "-f", "ndjson"]);
+    let record = &common::ndjson(&ok_run(&env, &json_args, &[]).stdout)[0];
+    let wall: jiff::civil::DateTime = record["operation_time"]
+        .as_str()
+        .expect("time")
+        .parse()
+        .expect("a wall clock");
+    let rows = sheet_rows(&path, "records");
+    assert_eq!(rows[0][0].to_string(), "TIME (UTC)");
+    match &rows[1][0] {
+        Data::DateTime(t) => {
+            let expected = serial(wall) - 8.0 / 24.0;
+            assert!(
+                (t.as_f64() - expected).abs() < 1e-6,
+                "{} vs {expected}",
+                t.as_f64()
+            );
+        }
+        other => panic!("a date-time cell, not {other:?}"),
+    }
+
+    // Unset: one warning naming the setting.
+    let out = ok_run(&env, &args, &[]);
+    let err = stderr_of(&out);
+    assert_eq!(
+        err.matches("HRLOGS_FEISHU_TENANT_TIME_ZONE").count(),
+        1,
+        "{err}"
+    );
+    // Not a zone: a configuration error naming the key.
+    let out = env
+        .hrlogs()
+        .env("HRLOGS_FEISHU_TENANT_TIME_ZONE", "Mars/Olympus")
+        .args(&args)
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(3), "{}", stderr_of(&out));
+    assert!(stderr_of(&out).contains("feishu.tenant_time_zone"));
+    // A table does not depend on it: no warning.
+    let mut table = DEPT.to_vec();
+    table.extend(["--limit", "1", "-f", "table"]);
+    assert!(!stderr_of(&ok_run(&env, &table, &[])).contains("TENANT_TIME_ZONE"));
+}
+
+/// `--operation` says where Feishu defines its codes.
+#[test]
+fn talent_operation_codes_are_explained_in_help() {
+    let env = Env::new();
+    let out = ok_run(&env, &["feishu", "talent-logs", "--help"], &[]);
+    let help = stdout_of(&out);
+    assert!(
+        help.contains("https://open.feishu.cn/document/server-docs/hire-v1/enum")
+            && help.contains("操作类型枚举定义"),
+        "{help}"
+    );
+}
+
+/// `--bom` starts csv with a byte-order mark; nothing else does.
+#[test]
+fn csv_takes_a_byte_order_mark_on_request() {
+    let env = Env::new();
+    let bom = ok_run(
+        &env,
+        &["--sandbox", "-f", "csv", "--bom", "recruitee", "offers"],
+        &[],
+    );
+    assert!(
+        bom.stdout.starts_with(b"\xef\xbb\xbfid,"),
+        "{:?}",
+        &bom.stdout[..8]
+    );
+    let plain = ok_run(
+        &env,
+        &["--sandbox", "-f", "csv", "recruitee", "offers"],
+        &[],
+    );
+    assert!(plain.stdout.starts_with(b"id,"));
+    let file = env.path("offers.csv");
+    ok_run(
+        &env,
+        &[
+            "--sandbox",
+            "--bom",
+            "-o",
+            file.to_str().expect("utf8"),
+            "recruitee",
+            "offers",
+        ],
+        &[],
+    );
+    assert!(
+        std::fs::read(&file)
+            .expect("file")
+            .starts_with(b"\xef\xbb\xbf")
+    );
+}
+
+/// A csv file written at a terminal draws one hint towards the workbook; not with -q, not
+/// when stderr is not a terminal.
+#[test]
+fn a_csv_file_written_at_a_terminal_suggests_the_workbook() {
+    let env = Env::new();
+    let file = env.path("offers.csv");
+    let file = file.to_str().expect("utf8");
+    let (shown, code) = on_terminal(&env, &["--sandbox", "-o", file, "recruitee", "offers"]);
+    assert_eq!(code, 0, "{shown}");
+    assert_eq!(shown.matches("hint:").count(), 1, "{shown}");
+    assert!(
+        shown.contains("offers.xlsx") && shown.contains("19-digit"),
+        "{shown}"
+    );
+    let (shown, _) = on_terminal(
+        &env,
+        &["--sandbox", "-q", "-o", file, "recruitee", "offers"],
+    );
+    assert!(!shown.contains("hint:"), "{shown}");
+    let json = env.path("offers.json");
+    let json = json.to_str().expect("utf8");
+    let (shown, _) = on_terminal(&env, &["--sandbox", "-o", json, "recruitee", "offers"]);
+    assert!(!shown.contains("hint:"), "{shown}");
+    let out = ok_run(&env, &["--sandbox", "-o", file, "recruitee", "offers"], &[]);
+    assert!(!stderr_of(&out).contains("hint:"));
+}
+
+/// Several candidates share a name: the audit log's default columns carry the candidate's id.
+#[test]
+fn audit_defaults_carry_the_candidate_id() {
+    let env = Env::new();
+    let csv = stdout_of(&ok_run(
+        &env,
+        &[
+            "--sandbox",
+            "-f",
+            "csv",
+            "--limit",
+            "3",
+            "recruitee",
+            "audit",
+        ],
+        &[],
+    ));
+    let header: Vec<&str> = csv.lines().next().expect("header").split(',').collect();
+    assert!(header.contains(&"candidate.id"), "{header:?}");
+    let ndjson = common::ndjson(
+        &ok_run(
+            &env,
+            &[
+                "--sandbox",
+                "-f",
+                "ndjson",
+                "--limit",
+                "3",
+                "recruitee",
+                "audit",
+            ],
+            &[],
+        )
+        .stdout,
+    );
+    let table = stdout_of(&ok_run(
+        &env,
+        &[
+            "--sandbox",
+            "-f",
+            "table",
+            "--limit",
+            "3",
+            "recruitee",
+            "audit",
+        ],
+        &[("COLUMNS", "120")],
+    ));
+    let first = table.lines().next().expect("header");
+    assert!(
+        first.contains("CANDIDATE") && first.contains(" ID "),
+        "{table}"
+    );
+    let id = ndjson[0]["candidate"]["id"].to_string();
+    assert!(
+        table.lines().nth(1).expect("a row").contains(&id),
+        "{table}"
     );
 }

@@ -936,3 +936,48 @@ mod any_record {
         }
     }
 }
+
+/// Feishu department times are the tenant's wall clock: with `feishu.tenant_time_zone` set,
+/// their OCSF `time` is the same instant whatever `--tz` says, and nothing is said; without
+/// it, `--tz` is assumed and the run says so once, naming the setting.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tenants_zone_fixes_department_times_whatever_tz_says() {
+    let fake = FeishuFake::start(FeishuState {
+        dept: dept_fixture(),
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let run = |tz: &str, zone: Option<&str>| {
+        let mut cmd = fake.hrlogs_unpaced(&env);
+        if let Some(z) = zone {
+            cmd.env("HRLOGS_FEISHU_TENANT_TIME_ZONE", z);
+        }
+        cmd.args(["feishu", "dept-logs", "--department", "7094136522860922111"])
+            .args(["--since", "2023-11-01", "--until", "2023-11-30"])
+            .args(["--tz", tz, "-f", "ocsf"])
+            .output()
+            .expect("run")
+    };
+    for tz in ["UTC", "America/New_York"] {
+        let out = run(tz, Some("Asia/Shanghai"));
+        let events = common::ndjson(stdout_ok(&out).as_bytes());
+        assert_eq!(
+            events[2]["time"], 1_700_047_545_000_i64,
+            "2023-11-15 19:25:45 in Asia/Shanghai, with --tz {tz}"
+        );
+        assert_eq!(events[2]["timezone_offset"], 480);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("tenant_time_zone"), "{err}");
+    }
+    let out = run("UTC", None);
+    let events = common::ndjson(stdout_ok(&out).as_bytes());
+    assert_eq!(events[2]["time"], 1_700_076_345_000_i64, "read in --tz");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.matches("HRLOGS_FEISHU_TENANT_TIME_ZONE").count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains("UTC"), "names the zone assumed: {err}");
+}

@@ -190,7 +190,7 @@ async fn audit_csv_round_trips_nested_details() {
         .expect("run");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
-        text.starts_with("created_at,actor,event_name,candidate.name,offer.title\n"),
+        text.starts_with("created_at,actor,event_name,candidate.name,candidate.id,offer.title\n"),
         "{text}"
     );
 }

@@ -129,12 +129,20 @@ impl Context {
     }
 
     /// Where the records go, or None with `--dry-run`. Checked before any request, so a bad
-    /// `-o` sends nothing.
+    /// `-o` sends nothing. A csv file written by someone at a terminal draws one hint: a
+    /// workbook keeps what a spreadsheet's csv import mangles.
     pub fn destination(&self) -> Result<Option<Destination>> {
         match (&self.options.output_path, self.options.dry_run) {
             (_, true) => Ok(None),
             (Some(path), false) if !crate::options::is_stdout(path) => {
-                Destination::file(path).map(Some)
+                let dest = Destination::file(path)?;
+                if self.options.output.format == Format::Csv
+                    && !self.options.messages.quiet
+                    && std::io::stderr().is_terminal()
+                {
+                    self.progress.line(&csv_hint(path));
+                }
+                Ok(Some(dest))
             }
             (_, false) => Ok(Some(Destination::stdout())),
         }
@@ -230,6 +238,15 @@ impl Context {
         }
         Ok(())
     }
+}
+
+/// The hint given when a csv file is written at a terminal.
+fn csv_hint(path: &std::path::Path) -> String {
+    let xlsx = path.with_extension("xlsx");
+    format!(
+        "hrlogs: hint: a spreadsheet may turn 19-digit ids into numbers and garble Chinese text from csv; -o {} keeps them intact (csv: --bom for Excel)",
+        xlsx.display()
+    )
 }
 
 /// Splits repeated, comma-separated list flags, trims, refuses empty items, drops repeats

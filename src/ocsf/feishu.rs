@@ -9,30 +9,32 @@ use super::schema::{
     Activity, Actor, Class, Event, ManagedEntity, Metadata, Product, USER_TYPE_USER, User, VERSION,
 };
 use super::{Origin, Subject, text, time_of, unmapped};
+use crate::codes::{Change, Codes};
 
-/// A department operation type: the vendor's words and the OCSF activity it is.
-pub fn dept_activity(operation_type: Option<i64>) -> (String, Activity) {
-    let (words, id, caption) = match operation_type {
-        Some(10) => ("create record", 1, "Create"),
-        Some(20) => ("create/copy version", 3, "Update"),
-        Some(50) => ("edit version", 3, "Update"),
-        Some(60) => ("revoke version", 3, "Update"),
-        Some(70) => ("disable", 9, "Disable"),
-        Some(80) => ("enable", 8, "Enable"),
-        Some(90) => ("delete record", 4, "Delete"),
-        Some(100) => ("custom sort", 3, "Update"),
-        Some(110) => ("update", 3, "Update"),
-        Some(120) => ("edit association rules", 3, "Update"),
-        Some(n) => {
-            let words = format!("operation type {n}");
-            return (words.clone(), Activity::other(words));
-        }
-        None => {
-            let words = "operation type unknown".to_string();
-            return (words.clone(), Activity::other(words));
-        }
+/// An operation type: the vendor's words (from the log's table of codes, `origin.operations`)
+/// and the OCSF activity it is. A code without a documented meaning is Other (99), named
+/// `operation type N`.
+pub fn activity(codes: Option<&Codes>, operation_type: Option<&Value>) -> (String, Activity) {
+    let code = operation_type.and_then(crate::codes::read);
+    let known = code.and_then(|c| codes.and_then(|t| t.get(c)));
+    let Some(known) = known else {
+        let words = match (code, text(operation_type)) {
+            (Some(c), _) => format!("operation type {c}"),
+            (None, Some(t)) => format!("operation type {t}"),
+            (None, None) => "operation type unknown".to_string(),
+        };
+        return (words.clone(), Activity::other(words));
     };
-    (words.to_string(), Activity::defined(id, caption))
+    let words = known.meaning.to_string();
+    let activity = match known.change {
+        Change::Create => Activity::defined(1, "Create"),
+        Change::Update => Activity::defined(3, "Update"),
+        Change::Delete => Activity::defined(4, "Delete"),
+        Change::Enable => Activity::defined(8, "Enable"),
+        Change::Disable => Activity::defined(9, "Disable"),
+        Change::Other => Activity::other(words.clone()),
+    };
+    (words, activity)
 }
 
 fn product(origin: &Origin, feishu: &'static str, lark: &'static str) -> Product {
@@ -82,8 +84,7 @@ pub fn dept_log<'a>(record: Subject<'a, '_>, tz: &TimeZone) -> Result<Event<'a>,
         ("department operation log", &uid),
         |v| text(v).and_then(|t| wall_clock(&t, tz)),
     )?;
-    let operation_type = int(fields.get("operation_type"));
-    let (words, activity) = dept_activity(operation_type);
+    let (words, activity) = activity(origin.operations.as_ref(), fields.get("operation_type"));
     let department = text(fields.get("object_id"));
     let operator = text(fields.get("operator"));
     let metadata = Metadata {
@@ -150,10 +151,7 @@ pub fn talent_log<'a>(record: Subject<'a, '_>) -> Result<Event<'a>, String> {
         int,
     )?;
     let operation_type = text(fields.get("operation_type"));
-    let words = format!(
-        "operation type {}",
-        operation_type.as_deref().unwrap_or("unknown")
-    );
+    let (words, activity) = activity(origin.operations.as_ref(), fields.get("operation_type"));
     let talent = text(fields.get("talent_id"));
     let operator = fields.get("operator");
     let id = text(operator.and_then(|o| o.get("id")));
@@ -181,13 +179,7 @@ pub fn talent_log<'a>(record: Subject<'a, '_>) -> Result<Event<'a>, String> {
         tenant_uid: origin.tenant_uid.clone(),
         sequence: None,
     };
-    let mut event = Event::new(
-        Class::EntityManagement,
-        Activity::other(words.clone()),
-        time,
-        metadata,
-        raw,
-    );
+    let mut event = Event::new(Class::EntityManagement, activity, time, metadata, raw);
     let who = match (&name, &id) {
         (Some(n), Some(i)) => format!("{n} ({i})"),
         (Some(n), None) => n.clone(),

@@ -13,6 +13,7 @@ pub mod schema;
 use jiff::tz::TimeZone;
 use serde_json::{Map, Value};
 
+use crate::codes::Codes;
 use crate::identity::Source;
 use crate::record::Record;
 pub use schema::{Event, VERSION};
@@ -27,6 +28,12 @@ pub struct Origin {
     pub tenant_uid: Option<String>,
     /// Feishu's international edition (a base URL on larksuite.com): products are named Lark.
     pub lark: bool,
+    /// The zone of the times the log writes without an offset (Feishu department logs: the
+    /// tenant's wall clock), when known; else they are read in the zone `event` is given.
+    pub wall_clock: Option<TimeZone>,
+    /// The vendor's table of the log's operation codes, for their meaning (`activity_name`,
+    /// `message`); codes are "other" activities without one.
+    pub operations: Option<Codes>,
 }
 
 impl Origin {
@@ -48,6 +55,24 @@ impl Origin {
             source,
             tenant_uid,
             lark,
+            wall_clock: None,
+            operations: None,
+        }
+    }
+
+    /// The same origin, whose wall-clock times are in `zone` (None: unknown).
+    pub fn with_wall_clock(self, zone: Option<TimeZone>) -> Origin {
+        Origin {
+            wall_clock: zone,
+            ..self
+        }
+    }
+
+    /// The same origin, whose operation codes mean what `codes` says.
+    pub fn with_operations(self, codes: Codes) -> Origin {
+        Origin {
+            operations: Some(codes),
+            ..self
         }
     }
 
@@ -58,6 +83,8 @@ impl Origin {
             source: Source::RecruiteeAudit,
             tenant_uid: (!company.is_empty()).then(|| company.to_string()),
             lark: false,
+            wall_clock: None,
+            operations: None,
         }
     }
 }
@@ -83,7 +110,7 @@ fn time_of<T>(
 }
 
 /// The OCSF event of `record`, whose hrlogs id is `uid`. Times the vendor writes without an
-/// offset are read in `tz`. Fails (with the reason) only when the record has no readable time,
+/// offset are read in the origin's wall-clock zone, else in `tz`. Fails (with the reason) only when the record has no readable time,
 /// which OCSF requires.
 pub fn event<'a>(
     origin: &Origin,
@@ -97,7 +124,10 @@ pub fn event<'a>(
     };
     let subject = Subject(origin, fields, record.raw.get(), uid);
     let mut event = match origin.source {
-        Source::FeishuDeptLogs => feishu::dept_log(subject, tz),
+        Source::FeishuDeptLogs => {
+            let zone = origin.wall_clock.as_ref().unwrap_or(tz);
+            feishu::dept_log(subject, zone)
+        }
         Source::FeishuTalentLogs => feishu::talent_log(subject),
         Source::RecruiteeAudit => recruitee::audit_entry(subject),
     }?;
@@ -166,6 +196,7 @@ fn email(v: Option<&Value>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codes::Change;
     use serde_json::json;
 
     #[test]
@@ -187,6 +218,33 @@ mod tests {
         assert_eq!(Origin::recruitee(" ").tenant_uid, None);
     }
 
+    /// The codes of a test: the department table's shape, without the vendor module (ocsf
+    /// knows no vendor; the real table is checked against these mappings in
+    /// `vendors::feishu::codes`).
+    const DEPT: crate::codes::Codes = crate::codes::Codes {
+        what: "operation type",
+        list: &[
+            code(10, Change::Create),
+            code(20, Change::Update),
+            code(50, Change::Update),
+            code(60, Change::Update),
+            code(70, Change::Disable),
+            code(80, Change::Enable),
+            code(90, Change::Delete),
+            code(100, Change::Update),
+            code(110, Change::Update),
+            code(120, Change::Update),
+        ],
+    };
+
+    const fn code(code: i64, change: Change) -> crate::codes::Code {
+        crate::codes::Code {
+            code,
+            meaning: "words",
+            change,
+        }
+    }
+
     #[test]
     fn department_operation_types_map_to_the_activities_documented() {
         let table = [
@@ -203,9 +261,10 @@ mod tests {
             (7, 99),
         ];
         for (op, activity) in table {
-            assert_eq!(feishu::dept_activity(Some(op)).1.id, activity, "type {op}");
+            let (_, a) = feishu::activity(Some(&DEPT), Some(&json!(op)));
+            assert_eq!(a.id, activity, "type {op}");
         }
-        let (words, other) = feishu::dept_activity(Some(7));
+        let (words, other) = feishu::activity(Some(&DEPT), Some(&json!(7)));
         assert_eq!(other.name, "operation type 7");
         assert_eq!(words, "operation type 7");
     }

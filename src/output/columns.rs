@@ -1,10 +1,15 @@
 //! Columns for csv, xlsx and table: a header, how to get the value from a record (a dotted
-//! path, or a derived value such as Recruitee placements), how a table or workbook shows it,
-//! and whether (and where) it is part of the default table designed for 80 columns.
+//! path, or a derived value such as Recruitee placements), how a table or workbook shows it
+//! ([`human`]: the one place a value becomes what a person reads, for both), and whether (and
+//! where) it is part of the default table designed for 80 columns and of the workbook's first
+//! sheet.
 
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
 use serde_json::Value;
 
 use super::fields::Fields;
+use crate::codes::Codes;
 
 /// How a table (and a workbook) shows a column's value. csv always writes the raw value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,11 +20,14 @@ pub enum Show {
     /// An RFC 3339 timestamp, shown in the chosen zone.
     Timestamp,
     /// A wall-clock time without an offset (`2023-11-15 19:25:45`) in the tenant's zone,
-    /// which the record does not name: shown as given, and the header says so.
+    /// which the record does not name: converted to the chosen zone when the tenant's zone is
+    /// known ([`Zones::wall_clock`]), else shown as given, and the header says which.
     WallClock,
-    /// A Feishu CoreHR department operation type, shown with its documented meaning.
-    DeptOperation,
-    /// Feishu CoreHR `changes` (`[{field, before, after}]`), shown as `field: before → after`.
+    /// A calendar date (`2023-10-28`): a date cell in a workbook, as given elsewhere.
+    Date,
+    /// A code shown with its meaning from the vendor's table (`120 edit association rules`).
+    Code(Codes),
+    /// `changes` (`[{field, before, after}]`), shown as `field: before → after`.
     Changes,
 }
 
@@ -30,11 +38,80 @@ impl Show {
     }
 }
 
+/// The zones of times: the one they are shown in (`--tz`), and the one of the wall-clock
+/// times a log writes without an offset (the tenant's), when it is known.
+#[derive(Debug, Clone)]
+pub struct Zones {
+    pub shown: TimeZone,
+    pub wall_clock: Option<TimeZone>,
+}
+
+impl Zones {
+    /// A time value as an instant, if `how` says the column holds one and it reads as one
+    /// (a wall clock only when its zone is known).
+    pub fn instant(&self, value: &Value, how: Show) -> Option<Timestamp> {
+        match how {
+            Show::Millis => {
+                crate::codes::read(value).and_then(|ms| Timestamp::from_millisecond(ms).ok())
+            }
+            Show::Timestamp => value.as_str().and_then(|s| s.parse::<Timestamp>().ok()),
+            Show::WallClock => {
+                let zone = self.wall_clock.as_ref()?;
+                let civil: jiff::civil::DateTime = value.as_str()?.trim().parse().ok()?;
+                civil.to_zoned(zone.clone()).ok().map(|z| z.timestamp())
+            }
+            _ => None,
+        }
+    }
+
+    /// The zone a time column is shown in, for its header: the chosen zone's name, or None
+    /// for wall clocks shown as given (the tenant's zone unknown).
+    pub fn of(&self, how: Show) -> Option<String> {
+        match how {
+            Show::WallClock if self.wall_clock.is_none() => None,
+            _ => Some(zone_name(&self.shown)),
+        }
+    }
+}
+
+/// The name of a zone for a header: its IANA name, else its current offset.
+pub fn zone_name(tz: &TimeZone) -> String {
+    match tz.iana_name() {
+        Some("Etc/UTC" | "Etc/Universal" | "Etc/Zulu" | "UCT") => "UTC".to_string(),
+        Some(name) => name.to_string(),
+        None => Timestamp::now()
+            .to_zoned(tz.clone())
+            .strftime("UTC%:z")
+            .to_string(),
+    }
+}
+
+/// A value as a person reads it, before any escaping or cutting: times in the shown zone
+/// (`2024-05-01 08:00:00`), codes with their meaning, changes as `field: before → after`
+/// joined by `separator`. The table and the workbook's first sheet both show this.
+pub fn human(value: &Value, how: Show, zones: &Zones, separator: &str) -> String {
+    match how {
+        Show::Millis | Show::Timestamp | Show::WallClock => match zones.instant(value, how) {
+            Some(ts) => ts
+                .to_zoned(zones.shown.clone())
+                .strftime("%Y-%m-%d %H:%M:%S")
+                .to_string(),
+            None => cell_text(value),
+        },
+        Show::Plain | Show::Date => cell_text(value),
+        Show::Code(codes) => codes.text(value),
+        Show::Changes => changes_lines(value).join(separator),
+    }
+}
+
 /// How a column of the default table gives way when the terminal is narrow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fit {
     /// Never cut nor hidden (ids, codes, times except their seconds).
     Keep,
+    /// Not in the terminal table (no room at 80 columns): only among the workbook's human
+    /// columns (a reason, an effective date).
+    SheetOnly,
     /// May be cut, with an ellipsis, down to this many columns (names, titles).
     Shrink(usize),
     /// Hidden whole when there is no room (an id that would be useless cut).
@@ -113,8 +190,11 @@ impl Column {
 pub enum Set {
     /// The default table, designed for 80 columns.
     Table,
-    /// Every csv column (csv, xlsx, `--wide` tables).
+    /// Every csv column (csv, the workbook's raw sheet, `--wide` tables and workbooks).
     Full,
+    /// The workbook's human columns: the default table's, all of them, and those only a
+    /// sheet has room for ([`Fit::SheetOnly`]).
+    Sheet,
 }
 
 /// `--fields` if given (keeping the way a default column with the same path is shown), else
@@ -123,10 +203,13 @@ pub fn choose(fields: &[String], defaults: &[Column], set: Set) -> Vec<Column> {
     if fields.is_empty() {
         return match set {
             Set::Full => defaults.iter().filter(|c| c.csv).cloned().collect(),
-            Set::Table => {
+            Set::Table | Set::Sheet => {
                 let mut cols: Vec<Column> = defaults
                     .iter()
-                    .filter(|c| c.table.is_some())
+                    .filter(|c| {
+                        c.table
+                            .is_some_and(|t| set == Set::Sheet || t.fit != Fit::SheetOnly)
+                    })
                     .cloned()
                     .collect();
                 cols.sort_by_key(|c| c.table.map_or(u8::MAX, |t| t.order));
@@ -216,43 +299,13 @@ impl FieldCheck {
     }
 }
 
-/// The documented meaning of a CoreHR department operation type (FACTS.md).
-pub fn dept_operation(code: i64) -> Option<&'static str> {
-    Some(match code {
-        10 => "create record",
-        20 => "create/copy version",
-        50 => "edit version",
-        60 => "revoke version",
-        70 => "disable",
-        80 => "enable",
-        90 => "delete record",
-        100 => "custom sort",
-        110 => "update",
-        120 => "edit association rules",
-        _ => return None,
-    })
-}
-
-/// `120 edit association rules`; a code without a documented meaning as it is.
-pub fn dept_operation_text(value: &Value) -> String {
-    let code = match value {
-        Value::Number(n) => n.as_i64(),
-        Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    };
-    match code.and_then(|c| dept_operation(c).map(|m| (c, m))) {
-        Some((c, meaning)) => format!("{c} {meaning}"),
-        None => cell_text(value),
-    }
-}
-
-/// `field: before → after` for each change, joined with `; `. A value that already starts
-/// with its own field name (`manager: Tom`) is not prefixed twice.
-pub fn changes_text(value: &Value) -> String {
+/// `field: before → after` for each change. A value that already starts with its own field
+/// name (`manager: Tom`) is not prefixed twice. A value that is not a list is one line, as is.
+pub fn changes_lines(value: &Value) -> Vec<String> {
     let Value::Array(changes) = value else {
-        return cell_text(value);
+        return vec![cell_text(value)];
     };
-    let parts: Vec<String> = changes
+    changes
         .iter()
         .map(|c| {
             let field = c.get("field").map(cell_text).unwrap_or_default();
@@ -272,8 +325,7 @@ pub fn changes_text(value: &Value) -> String {
                 format!("{field}: {before} → {after}")
             }
         })
-        .collect();
-    parts.join("; ")
+        .collect()
 }
 
 #[cfg(test)]
@@ -282,19 +334,9 @@ mod tests {
     use serde_json::json;
 
     #[test]
-    fn dept_operations_carry_their_meaning() {
-        assert_eq!(
-            dept_operation_text(&json!(120)),
-            "120 edit association rules"
-        );
-        assert_eq!(dept_operation_text(&json!("10")), "10 create record");
-        assert_eq!(dept_operation_text(&json!(7)), "7");
-    }
-
-    #[test]
     fn changes_read_as_before_and_after() {
         let v = json!([{"field": "manager", "before": "manager: Tom", "after": "manager: 张三"},
                        {"field": "name", "before": "", "after": "Ops"}]);
-        assert_eq!(changes_text(&v), "manager: Tom → 张三; name: ∅ → Ops");
+        assert_eq!(changes_lines(&v), ["manager: Tom → 张三", "name: ∅ → Ops"]);
     }
 }

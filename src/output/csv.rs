@@ -1,5 +1,5 @@
 //! csv: RFC 4180 with a header row, one row per record; nested values as JSON text; formula
-//! cells neutralised unless `--csv-raw`.
+//! cells neutralised unless `--csv-raw`; a UTF-8 byte-order mark first with `--bom`.
 
 use std::borrow::Cow;
 use std::io::{self, BufWriter};
@@ -21,8 +21,14 @@ impl Csv {
         out: BufWriter<Destination>,
         columns: Vec<Column>,
         safe: bool,
+        bom: bool,
         check: Option<FieldCheck>,
     ) -> Csv {
+        let mut out = out;
+        if bom {
+            // Into the buffer: the first write to the destination carries it.
+            let _ = std::io::Write::write_all(&mut out, "\u{feff}".as_bytes());
+        }
         let mut writer = csv::WriterBuilder::new().from_writer(out);
         let header: Vec<&str> = columns.iter().map(|c| c.header.as_str()).collect();
         let _ = writer.write_record(&header);

@@ -24,7 +24,7 @@ use crate::progress::Progress;
 use crate::record::Record;
 use columns::{FieldCheck, Set};
 
-pub use columns::{Column, Fit, Show, cell_text};
+pub use columns::{Column, Fit, Show, Zones, cell_text, zone_name};
 pub use destination::Destination;
 pub use fields::{Cell, Fields};
 pub use pager::paging;
@@ -57,6 +57,19 @@ pub struct OutputOptions {
     pub wide: bool,
     /// Long tables on a terminal go through a pager (not with `--no-pager`).
     pub pager: bool,
+    /// `--bom`: csv starts with a UTF-8 byte-order mark (for spreadsheets that want one).
+    pub bom: bool,
+}
+
+impl OutputOptions {
+    /// The zones times are shown in: `--tz`, and the tenant's for the wall-clock times of
+    /// the log the records come from, when known.
+    pub fn zones(&self) -> Zones {
+        Zones {
+            shown: self.tz.clone(),
+            wall_clock: self.origin.as_ref().and_then(|o| o.wall_clock.clone()),
+        }
+    }
 }
 
 /// Writes records in one format.
@@ -91,8 +104,26 @@ pub fn sink(
     Ok(match options.format {
         Format::Json => Box::new(json::JsonArray::new(out)),
         Format::Ndjson => Box::new(json::Ndjson::new(out)),
-        Format::Csv => Box::new(csv::Csv::new(out, full, !options.csv_raw, check)),
-        Format::Xlsx => Box::new(xlsx::Xlsx::new(out, full, options.tz.clone(), check)?),
+        Format::Csv => Box::new(csv::Csv::new(
+            out,
+            full,
+            !options.csv_raw,
+            options.bom,
+            check,
+        )),
+        Format::Xlsx => {
+            let human = options.fields.is_empty() && !options.wide;
+            let sheets = xlsx::Sheets {
+                records: if human {
+                    columns::choose(&[], &defaults, Set::Sheet)
+                } else {
+                    full
+                },
+                human,
+                raw: columns::choose(&[], &defaults, Set::Full),
+            };
+            Box::new(xlsx::Xlsx::new(out, sheets, options.zones(), check)?)
+        }
         Format::Table => {
             let default_table = options.fields.is_empty() && !options.wide;
             let columns = if default_table {
@@ -101,7 +132,7 @@ pub fn sink(
                 full
             };
             let table_options = table::TableOptions {
-                tz: options.tz.clone(),
+                zones: options.zones(),
                 color: options.color,
                 fit: default_table,
                 pager: options.pager,

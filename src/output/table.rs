@@ -9,12 +9,10 @@
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 
-use jiff::Timestamp;
-use jiff::tz::TimeZone;
 use serde_json::Value;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
-use super::columns::{Column, FieldCheck, Fit, Show, cell_text, changes_text, dept_operation_text};
+use super::columns::{Column, FieldCheck, Fit, Show, Zones, human};
 use super::fields::Fields;
 use super::{Destination, Sink, escape_for_terminal, pager};
 use crate::record::Record;
@@ -29,7 +27,7 @@ pub const MAX_CELL_WIDTH: usize = 1_000;
 
 /// How a table is laid out.
 pub struct TableOptions {
-    pub tz: TimeZone,
+    pub zones: Zones,
     pub color: bool,
     /// Fit the default table's columns to the terminal (false with `--wide`/`--fields`).
     pub fit: bool,
@@ -62,47 +60,9 @@ impl Table {
     }
 }
 
-/// The name of a zone for a header: its IANA name, else its current offset.
-pub fn zone_name(tz: &TimeZone) -> String {
-    match tz.iana_name() {
-        Some("Etc/UTC" | "Etc/Universal" | "Etc/Zulu" | "UCT") => "UTC".to_string(),
-        Some(name) => name.to_string(),
-        None => Timestamp::now()
-            .to_zoned(tz.clone())
-            .strftime("UTC%:z")
-            .to_string(),
-    }
-}
-
-/// A time value as an instant, if `how` says the column holds one and it reads as one.
-pub fn instant(value: &Value, how: Show) -> Option<Timestamp> {
-    match how {
-        Show::Millis => match value {
-            Value::Number(n) => n.as_i64(),
-            Value::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
-        .and_then(|ms| Timestamp::from_millisecond(ms).ok()),
-        Show::Timestamp => value.as_str().and_then(|s| s.parse::<Timestamp>().ok()),
-        _ => None,
-    }
-}
-
-/// A value as a person reads it (escaped for a terminal).
-pub fn show(value: &Value, how: Show, tz: &TimeZone) -> String {
-    let text = match how {
-        Show::Millis | Show::Timestamp => match instant(value, how) {
-            Some(ts) => ts
-                .to_zoned(tz.clone())
-                .strftime("%Y-%m-%d %H:%M:%S")
-                .to_string(),
-            None => cell_text(value),
-        },
-        Show::WallClock | Show::Plain => cell_text(value),
-        Show::DeptOperation => dept_operation_text(value),
-        Show::Changes => changes_text(value),
-    };
-    bounded(escape_for_terminal(&text))
+/// A value as a person reads it (escaped for a terminal, at most [`MAX_CELL_WIDTH`] wide).
+pub fn show(value: &Value, how: Show, zones: &Zones) -> String {
+    bounded(escape_for_terminal(&human(value, how, zones, "; ")))
 }
 
 /// `text` cut to [`MAX_CELL_WIDTH`] columns with `…` when it is longer (each character
@@ -129,15 +89,16 @@ fn bounded(text: String) -> String {
     text
 }
 
-/// The header of a column: time columns name their zone.
-fn header(column: &Column, tz: &TimeZone, default_table: bool) -> String {
+/// The header of a column: time columns name their zone (a wall clock shown as given says
+/// it is the tenant's).
+fn header(column: &Column, zones: &Zones, default_table: bool) -> String {
     let base = match (default_table, column.table) {
         (true, Some(spec)) => spec.header.to_string(),
         _ => column.header.clone(),
     };
-    let text = match column.show {
-        Show::Millis | Show::Timestamp => format!("{base} {}", zone_name(tz)),
-        Show::WallClock => format!("{base} (tenant)"),
+    let text = match (column.show.is_time(), zones.of(column.show)) {
+        (true, Some(zone)) => format!("{base} {zone}"),
+        (true, None) => format!("{base} (tenant)"),
         _ => base,
     };
     escape_for_terminal(&text)
@@ -152,7 +113,7 @@ impl Sink for Table {
         let row = self
             .columns
             .iter()
-            .map(|c| show(&fields.value(c), c.show, &self.options.tz))
+            .map(|c| show(&fields.value(c), c.show, &self.options.zones))
             .collect();
         self.rows.push(row);
         Ok(())
@@ -182,7 +143,7 @@ impl Sink for Table {
         let headers: Vec<String> = self
             .columns
             .iter()
-            .map(|c| header(c, &self.options.tz, self.options.fit))
+            .map(|c| header(c, &self.options.zones, self.options.fit))
             .collect();
         let fits: Vec<Fit> = self
             .columns
@@ -510,10 +471,17 @@ mod tests {
         assert_eq!(wrap("short", 10), vec!["short"]);
     }
 
+    fn utc() -> Zones {
+        Zones {
+            shown: jiff::tz::TimeZone::UTC,
+            wall_clock: None,
+        }
+    }
+
     #[test]
     fn no_cell_is_wider_than_the_bound() {
         let long = "x".repeat(5 * MAX_CELL_WIDTH);
-        let cell = show(&Value::from(long), Show::Plain, &TimeZone::UTC);
+        let cell = show(&Value::from(long), Show::Plain, &utc());
         assert_eq!(cell.width(), MAX_CELL_WIDTH);
         assert!(cell.ends_with("x…"));
         let wide = "陈".repeat(MAX_CELL_WIDTH);
@@ -530,7 +498,7 @@ mod tests {
         let escaped = show(
             &Value::from("\u{1b}".repeat(MAX_CELL_WIDTH)),
             Show::Plain,
-            &TimeZone::UTC,
+            &utc(),
         );
         assert!(escaped.width() <= MAX_CELL_WIDTH && escaped.starts_with("\\u{1b}"));
     }

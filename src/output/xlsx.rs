@@ -1,22 +1,28 @@
-//! xlsx: a workbook for spreadsheets, written with rust_xlsxwriter in constant-memory mode
-//! (rows stream to a temporary file, not to memory). A bold, frozen header row with a filter;
-//! every id and string a text cell exactly as the vendor sent it (no formula can exist, no
-//! `'`, no 19-digit id turned into a float); times as date-time cells in the chosen zone
-//! (Feishu department times as the tenant's wall clock, which the record does not name).
+//! xlsx: a workbook for people, written with rust_xlsxwriter in constant-memory mode (each
+//! sheet's rows stream to a temporary file of its own as they are written, not to memory, so
+//! both sheets are written row by row at once).
+//!
+//! The first sheet, "records", holds the human columns of the table (when, who, what happened
+//! in words, on what) with the ids beside them, all of them whatever the width (`--wide` and
+//! `--fields` choose others): codes with their meaning, a change as `field: before → after`,
+//! one per line in its cell. The second, "raw", holds the vendor's fields, the columns csv has
+//! by default, as text cells exactly as sent. Both have a bold, frozen header row with a
+//! filter; every id and string is a text cell exactly as shown (no formula can exist, no `'`,
+//! no 19-digit id turned into a float); times on the first sheet are date-time cells in the
+//! chosen zone (Feishu department times converted from the tenant's zone when it is known,
+//! else as given, and the header says which), dates are date cells.
 //! A value longer than a cell holds is cut to fit, ending in [`CUT_MARKER`], and the run warns
 //! once how many cells were cut: a workbook never fails for one long value.
 
 use std::io::{self, BufWriter};
 
-use jiff::civil::DateTime;
-use jiff::tz::TimeZone;
-use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, XlsxError};
+use jiff::civil::{Date, DateTime};
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 use serde_json::Value;
 use unicode_width::UnicodeWidthStr;
 
-use super::columns::{Column, FieldCheck, Show, cell_text};
+use super::columns::{Column, FieldCheck, Show, Zones, human};
 use super::fields::Fields;
-use super::table::{instant, zone_name};
 use super::{Destination, Sink};
 use crate::record::Record;
 
@@ -30,14 +36,33 @@ const MAX_ROWS: u32 = 1_048_575;
 const MIN_WIDTH: usize = 8;
 const MAX_WIDTH: usize = 60;
 
+/// The columns of the workbook's two sheets.
+pub struct Sheets {
+    /// The first sheet's columns, and whether they are the human defaults (headed as the
+    /// table heads them).
+    pub records: Vec<Column>,
+    pub human: bool,
+    /// The raw sheet's columns (csv's defaults).
+    pub raw: Vec<Column>,
+}
+
+/// One sheet being written: its columns, how its cells are made, its column widths.
+struct Sheet {
+    index: usize,
+    columns: Vec<Column>,
+    /// Cells as people read them (times and dates as such); else the raw text.
+    shown: bool,
+    widths: Vec<usize>,
+}
+
 pub struct Xlsx {
     out: Option<BufWriter<Destination>>,
     book: Workbook,
-    columns: Vec<Column>,
-    tz: TimeZone,
+    sheets: Vec<Sheet>,
+    zones: Zones,
     time: Format,
+    date: Format,
     row: u32,
-    widths: Vec<usize>,
     check: Option<FieldCheck>,
     /// Cells cut to fit.
     cut: u64,
@@ -47,69 +72,168 @@ fn xlsx_error(e: XlsxError) -> io::Error {
     io::Error::other(format!("cannot write the workbook: {e}"))
 }
 
+fn col_of(i: usize) -> io::Result<u16> {
+    u16::try_from(i).map_err(|_| io::Error::other("a worksheet holds at most 16,384 columns"))
+}
+
+/// Adds a constant-memory sheet named `name` with `headers` in bold and frozen.
+fn add_sheet(book: &mut Workbook, name: &str, headers: &[String]) -> io::Result<Vec<usize>> {
+    let bold = Format::new().set_bold();
+    let sheet = book
+        .add_worksheet_with_constant_memory()
+        .map_err(xlsx_error)?;
+    sheet.set_name(name).map_err(xlsx_error)?;
+    let mut widths = Vec::with_capacity(headers.len());
+    for (i, text) in headers.iter().enumerate() {
+        widths.push(text.width() + 2);
+        sheet
+            .write_string_with_format(0, col_of(i)?, text, &bold)
+            .map_err(xlsx_error)?;
+    }
+    sheet.set_freeze_panes(1, 0).map_err(xlsx_error)?;
+    Ok(widths)
+}
+
+/// The header of a column on the first sheet: a time column names its zone (a wall clock
+/// shown as given says it is the tenant's clock).
+fn header(column: &Column, human: bool, zones: &Zones) -> String {
+    let base = match (human, column.table) {
+        (true, Some(spec)) => spec.header.to_string(),
+        _ => column.header.clone(),
+    };
+    match (column.show.is_time(), zones.of(column.show)) {
+        (true, Some(zone)) => format!("{base} ({zone})"),
+        (true, None) => format!("{base} (tenant clock)"),
+        _ => base,
+    }
+}
+
+/// An Excel date-time from a civil date-time, if Excel can hold it.
+fn excel(civil: DateTime) -> Option<ExcelDateTime> {
+    let year = u16::try_from(civil.year()).ok()?;
+    let month = u8::try_from(civil.month()).ok()?;
+    let day = u8::try_from(civil.day()).ok()?;
+    let hour = u16::try_from(civil.hour()).ok()?;
+    let minute = u8::try_from(civil.minute()).ok()?;
+    let second = u8::try_from(civil.second()).ok()?;
+    let milli = u16::try_from(civil.millisecond()).ok()?;
+    ExcelDateTime::from_ymd(year, month, day)
+        .and_then(|d| d.and_hms_milli(hour, minute, second, milli))
+        .ok()
+}
+
+/// A cell as it is written.
+enum Cell {
+    Time(ExcelDateTime),
+    Date(ExcelDateTime),
+    Text(String),
+}
+
 impl Xlsx {
     pub fn new(
         out: BufWriter<Destination>,
-        columns: Vec<Column>,
-        tz: TimeZone,
+        columns: Sheets,
+        zones: Zones,
         check: Option<FieldCheck>,
     ) -> io::Result<Xlsx> {
         let mut book = Workbook::new();
-        let header = Format::new().set_bold();
-        let time = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
-        let mut widths = Vec::with_capacity(columns.len());
-        {
-            let sheet = book
-                .add_worksheet_with_constant_memory()
-                .map_err(xlsx_error)?;
-            sheet.set_name("records").map_err(xlsx_error)?;
-            for (i, c) in columns.iter().enumerate() {
-                let col = u16::try_from(i).map_err(|_| io::Error::other("too many columns"))?;
-                let text = match c.show {
-                    Show::Millis | Show::Timestamp => format!("{} ({})", c.header, zone_name(&tz)),
-                    Show::WallClock => format!("{} (tenant clock)", c.header),
-                    _ => c.header.clone(),
-                };
-                widths.push(text.width() + 2);
-                sheet
-                    .write_string_with_format(0, col, text, &header)
-                    .map_err(xlsx_error)?;
-            }
-            sheet.set_freeze_panes(1, 0).map_err(xlsx_error)?;
-        }
+        let headers: Vec<String> = columns
+            .records
+            .iter()
+            .map(|c| header(c, columns.human, &zones))
+            .collect();
+        let widths = add_sheet(&mut book, "records", &headers)?;
+        let mut sheets = vec![Sheet {
+            index: 0,
+            columns: columns.records,
+            shown: true,
+            widths,
+        }];
+        let raw_headers: Vec<String> = columns.raw.iter().map(|c| c.header.clone()).collect();
+        let widths = add_sheet(&mut book, "raw", &raw_headers)?;
+        sheets.push(Sheet {
+            index: 1,
+            columns: columns.raw,
+            shown: false,
+            widths,
+        });
         Ok(Xlsx {
             out: Some(out),
             book,
-            columns,
-            tz,
-            time,
+            sheets,
+            zones,
+            time: Format::new().set_num_format("yyyy-mm-dd hh:mm:ss"),
+            date: Format::new().set_num_format("yyyy-mm-dd"),
             row: 0,
-            widths,
             check,
             cut: 0,
         })
     }
 
-    /// The date-time cell for a time value, in the chosen zone (wall clocks as given).
-    fn datetime(&self, value: &Value, show: Show) -> Option<ExcelDateTime> {
-        let civil: DateTime = match show {
-            Show::Millis | Show::Timestamp => {
-                instant(value, show)?.to_zoned(self.tz.clone()).datetime()
+    /// The cell of `column` as people read it: a time or date cell where the value is one,
+    /// else its text (codes with their meaning, changes one per line).
+    fn shown(&self, value: &Value, show: Show) -> Cell {
+        let time = match show {
+            Show::Millis | Show::Timestamp | Show::WallClock => {
+                match self.zones.instant(value, show) {
+                    Some(ts) => Some(ts.to_zoned(self.zones.shown.clone()).datetime()),
+                    // A wall clock whose zone is unknown: as given.
+                    None if show == Show::WallClock => value
+                        .as_str()
+                        .and_then(|t| t.trim().parse::<DateTime>().ok()),
+                    None => None,
+                }
             }
-            Show::WallClock => value.as_str()?.trim().parse().ok()?,
-            _ => return None,
+            _ => None,
         };
-        let year = u16::try_from(civil.year()).ok()?;
-        let month = u8::try_from(civil.month()).ok()?;
-        let day = u8::try_from(civil.day()).ok()?;
-        let hour = u16::try_from(civil.hour()).ok()?;
-        let minute = u8::try_from(civil.minute()).ok()?;
-        let second = u8::try_from(civil.second()).ok()?;
-        let milli = u16::try_from(civil.millisecond()).ok()?;
-        ExcelDateTime::from_ymd(year, month, day)
-            .and_then(|d| d.and_hms_milli(hour, minute, second, milli))
-            .ok()
+        if let Some(t) = time.and_then(excel) {
+            return Cell::Time(t);
+        }
+        if show == Show::Date {
+            let date = value.as_str().and_then(|t| t.trim().parse::<Date>().ok());
+            if let Some(d) = date.and_then(|d| excel(d.to_datetime(jiff::civil::Time::midnight())))
+            {
+                return Cell::Date(d);
+            }
+        }
+        Cell::Text(human(value, show, &self.zones, "\n"))
     }
+}
+
+/// Writes one cell; returns its width in the column, or None when nothing was written.
+fn write_cell(
+    sheet: &mut Worksheet,
+    (row, col): (u32, u16),
+    cell: Cell,
+    (time, date): (&Format, &Format),
+    cut: &mut u64,
+) -> io::Result<Option<usize>> {
+    Ok(Some(match cell {
+        Cell::Time(t) => {
+            sheet
+                .write_datetime_with_format(row, col, t, time)
+                .map_err(xlsx_error)?;
+            19
+        }
+        Cell::Date(d) => {
+            sheet
+                .write_datetime_with_format(row, col, d, date)
+                .map_err(xlsx_error)?;
+            10
+        }
+        Cell::Text(mut text) => {
+            if text.is_empty() {
+                return Ok(None);
+            }
+            if let Some(shorter) = fit_cell(&text) {
+                text = shorter;
+                *cut += 1;
+            }
+            let width = text.lines().map(|l| l.width()).max().unwrap_or(0);
+            sheet.write_string(row, col, text).map_err(xlsx_error)?;
+            width
+        }
+    }))
 }
 
 impl Sink for Xlsx {
@@ -125,41 +249,23 @@ impl Sink for Xlsx {
         }
         self.row += 1;
         let row = self.row;
-        let cells: Vec<(Value, Option<ExcelDateTime>)> = self
-            .columns
-            .iter()
-            .map(|c| {
-                let v = fields.value(c);
-                let t = self.datetime(&v, c.show);
-                (v, t)
-            })
-            .collect();
-        let sheet = self.book.worksheet_from_index(0).map_err(xlsx_error)?;
-        for (i, (v, time)) in cells.iter().enumerate() {
-            let col = u16::try_from(i).map_err(|_| io::Error::other("too many columns"))?;
-            let width = match time {
-                Some(t) => {
-                    sheet
-                        .write_datetime_with_format(row, col, t, &self.time)
-                        .map_err(xlsx_error)?;
-                    19
+        for s in 0..self.sheets.len() {
+            let cells: Vec<Cell> = self.sheets[s]
+                .columns
+                .iter()
+                .map(|c| match self.sheets[s].shown {
+                    true => self.shown(&fields.value(c), c.show),
+                    false => Cell::Text(fields.cell(c).text.into_owned()),
+                })
+                .collect();
+            let index = self.sheets[s].index;
+            let sheet = self.book.worksheet_from_index(index).map_err(xlsx_error)?;
+            for (i, cell) in cells.into_iter().enumerate() {
+                let formats = (&self.time, &self.date);
+                let written = write_cell(sheet, (row, col_of(i)?), cell, formats, &mut self.cut)?;
+                if let (Some(width), Some(w)) = (written, self.sheets[s].widths.get_mut(i)) {
+                    *w = (*w).max(width + 1);
                 }
-                None => {
-                    let mut text = cell_text(v);
-                    if text.is_empty() {
-                        continue;
-                    }
-                    if let Some(cut) = fit_cell(&text) {
-                        text = cut;
-                        self.cut += 1;
-                    }
-                    let width = text.lines().map(|l| l.width()).max().unwrap_or(0);
-                    sheet.write_string(row, col, text).map_err(xlsx_error)?;
-                    width
-                }
-            };
-            if let Some(w) = self.widths.get_mut(i) {
-                *w = (*w).max(width + 1);
             }
         }
         Ok(())
@@ -190,20 +296,20 @@ impl Sink for Xlsx {
     }
 
     fn finish(mut self: Box<Self>) -> io::Result<BufWriter<Destination>> {
-        let last_col = u16::try_from(self.columns.len().saturating_sub(1))
-            .map_err(|_| io::Error::other("too many columns"))?;
-        {
-            let sheet = self.book.worksheet_from_index(0).map_err(xlsx_error)?;
-            for (i, w) in self.widths.iter().enumerate() {
-                let col = u16::try_from(i).map_err(|_| io::Error::other("too many columns"))?;
+        for s in &self.sheets {
+            let sheet = self
+                .book
+                .worksheet_from_index(s.index)
+                .map_err(xlsx_error)?;
+            for (i, w) in s.widths.iter().enumerate() {
                 let w = (*w).clamp(MIN_WIDTH, MAX_WIDTH);
                 sheet
-                    .set_column_width(col, u32::try_from(w).unwrap_or(60))
+                    .set_column_width(col_of(i)?, u32::try_from(w).unwrap_or(60))
                     .map_err(xlsx_error)?;
             }
-            if !self.columns.is_empty() {
+            if let Some(last) = s.columns.len().checked_sub(1) {
                 sheet
-                    .autofilter(0, 0, self.row, last_col)
+                    .autofilter(0, 0, self.row, col_of(last)?)
                     .map_err(xlsx_error)?;
             }
         }

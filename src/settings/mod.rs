@@ -255,7 +255,7 @@ impl Settings {
         file::default_path()
     }
 
-    fn entry(&self, key: &Key) -> Option<&Entry> {
+    pub(crate) fn entry(&self, key: &Key) -> Option<&Entry> {
         self.entries.iter().find(|e| e.key.is(key))
     }
 

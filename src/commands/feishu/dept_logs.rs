@@ -14,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::identity::Source;
 use crate::output::{Column, Fit, Show};
 use crate::plan::merge_groups;
+use crate::vendors::feishu::codes;
 use crate::vendors::feishu::dept_logs::{self, DeptLogsQuery, MAX_PAGE_SIZE};
 
 const EXAMPLES: &str = "\
@@ -37,7 +38,9 @@ Examples:
 /// by itself and merges the answers, so any number of departments and any span work.
 /// Dates are whole days: the API reads --since as 00:00:00 and --until as 23:59:59.
 /// operation_time is the tenant's wall clock (no offset): tables show it as given, whatever
-/// --tz says, under the header TIME (tenant).
+/// --tz says, under the header TIME (tenant), unless feishu.tenant_time_zone
+/// (HRLOGS_FEISHU_TENANT_TIME_ZONE) names the tenant's zone; OCSF and workbooks read it in
+/// that zone (without it: in --tz, and the run says so).
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
 pub struct DeptLogsArgs {
@@ -82,10 +85,11 @@ impl DepartmentIdType {
     }
 }
 
-/// The csv/xlsx columns; the default table shows when, who (employee number), the operation
-/// with its documented meaning and the change as `field: before → after`, then the department.
-/// `operation_time` is the tenant's wall clock without an offset: shown as given, whatever
-/// `--tz` says, and the header says so.
+/// The csv columns (and the workbook's raw sheet); the default table shows when, who
+/// (employee number), the operation with its documented meaning and the change as
+/// `field: before → after`, then the department; the workbook's first sheet adds the reason
+/// and the effective date. `operation_time` is the tenant's wall clock without an offset:
+/// shown as given unless `feishu.tenant_time_zone` names its zone, and the header says which.
 pub fn columns() -> Vec<Column> {
     vec![
         Column::path("operation_time")
@@ -93,14 +97,16 @@ pub fn columns() -> Vec<Column> {
             .table(0, "TIME", Fit::Keep),
         Column::path("object_id").table(4, "DEPARTMENT", Fit::Hide),
         Column::path("operation_type")
-            .show(Show::DeptOperation)
+            .show(Show::Code(codes::DEPT_OPERATIONS))
             .table(2, "OPERATION", Fit::Keep),
         Column::path("operator").table(1, "BY", Fit::Keep),
         Column::path("changes")
             .show(Show::Changes)
             .table(3, "CHANGE", Fit::Last),
-        Column::path("operation_reason"),
-        Column::path("effective_time"),
+        Column::path("operation_reason").table(5, "REASON", Fit::SheetOnly),
+        Column::path("effective_time")
+            .show(Show::Date)
+            .table(6, "EFFECTIVE", Fit::SheetOnly),
     ]
 }
 

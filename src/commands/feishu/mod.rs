@@ -13,6 +13,8 @@ use crate::error::Result;
 use crate::fetch::{Lane, Pacer};
 use crate::identity::Source;
 use crate::ocsf::Origin;
+use crate::output::Format;
+use crate::vendors::feishu::codes;
 use crate::vendors::feishu::settings::{self as keys, FeishuSettings};
 use crate::vendors::feishu::{Feishu, TokenSource, token_request_description};
 
@@ -77,12 +79,48 @@ pub fn client(ctx: &Context, dry_run: bool) -> Result<Arc<Feishu>> {
     }))
 }
 
-/// Which Feishu log and tenant the records come from (for `-f ocsf`): the app id, else the
-/// base URL's host.
+/// Which Feishu log and tenant the records come from (for `-f ocsf` and the zone of xlsx
+/// times): the app id, else the base URL's host; the table of the log's operation codes; for
+/// department logs, the tenant's zone (`feishu.tenant_time_zone`). Without that zone, a run
+/// whose output depends on it (`-f ocsf` or `xlsx`) says once which zone it assumed and how
+/// to set it.
 pub fn origin(ctx: &Context, source: Source) -> Origin {
     let base = ctx.settings.plain(&keys::BASE_URL).unwrap_or_default();
     let app_id = ctx.settings.plain(&keys::APP_ID);
-    Origin::feishu(source, &base, app_id.as_deref())
+    let origin = Origin::feishu(source, &base, app_id.as_deref());
+    if source != Source::FeishuDeptLogs {
+        return origin.with_operations(codes::TALENT_OPERATIONS);
+    }
+    let zone = match keys::tenant_time_zone(&ctx.settings) {
+        Ok(zone) => zone,
+        Err(e) => {
+            ctx.progress.warn(&e.to_string());
+            None
+        }
+    };
+    let format = ctx.options.output.format;
+    if zone.is_none() && matches!(format, Format::Ocsf | Format::Xlsx) {
+        ctx.progress.warn(&assumed_zone(ctx.tz(), format));
+    }
+    origin
+        .with_operations(codes::DEPT_OPERATIONS)
+        .with_wall_clock(zone)
+}
+
+/// The warning of a run that reads department log times without knowing the tenant's zone.
+fn assumed_zone(tz: &jiff::tz::TimeZone, format: Format) -> String {
+    let what = match format {
+        Format::Ocsf => format!(
+            "their OCSF `time` assumes the tenant's clock is {} (--tz, else TZ)",
+            crate::output::zone_name(tz)
+        ),
+        _ => "the workbook shows them as given, in no named zone".to_string(),
+    };
+    format!(
+        "Feishu department log times carry no time zone: {what}; set {} or `{}` in the [feishu] table (e.g. Asia/Shanghai) to the tenant's zone",
+        keys::TENANT_TIME_ZONE.env,
+        keys::TENANT_TIME_ZONE.name
+    )
 }
 
 /// What `--dry-run` shows before the API requests: the token exchange, if one would be made.

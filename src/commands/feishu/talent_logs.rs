@@ -8,6 +8,7 @@ use crate::identity::Source;
 use crate::output::{Column, Fit, Show};
 use crate::plan::{filter, merge_groups};
 use crate::time::Bound;
+use crate::vendors::feishu::codes;
 use crate::vendors::feishu::talent_logs::{self, MAX_PAGE_SIZE, TalentLogsQuery};
 
 /// The most chains one query is split into.
@@ -44,7 +45,14 @@ pub struct TalentLogsArgs {
         required = true
     )]
     pub operators: Vec<String>,
-    /// Operation type IDs (integers from Feishu's operation type enum; any integer is accepted)
+    /// Operation type IDs, as Feishu Hire numbers them (repeat or separate with commas)
+    ///
+    /// Feishu defines them on its Hire enum page, section 操作类型枚举定义:
+    ///
+    /// https://open.feishu.cn/document/server-docs/hire-v1/enum
+    ///
+    /// Its own examples use 1 and 3001. Any integer is accepted. Tables, workbooks and OCSF
+    /// show a code's meaning when hrlogs knows it, else the number.
     #[arg(
         long = "operation",
         value_name = "N",
@@ -91,21 +99,24 @@ impl UserIdType {
     }
 }
 
-/// The default columns of csv and table.
-/// The default table shows when, who (the operator's names), the operation type (Feishu
-/// publishes no meaning that hrlogs could show), then the talent and application.
+/// The default columns of csv and table. The default table shows when, who (the operator's
+/// names), the operation type (with its meaning from Feishu's enum, when the table of codes
+/// holds one), then the talent and application; the workbook's first sheet adds the
+/// operator's id.
 pub fn columns() -> Vec<Column> {
     vec![
         Column::path("operation_time")
             .show(Show::Millis)
             .table(0, "TIME", Fit::Keep),
-        Column::path("operator.id"),
+        Column::path("operator.id").table(5, "OPERATOR ID", Fit::SheetOnly),
         Column::path("operator.name.zh_cn"),
         Column::path("operator.name.en_us"),
         Column::derived("operator", "operator", operator_name)
             .table_only()
             .table(1, "OPERATOR", Fit::Shrink(10)),
-        Column::path("operation_type").table(2, "OPERATION", Fit::Keep),
+        Column::path("operation_type")
+            .show(Show::Code(codes::TALENT_OPERATIONS))
+            .table(2, "OPERATION", Fit::Keep),
         Column::path("talent_id").table(3, "TALENT", Fit::Keep),
         Column::path("application_id").table(4, "APPLICATION", Fit::Hide),
     ]

@@ -70,7 +70,8 @@ pub struct AuditArgs {
     pub from_archive: bool,
 }
 
-/// When, who, the event as Recruitee names it, and the candidate and job it concerns.
+/// When, who, the event as Recruitee names it, and the candidate (name and id: names are
+/// shared) and job it concerns. At 80 columns the id gives way first, as id columns do.
 pub fn columns() -> Vec<Column> {
     vec![
         Column::path("created_at")
@@ -79,7 +80,8 @@ pub fn columns() -> Vec<Column> {
         Column::path("actor").table(1, "ACTOR", Fit::Shrink(10)),
         Column::path("event_name").table(2, "EVENT", Fit::Last),
         Column::path("candidate.name").table(3, "CANDIDATE", Fit::Shrink(10)),
-        Column::path("offer.title").table(4, "JOB", Fit::ShrinkOrHide(12)),
+        Column::path("candidate.id").table(4, "ID", Fit::Hide),
+        Column::path("offer.title").table(5, "JOB", Fit::ShrinkOrHide(12)),
     ]
 }
 

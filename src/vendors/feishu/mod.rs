@@ -2,6 +2,7 @@
 //! judged (`code != 0` is a failure whatever the HTTP status).
 
 mod auth;
+pub mod codes;
 pub mod dept_logs;
 pub mod settings;
 pub mod talent_logs;

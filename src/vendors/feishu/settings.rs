@@ -2,9 +2,10 @@
 //! secret or not) declared once, and the typed value they are read into. `config show`,
 //! `config init`, `config.example.toml` and the README's key table are generated from [`KEYS`].
 
+use jiff::tz::TimeZone;
 use secrecy::SecretString;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::settings::{Key, Settings};
 
 pub const APP_ID: Key = Key {
@@ -72,12 +73,22 @@ pub const MAX_IN_FLIGHT: Key = Key {
     doc: "Requests to Feishu under way at once, across all page chains",
 };
 
+pub const TENANT_TIME_ZONE: Key = Key {
+    section: "feishu",
+    name: "tenant_time_zone",
+    env: "HRLOGS_FEISHU_TENANT_TIME_ZONE",
+    secret: false,
+    default: None,
+    doc: "The tenant's time zone (IANA, e.g. Asia/Shanghai): department log times carry none; OCSF and xlsx read them in it [default: --tz, with a warning]",
+};
+
 /// Every key of the section, in the order they are listed.
 pub const KEYS: &[Key] = &[
     APP_ID,
     APP_SECRET,
     TENANT_ACCESS_TOKEN,
     BASE_URL,
+    TENANT_TIME_ZONE,
     TALENT_LOGS_PER_SECOND,
     TALENT_LOGS_PER_MINUTE,
     DEPT_LOGS_PER_SECOND,
@@ -94,6 +105,8 @@ pub struct FeishuSettings {
     pub talent_logs_per_minute: u32,
     pub dept_logs_per_second: u32,
     pub max_in_flight: u32,
+    /// The zone of the tenant's wall clock (department log times), when set.
+    pub tenant_time_zone: Option<TimeZone>,
 }
 
 impl FeishuSettings {
@@ -107,6 +120,22 @@ impl FeishuSettings {
             talent_logs_per_minute: s.number(&TALENT_LOGS_PER_MINUTE)?,
             dept_logs_per_second: s.number(&DEPT_LOGS_PER_SECOND)?,
             max_in_flight: s.number(&MAX_IN_FLIGHT)?,
+            tenant_time_zone: tenant_time_zone(s)?,
         })
     }
+}
+
+/// `feishu.tenant_time_zone`, if set: a zone, or a config error naming the key, the value and
+/// where it came from.
+pub fn tenant_time_zone(s: &Settings) -> Result<Option<TimeZone>> {
+    let Some(name) = s.plain(&TENANT_TIME_ZONE) else {
+        return Ok(None);
+    };
+    crate::time::zone(Some(name.trim())).map(Some).map_err(|e| {
+        let origin = s
+            .entry(&TENANT_TIME_ZONE)
+            .map(|e| e.origin.to_string())
+            .unwrap_or_default();
+        Error::config(format!("{} (from {origin}): {e}", TENANT_TIME_ZONE.path()))
+    })
 }
