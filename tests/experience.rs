@@ -1108,3 +1108,44 @@ async fn a_vendor_wait_shows_while_it_lasts() {
         "gone once over: {lines:?}"
     );
 }
+
+/// The pager decides on the lines the table draws, wrapped changes included: department
+/// records whose changes go on under themselves fill more lines than there are records.
+#[test]
+fn a_table_that_wraps_past_the_screen_is_paged() {
+    let env = Env::new();
+    let args = words(
+        "--sandbox --limit 22 -f table feishu dept-logs --department 7094136522860922111 --since 1000d",
+    );
+    let piped = env
+        .hrlogs()
+        .env("COLUMNS", "80")
+        .args(&args)
+        .output()
+        .expect("run");
+    assert!(piped.status.success(), "{}", stderr_of(&piped));
+    let drawn = stdout_of(&piped).lines().count();
+    // A header and 22 records, some of them on two lines.
+    assert!(drawn > 23 + 3, "the sample wraps: {drawn} lines");
+    let rows = u16::try_from(drawn - 1).expect("a height");
+    let pager = [("HRLOGS_PAGER", "sed s/^/PAGED:/")];
+    let (bytes, code) = on_terminal_sized(&env, &args, &pager, rows, 80);
+    let text = String::from_utf8_lossy(&bytes);
+    assert_eq!(code, 0, "{text:.2000}");
+    let tail: String = text
+        .chars()
+        .rev()
+        .take(1500)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    assert!(
+        text.matches("PAGED:").count() == drawn,
+        "{drawn} lines on a screen of {rows}: every line paged: {tail}"
+    );
+    // One line more than it draws: not paged.
+    let rows = u16::try_from(drawn + 2).expect("a height");
+    let (bytes, _) = on_terminal_sized(&env, &args, &pager, rows, 80);
+    assert!(!String::from_utf8_lossy(&bytes).contains("PAGED:"));
+}
