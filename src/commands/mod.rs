@@ -72,7 +72,7 @@ async fn in_context(
 ) -> Result<()> {
     let ctx = Context::new(Options::resolve(global)?).await?;
     let result = command(&ctx).await;
-    ctx.progress.finish();
+    ctx.progress.finish(result.is_ok());
     result
 }
 
