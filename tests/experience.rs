@@ -1384,3 +1384,53 @@ fn follow_leaves_no_progress_line_between_rounds() {
         "the round's summary is the last line: {lines:#?}"
     );
 }
+
+/// `-h` shows a command's own flags and points to `--help` for the global ones, which only
+/// `--help` lists: `archive verify -h` does not list `--csv-raw`.
+#[test]
+fn short_help_shows_the_commands_own_flags() {
+    let env = Env::new();
+    let help = |path: &[&str], flag: &str| {
+        let out = env
+            .hrlogs()
+            .env("COLUMNS", "80")
+            .args(path)
+            .arg(flag)
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{path:?} {flag}");
+        stdout_of(&out)
+    };
+    for path in COMMANDS {
+        let short = help(path, "-h");
+        let long = help(path, "--help");
+        for global in ["--csv-raw", "--no-pager", "--page-size", "--max-retries"] {
+            assert!(
+                !short.contains(global),
+                "{path:?} -h lists {global}:\n{short}"
+            );
+            assert!(long.contains(global), "{path:?} --help lists {global}");
+        }
+        assert!(
+            short.contains("--help lists them"),
+            "{path:?} -h points to --help:\n{short}"
+        );
+        assert!(!long.contains("--help lists them"), "{path:?}");
+        assert!(
+            short.lines().count() < 60,
+            "{path:?} -h is {} lines:\n{short}",
+            short.lines().count()
+        );
+        for line in short.lines() {
+            assert!(
+                unicode_width::UnicodeWidthStr::width(line) <= 80,
+                "{path:?}: wider than 80: {line:?}"
+            );
+        }
+    }
+    insta::assert_snapshot!("short_help_audit", help(&["recruitee", "audit"], "-h"));
+    insta::assert_snapshot!(
+        "short_help_archive_verify",
+        help(&["archive", "verify"], "-h")
+    );
+}

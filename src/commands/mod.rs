@@ -11,7 +11,6 @@ pub mod sync;
 use std::io::IsTerminal;
 use std::sync::Arc;
 
-use clap::CommandFactory;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
@@ -47,7 +46,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     let global = cli.global;
     match cli.command {
         Command::Completions(args) => {
-            let mut cmd = Cli::command();
+            let mut cmd = crate::cli::command();
             clap_complete::generate(args.shell, &mut cmd, "hrlogs", &mut std::io::stdout());
             Ok(())
         }
