@@ -1434,3 +1434,29 @@ fn short_help_shows_the_commands_own_flags() {
         help(&["archive", "verify"], "-h")
     );
 }
+
+/// A date that does not exist is named as such; times in messages read as a person writes them.
+#[test]
+fn dates_and_times_in_messages_read_as_people_write_them() {
+    let env = Env::new();
+    let run = |args: &str| {
+        let out = env.hrlogs().args(words(args)).output().expect("run");
+        assert_eq!(out.status.code(), Some(2), "{args}: {}", stderr_of(&out));
+        stderr_of(&out)
+    };
+    let err = run("--sandbox recruitee audit --since 2024-13-01");
+    assert!(err.contains("month 13 does not exist"), "{err}");
+    assert!(!err.contains("RFC 3339"), "not the list of formats: {err}");
+    let err = run("--sandbox feishu dept-logs --department 7094136522860922111 --since 2023-02-29");
+    assert!(err.contains("February 2023 has 28 days"), "{err}");
+    let err = run("--sandbox recruitee audit --since 2024-05-02 --until 2024-05-01");
+    assert!(
+        err.contains("2024-05-01 23:59:59 UTC") && err.contains("2024-05-02 00:00:00 UTC"),
+        "{err}"
+    );
+    assert!(!err.contains(".999999999"), "{err}");
+    let err = run(
+        "--sandbox --tz Asia/Shanghai feishu talent-logs --operator ou_1 --operation 1 --since 2024-05-02 --until 2024-05-01",
+    );
+    assert!(err.contains("2024-05-01 23:59:59 Asia/Shanghai"), "{err}");
+}
