@@ -141,7 +141,14 @@ pub struct GlobalArgs {
     pub sandbox: bool,
 
     /// Profile in the config file [env: HRLOGS_PROFILE]
-    #[arg(long, global = true, hide_short_help = true, value_name = "NAME", help_heading = CONFIGURATION)]
+    #[arg(
+        long,
+        global = true,
+        hide_short_help = true,
+        value_name = "NAME",
+        help_heading = CONFIGURATION,
+        add = clap_complete::engine::ArgValueCompleter::new(crate::completion::profiles)
+    )]
     pub profile: Option<String>,
     /// Config file [env: HRLOGS_CONFIG] [default: <config dir>/hrlogs/config.toml]
     #[arg(long, global = true, hide_short_help = true, value_name = "PATH", help_heading = CONFIGURATION)]

@@ -10,6 +10,7 @@
 pub mod archive;
 pub mod cli;
 pub mod commands;
+pub mod completion;
 pub mod error;
 pub mod fetch;
 pub mod identity;

@@ -9,6 +9,8 @@ use hrlogs::error::{Error, Kind};
 use hrlogs::{cli, commands};
 
 fn main() -> ExitCode {
+    // `COMPLETE=bash hrlogs …`: the shell asks for completions; answered, then exit.
+    hrlogs::completion::answer_the_shell();
     if std::env::args_os().len() <= 1 {
         // Like gh: `hrlogs` alone shows what it can do, and that is not an error.
         let _ = cli::command().print_help();

@@ -47,7 +47,10 @@ pub async fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Completions(args) => {
             let mut cmd = crate::cli::command();
-            clap_complete::generate(args.shell, &mut cmd, "hrlogs", &mut std::io::stdout());
+            // Into memory first: clap_complete panics on a failed write (`| head`).
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut cmd, "hrlogs", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout(), &script)?;
             Ok(())
         }
         Command::Man(args) => man::run(&args.command),
