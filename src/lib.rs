@@ -11,6 +11,7 @@ pub mod archive;
 pub mod cli;
 pub mod codes;
 pub mod commands;
+pub mod completion;
 pub mod error;
 pub mod fetch;
 pub mod identity;

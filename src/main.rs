@@ -5,18 +5,24 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::Parser;
-
 use hrlogs::error::{Error, Kind};
 use hrlogs::{cli, commands};
 
 fn main() -> ExitCode {
+    // `COMPLETE=bash hrlogs …`: the shell asks for completions; answered, then exit.
+    hrlogs::completion::answer_the_shell();
     if std::env::args_os().len() <= 1 {
         // Like gh: `hrlogs` alone shows what it can do, and that is not an error.
-        let _ = <cli::Cli as clap::CommandFactory>::command().print_help();
+        let _ = cli::command().print_help();
         return ExitCode::SUCCESS;
     }
-    let cli = cli::Cli::parse();
+    let cli = match cli::command()
+        .try_get_matches()
+        .and_then(|m| <cli::Cli as clap::FromArgMatches>::from_arg_matches(&m))
+    {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     if cli.global.output.is_none() && !stdout_is_writable() {
         return report(
             Error::other("stdout is not open for writing: the records cannot be written")

@@ -1,9 +1,12 @@
 //! Everything hrlogs says on stderr besides the final error: the progress display (only on a
 //! terminal), `-v` request lines, notices and warnings. Nothing here touches stdout.
 //!
-//! The display leaves no trace: it is cleared before the first record reaches a terminal
-//! stdout (and not drawn again, so no spinner line lands between rows), when the run ends, and
-//! when it is interrupted ([`clear`]). Retries and waits the vendor asked for show in it while
+//! The display leaves no trace: it is drawn from the moment a command starts fetching
+//! ([`Progress::start`]; a command that fetches nothing never draws it), cleared before the
+//! first record reaches a terminal stdout (and not drawn again, so no spinner line lands
+//! between rows), between `--follow` rounds ([`Progress::pause`]), when the run ends, and when
+//! it is interrupted ([`clear`]). It counts records against the total when the vendor gave one
+//! (`3,400 of 12,000 records (28%)`). Retries and waits the vendor asked for show in it while
 //! they last; without a display, waits are said as lines on stderr.
 
 use std::io::{IsTerminal, Write};
@@ -21,6 +24,13 @@ pub struct Stats {
     pub records: AtomicU64,
     pub chains_total: AtomicU64,
     pub chains_done: AtomicU64,
+    /// Records received from the vendor (before they are written: a search holds a window's
+    /// records until the window is proven whole).
+    pub received: AtomicU64,
+    /// Records the vendor said there are (0: no total given).
+    pub expected: AtomicU64,
+    /// A total that may be capped: shown as `10,000+`, without a percentage.
+    pub expected_at_least: AtomicBool,
 }
 
 #[derive(Clone)]
@@ -33,8 +43,11 @@ struct Inner {
     quiet: bool,
     /// Records go to stdout, which is a terminal: the display must be gone before they do.
     output_on_terminal: AtomicBool,
-    /// The display was cleared for good (records are on the screen, or the run ended).
-    cleared: AtomicBool,
+    /// The display is off the screen: not started yet, cleared (records are on the screen,
+    /// a `--follow` round is over) or the run ended. [`Progress::start`] shows it again.
+    hidden: AtomicBool,
+    /// The run ended: the display is never drawn again.
+    ended: AtomicBool,
     /// A retry or wait to show in the display until the next request completes.
     notice: Mutex<Option<String>>,
     verbose: u8,
@@ -52,7 +65,7 @@ impl Progress {
                 ProgressStyle::with_template("{spinner} {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
-            bar.enable_steady_tick(Duration::from_millis(125));
+            // Not drawn until a command starts fetching.
             if let Ok(mut active) = ACTIVE.lock() {
                 *active = Some(bar.clone());
             }
@@ -63,7 +76,8 @@ impl Progress {
                 bar,
                 quiet,
                 output_on_terminal: AtomicBool::new(false),
-                cleared: AtomicBool::new(false),
+                hidden: AtomicBool::new(true),
+                ended: AtomicBool::new(false),
                 notice: Mutex::new(None),
                 verbose,
                 started: Instant::now(),
@@ -86,7 +100,7 @@ impl Progress {
 
     /// The display, while it is drawn.
     fn live_bar(&self) -> Option<&ProgressBar> {
-        if self.inner.cleared.load(Ordering::Relaxed) {
+        if self.inner.hidden.load(Ordering::Relaxed) {
             return None;
         }
         self.inner.bar.as_ref()
@@ -121,10 +135,16 @@ impl Progress {
 
     fn clear_display(&self) {
         if let Some(bar) = &self.inner.bar {
-            if !self.inner.cleared.swap(true, Ordering::Relaxed) {
+            if !self.inner.hidden.swap(true, Ordering::Relaxed) {
                 bar.finish_and_clear();
             }
         }
+    }
+
+    /// A `--follow` round is over: the display goes until the next round starts, so that no
+    /// progress line stays on the screen while hrlogs waits.
+    pub fn pause(&self) {
+        self.clear_display();
     }
 
     /// A line shown only with `-v`.
@@ -139,10 +159,36 @@ impl Progress {
         self.line(&format!("hrlogs: warning: {text}"));
     }
 
-    /// The first thing shown, so that nobody waits in silence.
+    /// The first thing shown when fetching starts (each `--follow` round again), so that
+    /// nobody waits in silence.
     pub fn start(&self, what: &str) {
-        if let Some(bar) = &self.inner.bar {
-            bar.set_message(what.to_string());
+        let Some(bar) = &self.inner.bar else { return };
+        if self.inner.ended.load(Ordering::Relaxed) {
+            return;
+        }
+        if self.inner.hidden.swap(false, Ordering::Relaxed) {
+            bar.reset();
+            bar.enable_steady_tick(Duration::from_millis(125));
+        }
+        bar.set_message(what.to_string());
+    }
+
+    /// The vendor said how many records there are (a search's `total`, a list's count):
+    /// added to what other chains said. `at_least`: the count may be capped.
+    pub fn expect_records(&self, n: u64, at_least: bool) {
+        let s = &self.inner.stats;
+        s.expected.fetch_add(n, Ordering::Relaxed);
+        if at_least {
+            s.expected_at_least.store(true, Ordering::Relaxed);
+        }
+        self.refresh();
+    }
+
+    /// Records received from the vendor, before they are written.
+    pub fn records_received(&self, n: u64) {
+        self.inner.stats.received.fetch_add(n, Ordering::Relaxed);
+        if n > 0 {
+            self.refresh();
         }
     }
 
@@ -188,9 +234,17 @@ impl Progress {
         let s = &self.inner.stats;
         let secs = self.inner.started.elapsed().as_secs_f64().max(0.001);
         let requests = s.requests.load(Ordering::Relaxed);
+        let got = s
+            .records
+            .load(Ordering::Relaxed)
+            .max(s.received.load(Ordering::Relaxed));
         let mut msg = format!(
-            "{} records, {} requests ({:.1}/s)",
-            s.records.load(Ordering::Relaxed),
+            "{}, {} requests ({:.1}/s)",
+            records_so_far(
+                got,
+                s.expected.load(Ordering::Relaxed),
+                s.expected_at_least.load(Ordering::Relaxed)
+            ),
             requests,
             requests as f64 / secs
         );
@@ -213,15 +267,23 @@ impl Progress {
         bar.set_message(msg);
     }
 
-    /// Clears the display and, when the records went elsewhere than the terminal (a file, a
-    /// pipe), prints a one-line summary (on a terminal stderr, unless `-q`).
-    pub fn finish(&self) {
+    /// Clears the display for good and, when the records went elsewhere than the terminal (a
+    /// file, a pipe), prints a one-line summary (on a terminal stderr, unless `-q`). No
+    /// summary for a run that sent no request and wrote nothing, nor for one that failed
+    /// before it sent a request (its error says what happened).
+    pub fn finish(&self, succeeded: bool) {
+        self.inner.ended.store(true, Ordering::Relaxed);
         if self.inner.bar.is_some() {
             self.clear_display();
             if self.inner.output_on_terminal.load(Ordering::Relaxed) {
                 return;
             }
             let s = &self.inner.stats;
+            let fetched = s.requests.load(Ordering::Relaxed) > 0;
+            let wrote = s.records.load(Ordering::Relaxed) > 0;
+            if !(fetched || (succeeded && wrote)) {
+                return;
+            }
             eprintln_quiet(&format!(
                 "hrlogs: {} records, {} requests, {} retries in {:.1}s",
                 s.records.load(Ordering::Relaxed),
@@ -231,6 +293,37 @@ impl Progress {
             ));
         }
     }
+}
+
+/// `3,400 records`; `3,400 of 12,000 records (28%)` when the vendor gave a total; `of
+/// 10,000+` when that total may be capped.
+fn records_so_far(got: u64, expected: u64, at_least: bool) -> String {
+    match (expected, at_least) {
+        (0, _) => format!("{} records", thousands(got)),
+        (n, true) => format!("{} of {}+ records", thousands(got), thousands(n)),
+        (n, false) => {
+            let got = got.min(n);
+            let percent = u128::from(got) * 100 / u128::from(n);
+            format!(
+                "{} of {} records ({percent}%)",
+                thousands(got),
+                thousands(n)
+            )
+        }
+    }
+}
+
+/// `12,000` from 12000.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The display of the run, so that an interrupted run can clear it.
@@ -250,4 +343,26 @@ pub fn clear() {
 fn eprintln_quiet(text: &str) {
     let mut err = std::io::stderr().lock();
     let _ = writeln!(err, "{text}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_counted_against_the_total_the_vendor_gave() {
+        assert_eq!(records_so_far(0, 0, false), "0 records");
+        assert_eq!(records_so_far(3_400, 0, false), "3,400 records");
+        assert_eq!(
+            records_so_far(3_400, 12_000, false),
+            "3,400 of 12,000 records (28%)"
+        );
+        assert_eq!(
+            records_so_far(12_500, 12_000, false),
+            "12,000 of 12,000 records (100%)"
+        );
+        assert_eq!(records_so_far(5, 10_000, true), "5 of 10,000+ records");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000_000), "1,000,000");
+    }
 }

@@ -2,7 +2,9 @@
 //! time without offset, Unix seconds (10 digits) or milliseconds (13 digits), or a relative
 //! time (`30m`, `24h`, `7d`, `2w`, `now`, `today`, `yesterday`). Times without an offset are
 //! read in the chosen zone. Other all-digit strings, and `M` (minutes or months?), are refused.
-//! Also how a vendor's own timestamps are read, leniently ([`vendor_instant`]).
+//! Also how a vendor's own timestamps are read, leniently ([`vendor_instant`]), and how a time
+//! is written in a message, as a person writes it ([`human`]). A date that does not exist is
+//! named as such (`month 13 does not exist`), not answered with the list of formats.
 
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
@@ -59,12 +61,83 @@ pub fn parse(text: &str, bound: Bound, tz: &TimeZone, now: Timestamp) -> Result<
     }
     match parse_inner(t, bound, tz, now) {
         Some(ts) => Ok(ts),
-        None => Err(format!(
-            "cannot read {text:?} as a time: use RFC 3339 (2024-05-01T08:00:00+08:00), a date \
+        None => Err(impossible(t).unwrap_or_else(|| {
+            format!(
+                "cannot read {text:?} as a time: use RFC 3339 (2024-05-01T08:00:00+08:00), a date \
              (2024-05-01 or 20240501), Unix seconds (10 digits) or milliseconds (13), or a \
              relative time (30m, 24h, 7d, 2w, today, yesterday)"
-        )),
+            )
+        })),
     }
+}
+
+/// Why `text`, written as a date (`2024-13-01`, `20240230`) or a date and time
+/// (`2024-05-01T25:00`), names none that exists; None when it is not written as one.
+fn impossible(text: &str) -> Option<String> {
+    let num = |s: Option<&str>| -> Option<i64> {
+        let s = s?;
+        if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    };
+    let b = text.as_bytes();
+    let (year, month, day, rest) = if b.len() == 8 {
+        (text.get(..4), text.get(4..6), text.get(6..8), "")
+    } else if b.len() >= 10 && b[4] == b'-' && b[7] == b'-' {
+        (
+            text.get(..4),
+            text.get(5..7),
+            text.get(8..10),
+            text.get(10..)?,
+        )
+    } else {
+        return None;
+    };
+    let (year, month, day) = (num(year)?, num(month)?, num(day)?);
+    if !(1..=12).contains(&month) {
+        return Some(format!(
+            "month {month} does not exist (in {text:?}): months go from 01 to 12"
+        ));
+    }
+    let first = Date::new(i16::try_from(year).ok()?, i8::try_from(month).ok()?, 1).ok()?;
+    let days = i64::from(first.days_in_month());
+    if !(1..=days).contains(&day) {
+        return Some(format!(
+            "{text:?} does not exist: {} has {days} days",
+            first.strftime("%B %Y")
+        ));
+    }
+    let clock = rest.strip_prefix(['T', 't', ' '])?;
+    let end = clock
+        .find(|c: char| !c.is_ascii_digit() && c != ':')
+        .unwrap_or(clock.len());
+    let units = [
+        ("hour", "hours", 23),
+        ("minute", "minutes", 59),
+        ("second", "seconds", 59),
+    ];
+    for (part, (unit, units, max)) in clock.get(..end)?.split(':').zip(units) {
+        let n = num(Some(part))?;
+        if n > max {
+            return Some(format!(
+                "{unit} {n} does not exist (in {text:?}): {units} go from 00 to {max}"
+            ));
+        }
+    }
+    None
+}
+
+/// A time as a person writes it in a message: `2024-05-01 23:59:59 UTC`, in `tz` (named by
+/// its IANA name, else its offset), to the second.
+pub fn human(ts: Timestamp, tz: &TimeZone) -> String {
+    let zoned = ts.to_zoned(tz.clone());
+    let zone = match tz.iana_name() {
+        Some("Etc/UTC" | "Etc/Universal" | "Etc/Zulu" | "UCT" | "UTC") => "UTC".to_string(),
+        Some(name) => name.to_string(),
+        None => zoned.strftime("UTC%:z").to_string(),
+    };
+    format!("{} {zone}", zoned.strftime("%Y-%m-%d %H:%M:%S"))
 }
 
 /// Parses `text` as the contract's `T` and keeps only its calendar day in `tz`
@@ -252,6 +325,41 @@ mod tests {
                 "{bad:?} should fail"
             );
         }
+    }
+
+    #[test]
+    fn dates_that_do_not_exist_are_named_as_such() {
+        let tz = TimeZone::UTC;
+        let now = at("2024-05-10T12:00:00Z");
+        for (bad, says) in [
+            ("2024-13-01", "month 13 does not exist"),
+            ("20241301", "month 13 does not exist"),
+            ("2024-00-10", "month 0 does not exist"),
+            ("2023-02-29", "February 2023 has 28 days"),
+            ("2024-04-31 08:00", "April 2024 has 30 days"),
+            ("2024-05-01T25:00", "hour 25 does not exist"),
+            ("2024-05-01 08:61", "minute 61 does not exist"),
+        ] {
+            let err = parse(bad, Bound::Start, &tz, now).expect_err(bad);
+            assert!(err.contains(says), "{bad}: {err}");
+            assert!(
+                !err.contains("RFC 3339"),
+                "{bad}: not the list of formats: {err}"
+            );
+        }
+        let err = parse("next blue moon", Bound::Start, &tz, now).expect_err("words");
+        assert!(err.contains("RFC 3339"), "{err}");
+        assert!(parse("2024-02-29", Bound::Start, &tz, now).is_ok());
+    }
+
+    #[test]
+    fn times_in_messages_read_as_a_person_writes_them() {
+        let end = at("2024-05-01T23:59:59.999999999Z");
+        assert_eq!(human(end, &TimeZone::UTC), "2024-05-01 23:59:59 UTC");
+        let tz = TimeZone::get("Asia/Shanghai").expect("zone");
+        assert_eq!(human(end, &tz), "2024-05-02 07:59:59 Asia/Shanghai");
+        let fixed = TimeZone::fixed(jiff::tz::offset(2));
+        assert_eq!(human(end, &fixed), "2024-05-02 01:59:59 UTC+02:00");
     }
 
     #[test]

@@ -825,3 +825,64 @@ mod output_safety {
         assert!(err.contains("stdout"), "{err}");
     }
 }
+
+/// Dynamic completion: `COMPLETE=bash hrlogs` prints the script to source; the shell then asks
+/// the binary, which completes `--profile` from the config file and `--event` from the event
+/// names it knows. The static `completions SHELL` scripts stay.
+#[test]
+fn profiles_and_events_complete_dynamically() {
+    let env = Env::new();
+    let config = env.path("config.toml");
+    std::fs::write(
+        &config,
+        "[feishu]\napp_id = \"a\"\n\n[profiles.lark.feishu]\napp_id = \"b\"\n\n[profiles.staging.recruitee]\ncompany_id = \"1\"\n",
+    )
+    .expect("config");
+    let script = env.hrlogs().env("COMPLETE", "bash").output().expect("run");
+    assert!(script.status.success());
+    assert!(
+        String::from_utf8_lossy(&script.stdout).contains("_clap_complete_hrlogs"),
+        "a script to source"
+    );
+    let complete = |words: &[&str]| {
+        let out = env
+            .hrlogs()
+            .env("COMPLETE", "bash")
+            .env("HRLOGS_CONFIG", &config)
+            .env("_CLAP_COMPLETE_INDEX", (words.len() - 1).to_string())
+            .env("_CLAP_COMPLETE_COMP_TYPE", "9")
+            .env("_CLAP_COMPLETE_SPACE", "true")
+            .env("_CLAP_IFS", "\n")
+            .arg("--")
+            .args(words)
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{words:?}");
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        complete(&["hrlogs", "--profile", ""]),
+        ["default", "lark", "staging"]
+    );
+    assert_eq!(
+        complete(&["hrlogs", "recruitee", "offers", "--profile", "st"]),
+        ["staging"]
+    );
+    assert_eq!(
+        complete(&["hrlogs", "recruitee", "audit", "--event", "Admin de"]),
+        [
+            "Admin deassigned candidate from offer",
+            "Admin deleted candidate"
+        ]
+    );
+    let stat = env
+        .hrlogs()
+        .args(["completions", "zsh"])
+        .output()
+        .expect("run");
+    assert!(stat.status.success());
+    assert!(String::from_utf8_lossy(&stat.stdout).contains("#compdef hrlogs"));
+}

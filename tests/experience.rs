@@ -1505,3 +1505,355 @@ fn audit_defaults_carry_the_candidate_id() {
         "{table}"
     );
 }
+
+/// The pager decides on the lines the table draws, wrapped changes included: department
+/// records whose changes go on under themselves fill more lines than there are records.
+#[test]
+fn a_table_that_wraps_past_the_screen_is_paged() {
+    let env = Env::new();
+    let args = words(
+        "--sandbox --limit 22 -f table feishu dept-logs --department 7094136522860922111 --since 1000d",
+    );
+    let piped = env
+        .hrlogs()
+        .env("COLUMNS", "80")
+        .args(&args)
+        .output()
+        .expect("run");
+    assert!(piped.status.success(), "{}", stderr_of(&piped));
+    let drawn = stdout_of(&piped).lines().count();
+    // A header and 22 records, some of them on two lines.
+    assert!(drawn > 23 + 3, "the sample wraps: {drawn} lines");
+    let rows = u16::try_from(drawn - 1).expect("a height");
+    let pager = [("HRLOGS_PAGER", "sed s/^/PAGED:/")];
+    let (bytes, code) = on_terminal_sized(&env, &args, &pager, rows, 80);
+    let text = String::from_utf8_lossy(&bytes);
+    assert_eq!(code, 0, "{text:.2000}");
+    let tail: String = text
+        .chars()
+        .rev()
+        .take(1500)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    assert!(
+        text.matches("PAGED:").count() == drawn,
+        "{drawn} lines on a screen of {rows}: every line paged: {tail}"
+    );
+    // One line more than it draws: not paged.
+    let rows = u16::try_from(drawn + 2).expect("a height");
+    let (bytes, _) = on_terminal_sized(&env, &args, &pager, rows, 80);
+    assert!(!String::from_utf8_lossy(&bytes).contains("PAGED:"));
+}
+
+/// The characters of the progress display's spinner.
+const SPINNER: [char; 18] = [
+    '⠁', '⠂', '⠄', '⡀', '⢀', '⠠', '⠐', '⠈', '⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏',
+];
+
+/// No progress line and no spinner among the lines a terminal shows.
+#[track_caller]
+fn assert_no_progress_left(lines: &[String], what: &str) {
+    for line in lines {
+        assert!(
+            !line.contains("requests (") && !line.chars().any(|c| SPINNER.contains(&c)),
+            "{what}: a progress line stayed on the screen: {line:?} in {lines:#?}"
+        );
+    }
+}
+
+/// Whatever way a run ends, the screen holds no progress line; a run that failed before it
+/// fetched anything has no summary line; commands that fetch nothing draw no display.
+#[test]
+fn every_end_leaves_the_screen_clean() {
+    let env = Env::new();
+    let archive = env.path("a.sqlite3");
+    let archive = archive.to_str().expect("utf8 path");
+    let cases: &[(&str, Vec<&str>, u32)] = &[
+        (
+            "success to a file",
+            words("--sandbox -o out.ndjson recruitee offers"),
+            0,
+        ),
+        (
+            "failure before fetching",
+            words("--sandbox -o out.ndjson recruitee audit --since 2024-05-01 --until 2024-04-01"),
+            2,
+        ),
+        (
+            "failure after fetching",
+            words("--sandbox -o out.json recruitee candidates 1"),
+            4,
+        ),
+        (
+            "a sync to a file",
+            vec![
+                "--sandbox",
+                "--archive",
+                archive,
+                "-f",
+                "ndjson",
+                "-o",
+                "s.ndjson",
+                "sync",
+                "recruitee",
+                "audit",
+            ],
+            0,
+        ),
+        (
+            "archive status",
+            vec!["--archive", archive, "archive", "status"],
+            0,
+        ),
+        (
+            "archive verify",
+            vec!["--archive", archive, "archive", "verify"],
+            0,
+        ),
+    ];
+    for (what, args, expected) in cases {
+        let (bytes, code) = on_terminal_sized(&env, args, &[], 24, 100);
+        let lines = screen(&bytes, 24, 100);
+        assert_eq!(code, *expected, "{what}: {lines:#?}");
+        assert_no_progress_left(&lines, what);
+        if *expected == 2 || what.starts_with("archive") {
+            assert!(
+                !lines.iter().any(|l| l.contains("retries in")),
+                "{what}: no summary line when nothing was fetched: {lines:#?}"
+            );
+        }
+    }
+}
+
+/// With a total from the vendor, the display counts records against it.
+#[test]
+fn progress_counts_against_the_vendors_total() {
+    let env = Env::new();
+    let (bytes, code) = on_terminal_sized(
+        &env,
+        &words("--sandbox --page-size 50 -o out.ndjson recruitee audit"),
+        &[],
+        24,
+        100,
+    );
+    let text = String::from_utf8_lossy(&bytes);
+    assert_eq!(code, 0, "{text:.2000}");
+    let counted = text
+        .split(['\r', '\n'])
+        .any(|l| l.contains(" of 12,0") && l.contains("%)") && l.contains("requests ("));
+    assert!(
+        counted,
+        "records of the total, with a percentage: {text:.3000}"
+    );
+    assert_no_progress_left(&screen(&bytes, 24, 100), "audit to a file");
+}
+
+/// Sends `signal` to a run on a terminal once its display shows; the run ends with `code`
+/// and leaves no progress line.
+async fn signalled_run_leaves_no_progress_line(signal: i32, code: u32, says: &str) {
+    let fake = FeishuFake::start(State {
+        talent: talent_dataset(&["ou_1"], &[1], 200, 1_700_000_000_000),
+        faults: hrlogs::sandbox::Faults {
+            latency: std::time::Duration::from_millis(200),
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let env = Env::new();
+    let (pty, mut cmd) = pty_command(&env, 24, 100);
+    for (k, v) in fake.vars() {
+        cmd.env(k, v);
+    }
+    cmd.args(words(
+        "--page-size 1 -o out.ndjson feishu talent-logs --operator ou_1 --operation 1",
+    ));
+    let mut child = pty.slave.spawn_command(cmd).expect("spawn");
+    drop(pty.slave);
+    let rx = pty_reader(&*pty.master);
+    let shown = read_until(&rx, Vec::new(), "requests (");
+    let pid = child.process_id().expect("pid");
+    // SAFETY: signals the child this test started.
+    unsafe {
+        libc::kill(pid as i32, signal);
+    }
+    let status = child.wait().expect("wait");
+    drop(pty.master);
+    let shown = drain(&rx, shown);
+    assert_eq!(status.exit_code(), code);
+    let lines = screen(&shown, 24, 100);
+    assert_no_progress_left(&lines, says);
+    assert!(lines.iter().any(|l| l.contains(says)), "{lines:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_terminated_run_leaves_no_progress_line() {
+    signalled_run_leaves_no_progress_line(libc::SIGTERM, 143, "terminated").await;
+}
+
+/// What a pseudo-terminal shows, as it comes, read on a thread of its own.
+fn pty_reader(master: &dyn portable_pty::MasterPty) -> std::sync::mpsc::Receiver<Vec<u8>> {
+    let mut reader = master.try_clone_reader().expect("reader");
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut chunk) {
+            if n == 0 || tx.send(chunk[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// Reads on until the terminal has shown `needle` (60 s at most).
+fn read_until(
+    rx: &std::sync::mpsc::Receiver<Vec<u8>>,
+    mut shown: Vec<u8>,
+    needle: &str,
+) -> Vec<u8> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !String::from_utf8_lossy(&shown).contains(needle) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{needle:?} never shown: {}",
+            String::from_utf8_lossy(&shown)
+        );
+        if let Ok(bytes) = rx.recv_timeout(std::time::Duration::from_millis(100)) {
+            shown.extend(bytes);
+        }
+    }
+    shown
+}
+
+/// Whatever else the terminal receives until the child's end.
+fn drain(rx: &std::sync::mpsc::Receiver<Vec<u8>>, mut shown: Vec<u8>) -> Vec<u8> {
+    while let Ok(bytes) = rx.recv_timeout(std::time::Duration::from_millis(500)) {
+        shown.extend(bytes);
+    }
+    shown
+}
+
+/// `sync --follow` on a terminal: while it waits for the next round, the screen shows the
+/// round's summary and no progress line.
+#[test]
+fn follow_leaves_no_progress_line_between_rounds() {
+    let env = Env::new();
+    let archive = env.path("f.sqlite3");
+    let archive = archive.to_str().expect("utf8 path");
+    // The archive holds the sample already: the rounds on the terminal find little or nothing.
+    let first = env
+        .hrlogs()
+        .args(["--sandbox", "--archive", archive, "-f", "ndjson"])
+        .args(["sync", "recruitee", "audit"])
+        .output()
+        .expect("run");
+    common::assert_ok(&first);
+    let (pty, mut cmd) = pty_command(&env, 24, 100);
+    cmd.args(["--sandbox", "--archive", archive, "-f", "ndjson"]);
+    cmd.args(words("sync recruitee audit --follow --interval 4s"));
+    let mut child = pty.slave.spawn_command(cmd).expect("spawn");
+    drop(pty.slave);
+    let rx = pty_reader(&*pty.master);
+    let shown = read_until(&rx, Vec::new(), "hrlogs: sync recruitee audit:");
+    // Well inside the wait before the next round.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let mut shown = shown;
+    while let Ok(bytes) = rx.try_recv() {
+        shown.extend(bytes);
+    }
+    let lines = screen(&shown, 24, 100);
+    let pid = child.process_id().expect("pid");
+    // SAFETY: signals the child this test started.
+    unsafe {
+        libc::kill(pid as i32, libc::SIGTERM);
+    }
+    let status = child.wait().expect("wait");
+    drop(pty.master);
+    assert_eq!(status.exit_code(), 143);
+    assert_no_progress_left(&lines, "between rounds");
+    assert!(
+        lines
+            .last()
+            .is_some_and(|l| l.contains("hrlogs: sync recruitee audit:")),
+        "the round's summary is the last line: {lines:#?}"
+    );
+}
+
+/// `-h` shows a command's own flags and points to `--help` for the global ones, which only
+/// `--help` lists: `archive verify -h` does not list `--csv-raw`.
+#[test]
+fn short_help_shows_the_commands_own_flags() {
+    let env = Env::new();
+    let help = |path: &[&str], flag: &str| {
+        let out = env
+            .hrlogs()
+            .env("COLUMNS", "80")
+            .args(path)
+            .arg(flag)
+            .output()
+            .expect("run");
+        assert!(out.status.success(), "{path:?} {flag}");
+        stdout_of(&out)
+    };
+    for path in COMMANDS {
+        let short = help(path, "-h");
+        let long = help(path, "--help");
+        for global in ["--csv-raw", "--no-pager", "--page-size", "--max-retries"] {
+            assert!(
+                !short.contains(global),
+                "{path:?} -h lists {global}:\n{short}"
+            );
+            assert!(long.contains(global), "{path:?} --help lists {global}");
+        }
+        assert!(
+            short.contains("--help lists them"),
+            "{path:?} -h points to --help:\n{short}"
+        );
+        assert!(!long.contains("--help lists them"), "{path:?}");
+        assert!(
+            short.lines().count() < 60,
+            "{path:?} -h is {} lines:\n{short}",
+            short.lines().count()
+        );
+        for line in short.lines() {
+            assert!(
+                unicode_width::UnicodeWidthStr::width(line) <= 80,
+                "{path:?}: wider than 80: {line:?}"
+            );
+        }
+    }
+    insta::assert_snapshot!("short_help_audit", help(&["recruitee", "audit"], "-h"));
+    insta::assert_snapshot!(
+        "short_help_archive_verify",
+        help(&["archive", "verify"], "-h")
+    );
+}
+
+/// A date that does not exist is named as such; times in messages read as a person writes them.
+#[test]
+fn dates_and_times_in_messages_read_as_people_write_them() {
+    let env = Env::new();
+    let run = |args: &str| {
+        let out = env.hrlogs().args(words(args)).output().expect("run");
+        assert_eq!(out.status.code(), Some(2), "{args}: {}", stderr_of(&out));
+        stderr_of(&out)
+    };
+    let err = run("--sandbox recruitee audit --since 2024-13-01");
+    assert!(err.contains("month 13 does not exist"), "{err}");
+    assert!(!err.contains("RFC 3339"), "not the list of formats: {err}");
+    let err = run("--sandbox feishu dept-logs --department 7094136522860922111 --since 2023-02-29");
+    assert!(err.contains("February 2023 has 28 days"), "{err}");
+    let err = run("--sandbox recruitee audit --since 2024-05-02 --until 2024-05-01");
+    assert!(
+        err.contains("2024-05-01 23:59:59 UTC") && err.contains("2024-05-02 00:00:00 UTC"),
+        "{err}"
+    );
+    assert!(!err.contains(".999999999"), "{err}");
+    let err = run(
+        "--sandbox --tz Asia/Shanghai feishu talent-logs --operator ou_1 --operation 1 --since 2024-05-02 --until 2024-05-01",
+    );
+    assert!(err.contains("2024-05-01 23:59:59 Asia/Shanghai"), "{err}");
+}

@@ -5,9 +5,6 @@
 
 use std::io::Write;
 
-use clap::CommandFactory;
-
-use crate::cli::Cli;
 use crate::error::{Error, Result};
 use crate::settings::keys;
 
@@ -71,7 +68,7 @@ const OTHER_ENV: &[(&str, &str)] = &[
 
 /// Writes the page of `path` (empty: the top page) on stdout.
 pub fn run(path: &[String]) -> Result<()> {
-    let mut root = Cli::command();
+    let mut root = crate::cli::command();
     root.build();
     let mut cmd = root.clone();
     for name in path {

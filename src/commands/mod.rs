@@ -11,7 +11,6 @@ pub mod sync;
 use std::io::IsTerminal;
 use std::sync::Arc;
 
-use clap::CommandFactory;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
@@ -47,8 +46,11 @@ pub async fn run(cli: Cli) -> Result<()> {
     let global = cli.global;
     match cli.command {
         Command::Completions(args) => {
-            let mut cmd = Cli::command();
-            clap_complete::generate(args.shell, &mut cmd, "hrlogs", &mut std::io::stdout());
+            let mut cmd = crate::cli::command();
+            // Into memory first: clap_complete panics on a failed write (`| head`).
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut cmd, "hrlogs", &mut script);
+            std::io::Write::write_all(&mut std::io::stdout(), &script)?;
             Ok(())
         }
         Command::Man(args) => man::run(&args.command),
@@ -72,7 +74,7 @@ async fn in_context(
 ) -> Result<()> {
     let ctx = Context::new(Options::resolve(global)?).await?;
     let result = command(&ctx).await;
-    ctx.progress.finish();
+    ctx.progress.finish(result.is_ok());
     result
 }
 

@@ -5,7 +5,8 @@
 //! is cut only as a last resort; widths are display columns (CJK counts two). `--wide` and
 //! `--fields` show their columns whole, up to [`MAX_CELL_WIDTH`]: no cell is ever drawn wider,
 //! terminal or not, so one huge vendor string cannot pad every row to its width (output and
-//! memory stay bounded). A table longer than the screen goes through a pager.
+//! memory stay bounded). A table that draws more lines than the screen has (changes that go
+//! on under themselves counted) goes through a pager.
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 
@@ -156,7 +157,8 @@ impl Sink for Table {
         let times: Vec<bool> = self.columns.iter().map(|c| c.show.is_time()).collect();
         let layout = layout(&headers, &self.rows, &fits, &times, width);
         let text = render(&headers, &self.rows, &layout, self.options.color);
-        let lines = self.rows.len() + 1;
+        // The lines drawn, a change that goes on under itself included.
+        let lines = text.matches('\n').count();
         if to_terminal && self.options.pager && std::io::stdout().is_terminal() {
             if let Some(rows) = terminal_height() {
                 if lines >= rows {

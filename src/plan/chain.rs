@@ -72,6 +72,9 @@ pub async fn walk<S: PageSource>(
     loop {
         let page = source.fetch(token.clone()).await?;
         let received = page.records.len();
+        if let (None, Some(c)) = (count, page.count) {
+            progress.expect_records(c, false);
+        }
         count = page.count.or(count);
         let mut fresh = 0usize;
         let mut records = Vec::with_capacity(received);

@@ -146,6 +146,7 @@ pub fn search<S: SearchSource>(source: S, plan: SearchPlan, progress: Progress) 
             counts,
             passed: 0,
             written_passed: 0,
+            total_told: false,
         };
         if let Err(e) = walker.run(window, &tx).await {
             let _ = tx.send(Err(e)).await;
@@ -221,6 +222,8 @@ struct Walker<'a, S> {
     passed: u64,
     /// Records written that count.
     written_passed: u64,
+    /// The first page's total (the whole query's) was given to the progress display.
+    total_told: bool,
 }
 
 impl<S: SearchSource> Walker<'_, S> {
@@ -291,6 +294,7 @@ impl<S: SearchSource> Walker<'_, S> {
             }
         }
         self.received += new;
+        self.progress.records_received(new);
         (new, ends)
     }
 
@@ -325,6 +329,11 @@ impl<S: SearchSource> Walker<'_, S> {
             None => {
                 let asked = self.limit;
                 let first = self.source.fetch(window, 1, asked).await?;
+                if !std::mem::replace(&mut self.total_told, true) && self.want.is_none() {
+                    // The whole query's total, for the progress display (10,000 may be capped).
+                    self.progress
+                        .expect_records(first.total, first.total == MAX_RESULTS);
+                }
                 let served = first.records.len() as u64;
                 self.learn_page_size(asked, served, first.total);
                 let (_, ends) = self.add(&mut piece, first.records);

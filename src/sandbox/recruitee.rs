@@ -35,8 +35,14 @@ pub const DEFAULT_LIMIT: u64 = 60;
 
 const AUDIT_ENTRIES: usize = 12_000;
 /// In the sample, a new audit entry arrives this often (seconds), so that
-/// `hrlogs --sandbox sync recruitee audit --follow` has something to show.
+/// `hrlogs --sandbox sync recruitee audit --follow` has something to show. The entries arrive
+/// on the clock's slots of this length, and each is named by its slot, so that every run of
+/// the sandbox, into the same archive or not, gets entries that no earlier run had.
 const ARRIVAL_SECONDS: u64 = 5;
+/// A test hook: arrivals every this many milliseconds instead of [`ARRIVAL_SECONDS`].
+const ARRIVAL_MS_VAR: &str = "HRLOGS_SANDBOX_ARRIVAL_MS";
+/// The most entries that arrive at once (after the clock jumped ahead).
+const MAX_ARRIVALS_AT_ONCE: u64 = 1_000;
 const CANDIDATES: usize = 300;
 
 /// One audit entry or candidate, with what the fake filters on.
@@ -247,19 +253,27 @@ pub struct Recruitee {
     started: std::time::Instant,
     /// The rate limiter's window (seconds since start) and requests in it.
     window: std::sync::Mutex<(u64, u32)>,
-    /// How many sample entries have arrived since the start.
+    /// The length of an arrival slot, in milliseconds.
+    arrival_ms: u64,
+    /// The clock slot of the last sample entry that arrived (at first, the start's).
     arrived: std::sync::Mutex<u64>,
 }
 
 impl Recruitee {
     pub fn new(config: Config) -> Recruitee {
+        let arrival_ms = std::env::var(ARRIVAL_MS_VAR)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|ms| *ms > 0)
+            .unwrap_or(ARRIVAL_SECONDS * 1000);
         Recruitee {
             config,
             data: OnceLock::new(),
             seen: Seen::default(),
             started: std::time::Instant::now(),
             window: std::sync::Mutex::new((0, 0)),
-            arrived: std::sync::Mutex::new(0),
+            arrival_ms,
+            arrived: std::sync::Mutex::new(slot_of(Timestamp::now().as_millisecond(), arrival_ms)),
         }
     }
 
@@ -292,25 +306,28 @@ impl Recruitee {
         })
     }
 
-    /// In the sample, the entries due by now arrive (one every [`ARRIVAL_SECONDS`] since the
-    /// start, made on request from the clock, with deterministic ids).
+    /// In the sample, the entries due by now arrive: one for each slot of the clock
+    /// ([`ARRIVAL_SECONDS`] long) that began since the start, made on request, named by its
+    /// slot (fresh in every run) and otherwise made from it alone.
     fn arrivals(&self) {
-        self.arrivals_after(self.started.elapsed().as_secs());
+        self.arrivals_at(Timestamp::now().as_millisecond());
     }
 
-    /// [`Recruitee::arrivals`] `elapsed` seconds after the start.
-    fn arrivals_after(&self, elapsed: u64) {
+    /// [`Recruitee::arrivals`] when the clock reads `now_ms` (Unix milliseconds).
+    fn arrivals_at(&self, now_ms: i64) {
         if !self.config.sample {
             return;
         }
-        let due = elapsed / ARRIVAL_SECONDS;
+        let due = slot_of(now_ms, self.arrival_ms);
         let Ok(mut arrived) = self.arrived.lock() else {
             return;
         };
-        let now = Timestamp::now().as_second();
+        *arrived = (*arrived).max(due.saturating_sub(MAX_ARRIVALS_AT_ONCE));
         while *arrived < due {
             *arrived += 1;
-            self.push_item(arrival(*arrived, now));
+            let ms = u128::from(*arrived) * u128::from(self.arrival_ms);
+            let at = i64::try_from(ms / 1000).unwrap_or(i64::MAX);
+            self.push_item(arrival(*arrived, at));
         }
     }
 
@@ -549,13 +566,18 @@ fn audit_entry(
     Item::audit(at, text)
 }
 
-/// The `k`-th sample entry that arrives after the start, created at `at`.
+/// The clock slot of `ms` (Unix milliseconds) when slots are `every_ms` long.
+fn slot_of(ms: i64, every_ms: u64) -> u64 {
+    u64::try_from(ms).unwrap_or(0) / every_ms.max(1)
+}
+
+/// The sample entry that arrives in clock slot `k`, created at `at`: its id names the slot.
 fn arrival(k: u64, at: i64) -> Item {
     let n = k as usize;
     let candidate = json!({"emails": [format!("new{k}@recruiteemail.com")], "id": 48_000_000 + k,
                            "name": format!("{} {}", FIRST[n % FIRST.len()], LAST[n % LAST.len()])});
     audit_entry(
-        &format!("sbnew{k:07}"),
+        &format!("sbnew{k:010}"),
         at,
         ADMINS[n % ADMINS.len()],
         EVENTS[n % EVENTS.len()],
@@ -1094,20 +1116,64 @@ mod arrival_tests {
         }
     }
 
+    /// The ids of the entries that arrived, oldest first.
+    fn arrived_ids(fake: &Recruitee) -> Vec<String> {
+        let index = fake.audit().read().expect("index");
+        let mut ids: Vec<String> = index
+            .0
+            .iter()
+            .map(|i| i.value()["_id"].as_str().unwrap_or_default().to_string())
+            .filter(|id| id.starts_with("sbnew"))
+            .collect();
+        ids.sort();
+        ids
+    }
+
     #[test]
-    fn sample_entries_keep_arriving_one_every_few_seconds_with_stable_ids() {
+    fn sample_entries_keep_arriving_one_every_few_seconds() {
         let fake = Recruitee::new(Config::sample());
         let count = |f: &Recruitee| f.audit().read().map(|i| i.0.len()).unwrap_or(0);
         let start = count(&fake);
-        fake.arrivals_after(ARRIVAL_SECONDS - 1);
+        let every = i64::try_from(fake.arrival_ms).expect("ms");
+        let from = i64::try_from(*fake.arrived.lock().expect("lock")).expect("slot") * every;
+        fake.arrivals_at(from + every - 1);
         assert_eq!(count(&fake), start);
-        fake.arrivals_after(3 * ARRIVAL_SECONDS);
+        fake.arrivals_at(from + 3 * every);
         assert_eq!(count(&fake), start + 3);
-        fake.arrivals_after(3 * ARRIVAL_SECONDS + 1);
+        fake.arrivals_at(from + 3 * every + 1);
         assert_eq!(count(&fake), start + 3, "each arrives once");
-        assert_eq!(arrival(2, 0).value()["_id"], "sbnew0000002");
+        fake.arrivals_at(from + 1_000_000 * every);
+        assert_eq!(
+            count(&fake),
+            start + 3 + MAX_ARRIVALS_AT_ONCE as usize,
+            "a clock that jumps ahead brings a bounded number"
+        );
         let plain = Recruitee::new(Config::default());
-        plain.arrivals_after(60);
+        plain.arrivals_at(from + 60 * every);
         assert_eq!(count(&plain), 0, "only the sample grows by itself");
+    }
+
+    /// Two runs of the sandbox, one after the other, get entries of their own: the README's
+    /// `--follow` demo shows new events on an archive an earlier run filled.
+    #[test]
+    fn each_run_gets_fresh_arrivals_named_by_the_clock() {
+        let first = Recruitee::new(Config::sample());
+        let every = i64::try_from(first.arrival_ms).expect("ms");
+        let start = i64::try_from(*first.arrived.lock().expect("lock")).expect("slot") * every;
+        first.arrivals_at(start + 3 * every);
+        let later = Recruitee::new(Config::sample());
+        // The later run starts where the first one stopped, and runs as long.
+        *later.arrived.lock().expect("lock") = slot_of(start + 3 * every, first.arrival_ms);
+        later.arrivals_at(start + 6 * every);
+        let (a, b) = (arrived_ids(&first), arrived_ids(&later));
+        assert_eq!((a.len(), b.len()), (3, 3));
+        assert!(a.iter().all(|id| !b.contains(id)), "{a:?} and {b:?}");
+        // The same slot is the same entry, whichever run serves it.
+        let slot = slot_of(start + every, first.arrival_ms);
+        assert_eq!(arrival(slot, 0).text(), arrival(slot, 0).text());
+        assert_eq!(
+            arrival(slot, 0).value()["_id"],
+            format!("sbnew{slot:010}").as_str()
+        );
     }
 }

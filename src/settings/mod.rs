@@ -2,7 +2,7 @@
 //! built-in defaults. Secrets are held as `SecretString` from the moment they are read, so no
 //! `Debug`, log line or error can print them.
 
-mod file;
+pub(crate) mod file;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -186,7 +186,9 @@ pub(crate) fn validate(args: &TalentLogsArgs, ctx: &Context) -> Result<TalentLog
     if let (Some(s), Some(u)) = (since, until) {
         if u < s {
             return Err(Error::input(format!(
-                "--until ({u}) is before --since ({s})"
+                "--until ({}) is before --since ({})",
+                crate::time::human(u, ctx.tz()),
+                crate::time::human(s, ctx.tz())
             )));
         }
     }

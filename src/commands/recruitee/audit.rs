@@ -62,7 +62,11 @@ pub struct AuditArgs {
     pub search: Option<String>,
     /// Only these event names, e.g. 'Admin deleted candidate'. Recruitee has no such filter:
     /// this filters here, after fetching (case-insensitive)
-    #[arg(long = "event", value_name = "NAME")]
+    #[arg(
+        long = "event",
+        value_name = "NAME",
+        add = clap_complete::engine::ArgValueCompleter::new(crate::completion::events)
+    )]
     pub events: Vec<String>,
     /// Read the local archive that `hrlogs sync` fills instead of Recruitee: no network, no
     /// credentials; the flags filter here (--search: a case-insensitive match in any text)

@@ -100,7 +100,9 @@ pub fn window(
     if let Some(s) = since {
         if until < s {
             return Err(Error::input(format!(
-                "--until ({until}) is before --since ({s})"
+                "--until ({}) is before --since ({})",
+                crate::time::human(until, ctx.tz()),
+                crate::time::human(s, ctx.tz())
             )));
         }
     }

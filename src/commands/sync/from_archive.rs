@@ -101,7 +101,9 @@ fn say_coverage(
     }
     if let Some(u) = until {
         // A stream synced within the last day is taken as current (a nightly sync).
-        let end = asked_until.unwrap_or(i64::MAX).min(ctx.now.as_millisecond());
+        let end = asked_until
+            .unwrap_or(i64::MAX)
+            .min(ctx.now.as_millisecond());
         if end.saturating_sub(u) > STALE_MS {
             ctx.progress.warn(&format!(
                 "the archive holds these events up to its last sync, {}: run `{sync}` for what came since",

@@ -218,6 +218,8 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
                     failures = 0;
                     let d = delivery
                         .get_or_insert_with(|| delivery::Delivery::new(outcome.stream, receipt));
+                    // New records may go to the terminal: the display goes first.
+                    ctx.progress.output_starts();
                     let printed = if table_per_poll {
                         // A table is drawn when it ends: with --follow, one per poll.
                         let mut each =
@@ -251,6 +253,7 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
                 Err(e) if follow.follow && is_transient(&e) => {
                     failures = failures.saturating_add(1);
                     let wait = backoff(interval, failures);
+                    ctx.progress.pause();
                     ctx.progress.warn(&format!(
                         "{e}; trying again in {}s (the archive is unchanged)",
                         wait.as_secs()
@@ -263,6 +266,8 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
             if !follow.follow {
                 return Ok(());
             }
+            // No progress line stays on the screen while waiting for the next round.
+            ctx.progress.pause();
             tokio::time::sleep(interval).await;
         }
     };
