@@ -15,6 +15,7 @@ pub mod completion;
 pub mod error;
 pub mod fetch;
 pub mod identity;
+pub mod logs;
 pub mod ocsf;
 pub mod options;
 pub mod output;

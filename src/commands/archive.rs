@@ -201,7 +201,7 @@ fn table(s: &Status, ctx: &Context) -> String {
             st.last_run_already_archived.unwrap_or(0),
             st.last_run_requests.unwrap_or(0)
         ));
-        let retention_ms = crate::commands::sync::AUDIT_RETENTION_DAYS * 86_400_000;
+        let retention_ms = crate::logs::recruitee_audit::RETENTION_DAYS * 86_400_000;
         let stale = st.source == crate::identity::Source::RecruiteeAudit.name()
             && st
                 .cursor_ms
@@ -209,7 +209,7 @@ fn table(s: &Status, ctx: &Context) -> String {
         if stale {
             out.push_str(&format!(
                 "  overdue     last synced more than {} days ago: Recruitee forgets events after that; sync now\n",
-                crate::commands::sync::AUDIT_RETENTION_DAYS
+                crate::logs::recruitee_audit::RETENTION_DAYS
             ));
         }
         if st.staged > 0 {

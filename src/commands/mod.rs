@@ -4,6 +4,7 @@
 pub mod archive;
 pub mod config;
 pub mod feishu;
+pub mod from_archive;
 pub mod man;
 pub mod recruitee;
 pub mod sync;
@@ -40,6 +41,19 @@ pub struct Context {
 
 /// A stage put on a stream before its sink.
 type Stage = Box<dyn FnOnce(RecordStream) -> RecordStream + Send>;
+
+/// Which log and tenant records of `source` come from, as `-f ocsf` says it.
+pub fn origin(source: crate::identity::Source, ctx: &Context) -> Origin {
+    use crate::identity::Source;
+    match source {
+        Source::FeishuDeptLogs | Source::FeishuTalentLogs => feishu::origin(ctx, source),
+        Source::RecruiteeAudit => crate::logs::recruitee_audit::origin(
+            &ctx.settings
+                .plain(&crate::vendors::recruitee::settings::COMPANY_ID)
+                .unwrap_or_default(),
+        ),
+    }
+}
 
 /// Runs the command the user asked for.
 pub async fn run(cli: Cli) -> Result<()> {

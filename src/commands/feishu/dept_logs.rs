@@ -12,9 +12,7 @@ use clap::{Args, ValueEnum};
 use crate::commands::{Context, clean_list};
 use crate::error::{Error, Result};
 use crate::identity::Source;
-use crate::output::{Column, Fit, Show};
 use crate::plan::merge_groups;
-use crate::vendors::feishu::codes;
 use crate::vendors::feishu::dept_logs::{self, DeptLogsQuery, MAX_PAGE_SIZE};
 
 const EXAMPLES: &str = "\
@@ -85,35 +83,10 @@ impl DepartmentIdType {
     }
 }
 
-/// The csv columns (and the workbook's raw sheet); the default table shows when, who
-/// (employee number), the operation with its documented meaning and the change as
-/// `field: before → after`, then the department; the workbook's first sheet adds the reason
-/// and the effective date. `operation_time` is the tenant's wall clock without an offset:
-/// shown as given unless `feishu.tenant_time_zone` names its zone, and the header says which.
-pub fn columns() -> Vec<Column> {
-    vec![
-        Column::path("operation_time")
-            .show(Show::WallClock)
-            .table(0, "TIME", Fit::Keep),
-        Column::path("object_id").table(4, "DEPARTMENT", Fit::Hide),
-        Column::path("operation_type")
-            .show(Show::Code(codes::DEPT_OPERATIONS))
-            .table(2, "OPERATION", Fit::Keep),
-        Column::path("operator").table(1, "BY", Fit::Keep),
-        Column::path("changes")
-            .show(Show::Changes)
-            .table(3, "CHANGE", Fit::Last),
-        Column::path("operation_reason").table(5, "REASON", Fit::SheetOnly),
-        Column::path("effective_time")
-            .show(Show::Date)
-            .table(6, "EFFECTIVE", Fit::SheetOnly),
-    ]
-}
-
 pub async fn cmd_dept_logs(args: DeptLogsArgs, ctx: &Context) -> Result<()> {
     let query = validate(&args, ctx)?;
     if args.from_archive {
-        return crate::commands::sync::from_archive::dept_logs(query, ctx).await;
+        return crate::commands::from_archive::dept_logs(query, ctx).await;
     }
     let dest = ctx.destination()?;
     let feishu = super::client(ctx, ctx.options.dry_run)?;
@@ -132,11 +105,21 @@ pub async fn cmd_dept_logs(args: DeptLogsArgs, ctx: &Context) -> Result<()> {
     ));
     let stream = merge_groups(plan, 1, ctx.progress.clone());
     let origin = super::origin(ctx, Source::FeishuDeptLogs);
-    ctx.emit_events(stream, dest, columns(), origin).await
+    ctx.emit_events(stream, dest, crate::logs::feishu_dept::columns(), origin)
+        .await
 }
 
 /// The flags as a checked query (dates resolved, departments de-duplicated).
 pub(crate) fn validate(args: &DeptLogsArgs, ctx: &Context) -> Result<DeptLogsQuery> {
+    validate_with(args, ctx, None)
+}
+
+/// [`validate`], with `--since` already read (`sync`'s own rule) when given.
+fn validate_with(
+    args: &DeptLogsArgs,
+    ctx: &Context,
+    since: Option<jiff::civil::Date>,
+) -> Result<DeptLogsQuery> {
     let kind = args.department_id_type;
     let mut ids = clean_list("--department", &args.departments)?;
     if let Some(id) = ids.iter().find(|id| not_an_id(id, kind).is_some()) {
@@ -154,12 +137,10 @@ pub(crate) fn validate(args: &DeptLogsArgs, ctx: &Context) -> Result<DeptLogsQue
         return Err(Error::input("no departments given")
             .hint("use --department 7094136522860922111 (repeatable, or comma-separated) or --department-file PATH"));
     }
-    let Some(since) = &args.since else {
+    let Some(since) = since.map_or_else(|| since_of(args, ctx), |d| Ok(Some(d)))? else {
         return Err(Error::input("--since is required for dept-logs")
             .hint("e.g. --since 2024-01-01 (the first day) or --since 90d"));
     };
-    let since = crate::time::parse_date(since, ctx.tz(), ctx.now)
-        .map_err(|e| Error::input(format!("--since: {e}")))?;
     let until = match &args.until {
         Some(u) => crate::time::parse_date(u, ctx.tz(), ctx.now)
             .map_err(|e| Error::input(format!("--until: {e}")))?,
@@ -177,6 +158,33 @@ pub(crate) fn validate(args: &DeptLogsArgs, ctx: &Context) -> Result<DeptLogsQue
         department_id_type: args.department_id_type.map(|t| t.as_str().to_string()),
         page_size: ctx.page_size(MAX_PAGE_SIZE)?,
     })
+}
+
+/// `--since` as a date, if given.
+fn since_of(args: &DeptLogsArgs, ctx: &Context) -> Result<Option<jiff::civil::Date>> {
+    args.since
+        .as_deref()
+        .map(|s| {
+            crate::time::parse_date(s, ctx.tz(), ctx.now)
+                .map_err(|e| Error::input(format!("--since: {e}")))
+        })
+        .transpose()
+}
+
+/// The flags of `sync feishu dept-logs`: `--since` is needed by a stream's first sync only
+/// (later ones start from its cursor), so it is returned apart; the query's own `since` is
+/// then today's date (a sync plans its own days from the stream's row).
+pub(crate) fn validate_for_sync(
+    args: &DeptLogsArgs,
+    ctx: &Context,
+) -> Result<(DeptLogsQuery, Option<jiff::civil::Date>)> {
+    let since = since_of(args, ctx)?;
+    let today = ctx.now.to_zoned(ctx.tz().clone()).date();
+    let mut query = validate_with(args, ctx, Some(since.unwrap_or(today)))?;
+    if since.is_none() {
+        query.since = today;
+    }
+    Ok((query, since))
 }
 
 /// The largest `--department-file` read (far above any real list of IDs).

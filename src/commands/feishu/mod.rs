@@ -107,6 +107,18 @@ pub fn origin(ctx: &Context, source: Source) -> Origin {
         .with_wall_clock(zone)
 }
 
+/// The Feishu tenant as the archive keeps it: the normalised base URL (or `sandbox`); see
+/// `archive::tenant`. None when it cannot be told (no credentials: nothing to sync either).
+pub fn tenant(ctx: &Context) -> Option<String> {
+    if ctx.options.sandbox {
+        return Some("sandbox".into());
+    }
+    let s = &ctx.settings;
+    let base = s.plain(&keys::BASE_URL)?;
+    (s.plain(&keys::APP_ID).is_some() || s.secret(&keys::TENANT_ACCESS_TOKEN).is_some())
+        .then(|| crate::archive::tenant::normalize(&base))
+}
+
 /// The warning of a run that reads department log times without knowing the tenant's zone.
 fn assumed_zone(tz: &jiff::tz::TimeZone, format: Format) -> String {
     let what = match format {

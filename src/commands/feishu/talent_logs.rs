@@ -5,14 +5,9 @@ use clap::{Args, ValueEnum};
 use crate::commands::{Context, clean_list};
 use crate::error::{Error, Result};
 use crate::identity::Source;
-use crate::output::{Column, Fit, Show};
 use crate::plan::{filter, merge_groups};
 use crate::time::Bound;
-use crate::vendors::feishu::codes;
 use crate::vendors::feishu::talent_logs::{self, MAX_PAGE_SIZE, TalentLogsQuery};
-
-/// The most chains one query is split into.
-pub(crate) const MAX_CHAINS: usize = 32;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -99,53 +94,15 @@ impl UserIdType {
     }
 }
 
-/// The default columns of csv and table. The default table shows when, who (the operator's
-/// names), the operation type (with its meaning from Feishu's enum, when the table of codes
-/// holds one), then the talent and application; the workbook's first sheet adds the
-/// operator's id.
-pub fn columns() -> Vec<Column> {
-    vec![
-        Column::path("operation_time")
-            .show(Show::Millis)
-            .table(0, "TIME", Fit::Keep),
-        Column::path("operator.id").table(5, "OPERATOR ID", Fit::SheetOnly),
-        Column::path("operator.name.zh_cn"),
-        Column::path("operator.name.en_us"),
-        Column::derived("operator", "operator", operator_name)
-            .table_only()
-            .table(1, "OPERATOR", Fit::Shrink(10)),
-        Column::path("operation_type")
-            .show(Show::Code(codes::TALENT_OPERATIONS))
-            .table(2, "OPERATION", Fit::Keep),
-        Column::path("talent_id").table(3, "TALENT", Fit::Keep),
-        Column::path("application_id").table(4, "APPLICATION", Fit::Hide),
-    ]
-}
-
-/// `陈晓明 Chen Xiaoming`: the names the record carries (one when they agree), else the id.
-fn operator_name(op: &serde_json::Value) -> serde_json::Value {
-    let names: Vec<&str> = ["zh_cn", "en_us"]
-        .iter()
-        .filter_map(|k| op["name"][k].as_str())
-        .map(str::trim)
-        .filter(|n| !n.is_empty())
-        .collect();
-    match names.as_slice() {
-        [] => op["id"].clone(),
-        [a, b] if a != b => serde_json::Value::String(format!("{a} {b}")),
-        [a, ..] => serde_json::Value::String((*a).to_string()),
-    }
-}
-
 pub async fn cmd_talent_logs(args: TalentLogsArgs, ctx: &Context) -> Result<()> {
     let query = validate(&args, ctx)?;
     if args.from_archive {
-        return crate::commands::sync::from_archive::talent_logs(query, ctx).await;
+        return crate::commands::from_archive::talent_logs(query, ctx).await;
     }
     let (query_since, query_until) = (query.since_ms, query.until_ms);
     let dest = ctx.destination()?;
     let feishu = super::client(ctx, ctx.options.dry_run)?;
-    let chains = talent_logs::chains(feishu, query, MAX_CHAINS);
+    let chains = talent_logs::chains(feishu, query, crate::logs::feishu_talent::MAX_CHAINS);
     let Some(dest) = dest else {
         let requests = chains
             .iter()
@@ -163,7 +120,8 @@ pub async fn cmd_talent_logs(args: TalentLogsArgs, ctx: &Context) -> Result<()> 
         });
     }
     let origin = super::origin(ctx, Source::FeishuTalentLogs);
-    ctx.emit_events(stream, dest, columns(), origin).await
+    ctx.emit_events(stream, dest, crate::logs::feishu_talent::columns(), origin)
+        .await
 }
 
 /// The flags as a checked query.

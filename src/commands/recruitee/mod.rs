@@ -76,6 +76,21 @@ pub fn client(ctx: &Context, dry_run: bool) -> Result<Arc<Recruitee>> {
     )?))
 }
 
+/// The Recruitee tenant as the archive keeps it: the normalised base URL and the company (or
+/// `sandbox`). None when it cannot be told.
+pub fn tenant(ctx: &Context) -> Option<String> {
+    if ctx.options.sandbox {
+        return Some("sandbox".into());
+    }
+    let base = ctx.settings.plain(&keys::BASE_URL)?;
+    let company = ctx.settings.plain(&keys::COMPANY_ID)?;
+    Some(format!(
+        "{}/c/{}",
+        crate::archive::tenant::normalize(&base),
+        company.trim()
+    ))
+}
+
 /// The page size for the search endpoints.
 pub fn page_size(ctx: &Context) -> Result<u32> {
     match ctx.options.page_size {

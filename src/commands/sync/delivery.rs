@@ -180,8 +180,8 @@ impl Delivery {
         }
         let total = upto.saturating_sub(after);
         let mut rows = archive.read(ReadFilter {
-            source: job.key.source,
-            tenant: Some(job.key.tenant.clone()),
+            source: job.source(),
+            tenant: Some(job.key().tenant.clone()),
             from_ms: None,
             until_ms: None,
             order: Order::Delivery {

@@ -6,11 +6,12 @@ use std::collections::HashMap;
 
 use jiff::Timestamp;
 
-use super::jobs::{self, IdMode, Job};
+use super::jobs::Job;
 use crate::archive::{Finalized, RunEnd, Staged, Store};
 use crate::commands::Context;
 use crate::error::Result;
 use crate::identity::{Identifier, Source, content_hash, hex};
+use crate::logs::IdMode;
 use crate::output::blocking;
 use crate::record::Record;
 
@@ -97,7 +98,7 @@ pub async fn run_once(job: &Job, archive: &mut dyn Store, ctx: &Context) -> Resu
     let now = Timestamp::now();
     let started = std::time::Instant::now();
     let now_ms = now.as_millisecond();
-    let mut state = blocking(|| archive.stream(&job.key, now_ms))?;
+    let mut state = blocking(|| archive.stream(job.key(), now_ms))?;
     if let Some(cursor) = state.cursor.filter(|c| *c > now_ms) {
         // Set while this machine's clock was ahead (or altered): the events' own times say
         // how far the stream really is.
@@ -110,7 +111,7 @@ pub async fn run_once(job: &Job, archive: &mut dyn Store, ctx: &Context) -> Resu
         ));
         state.cursor = newest;
     }
-    let plan = job.plan(&state, now, ctx)?;
+    let plan = job.plan(&state, now)?;
     if let Some((from, until, message)) = &plan.lost {
         ctx.progress.warn(message);
         blocking(|| archive.note_gap(state.id, *from, *until, now_ms))?;
@@ -118,8 +119,8 @@ pub async fn run_once(job: &Job, archive: &mut dyn Store, ctx: &Context) -> Resu
     blocking(|| archive.set_pending(state.id, plan.pending.as_deref()))?;
     let requests_before = ctx.progress.requests();
     ctx.progress
-        .start(&format!("syncing {}…", job.key.source.name()));
-    let source = job.key.source;
+        .start(&format!("syncing {}…", job.source().name()));
+    let source = job.source();
     let mut ord = blocking(|| archive.staged_until(state.id))?;
     let fetched: Result<()> = async {
         for unit in plan.units {
@@ -145,7 +146,7 @@ pub async fn run_once(job: &Job, archive: &mut dyn Store, ctx: &Context) -> Resu
                 let records = batch?;
                 let rows: Vec<(String, i64)> = records
                     .iter()
-                    .map(|r| (ids.id(r), jobs::time_ms(source, r)))
+                    .map(|r| (ids.id(r), job.time_ms(r)))
                     .collect();
                 let staged: Vec<Staged<'_>> = records
                     .iter()
@@ -201,7 +202,7 @@ pub async fn run_once(job: &Job, archive: &mut dyn Store, ctx: &Context) -> Resu
     };
     let finalized = blocking(|| {
         archive.finalize(
-            &job.key,
+            job.key(),
             state.id,
             &RunEnd {
                 asked_from: plan.asked_from,

@@ -9,7 +9,6 @@
 
 mod delivery;
 mod engine;
-pub mod from_archive;
 mod jobs;
 
 use std::io::IsTerminal;
@@ -27,7 +26,7 @@ use crate::error::{Error, Kind, Result};
 use crate::output::{self, Destination, Format, OutputOptions};
 
 pub use engine::RunOutcome;
-pub use jobs::{AUDIT_RETENTION_DAYS, Job};
+pub use jobs::Job;
 
 /// The examples under `hrlogs sync --help`.
 pub const EXAMPLES: &str = "\
@@ -196,7 +195,7 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
         .ok_or_else(|| Error::other("no destination for the records"))?;
     let table_per_poll = follow.follow && ctx.options.output.format == Format::Table;
     let options = OutputOptions {
-        origin: Some(jobs::origin(job.key.source, ctx)),
+        origin: Some(crate::commands::origin(job.source(), ctx)),
         // A follow never ends: no pager waits on its tables.
         pager: ctx.options.output.pager && !follow.follow,
         ..ctx.options.output.clone()
@@ -305,7 +304,7 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
 /// archive's state for this stream; nothing is written and nothing is sent.
 fn dry_run(job: &Job, path: &std::path::Path, ctx: &Context) -> Result<()> {
     let state = if path.exists() {
-        archive::open_for_reading(path)?.find_stream(&job.key)?
+        archive::open_for_reading(path)?.find_stream(job.key())?
     } else {
         None
     };
@@ -317,7 +316,7 @@ fn dry_run(job: &Job, path: &std::path::Path, ctx: &Context) -> Result<()> {
         last_run_at: None,
         pending: None,
     });
-    let plan = job.plan(&state, jiff::Timestamp::now(), ctx)?;
+    let plan = job.plan(&state, jiff::Timestamp::now())?;
     let requests: Vec<crate::fetch::Request> = plan
         .units
         .into_iter()
@@ -326,7 +325,7 @@ fn dry_run(job: &Job, path: &std::path::Path, ctx: &Context) -> Result<()> {
     let preamble = format!(
         "# {} of {} into {} ({}): the first request of each chain",
         if first { "first sync" } else { "sync" },
-        job.key.source.name(),
+        job.source().name(),
         path.display(),
         if first {
             "a new stream".to_string()
@@ -402,7 +401,7 @@ fn summary(ctx: &Context, job: &Job, outcome: &RunOutcome, printed: u64, follow:
     };
     ctx.progress.line(&format!(
         "hrlogs: sync {}: {} new, {} already archived{also}, {} request{}, complete",
-        job.key.source.name(),
+        job.source().name(),
         f.new,
         f.seen,
         requests,
