@@ -710,7 +710,7 @@ async fn commands_without_events_refuse_ocsf_before_any_request() {
 
 mod any_record {
     use hrlogs::identity::Source;
-    use hrlogs::ocsf::{self, Origin};
+    use hrlogs::ocsf;
     use hrlogs::record::Record;
     use proptest::prelude::*;
     use serde_json::{Map, Value, json};
@@ -878,8 +878,13 @@ mod any_record {
 
     fn check(source: Source, text: &str) -> Result<(), TestCaseError> {
         let origin = match source {
-            Source::RecruiteeAudit => Origin::recruitee("90598"),
-            s => Origin::feishu(s, "https://open.feishu.cn", Some("cli_x")),
+            Source::RecruiteeAudit => hrlogs::logs::recruitee_audit::origin("90598"),
+            Source::FeishuDeptLogs => {
+                hrlogs::logs::feishu_dept::origin("https://open.feishu.cn", Some("cli_x"), None)
+            }
+            Source::FeishuTalentLogs => {
+                hrlogs::logs::feishu_talent::origin("https://open.feishu.cn", Some("cli_x"))
+            }
         };
         let raw = serde_json::value::RawValue::from_string(text.to_string()).expect("json");
         let record = Record::new(raw, 0);
@@ -925,8 +930,13 @@ mod any_record {
             (Source::RecruiteeAudit, audit),
         ] {
             let origin = match source {
-                Source::RecruiteeAudit => Origin::recruitee("1"),
-                s => Origin::feishu(s, "https://open.feishu.cn", None),
+                Source::RecruiteeAudit => hrlogs::logs::recruitee_audit::origin("1"),
+                Source::FeishuDeptLogs => {
+                    hrlogs::logs::feishu_dept::origin("https://open.feishu.cn", None, None)
+                }
+                Source::FeishuTalentLogs => {
+                    hrlogs::logs::feishu_talent::origin("https://open.feishu.cn", None)
+                }
             };
             let raw = serde_json::value::RawValue::from_string(text).expect("json");
             let record = Record::new(raw, 0);

@@ -19,6 +19,7 @@ use super::{IdMode, Log, Reading, RunPlan, Unit, day_ms, ms_day, strings};
 use crate::archive::{Keep, Order, ReadFilter, StreamKey, StreamState};
 use crate::error::{Error, Result};
 use crate::identity::Source;
+use crate::ocsf::{Mapper, Origin};
 use crate::output::{Column, Fit, Show};
 use crate::plan::{date_windows, merge_groups};
 use crate::record::Record;
@@ -49,6 +50,17 @@ pub fn columns() -> Vec<Column> {
             .show(Show::Date)
             .table(6, "EFFECTIVE", Fit::SheetOnly),
     ]
+}
+
+/// How department logs become OCSF events.
+pub const OCSF: Mapper = crate::ocsf::feishu_dept_log;
+
+/// The OCSF origin of department logs of the app `app_id` at `base_url`, whose wall clock is
+/// in `zone` when known.
+pub fn origin(base_url: &str, app_id: Option<&str>, zone: Option<TimeZone>) -> Origin {
+    Origin::feishu(Source::FeishuDeptLogs, OCSF, base_url, app_id)
+        .with_operations(codes::DEPT_OPERATIONS)
+        .with_wall_clock(zone)
 }
 
 /// Department logs of these departments, ready to sync.

@@ -16,6 +16,7 @@ use super::{IdMode, Log, Reading, RunPlan, Start, Unit, strings};
 use crate::archive::{Keep, Order, ReadFilter, StreamKey, StreamState};
 use crate::error::Result;
 use crate::identity::Source;
+use crate::ocsf::{Mapper, Origin};
 use crate::output::{Column, Fit, Show};
 use crate::plan::{filter, merge_groups};
 use crate::record::{Lenient, Record};
@@ -62,6 +63,15 @@ fn operator_name(op: &serde_json::Value) -> serde_json::Value {
         [a, b] if a != b => serde_json::Value::String(format!("{a} {b}")),
         [a, ..] => serde_json::Value::String((*a).to_string()),
     }
+}
+
+/// How talent logs become OCSF events.
+pub const OCSF: Mapper = crate::ocsf::feishu_talent_log;
+
+/// The OCSF origin of talent logs of the app `app_id` at `base_url`.
+pub fn origin(base_url: &str, app_id: Option<&str>) -> Origin {
+    Origin::feishu(Source::FeishuTalentLogs, OCSF, base_url, app_id)
+        .with_operations(codes::TALENT_OPERATIONS)
 }
 
 /// Talent logs of these operators and operations, ready to sync.

@@ -21,7 +21,7 @@ use super::{IdMode, Log, Reading, RunPlan, Start, Unit, show_s, strings};
 use crate::archive::{Keep, Order, ReadFilter, StreamKey, StreamState};
 use crate::error::{Error, Result};
 use crate::identity::Source;
-use crate::ocsf::Origin;
+use crate::ocsf::{Mapper, Origin};
 use crate::output::{Column, Fit, Show};
 use crate::plan::{Counts, Filter, RecordStream, filter_with};
 use crate::progress::Progress;
@@ -387,9 +387,12 @@ impl Log for AuditLog {
     }
 }
 
+/// How audit entries become OCSF events.
+pub const OCSF: Mapper = crate::ocsf::recruitee_audit_entry;
+
 /// The OCSF origin of the audit log of `company`.
 pub fn origin(company: &str) -> Origin {
-    Origin::recruitee(company)
+    Origin::recruitee(OCSF, company)
 }
 
 /// How `--from-archive` reads the audit log back for `query` (`tenant`: only that tenant's;

@@ -18,11 +18,36 @@ use crate::identity::Source;
 use crate::record::Record;
 pub use schema::{Event, VERSION};
 
+/// How a log's records become events: named by the log's room (`logs::<log>::OCSF`), one
+/// of [`feishu_dept_log`], [`feishu_talent_log`], [`recruitee_audit_entry`] (no central
+/// match on the source).
+pub type Mapper = for<'a, 'o> fn(Subject<'a, 'o>, &TimeZone) -> Result<Event<'a>, String>;
+
+/// Feishu department operation logs (their wall-clock times read in `tz` unless the origin
+/// knows the tenant's zone).
+pub fn feishu_dept_log<'a>(s: Subject<'a, '_>, tz: &TimeZone) -> Result<Event<'a>, String> {
+    let zone = s.0.wall_clock.clone().unwrap_or_else(|| tz.clone());
+    feishu::dept_log(s, &zone)
+}
+
+/// Feishu talent operation logs.
+pub fn feishu_talent_log<'a>(s: Subject<'a, '_>, _: &TimeZone) -> Result<Event<'a>, String> {
+    feishu::talent_log(s)
+}
+
+/// Recruitee audit log entries.
+pub fn recruitee_audit_entry<'a>(s: Subject<'a, '_>, _: &TimeZone) -> Result<Event<'a>, String> {
+    recruitee::audit_entry(s)
+}
+
 /// Which log and tenant the records of a stream come from: what an OCSF event says of its
-/// origin (`metadata.product`, `metadata.tenant_uid`) and how its id is made.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// origin (`metadata.product`, `metadata.tenant_uid`), how its id is made, and how its
+/// records are mapped.
+#[derive(Debug, Clone)]
 pub struct Origin {
     pub source: Source,
+    /// The log's mapping, as its room names it.
+    pub mapper: Mapper,
     /// `metadata.tenant_uid`: the Feishu app id (else the base URL's host), the Recruitee
     /// company id.
     pub tenant_uid: Option<String>,
@@ -37,9 +62,9 @@ pub struct Origin {
 }
 
 impl Origin {
-    /// A Feishu/Lark log (`source` is one of the Feishu sources) of the app `app_id` at
-    /// `base_url`.
-    pub fn feishu(source: Source, base_url: &str, app_id: Option<&str>) -> Origin {
+    /// A Feishu/Lark log (`source` is one of the Feishu sources, mapped by `mapper`) of the
+    /// app `app_id` at `base_url`.
+    pub fn feishu(source: Source, mapper: Mapper, base_url: &str, app_id: Option<&str>) -> Origin {
         let host = url::Url::parse(base_url)
             .ok()
             .and_then(|u| u.host_str().map(str::to_ascii_lowercase));
@@ -53,6 +78,7 @@ impl Origin {
             .or(host);
         Origin {
             source,
+            mapper,
             tenant_uid,
             lark,
             wall_clock: None,
@@ -76,11 +102,12 @@ impl Origin {
         }
     }
 
-    /// The Recruitee audit log of company `company_id`.
-    pub fn recruitee(company_id: &str) -> Origin {
+    /// The Recruitee audit log (mapped by `mapper`) of company `company_id`.
+    pub fn recruitee(mapper: Mapper, company_id: &str) -> Origin {
         let company = company_id.trim();
         Origin {
             source: Source::RecruiteeAudit,
+            mapper,
             tenant_uid: (!company.is_empty()).then(|| company.to_string()),
             lark: false,
             wall_clock: None,
@@ -123,14 +150,7 @@ pub fn event<'a>(
         _ => Map::new(),
     };
     let subject = Subject(origin, fields, record.raw.get(), uid);
-    let mut event = match origin.source {
-        Source::FeishuDeptLogs => {
-            let zone = origin.wall_clock.as_ref().unwrap_or(tz);
-            feishu::dept_log(subject, zone)
-        }
-        Source::FeishuTalentLogs => feishu::talent_log(subject),
-        Source::RecruiteeAudit => recruitee::audit_entry(subject),
-    }?;
+    let mut event = (origin.mapper)(subject, tz)?;
     if let Some(link) = &record.link {
         // OCSF 1.7.0 has no field for a record's integrity chain: the row goes in
         // `metadata.sequence`, the chain hash in `unmapped` (docs/ocsf.md).
@@ -148,7 +168,7 @@ pub const CHAIN_KEY: &str = "hrlogs_chain";
 
 /// A record on its way to an event: the log it is from, its fields, its exact text (OCSF's
 /// `raw_data`) and its hrlogs id.
-struct Subject<'a, 'o>(&'o Origin, Map<String, Value>, &'a str, String);
+pub struct Subject<'a, 'o>(&'o Origin, Map<String, Value>, &'a str, String);
 
 /// A scalar as text: strings as they are (None when blank), numbers in their JSON form.
 fn text(v: Option<&Value>) -> Option<String> {
@@ -203,6 +223,7 @@ mod tests {
     fn feishu_tenant_is_the_app_id_else_the_host_and_lark_is_told_apart() {
         let o = Origin::feishu(
             Source::FeishuDeptLogs,
+            feishu_dept_log,
             "https://open.feishu.cn",
             Some("cli_a1"),
         );
@@ -210,12 +231,16 @@ mod tests {
         assert!(!o.lark);
         let o = Origin::feishu(
             Source::FeishuTalentLogs,
+            feishu_talent_log,
             "https://open.larksuite.com/gw",
             None,
         );
         assert_eq!(o.tenant_uid.as_deref(), Some("open.larksuite.com"));
         assert!(o.lark);
-        assert_eq!(Origin::recruitee(" ").tenant_uid, None);
+        assert_eq!(
+            Origin::recruitee(recruitee_audit_entry, " ").tenant_uid,
+            None
+        );
     }
 
     /// The codes of a test: the department table's shape, without the vendor module (ocsf
@@ -301,7 +326,7 @@ mod tests {
         .expect("json");
         let record = Record::new(raw, 0);
         let err = event(
-            &Origin::recruitee("1"),
+            &Origin::recruitee(recruitee_audit_entry, "1"),
             &record,
             "x1".into(),
             &TimeZone::UTC,
@@ -321,7 +346,7 @@ mod tests {
         .expect("json");
         let record = Record::new(raw, 0);
         let e = event(
-            &Origin::recruitee("1"),
+            &Origin::recruitee(recruitee_audit_entry, "1"),
             &record,
             "e1".into(),
             &TimeZone::UTC,

@@ -255,7 +255,9 @@ pub struct Recruitee {
     window: std::sync::Mutex<(u64, u32)>,
     /// The length of an arrival slot, in milliseconds.
     arrival_ms: u64,
-    /// The clock slot of the last sample entry that arrived (at first, the start's).
+    /// The clock slot of the last sample entry that arrived (at first, the one after the
+    /// start's: the first arrival comes a whole slot after the start, so that a short run,
+    /// a golden test, never sees one by chance).
     arrived: std::sync::Mutex<u64>,
 }
 
@@ -273,7 +275,9 @@ impl Recruitee {
             started: std::time::Instant::now(),
             window: std::sync::Mutex::new((0, 0)),
             arrival_ms,
-            arrived: std::sync::Mutex::new(slot_of(Timestamp::now().as_millisecond(), arrival_ms)),
+            arrived: std::sync::Mutex::new(
+                slot_of(Timestamp::now().as_millisecond(), arrival_ms).saturating_add(1),
+            ),
         }
     }
 

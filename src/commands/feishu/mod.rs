@@ -14,7 +14,7 @@ use crate::fetch::{Lane, Pacer};
 use crate::identity::Source;
 use crate::ocsf::Origin;
 use crate::output::Format;
-use crate::vendors::feishu::codes;
+
 use crate::vendors::feishu::settings::{self as keys, FeishuSettings};
 use crate::vendors::feishu::{Feishu, TokenSource, token_request_description};
 
@@ -87,9 +87,8 @@ pub fn client(ctx: &Context, dry_run: bool) -> Result<Arc<Feishu>> {
 pub fn origin(ctx: &Context, source: Source) -> Origin {
     let base = ctx.settings.plain(&keys::BASE_URL).unwrap_or_default();
     let app_id = ctx.settings.plain(&keys::APP_ID);
-    let origin = Origin::feishu(source, &base, app_id.as_deref());
     if source != Source::FeishuDeptLogs {
-        return origin.with_operations(codes::TALENT_OPERATIONS);
+        return crate::logs::feishu_talent::origin(&base, app_id.as_deref());
     }
     let zone = match keys::tenant_time_zone(&ctx.settings) {
         Ok(zone) => zone,
@@ -102,9 +101,7 @@ pub fn origin(ctx: &Context, source: Source) -> Origin {
     if zone.is_none() && matches!(format, Format::Ocsf | Format::Xlsx) {
         ctx.progress.warn(&assumed_zone(ctx.tz(), format));
     }
-    origin
-        .with_operations(codes::DEPT_OPERATIONS)
-        .with_wall_clock(zone)
+    crate::logs::feishu_dept::origin(&base, app_id.as_deref(), zone)
 }
 
 /// The Feishu tenant as the archive keeps it: the normalised base URL (or `sandbox`); see
