@@ -84,6 +84,37 @@ impl Identifier {
     }
 }
 
+/// Assigns the same ids as [`Identifier`] to records in any order (a sync unit whose chains
+/// are merged): identical Feishu records are counted per day over the whole unit instead of
+/// along the stream. Memory grows with the distinct records of the unit.
+pub struct Counted {
+    source: Source,
+    counts: HashMap<(i64, [u8; 32]), u32>,
+}
+
+impl Counted {
+    pub fn new(source: Source) -> Counted {
+        Counted {
+            source,
+            counts: HashMap::new(),
+        }
+    }
+
+    /// The record's id: as [`Identifier::id`] gives it, whatever the order of the records.
+    pub fn id(&mut self, record: &Record) -> String {
+        match self.source {
+            Source::RecruiteeAudit => Identifier::new(self.source).id(record),
+            Source::FeishuDeptLogs | Source::FeishuTalentLogs => {
+                let day = record.key.div_euclid(DAY_MS);
+                let hash = content_hash(&record.raw);
+                let n = self.counts.entry((day, hash)).or_insert(0);
+                *n = n.saturating_add(1);
+                format!("{}-{n}", hex(&hash))
+            }
+        }
+    }
+}
+
 /// A Recruitee entry's `_id` as text: a string as is, a number in its JSON form.
 pub fn recruitee_id(raw: &RawValue) -> Option<String> {
     #[derive(serde::Deserialize)]

@@ -2,15 +2,13 @@
 //! stage the records batch by batch (committed), mark the unit done, and when every unit is
 //! done append what is new to the archive in one transaction.
 
-use std::collections::HashMap;
-
 use jiff::Timestamp;
 
 use super::jobs::Job;
 use crate::archive::{Finalized, RunEnd, Staged, Store};
 use crate::commands::Context;
 use crate::error::Result;
-use crate::identity::{Identifier, Source, content_hash, hex};
+use crate::identity::{Counted, Identifier, Source};
 use crate::logs::IdMode;
 use crate::output::blocking;
 use crate::record::Record;
@@ -26,37 +24,25 @@ pub struct RunOutcome {
     pub polls: u64,
 }
 
-/// Milliseconds in a day: identical Feishu records are numbered per day of their key, as
-/// [`Identifier`] numbers them.
-const DAY_MS: i64 = 86_400_000;
-
-/// Assigns event ids along one unit.
+/// Assigns event ids along one unit: along the stream, or counted over the unit
+/// ([`IdMode`]); the one algorithm is in `identity`.
 enum Ids {
     Stream(Identifier),
-    Counted(HashMap<(i64, [u8; 32]), u32>),
+    Counted(Counted),
 }
 
 impl Ids {
     fn new(mode: IdMode, source: Source) -> Ids {
-        match (mode, source) {
-            (_, Source::RecruiteeAudit) | (IdMode::Stream, _) => {
-                Ids::Stream(Identifier::new(source))
-            }
-            (IdMode::Counted, _) => Ids::Counted(HashMap::new()),
+        match mode {
+            IdMode::Stream => Ids::Stream(Identifier::new(source)),
+            IdMode::Counted => Ids::Counted(Counted::new(source)),
         }
     }
 
-    /// The same ids as [`Identifier`] gives, without needing the records grouped by day.
     fn id(&mut self, record: &Record) -> String {
         match self {
             Ids::Stream(ids) => ids.id(record),
-            Ids::Counted(counts) => {
-                let day = record.key.div_euclid(DAY_MS);
-                let hash = content_hash(&record.raw);
-                let n = counts.entry((day, hash)).or_insert(0);
-                *n = n.saturating_add(1);
-                format!("{}-{n}", hex(&hash))
-            }
+            Ids::Counted(ids) => ids.id(record),
         }
     }
 }
@@ -232,7 +218,7 @@ mod tests {
 
     #[test]
     fn counted_ids_equal_the_stream_ids_in_any_order() {
-        let day = DAY_MS * 20_000;
+        let day = 86_400_000 * 20_000;
         let same = r#"{"operation_time":"x","operator":"E1"}"#;
         let other = r#"{"operation_time":"y","operator":"E2"}"#;
         let newest_first = [
@@ -241,7 +227,7 @@ mod tests {
             rec(same, day + 9),
             rec(
                 r#"{"operation_time":"z","operator":"E1"}"#,
-                day - DAY_MS + 1,
+                day - 86_400_000 + 1,
             ),
         ];
         let mut stream = Identifier::new(Source::FeishuTalentLogs);
