@@ -37,21 +37,42 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => return report(Error::other(format!("cannot start the async runtime: {e}"))),
     };
+    // The run's secrets, learnt as they come: redacted from the final line too.
+    let redactor = hrlogs::redact::Redactor::new();
+    let run_redactor = redactor.clone();
     let result = runtime.block_on(async {
         // The handlers are in place before the command starts: a signal that comes early
         // still ends the run cleanly (exit 130/143/129, no temp file), never by the default
         // action.
         let mut signals = Signals::install();
         tokio::select! {
-            result = commands::run(cli) => result,
+            result = commands::run(cli, run_redactor) => result,
             kind = signals.next() => Err(Error::new(kind, "interrupted")),
         }
     });
     runtime.shutdown_timeout(Duration::from_millis(200));
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => report(e),
+        Err(e) => report_redacted(e, &redactor),
     }
+}
+
+/// [`report`], with the run's secrets redacted from the line (also those a server echoed).
+fn report_redacted(e: Error, redactor: &hrlogs::redact::Redactor) -> ExitCode {
+    let code = e.exit_code();
+    let Error {
+        kind,
+        message,
+        hint,
+        vendor,
+    } = e;
+    let _ = vendor;
+    let mut clean = Error::new(kind, redactor.secrets_only(&message));
+    if let Some(h) = hint {
+        clean = clean.hint(redactor.secrets_only(&h));
+    }
+    let _ = report(clean);
+    code
 }
 
 /// False when stdout was opened read-only (`hrlogs >&0` on a file): Rust's stdout silently

@@ -9,6 +9,7 @@
 //! (`3,400 of 12,000 records (28%)`). Retries and waits the vendor asked for show in it while
 //! they last; without a display, waits are said as lines on stderr.
 
+use crate::redact::Redactor;
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -53,11 +54,18 @@ struct Inner {
     verbose: u8,
     started: Instant,
     stats: Stats,
+    /// The run's secrets: redacted from every line said here.
+    redactor: Redactor,
 }
 
 impl Progress {
     /// `show` is false with `-q`/`--no-progress`; the bar is also never drawn off a terminal.
     pub fn new(show: bool, quiet: bool, verbose: u8) -> Progress {
+        Progress::with_redactor(show, quiet, verbose, Redactor::new())
+    }
+
+    /// [`Progress::new`], redacting the secrets `redactor` learns from every line.
+    pub fn with_redactor(show: bool, quiet: bool, verbose: u8, redactor: Redactor) -> Progress {
         let on_terminal = std::io::stderr().is_terminal();
         let bar = (show && !quiet && on_terminal).then(|| {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(8));
@@ -82,6 +90,7 @@ impl Progress {
                 verbose,
                 started: Instant::now(),
                 stats: Stats::default(),
+                redactor,
             }),
         }
     }
@@ -90,8 +99,14 @@ impl Progress {
         self.inner.verbose
     }
 
+    /// The run's secrets, for whoever learns one (a token) to register it.
+    pub fn redactor(&self) -> &Redactor {
+        &self.inner.redactor
+    }
+
     /// A line on stderr that does not tear the progress display.
     pub fn line(&self, text: &str) {
+        let text = &self.inner.redactor.secrets_only(text);
         match self.live_bar() {
             Some(bar) => bar.suspend(|| eprintln_quiet(text)),
             None => eprintln_quiet(text),
@@ -112,11 +127,11 @@ impl Progress {
     pub fn notice(&self, text: &str) {
         if self.live_bar().is_some() {
             if let Ok(mut n) = self.inner.notice.lock() {
-                *n = Some(text.to_string());
+                *n = Some(self.inner.redactor.secrets_only(text));
             }
             self.refresh();
         } else if !self.inner.quiet {
-            eprintln_quiet(&format!("hrlogs: {text}"));
+            eprintln_quiet(&self.inner.redactor.secrets_only(&format!("hrlogs: {text}")));
         }
     }
 

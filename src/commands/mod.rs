@@ -23,6 +23,7 @@ use crate::options::Options;
 use crate::output::{self, Column, Destination, Format, OutputOptions};
 use crate::plan::RecordStream;
 use crate::progress::Progress;
+use crate::redact::Redactor;
 use crate::sandbox;
 use crate::settings::Settings;
 
@@ -55,8 +56,9 @@ pub fn origin(source: crate::identity::Source, ctx: &Context) -> Origin {
     }
 }
 
-/// Runs the command the user asked for.
-pub async fn run(cli: Cli) -> Result<()> {
+/// Runs the command the user asked for; `redactor` learns the run's secrets as they come,
+/// and redacts them from everything the run says (the caller's final error line too).
+pub async fn run(cli: Cli, redactor: Redactor) -> Result<()> {
     let global = cli.global;
     match cli.command {
         Command::Completions(args) => {
@@ -70,13 +72,20 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Man(args) => man::run(&args.command),
         Command::Sandbox(args) => sandbox::serve_forever(args.port).await,
         Command::Config(cmd) => config::run(cmd, &Options::resolve(global)?),
-        Command::Feishu(cmd) => in_context(global, async |ctx| feishu::run(cmd, ctx).await).await,
-        Command::Recruitee(cmd) => {
-            in_context(global, async |ctx| recruitee::run(cmd, ctx).await).await
+        Command::Feishu(cmd) => {
+            in_context(global, redactor, async |ctx| feishu::run(cmd, ctx).await).await
         }
-        Command::Sync(cmd) => in_context(global, async |ctx| sync::run(cmd, ctx).await).await,
+        Command::Recruitee(cmd) => {
+            in_context(global, redactor, async |ctx| recruitee::run(cmd, ctx).await).await
+        }
+        Command::Sync(cmd) => {
+            in_context(global, redactor, async |ctx| sync::run(cmd, ctx).await).await
+        }
         // No fetching, so no summary line.
-        Command::Archive(cmd) => archive::run(cmd, &Context::new(Options::resolve(global)?).await?),
+        Command::Archive(cmd) => archive::run(
+            cmd,
+            &Context::new(Options::resolve(global)?, redactor).await?,
+        ),
     }
 }
 
@@ -84,9 +93,10 @@ pub async fn run(cli: Cli) -> Result<()> {
 /// the sandbox), and clears the progress display after it.
 async fn in_context(
     global: GlobalArgs,
+    redactor: Redactor,
     command: impl AsyncFnOnce(&Context) -> Result<()>,
 ) -> Result<()> {
-    let ctx = Context::new(Options::resolve(global)?).await?;
+    let ctx = Context::new(Options::resolve(global)?, redactor).await?;
     let result = command(&ctx).await;
     ctx.progress.finish(result.is_ok());
     result
@@ -95,9 +105,9 @@ async fn in_context(
 impl Context {
     /// Starts the services of a run: progress, the HTTP client, the sandbox with `--sandbox`,
     /// and loads the settings (which the sandbox overrides).
-    pub async fn new(mut options: Options) -> Result<Context> {
+    pub async fn new(mut options: Options, redactor: Redactor) -> Result<Context> {
         let m = options.messages;
-        let progress = Progress::new(m.progress, m.quiet, m.verbose);
+        let progress = Progress::with_redactor(m.progress, m.quiet, m.verbose, redactor);
         let http = Arc::new(Http::new(options.retry.clone(), progress.clone())?);
         let running = if options.sandbox {
             Some(sandbox::start(None).await?)

@@ -10,7 +10,6 @@ mod fields;
 mod json;
 mod ocsf;
 mod pager;
-mod sanitize;
 mod table;
 mod xlsx;
 
@@ -24,11 +23,11 @@ use crate::progress::Progress;
 use crate::record::Record;
 use columns::{FieldCheck, Set};
 
+pub use crate::sanitize::{escape_for_terminal, escape_json_for_terminal, neutralize_formula};
 pub use columns::{Column, Fit, Show, Zones, cell_text, zone_name};
 pub use destination::Destination;
 pub use fields::{Cell, Fields};
 pub use pager::paging;
-pub use sanitize::{escape_for_terminal, escape_json_for_terminal, neutralize_formula};
 
 /// The output formats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

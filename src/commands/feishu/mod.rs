@@ -69,7 +69,7 @@ pub fn client(ctx: &Context, dry_run: bool) -> Result<Arc<Feishu>> {
         in_flight,
     );
     let dept_lane = Lane::new(Pacer::new(s.dept_logs_per_second, None), in_flight);
-    let auth = TokenSource::new(&base, fixed, app)?;
+    let auth = TokenSource::new(&base, fixed, app, ctx.progress.redactor().clone())?;
     Ok(Arc::new(Feishu {
         base,
         http: ctx.http.clone(),

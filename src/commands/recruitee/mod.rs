@@ -59,7 +59,9 @@ pub fn client(ctx: &Context, dry_run: bool) -> Result<Arc<Recruitee>> {
     };
     let in_flight = s.max_in_flight;
     let lane = Lane::new(Pacer::new(s.rate_limit, None), in_flight);
-    crate::error::register_secret(secrecy::ExposeSecret::expose_secret(&token));
+    ctx.progress
+        .redactor()
+        .register(secrecy::ExposeSecret::expose_secret(&token));
     // Checked: http(s) only, a warning for plain http to another machine. `Recruitee::new`
     // keeps a gateway's path prefix.
     let (base, warning) = crate::fetch::base_url("recruitee.base_url", &s.base_url)?;

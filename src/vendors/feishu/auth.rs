@@ -1,6 +1,7 @@
 //! The tenant access token: obtained once per run from app id + secret (or given as is), reused
 //! by every request and chain, and replaced once, by one task at a time, when Feishu refuses it.
 
+use crate::redact::Redactor;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -36,6 +37,8 @@ pub struct TokenSource {
     state: Mutex<State>,
     refresh: tokio::sync::Mutex<()>,
     generation: AtomicU64,
+    /// The run's secrets: the app secret and every token learnt are redacted from its output.
+    redactor: Redactor,
 }
 
 struct State {
@@ -98,19 +101,21 @@ impl TokenSource {
         base: &Url,
         fixed: Option<SecretString>,
         app: Option<(String, SecretString)>,
+        redactor: Redactor,
     ) -> Result<TokenSource> {
         let url = crate::fetch::join(base, TOKEN_PATH);
         if let Some(t) = &fixed {
-            crate::error::register_secret(t.expose_secret());
+            redactor.register(t.expose_secret());
         }
         if let Some((_, secret)) = &app {
-            crate::error::register_secret(secret.expose_secret());
+            redactor.register(secret.expose_secret());
         }
         let current = fixed.map(|t| (t, None, 0));
         Ok(TokenSource {
             url,
             app,
             state: Mutex::new(State { current }),
+            redactor,
             refresh: tokio::sync::Mutex::new(()),
             generation: AtomicU64::new(0),
         })
@@ -150,7 +155,7 @@ impl TokenSource {
         };
         let answer = http.send_plain(&req, read_token_answer).await?;
         let (token, expire) = answer;
-        crate::error::register_secret(&token);
+        self.redactor.register(&token);
         let now = Instant::now();
         let expires = now.checked_add(token_lifetime(expire)).unwrap_or(now);
         let generation = self
