@@ -83,8 +83,9 @@ fuzz_target!(|data: &[u8]| {
             let _ = parse_date(text, &tz, now);
         }
         let _ = escape_for_terminal(text);
-        hrlogs::error::register_secret("fuzz-secret-value");
-        let line = hrlogs::error::clean(text);
+        let redactor = hrlogs::redact::Redactor::new();
+        redactor.register("fuzz-secret-value");
+        let line = redactor.clean(text);
         assert!(!line.contains('\n') && !line.contains("fuzz-secret-value"));
     }
 });
