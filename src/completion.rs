@@ -23,8 +23,8 @@ pub const KNOWN_EVENTS: &[&str] = &[
 
 /// Answers the shell and exits when it asks for completions (`COMPLETE` is set); otherwise
 /// returns at once. Runs before anything is written to stdout.
-pub fn answer_the_shell() {
-    clap_complete::CompleteEnv::with_factory(crate::cli::command).complete();
+pub fn answer_the_shell(tree: fn() -> clap::Command) {
+    clap_complete::CompleteEnv::with_factory(tree).complete();
 }
 
 /// `--profile`: the profiles of the config file (`HRLOGS_CONFIG`, else the default file).

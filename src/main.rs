@@ -10,7 +10,7 @@ use hrlogs::{cli, commands};
 
 fn main() -> ExitCode {
     // `COMPLETE=bash hrlogs …`: the shell asks for completions; answered, then exit.
-    hrlogs::completion::answer_the_shell();
+    hrlogs::completion::answer_the_shell(cli::command);
     if std::env::args_os().len() <= 1 {
         // Like gh: `hrlogs` alone shows what it can do, and that is not an error.
         let _ = cli::command().print_help();
@@ -46,7 +46,7 @@ fn main() -> ExitCode {
         // action.
         let mut signals = Signals::install();
         tokio::select! {
-            result = commands::run(cli, run_redactor) => result,
+            result = commands::run(cli.command, cli.global, cli::command, run_redactor) => result,
             kind = signals.next() => Err(Error::new(kind, "interrupted")),
         }
     });

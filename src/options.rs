@@ -4,13 +4,14 @@
 //! never import `cli`. Runtime services (HTTP client, progress, sandbox) are built from these
 //! options by `commands::Context::new`.
 
+use clap::builder::PossibleValue;
+use clap::{Args, ValueEnum};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use jiff::tz::TimeZone;
 
-use crate::cli::{ColorChoice, GlobalArgs};
 use crate::error::{Error, Result};
 use crate::fetch::RetryPolicy;
 use crate::output::{Format, OutputOptions};
@@ -225,4 +226,143 @@ fn resolve_format(explicit: Option<Format>, output: Option<&Path>) -> Result<For
     } else {
         Format::Json
     })
+}
+
+// The sections of `--help` that the global options fall into.
+const OUTPUT: &str = "Output";
+const REQUESTS: &str = "Requests";
+const CONFIGURATION: &str = "Configuration";
+const MESSAGES: &str = "Messages";
+
+// Listed by `--help`, left out of `-h` (which shows a command's own flags and points to
+// `--help`): `hide_short_help` on each.
+/// Options that every command takes, before or after the subcommand.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// Output format [default: table when stdout is a terminal, else json; with -o, from the
+    /// file's extension]
+    #[arg(short = 'f', long, global = true, hide_short_help = true, value_enum, help_heading = OUTPUT)]
+    pub format: Option<Format>,
+    /// Columns for table, csv and xlsx: dotted paths into each record, e.g. operator.name.en_us
+    #[arg(
+        long,
+        global = true, hide_short_help = true,
+        value_delimiter = ',',
+        value_name = "a,b.c",
+        help_heading = OUTPUT
+    )]
+    pub fields: Vec<String>,
+    /// Stop after N records (and stop fetching)
+    #[arg(long, global = true, hide_short_help = true, value_name = "N", help_heading = OUTPUT)]
+    pub limit: Option<u64>,
+    /// Write to PATH instead of stdout, atomically: a failed run leaves no file (or the old one).
+    /// The format follows the extension (.json .ndjson .jsonl .csv .xlsx .txt) unless -f says.
+    /// `-o -` is stdout
+    #[arg(
+        short = 'o',
+        long,
+        global = true, hide_short_help = true,
+        value_name = "PATH",
+        help_heading = OUTPUT
+    )]
+    pub output: Option<PathBuf>,
+    /// Write CSV cells exactly as received, without the ' that stops a spreadsheet from running
+    /// a cell as a formula
+    #[arg(long, global = true, hide_short_help = true, help_heading = OUTPUT)]
+    pub csv_raw: bool,
+    /// Start CSV with a UTF-8 byte-order mark, for spreadsheets that need one to read Chinese text
+    #[arg(long, global = true, hide_short_help = true, help_heading = OUTPUT)]
+    pub bom: bool,
+    /// Time zone for parsing times without an offset and for showing times [default: TZ or local]
+    #[arg(long, global = true, hide_short_help = true, value_name = "ZONE", help_heading = OUTPUT)]
+    pub tz: Option<String>,
+    /// Tables and workbooks: every column (the csv columns), whole, however wide the terminal
+    #[arg(long, global = true, hide_short_help = true, help_heading = OUTPUT)]
+    pub wide: bool,
+    /// Tables longer than the screen are not sent through a pager (HRLOGS_PAGER, PAGER, less)
+    #[arg(long, global = true, hide_short_help = true, help_heading = OUTPUT)]
+    pub no_pager: bool,
+    /// When to use colour in tables (NO_COLOR is honoured)
+    #[arg(long, global = true, hide_short_help = true, value_enum, default_value_t = ColorChoice::Auto, help_heading = OUTPUT)]
+    pub color: ColorChoice,
+
+    /// Records per request [default: the API's maximum: talent logs 100, department logs 1000,
+    /// Recruitee 100]
+    #[arg(long, global = true, hide_short_help = true, value_name = "N", help_heading = REQUESTS)]
+    pub page_size: Option<u32>,
+    /// Seconds before one request is given up and retried [default: 30]
+    #[arg(long, global = true, hide_short_help = true, value_name = "SECS", help_heading = REQUESTS)]
+    pub timeout: Option<f64>,
+    /// Retries of a transient failure (network, 5xx, 429) per request [default: 5]
+    #[arg(long, global = true, hide_short_help = true, value_name = "N", help_heading = REQUESTS)]
+    pub max_retries: Option<u32>,
+    /// Print the requests that would be sent (auth redacted) and exit without sending any
+    #[arg(long, global = true, hide_short_help = true, help_heading = REQUESTS)]
+    pub dry_run: bool,
+    /// Run against the built-in stand-in of both vendors: no account or network needed
+    #[arg(long, global = true, hide_short_help = true, help_heading = REQUESTS)]
+    pub sandbox: bool,
+
+    /// Profile in the config file [env: HRLOGS_PROFILE]
+    #[arg(
+        long,
+        global = true,
+        hide_short_help = true,
+        value_name = "NAME",
+        help_heading = CONFIGURATION,
+        add = clap_complete::engine::ArgValueCompleter::new(crate::completion::profiles)
+    )]
+    pub profile: Option<String>,
+    /// Config file [env: HRLOGS_CONFIG] [default: <config dir>/hrlogs/config.toml]
+    #[arg(long, global = true, hide_short_help = true, value_name = "PATH", help_heading = CONFIGURATION)]
+    pub config: Option<PathBuf>,
+    /// The SQLite archive that sync fills and --from-archive reads [env: HRLOGS_ARCHIVE]
+    /// [default: <user data dir>/hrlogs/archive.sqlite3]
+    #[arg(long, global = true, hide_short_help = true, value_name = "PATH", help_heading = CONFIGURATION)]
+    pub archive: Option<PathBuf>,
+
+    /// No progress display or notices on stderr
+    #[arg(short, long, global = true, hide_short_help = true, help_heading = MESSAGES)]
+    pub quiet: bool,
+    /// A line per request on stderr (-vv: more), secrets redacted
+    #[arg(short, long, global = true, hide_short_help = true, action = clap::ArgAction::Count, help_heading = MESSAGES)]
+    pub verbose: u8,
+    /// No progress display (none is drawn anyway when stderr is not a terminal)
+    #[arg(long, global = true, hide_short_help = true, help_heading = MESSAGES)]
+    pub no_progress: bool,
+}
+
+/// `-f`'s values: the output formats of `output`, named and explained for the command line.
+impl ValueEnum for Format {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[
+            Format::Table,
+            Format::Json,
+            Format::Ndjson,
+            Format::Csv,
+            Format::Xlsx,
+            Format::Ocsf,
+        ]
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            Format::Table => PossibleValue::new("table"),
+            Format::Json => PossibleValue::new("json"),
+            Format::Ndjson => PossibleValue::new("ndjson"),
+            Format::Csv => PossibleValue::new("csv"),
+            Format::Xlsx => PossibleValue::new("xlsx")
+                .help("A workbook for spreadsheets (needs -o, or a stdout that is not a terminal)"),
+            Format::Ocsf => PossibleValue::new("ocsf")
+                .help("NDJSON of OCSF 1.7.0 events, for security tools (log commands only)"),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
 }

@@ -1,8 +1,8 @@
 //! `--from-archive` on `feishu dept-logs`, `feishu talent-logs` and `recruitee audit`: the
 //! archive instead of the vendor, newest first, the flags applied here. Generic over the logs:
 //! each log's room says how the archive reads it back (`logs::<log>::reading`). No network, no
-//! credentials: the tenant is taken from the settings when they name one, else every tenant's
-//! events of that source are read.
+//! credentials: the tenant is the one the settings name (the caller says), else every
+//! tenant's events of that source are read.
 
 use crate::archive::{self, Store};
 use crate::commands::Context;
@@ -130,8 +130,7 @@ async fn read_back(
 }
 
 /// `feishu dept-logs --from-archive`.
-pub async fn dept_logs(query: DeptLogsQuery, ctx: &Context) -> Result<()> {
-    let tenant = super::feishu::tenant(ctx);
+pub async fn dept_logs(query: DeptLogsQuery, tenant: Option<String>, ctx: &Context) -> Result<()> {
     read_back(
         ctx,
         Source::FeishuDeptLogs,
@@ -143,8 +142,11 @@ pub async fn dept_logs(query: DeptLogsQuery, ctx: &Context) -> Result<()> {
 }
 
 /// `feishu talent-logs --from-archive`.
-pub async fn talent_logs(query: TalentLogsQuery, ctx: &Context) -> Result<()> {
-    let tenant = super::feishu::tenant(ctx);
+pub async fn talent_logs(
+    query: TalentLogsQuery,
+    tenant: Option<String>,
+    ctx: &Context,
+) -> Result<()> {
     read_back(
         ctx,
         Source::FeishuTalentLogs,
@@ -156,8 +158,11 @@ pub async fn talent_logs(query: TalentLogsQuery, ctx: &Context) -> Result<()> {
 }
 
 /// `recruitee audit --from-archive`.
-pub async fn audit(query: logs::recruitee_audit::AuditQuery, ctx: &Context) -> Result<()> {
-    let tenant = super::recruitee::tenant(ctx);
+pub async fn audit(
+    query: logs::recruitee_audit::AuditQuery,
+    tenant: Option<String>,
+    ctx: &Context,
+) -> Result<()> {
     read_back(
         ctx,
         Source::RecruiteeAudit,

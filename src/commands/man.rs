@@ -67,8 +67,8 @@ const OTHER_ENV: &[(&str, &str)] = &[
 ];
 
 /// Writes the page of `path` (empty: the top page) on stdout.
-pub fn run(path: &[String]) -> Result<()> {
-    let mut root = crate::cli::command();
+pub fn run(path: &[String], tree: super::Tree) -> Result<()> {
+    let mut root = tree();
     root.build();
     let mut cmd = root.clone();
     for name in path {

@@ -15,10 +15,10 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 
-use crate::cli::{Cli, Command, GlobalArgs};
 use crate::error::{Error, Result};
 use crate::fetch::{Http, Request};
 use crate::ocsf::Origin;
+use crate::options::GlobalArgs;
 use crate::options::Options;
 use crate::output::{self, Column, Destination, Format, OutputOptions};
 use crate::plan::RecordStream;
@@ -26,6 +26,7 @@ use crate::progress::Progress;
 use crate::redact::Redactor;
 use crate::sandbox;
 use crate::settings::Settings;
+use clap::{Args, Subcommand};
 
 /// One run's resolved options, its settings, and the services built from them (HTTP client,
 /// progress display, the sandbox when asked for).
@@ -56,20 +57,29 @@ pub fn origin(source: crate::identity::Source, ctx: &Context) -> Origin {
     }
 }
 
-/// Runs the command the user asked for; `redactor` learns the run's secrets as they come,
-/// and redacts them from everything the run says (the caller's final error line too).
-pub async fn run(cli: Cli, redactor: Redactor) -> Result<()> {
-    let global = cli.global;
-    match cli.command {
+/// The clap tree of the whole command line (`cli::command`), for completions and man pages:
+/// handed down, so that nothing here imports the root of the command line.
+pub type Tree = fn() -> clap::Command;
+
+/// Runs the command the user asked for, with the global flags as typed; `redactor` learns the
+/// run's secrets as they come, and redacts them from everything the run says (the caller's
+/// final error line too).
+pub async fn run(
+    command: Command,
+    global: GlobalArgs,
+    tree: Tree,
+    redactor: Redactor,
+) -> Result<()> {
+    match command {
         Command::Completions(args) => {
-            let mut cmd = crate::cli::command();
+            let mut cmd = tree();
             // Into memory first: clap_complete panics on a failed write (`| head`).
             let mut script = Vec::new();
             clap_complete::generate(args.shell, &mut cmd, "hrlogs", &mut script);
             std::io::Write::write_all(&mut std::io::stdout(), &script)?;
             Ok(())
         }
-        Command::Man(args) => man::run(&args.command),
+        Command::Man(args) => man::run(&args.command, tree),
         Command::Sandbox(args) => sandbox::serve_forever(args.port).await,
         Command::Config(cmd) => config::run(cmd, &Options::resolve(global)?),
         Command::Feishu(cmd) => {
@@ -292,4 +302,68 @@ pub fn clean_list(flag: &str, items: &[String]) -> Result<Vec<String>> {
         }
     }
     Ok(out)
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Feishu/Lark: talent operation logs and CoreHR department operation logs
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  hrlogs feishu dept-logs --department 7094136522860922111 --since 2024-01-01\n  hrlogs feishu talent-logs --operator ou_b29276c7c3e2ff4bd3fcfb567ce690e3 \\\n    --operation 3001 --since 7d\n  hrlogs --profile lark feishu dept-logs --department-file depts.txt \\\n    --since 90d -o logs.csv"
+    )]
+    Feishu(feishu::FeishuCommand),
+    /// Recruitee: audit log, candidates and offers
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  hrlogs recruitee audit --since 7d --event 'Admin deleted candidate'\n  hrlogs recruitee candidates --offer 1209656 -o candidates.csv\n  hrlogs recruitee offers --kind job"
+    )]
+    Recruitee(recruitee::RecruiteeCommand),
+    /// Keep every audit event in a local archive: fetch what is new since the last sync, exactly once
+    #[command(subcommand, after_help = sync::EXAMPLES)]
+    Sync(sync::SyncCommand),
+    /// What the archive holds, and whether it is intact
+    #[command(subcommand, after_help = archive::EXAMPLES)]
+    Archive(archive::ArchiveCommand),
+    /// Show or create the configuration
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  hrlogs config init\n  hrlogs config show\n  HRLOGS_PROFILE=lark hrlogs config show"
+    )]
+    Config(config::ConfigCommand),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) of hrlogs, or of one command, on stdout
+    #[command(
+        after_help = "Examples:\n  hrlogs man | man -l -\n  hrlogs man feishu dept-logs | man -l -\n  hrlogs man > ~/.local/share/man/man1/hrlogs.1 && man hrlogs"
+    )]
+    Man(ManArgs),
+    /// Serve a local stand-in of both vendors' endpoints with sample data
+    Sandbox(SandboxArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print, e.g. `feishu dept-logs` [default: hrlogs itself]
+    #[arg(value_name = "COMMAND")]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  hrlogs completions bash > ~/.local/share/bash-completion/completions/hrlogs\n  hrlogs completions zsh > \"${fpath[1]}/_hrlogs\"\n  hrlogs completions fish > ~/.config/fish/completions/hrlogs.fish"
+)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  hrlogs sandbox --port 8787 &\n  HRLOGS_FEISHU_BASE_URL=http://127.0.0.1:8787 \\\n    HRLOGS_FEISHU_APP_ID=cli_sandbox HRLOGS_FEISHU_APP_SECRET=sandbox-secret \\\n    hrlogs feishu dept-logs --department 1 --since 2024-01-01"
+)]
+pub struct SandboxArgs {
+    /// Port on 127.0.0.1 [default: any free port, printed on start]
+    #[arg(long)]
+    pub port: Option<u16>,
 }

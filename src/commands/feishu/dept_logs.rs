@@ -86,7 +86,7 @@ impl DepartmentIdType {
 pub async fn cmd_dept_logs(args: DeptLogsArgs, ctx: &Context) -> Result<()> {
     let query = validate(&args, ctx)?;
     if args.from_archive {
-        return crate::commands::from_archive::dept_logs(query, ctx).await;
+        return crate::commands::from_archive::dept_logs(query, super::tenant(ctx), ctx).await;
     }
     let dest = ctx.destination()?;
     let feishu = super::client(ctx, ctx.options.dry_run)?;

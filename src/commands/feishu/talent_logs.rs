@@ -97,7 +97,7 @@ impl UserIdType {
 pub async fn cmd_talent_logs(args: TalentLogsArgs, ctx: &Context) -> Result<()> {
     let query = validate(&args, ctx)?;
     if args.from_archive {
-        return crate::commands::from_archive::talent_logs(query, ctx).await;
+        return crate::commands::from_archive::talent_logs(query, super::tenant(ctx), ctx).await;
     }
     let (query_since, query_until) = (query.since_ms, query.until_ms);
     let dest = ctx.destination()?;

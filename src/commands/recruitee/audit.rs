@@ -123,7 +123,7 @@ pub async fn cmd_audit(args: AuditArgs, ctx: &Context) -> Result<()> {
                 filter_with(stream, EventFilter::new(events, progress), limit)
             });
         }
-        return crate::commands::from_archive::audit(query, ctx).await;
+        return crate::commands::from_archive::audit(query, super::tenant(ctx), ctx).await;
     }
     let dest = ctx.destination()?;
     let client = super::client(ctx, ctx.options.dry_run)?;
