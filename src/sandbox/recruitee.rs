@@ -118,6 +118,9 @@ pub struct Config {
     pub rate_limit_retry_after: bool,
     /// Serve under this path prefix (an API gateway), e.g. `/recruitee`.
     pub prefix: Option<String>,
+    /// Entries that arrive while a run goes: the k-th is added as request k + 2 comes in
+    /// (after the first page), so that a test's entries arrive mid-walk, every time.
+    pub arrive_during: Vec<Entry>,
     /// The fake's clock runs this many seconds ahead of the host's (behind when negative):
     /// its `Date` header says so. Its entries' times are whatever the test gives them.
     pub clock_offset_s: i64,
@@ -151,6 +154,7 @@ impl Default for Config {
             rate_limit_retry_after: false,
             prefix: None,
             clock_offset_s: 0,
+            arrive_during: Vec::new(),
         }
     }
 }
@@ -706,6 +710,13 @@ async fn gate(
     pairs.sort();
     let n = s.seen.request(path, pairs);
     let c = &s.config;
+    if let Some(entry) = n
+        .checked_sub(2)
+        .and_then(|k| usize::try_from(k).ok())
+        .and_then(|k| c.arrive_during.get(k))
+    {
+        s.push_audit(entry.clone());
+    }
     if c.faults.latency > Duration::ZERO {
         tokio::time::sleep(c.faults.latency).await;
     }
