@@ -194,21 +194,42 @@ fn parse_inner(text: &str, bound: Bound, tz: &TimeZone, now: Timestamp) -> Optio
     None
 }
 
-/// `30m`, `24h`, `7d`, `2w` (and `45s`): that long before `now`.
-fn relative(text: &str, tz: &TimeZone, now: Timestamp) -> Option<Timestamp> {
+/// The one grammar of durations (`--since 30m`, `--interval 90s`): a whole number and one of
+/// `s`, `m`, `h`, `d`, `w` (any case). None when `text` is not one.
+pub fn duration(text: &str) -> Option<(i64, char)> {
     let unit = text.chars().last()?;
     let digits = &text[..text.len() - unit.len_utf8()];
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     let n: i64 = digits.parse().ok()?;
-    let span = match unit.to_ascii_lowercase() {
+    let unit = unit.to_ascii_lowercase();
+    matches!(unit, 's' | 'm' | 'h' | 'd' | 'w').then_some((n, unit))
+}
+
+/// A [`duration`] in seconds (a day is 24 hours), when it fits.
+pub fn duration_seconds(text: &str) -> Option<i64> {
+    let (n, unit) = duration(text)?;
+    let per = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3_600,
+        'd' => 86_400,
+        _ => 604_800,
+    };
+    n.checked_mul(per)
+}
+
+/// `30m`, `24h`, `7d`, `2w` (and `45s`): that long before `now` (days on the calendar of
+/// `tz`).
+fn relative(text: &str, tz: &TimeZone, now: Timestamp) -> Option<Timestamp> {
+    let (n, unit) = duration(text)?;
+    let span = match unit {
         's' => Span::new().try_seconds(n).ok()?,
         'm' => Span::new().try_minutes(n).ok()?,
         'h' => Span::new().try_hours(n).ok()?,
         'd' => Span::new().try_days(n).ok()?,
-        'w' => Span::new().try_weeks(n).ok()?,
-        _ => return None,
+        _ => Span::new().try_weeks(n).ok()?,
     };
     let zoned: Zoned = now.to_zoned(tz.clone());
     zoned.checked_sub(span).ok().map(|z| z.timestamp())

@@ -422,30 +422,21 @@ fn backoff(interval: Duration, failures: u32) -> Duration {
         .min(MAX_BACKOFF.max(interval))
 }
 
-/// `--interval`: `90s`, `5m`, `1h`, or whole seconds.
+/// `--interval`: `90s`, `5m`, `1h`, or whole seconds (the duration grammar of `--since`,
+/// `time::duration`).
 pub fn parse_interval(text: &str) -> Result<Duration> {
     let t = text.trim();
-    let (number, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
-        Some(i) => t.split_at(i),
-        None => (t, "s"),
+    let bad = || {
+        Error::input(format!(
+            "--interval {text:?}: give a duration like 90s, 5m or 1h"
+        ))
     };
-    let n: u64 = number.parse().map_err(|_| {
-        Error::input(format!(
-            "--interval {text:?}: give a duration like 90s, 5m or 1h"
-        ))
-    })?;
-    let secs = match unit {
-        "s" => Some(n),
-        "m" => n.checked_mul(60),
-        "h" => n.checked_mul(3600),
-        _ => None,
-    }
-    .ok_or_else(|| {
-        Error::input(format!(
-            "--interval {text:?}: give a duration like 90s, 5m or 1h"
-        ))
-    })?;
-    let d = Duration::from_secs(secs);
+    let secs = if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        t.parse::<i64>().map_err(|_| bad())?
+    } else {
+        crate::time::duration_seconds(t).ok_or_else(bad)?
+    };
+    let d = Duration::from_secs(u64::try_from(secs).map_err(|_| bad())?);
     if d < MIN_INTERVAL || d > Duration::from_secs(7 * 86_400) {
         return Err(Error::input(format!(
             "--interval {text:?} is out of range: 1s to 7 days"
