@@ -30,7 +30,8 @@ fn key(query: &str) -> StreamKey {
     }
 }
 
-fn stage(s: &mut dyn Store, stream: i64, rows: &[(&str, i64)]) {
+/// Stages `rows` (id, time) as records `{"_id": id}`, after what the stream staged.
+pub fn stage(s: &mut dyn Store, stream: i64, rows: &[(&str, i64)]) {
     let records: Vec<String> = rows
         .iter()
         .map(|(id, _)| format!(r#"{{"_id":"{id}"}}"#))
@@ -48,7 +49,8 @@ fn stage(s: &mut dyn Store, stream: i64, rows: &[(&str, i64)]) {
     s.stage(stream, next, &staged, None).expect("stage");
 }
 
-fn end(cursor: Option<i64>, now_ms: i64) -> RunEnd {
+/// The end of a run at `now_ms` with this cursor.
+pub fn end(cursor: Option<i64>, now_ms: i64) -> RunEnd {
     RunEnd {
         asked_from: None,
         covered_from: None,

@@ -22,7 +22,7 @@ use crate::identity::Source;
 use crate::ocsf::{Mapper, Origin};
 use crate::output::{Column, Fit, Show};
 use crate::plan::{date_windows, merge_groups};
-use crate::record::Record;
+
 use crate::vendors::feishu::Feishu;
 use crate::vendors::feishu::codes;
 use crate::vendors::feishu::dept_logs::{self, DeptLogsQuery, MAX_SPAN_DAYS};
@@ -104,21 +104,12 @@ impl DeptLog {
 }
 
 impl Log for DeptLog {
-    fn source(&self) -> Source {
-        Source::FeishuDeptLogs
-    }
-
     fn columns(&self) -> Vec<Column> {
         columns()
     }
 
     fn key(&self) -> &StreamKey {
         &self.key
-    }
-
-    /// The record's key: `operation_time`, the tenant's wall clock read as UTC.
-    fn time_ms(&self, record: &Record) -> i64 {
-        record.key
     }
 
     /// Whole days: the first sync from `--since`; later ones from the day before the

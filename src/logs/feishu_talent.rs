@@ -19,7 +19,7 @@ use crate::identity::Source;
 use crate::ocsf::{Mapper, Origin};
 use crate::output::{Column, Fit, Show};
 use crate::plan::{filter, merge_groups};
-use crate::record::{Lenient, Record};
+use crate::record::Lenient;
 use crate::vendors::feishu::Feishu;
 use crate::vendors::feishu::codes;
 use crate::vendors::feishu::talent_logs::{self, TalentLogsQuery};
@@ -103,21 +103,12 @@ impl TalentLog {
 }
 
 impl Log for TalentLog {
-    fn source(&self) -> Source {
-        Source::FeishuTalentLogs
-    }
-
     fn columns(&self) -> Vec<Column> {
         columns()
     }
 
     fn key(&self) -> &StreamKey {
         &self.key
-    }
-
-    /// The record's key: `operation_time` in ms.
-    fn time_ms(&self, record: &Record) -> i64 {
-        record.key
     }
 
     /// Every chain of the query, every run (no time filter); `--since/--until` filter here.

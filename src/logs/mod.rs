@@ -29,14 +29,19 @@ use crate::record::Record;
 
 /// A log with its query, ready to sync: what `sync` needs to know of it.
 pub trait Log: Send + Sync {
-    /// Which log it is (how its events' ids are made; its name in the archive).
-    fn source(&self) -> Source;
-    /// The default columns of csv, table and xlsx.
-    fn columns(&self) -> Vec<Column>;
     /// The stream this query is in the archive.
     fn key(&self) -> &StreamKey;
-    /// When a record happened, in Unix ms of the vendor's clock, as the archive keeps it.
-    fn time_ms(&self, record: &Record) -> i64;
+    /// Which log it is (how its events' ids are made; its name in the archive).
+    fn source(&self) -> Source {
+        self.key().source
+    }
+    /// The default columns of csv, table and xlsx.
+    fn columns(&self) -> Vec<Column>;
+    /// When a record happened, in Unix ms of the vendor's clock, as the archive keeps it: by
+    /// default the record's key (Feishu's are ms of `operation_time`).
+    fn time_ms(&self, record: &Record) -> i64 {
+        record.key
+    }
     /// What one run fetches, given the stream's row and the time now.
     fn plan(&self, state: &StreamState, now: Timestamp) -> Result<RunPlan>;
 }

@@ -243,10 +243,6 @@ impl AuditLog {
 }
 
 impl Log for AuditLog {
-    fn source(&self) -> Source {
-        Source::RecruiteeAudit
-    }
-
     fn columns(&self) -> Vec<Column> {
         columns()
     }

@@ -291,161 +291,169 @@ impl Sqlite {
     }
 
     fn verify_events(&self, anchors: &[Anchor]) -> Result<Verdict> {
-        let mut waiting: std::collections::HashMap<&str, Vec<&Anchor>> =
-            std::collections::HashMap::new();
-        for a in anchors {
-            if a.head == GENESIS && a.count.unwrap_or(0) == 0 {
-                continue;
-            }
-            waiting.entry(a.head.as_str()).or_default().push(a);
+        verify_events(&self.conn, &self.path, anchors)
+    }
+}
+
+/// The event chain of the archive on `conn`, recomputed row by row, checked against `anchors`
+/// (also before a migration rewrites it).
+pub(super) fn verify_events(
+    conn: &rusqlite::Connection,
+    path: &std::path::Path,
+    anchors: &[Anchor],
+) -> Result<Verdict> {
+    let mut waiting: std::collections::HashMap<&str, Vec<&Anchor>> =
+        std::collections::HashMap::new();
+    for a in anchors {
+        if a.head == GENESIS && a.count.unwrap_or(0) == 0 {
+            continue;
         }
-        let e = |err| self.err(err);
-        let (head, count) = chain_state(&self.conn).map_err(e)?;
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT seq, source, tenant, event_id, time_ms, archived_at, record, hash
+        waiting.entry(a.head.as_str()).or_default().push(a);
+    }
+    let e = |err| super::db_error(path, err);
+    let (head, count) = chain_state(conn).map_err(e)?;
+    let mut stmt = conn
+        .prepare(
+            "SELECT seq, source, tenant, event_id, time_ms, archived_at, record, hash
                  FROM events ORDER BY seq",
-            )
-            .map_err(e)?;
-        let mut rows = stmt.query(params![]).map_err(e)?;
-        let mut prev = GENESIS.to_string();
-        let mut expected: i64 = 1;
-        let mut n: i64 = 0;
-        while let Some(row) = rows.next().map_err(e)? {
-            // Any column of another type than the chain wrote (a blob, invalid UTF-8, text
-            // for a number) is an altered row, not a failure to read.
-            let seq = match row.get_ref(0).map_err(e)? {
-                ValueRef::Integer(i) => i,
-                _ => {
-                    return Ok(Verdict::Broken {
-                        seq: expected,
-                        why: format!("row {expected}'s sequence number was altered"),
-                    });
-                }
-            };
-            if seq != expected {
+        )
+        .map_err(e)?;
+    let mut rows = stmt.query(params![]).map_err(e)?;
+    let mut prev = GENESIS.to_string();
+    let mut expected: i64 = 1;
+    let mut n: i64 = 0;
+    while let Some(row) = rows.next().map_err(e)? {
+        // Any column of another type than the chain wrote (a blob, invalid UTF-8, text
+        // for a number) is an altered row, not a failure to read.
+        let seq = match row.get_ref(0).map_err(e)? {
+            ValueRef::Integer(i) => i,
+            _ => {
                 return Ok(Verdict::Broken {
                     seq: expected,
-                    why: if seq > expected {
-                        format!("row {expected} was removed (the next row is {seq})")
-                    } else {
-                        format!("row {seq} is out of order")
-                    },
+                    why: format!("row {expected}'s sequence number was altered"),
                 });
             }
-            let altered = |what: &str| Verdict::Broken {
-                seq,
-                why: format!("row {seq}'s {what} is not of the type the archive wrote (altered)"),
-            };
-            let text = |i: usize| -> rusqlite::Result<Option<String>> {
-                Ok(match row.get_ref(i)? {
-                    ValueRef::Text(b) => std::str::from_utf8(b).ok().map(str::to_string),
-                    _ => None,
-                })
-            };
-            let int = |i: usize| -> rusqlite::Result<Option<i64>> {
-                Ok(match row.get_ref(i)? {
-                    ValueRef::Integer(n) => Some(n),
-                    _ => None,
-                })
-            };
-            let Some(source) = text(1).map_err(e)? else {
-                return Ok(altered("source"));
-            };
-            let Some(tenant) = text(2).map_err(e)? else {
-                return Ok(altered("tenant"));
-            };
-            let Some(event_id) = text(3).map_err(e)? else {
-                return Ok(altered("event id"));
-            };
-            let Some(time_ms) = int(4).map_err(e)? else {
-                return Ok(altered("time"));
-            };
-            let Some(archived_at) = int(5).map_err(e)? else {
-                return Ok(altered("archive time"));
-            };
-            let Some(record) = text(6).map_err(e)? else {
-                return Ok(altered("record"));
-            };
-            let Some(stored) = text(7).map_err(e)? else {
-                return Ok(altered("chain hash"));
-            };
-            let computed = chain::hash(
-                &prev,
-                &Link {
-                    seq,
-                    source: &source,
-                    tenant: &tenant,
-                    event_id: &event_id,
-                    time_ms,
-                    archived_at,
-                    record: &record,
-                },
-            );
-            if computed != stored {
-                return Ok(Verdict::Broken {
-                    seq,
-                    why: format!(
-                        "row {seq} (event {event_id}) does not match its chain hash: it was altered, inserted, or a row before it was changed"
-                    ),
-                });
-            }
-            prev = stored;
-            n = n.saturating_add(1);
-            expected = seq.saturating_add(1);
-            if let Some(reached) = waiting.remove(prev.as_str()) {
-                if let Some(a) = reached.iter().find(|a| a.count.is_some_and(|c| c != n)) {
-                    return Ok(Verdict::Broken {
-                        seq: n,
-                        why: format!(
-                            "the chain reaches the head {} of {} at row {n}, but it was written down with {} rows",
-                            a.head,
-                            a.from,
-                            a.count.unwrap_or(n)
-                        ),
-                    });
-                }
-            }
-        }
-        if n != count || prev != head {
-            let why = if n < count {
-                format!(
-                    "the archive recorded {count} rows but holds {n}: row {} onwards was removed",
-                    n.saturating_add(1)
-                )
-            } else if n > count {
-                format!(
-                    "the archive recorded {count} rows but holds {n}: row {} onwards was inserted",
-                    count.saturating_add(1)
-                )
-            } else {
-                format!("the last row's hash is not the recorded chain head {head}")
-            };
+        };
+        if seq != expected {
             return Ok(Verdict::Broken {
-                seq: n.min(count).saturating_add(1),
-                why,
+                seq: expected,
+                why: if seq > expected {
+                    format!("row {expected} was removed (the next row is {seq})")
+                } else {
+                    format!("row {seq} is out of order")
+                },
             });
         }
-        if let Some(a) = waiting.values().flatten().min_by_key(|a| a.count) {
+        let altered = |what: &str| Verdict::Broken {
+            seq,
+            why: format!("row {seq}'s {what} is not of the type the archive wrote (altered)"),
+        };
+        let text = |i: usize| -> rusqlite::Result<Option<String>> {
+            Ok(match row.get_ref(i)? {
+                ValueRef::Text(b) => std::str::from_utf8(b).ok().map(str::to_string),
+                _ => None,
+            })
+        };
+        let int = |i: usize| -> rusqlite::Result<Option<i64>> {
+            Ok(match row.get_ref(i)? {
+                ValueRef::Integer(n) => Some(n),
+                _ => None,
+            })
+        };
+        let Some(source) = text(1).map_err(e)? else {
+            return Ok(altered("source"));
+        };
+        let Some(tenant) = text(2).map_err(e)? else {
+            return Ok(altered("tenant"));
+        };
+        let Some(event_id) = text(3).map_err(e)? else {
+            return Ok(altered("event id"));
+        };
+        let Some(time_ms) = int(4).map_err(e)? else {
+            return Ok(altered("time"));
+        };
+        let Some(archived_at) = int(5).map_err(e)? else {
+            return Ok(altered("archive time"));
+        };
+        let Some(record) = text(6).map_err(e)? else {
+            return Ok(altered("record"));
+        };
+        let Some(stored) = text(7).map_err(e)? else {
+            return Ok(altered("chain hash"));
+        };
+        let computed = chain::hash(
+            &prev,
+            &Link {
+                seq,
+                source: &source,
+                tenant: &tenant,
+                event_id: &event_id,
+                time_ms,
+                archived_at,
+                record: &record,
+            },
+        );
+        if computed != stored {
             return Ok(Verdict::Broken {
-                seq: a.count.map_or(n, |c| c.min(n)).saturating_add(1),
+                seq,
                 why: format!(
-                    "the chain no longer reaches the head {} of {}{}: rows were removed from its end or rewritten, and the archive's own record of its head was changed to match",
-                    a.head,
-                    a.from,
-                    a.count.map(|c| format!(" ({c} rows)")).unwrap_or_default()
+                    "row {seq} (event {event_id}) does not match its chain hash: it was altered, inserted, or a row before it was changed"
                 ),
             });
         }
-        let staged: i64 = self
-            .conn
-            .query_row("SELECT COUNT(*) FROM staging", [], |r| r.get(0))
-            .map_err(e)?;
-        Ok(Verdict::Intact {
-            rows: n,
-            head,
-            staged,
-        })
+        prev = stored;
+        n = n.saturating_add(1);
+        expected = seq.saturating_add(1);
+        if let Some(reached) = waiting.remove(prev.as_str()) {
+            if let Some(a) = reached.iter().find(|a| a.count.is_some_and(|c| c != n)) {
+                return Ok(Verdict::Broken {
+                    seq: n,
+                    why: format!(
+                        "the chain reaches the head {} of {} at row {n}, but it was written down with {} rows",
+                        a.head,
+                        a.from,
+                        a.count.unwrap_or(n)
+                    ),
+                });
+            }
+        }
     }
+    if n != count || prev != head {
+        let why = if n < count {
+            format!(
+                "the archive recorded {count} rows but holds {n}: row {} onwards was removed",
+                n.saturating_add(1)
+            )
+        } else if n > count {
+            format!(
+                "the archive recorded {count} rows but holds {n}: row {} onwards was inserted",
+                count.saturating_add(1)
+            )
+        } else {
+            format!("the last row's hash is not the recorded chain head {head}")
+        };
+        return Ok(Verdict::Broken {
+            seq: n.min(count).saturating_add(1),
+            why,
+        });
+    }
+    if let Some(a) = waiting.values().flatten().min_by_key(|a| a.count) {
+        return Ok(Verdict::Broken {
+            seq: a.count.map_or(n, |c| c.min(n)).saturating_add(1),
+            why: format!(
+                "the chain no longer reaches the head {} of {}{}: rows were removed from its end or rewritten, and the archive's own record of its head was changed to match",
+                a.head,
+                a.from,
+                a.count.map(|c| format!(" ({c} rows)")).unwrap_or_default()
+            ),
+        });
+    }
+    let staged: i64 = conn
+        .query_row("SELECT COUNT(*) FROM staging", [], |r| r.get(0))
+        .map_err(e)?;
+    Ok(Verdict::Intact {
+        rows: n,
+        head,
+        staged,
+    })
 }

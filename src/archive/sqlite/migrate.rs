@@ -45,51 +45,20 @@ pub(crate) fn migrate(tx: &Connection, path: &std::path::Path) -> Result<bool> {
     Ok(true)
 }
 
-/// The chain must be intact before it is rewritten: tampering is never laundered.
+/// The chain must be intact before it is rewritten: tampering is never laundered. Returns
+/// its head.
 fn check_chain(tx: &Connection, path: &std::path::Path) -> Result<String> {
-    let e = |err| super::db_error(path, err);
-    let mut prev = GENESIS.to_string();
-    let mut stmt = tx
-        .prepare(
-            "SELECT seq, source, tenant, event_id, time_ms, archived_at, record, hash
-             FROM events ORDER BY seq",
+    match super::inspect::verify_events(tx, path, &[])? {
+        crate::archive::Verdict::Intact { head, .. } => Ok(head),
+        crate::archive::Verdict::Broken { seq, why } => Err(Error::new(
+            Kind::Tampered,
+            format!(
+                "archive {}: its tenants must be rewritten (they hold the base URL as given), but it was altered at row {seq}: {why}",
+                path.display()
+            ),
         )
-        .map_err(e)?;
-    let mut rows = stmt.query([]).map_err(e)?;
-    while let Some(r) = rows.next().map_err(e)? {
-        let seq: i64 = r.get(0).map_err(e)?;
-        let (source, tenant, event_id): (String, String, String) = (
-            r.get(1).map_err(e)?,
-            r.get(2).map_err(e)?,
-            r.get(3).map_err(e)?,
-        );
-        let record: String = r.get(6).map_err(e)?;
-        let stored: String = r.get(7).map_err(e)?;
-        let computed = chain::hash(
-            &prev,
-            &Link {
-                seq,
-                source: &source,
-                tenant: &tenant,
-                event_id: &event_id,
-                time_ms: r.get(4).map_err(e)?,
-                archived_at: r.get(5).map_err(e)?,
-                record: &record,
-            },
-        );
-        if computed != stored {
-            return Err(Error::new(
-                Kind::Tampered,
-                format!(
-                    "archive {}: its tenants must be rewritten (they hold the base URL as given), but its chain is broken at row {seq}",
-                    path.display()
-                ),
-            )
-            .hint("`hrlogs archive verify` says more; restore the archive from a backup"));
-        }
-        prev = stored;
+        .hint("`hrlogs archive verify` says more; restore the archive from a backup")),
     }
-    Ok(prev)
 }
 
 /// Streams renamed to their normal tenant; two that become one are merged (the survivor

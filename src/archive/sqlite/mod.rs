@@ -96,6 +96,10 @@ CREATE TABLE IF NOT EXISTS gaps (
     until_ms INTEGER NOT NULL,
     noted_at INTEGER NOT NULL
 );
+";
+
+/// The state chain (version 2 on): one row per completed run, chained.
+const RUNS: &str = "
 CREATE TABLE IF NOT EXISTS runs (
     id INTEGER PRIMARY KEY,
     stream_id INTEGER NOT NULL,
@@ -131,20 +135,6 @@ WHERE numbered.stream_id = stream_events.stream_id AND numbered.seq = stream_eve
 CREATE UNIQUE INDEX IF NOT EXISTS stream_events_by_pos ON stream_events (stream_id, pos);
 UPDATE streams SET linked = (SELECT COUNT(*) FROM stream_events x WHERE x.stream_id = streams.id);
 UPDATE streams SET delivered = linked, claimed = linked;
-CREATE TABLE runs (
-    id INTEGER PRIMARY KEY,
-    stream_id INTEGER NOT NULL,
-    ended_at INTEGER NOT NULL,
-    asked_from INTEGER,
-    covered_from INTEGER,
-    cursor INTEGER,
-    linked_from INTEGER NOT NULL,
-    linked_to INTEGER NOT NULL,
-    links TEXT NOT NULL,
-    head TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    hash TEXT NOT NULL
-);
 UPDATE meta SET value = '2' WHERE key = 'schema_version';
 ";
 
@@ -226,6 +216,7 @@ impl Sqlite {
             .map_err(e)?;
         if fresh {
             tx.execute_batch(SCHEMA).map_err(e)?;
+            tx.execute_batch(RUNS).map_err(e)?;
             tx.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?1)",
                 params![SCHEMA_VERSION.to_string()],
@@ -235,6 +226,7 @@ impl Sqlite {
         let version = read_version(&tx, &self.path)?;
         if version == 1 {
             tx.execute_batch(MIGRATE_1_TO_2).map_err(e)?;
+            tx.execute_batch(RUNS).map_err(e)?;
             store::seed_runs(&tx).map_err(e)?;
         } else if version != SCHEMA_VERSION {
             return Err(unknown_version(&self.path, version));
@@ -304,15 +296,20 @@ impl Sqlite {
             .map_err(|e| self.err(e))
     }
 
+    /// One statement, its error naming the archive.
+    pub(crate) fn exec(&self, sql: &str, params: impl rusqlite::Params) -> Result<()> {
+        self.conn
+            .execute(sql, params)
+            .map(|_| ())
+            .map_err(|e| self.err(e))
+    }
+
     /// Remembers the range of the run under way, so that a killed run resumes with it.
     pub fn set_pending(&self, stream: i64, pending: Option<&str>) -> Result<()> {
-        self.conn
-            .execute(
-                "UPDATE streams SET pending = ?2 WHERE id = ?1",
-                params![stream, pending],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
+        self.exec(
+            "UPDATE streams SET pending = ?2 WHERE id = ?1",
+            params![stream, pending],
+        )
     }
 
     /// Notes a span that may be lost (the vendor's retention passed before it was synced).
@@ -552,76 +549,25 @@ mod tests {
         crate::archive::conformance::all(&make).await;
     }
 
-    fn key(query: &str) -> StreamKey {
-        StreamKey {
-            source: Source::RecruiteeAudit,
-            tenant: "t".into(),
-            query: query.into(),
-        }
-    }
-
-    fn stage(a: &mut Sqlite, stream: i64, rows: &[(&str, i64)]) {
-        let records: Vec<String> = rows
-            .iter()
-            .map(|(id, _)| format!(r#"{{"_id":"{id}"}}"#))
-            .collect();
-        let staged: Vec<Staged<'_>> = rows
-            .iter()
-            .zip(&records)
-            .map(|((id, t), r)| Staged {
-                event_id: id,
-                time_ms: *t,
-                record: r,
-            })
-            .collect();
-        a.stage(stream, 0, &staged, None).expect("stage");
-    }
-
-    fn end(now_ms: i64) -> RunEnd {
-        RunEnd {
-            asked_from: None,
-            covered_from: None,
-            cursor: Some(now_ms),
-            now_ms,
-            requests: 1,
-        }
-    }
-
     #[test]
-    fn events_are_appended_once_oldest_first_across_streams_and_chained() {
+    fn a_row_altered_behind_the_contract_breaks_the_chain_there() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("sub/a.sqlite3");
         let mut a = Sqlite::open_or_create(&path).expect("open");
-        let (ka, kb) = (key("a"), key("b"));
-        let sa = a.stream(&ka, 1).expect("stream a").id;
-        let sb = a.stream(&kb, 1).expect("stream b").id;
-        // Newest first, as fetched; staged twice (a resumed run) is kept once.
-        stage(&mut a, sa, &[("3", 30), ("2", 20)]);
-        stage(&mut a, sa, &[("2", 20), ("1", 10)]);
-        let done = a.finalize(&ka, sa, &end(100)).expect("finalize a");
-        assert_eq!(
-            (done.new, done.seen, done.first_seq, done.last_seq),
-            (3, 0, 1, 3)
-        );
-        stage(&mut a, sb, &[("4", 40), ("3", 30)]);
-        let done = a.finalize(&kb, sb, &end(200)).expect("finalize b");
-        assert_eq!(
-            (done.new, done.seen, done.first_seq, done.last_seq),
-            (1, 1, 4, 4)
-        );
-        let ids: Vec<String> = a
-            .conn
-            .prepare("SELECT event_id FROM events ORDER BY seq")
-            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
-            .expect("ids");
-        assert_eq!(ids, ["1", "2", "3", "4"]);
-        assert!(matches!(
-            a.verify(&[]).expect("verify"),
-            Verdict::Intact { rows: 4, .. }
-        ));
-        let status = a.status().expect("status");
-        assert_eq!(status.streams[1].events, 2, "stream b fetched 4 and 3");
-        assert_eq!(status.streams[0].cursor_ms, Some(100));
+        let k = StreamKey {
+            source: Source::RecruiteeAudit,
+            tenant: "t".into(),
+            query: "{}".into(),
+        };
+        let id = Store::stream(&mut a, &k, 1).expect("stream").id;
+        crate::archive::conformance::stage(&mut a, id, &[("2", 20), ("1", 10)]);
+        Store::finalize(
+            &mut a,
+            &k,
+            id,
+            &crate::archive::conformance::end(Some(100), 100),
+        )
+        .expect("finalize");
         a.conn
             .execute("UPDATE events SET time_ms = 11 WHERE seq = 1", [])
             .expect("alter");

@@ -332,26 +332,20 @@ impl Sqlite {
 
     /// The sync `me` could not deliver what it took: the next sync prints it again.
     pub fn release(&self, stream: i64, me: &str) -> Result<()> {
-        self.conn
-            .execute(
-                "UPDATE streams SET claimed = delivered, claimed_by = NULL
-                 WHERE id = ?1 AND claimed_by = ?2",
-                params![stream, me],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
+        self.exec(
+            "UPDATE streams SET claimed = delivered, claimed_by = NULL
+             WHERE id = ?1 AND claimed_by = ?2",
+            params![stream, me],
+        )
     }
 
     /// Records that the stream's output up to its event number `upto` was delivered (never
     /// moves back, never past what was numbered).
     pub fn mark_delivered(&self, stream: i64, upto: i64) -> Result<()> {
-        self.conn
-            .execute(
-                "UPDATE streams SET delivered = MAX(delivered, MIN(?2, linked)) WHERE id = ?1",
-                params![stream, upto],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
+        self.exec(
+            "UPDATE streams SET delivered = MAX(delivered, MIN(?2, linked)) WHERE id = ?1",
+            params![stream, upto],
+        )
     }
 
     /// The chain hash of row `seq`, if the archive holds that row.
