@@ -15,7 +15,7 @@ use jiff::tz::TimeZone;
 use crate::error::{Error, Result};
 use crate::fetch::RetryPolicy;
 use crate::output::{Format, OutputOptions};
-use crate::settings::Sources;
+use crate::settings::Inputs;
 
 /// The most a user may ask one request to wait, and the most retries.
 const MAX_TIMEOUT_SECS: f64 = 3600.0;
@@ -35,7 +35,7 @@ pub struct Options {
     /// `--sandbox`: point every vendor at the built-in stand-in.
     pub sandbox: bool,
     /// Where the settings come from (`--config`, `--profile`).
-    pub sources: Sources,
+    pub sources: Inputs,
     /// `--archive PATH`.
     pub archive: Option<PathBuf>,
     pub messages: Messages,
@@ -130,7 +130,7 @@ impl Options {
             page_size: global.page_size,
             retry,
             sandbox: global.sandbox,
-            sources: Sources {
+            sources: Inputs {
                 config_flag: global.config,
                 profile_flag: global.profile,
                 overrides: Vec::new(),

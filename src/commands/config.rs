@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::output::Format;
-use crate::settings::{Origin, config_template};
+use crate::settings::{Provenance, config_template};
 
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
@@ -67,7 +67,7 @@ fn show(options: &Options) -> Result<()> {
     }
     let file = match (&settings.file, &settings.file_origin) {
         (Some(p), origin) => format!("{} ({origin})", p.display()),
-        (None, Origin::Default) => match crate::settings::Settings::default_file() {
+        (None, Provenance::Default) => match crate::settings::Settings::default_file() {
             Some(p) => format!(
                 "{} (not found; using defaults and environment)",
                 p.display()

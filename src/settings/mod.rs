@@ -78,7 +78,7 @@ pub fn keys() -> impl Iterator<Item = &'static Key> {
 
 /// Where a value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
+pub enum Provenance {
     Flag(&'static str),
     Env(&'static str),
     File(PathBuf, String),
@@ -86,14 +86,14 @@ pub enum Origin {
     Unset,
 }
 
-impl fmt::Display for Origin {
+impl fmt::Display for Provenance {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Origin::Flag(flag) => write!(f, "flag {flag}"),
-            Origin::Env(var) => write!(f, "env {var}"),
-            Origin::File(path, profile) => write!(f, "file {} [{profile}]", path.display()),
-            Origin::Default => f.write_str("default"),
-            Origin::Unset => f.write_str("-"),
+            Provenance::Flag(flag) => write!(f, "flag {flag}"),
+            Provenance::Env(var) => write!(f, "env {var}"),
+            Provenance::File(path, profile) => write!(f, "file {} [{profile}]", path.display()),
+            Provenance::Default => f.write_str("default"),
+            Provenance::Unset => f.write_str("-"),
         }
     }
 }
@@ -109,7 +109,7 @@ pub enum Value {
 pub struct Entry {
     pub key: &'static Key,
     pub value: Option<Value>,
-    pub origin: Origin,
+    pub origin: Provenance,
 }
 
 impl Entry {
@@ -126,7 +126,7 @@ impl Entry {
 
 /// Where the settings are read from: what the flags said about the file and profile.
 #[derive(Debug, Default, Clone)]
-pub struct Sources {
+pub struct Inputs {
     pub config_flag: Option<PathBuf>,
     pub profile_flag: Option<String>,
     /// Values set on the command line (by `--sandbox`), with the flag that set them.
@@ -137,9 +137,9 @@ pub struct Sources {
 #[derive(Debug)]
 pub struct Settings {
     pub file: Option<PathBuf>,
-    pub file_origin: Origin,
+    pub file_origin: Provenance,
     pub profile: String,
-    pub profile_origin: Origin,
+    pub profile_origin: Provenance,
     pub entries: Vec<Entry>,
     /// Warnings found while reading (a secret in a file others can read).
     pub warnings: Vec<String>,
@@ -147,23 +147,27 @@ pub struct Settings {
 
 impl Settings {
     /// Reads flags, environment and config file, in that precedence.
-    pub fn load(sources: &Sources) -> Result<Settings> {
+    pub fn load(sources: &Inputs) -> Result<Settings> {
         Self::load_with(sources, |var| {
             std::env::var(var).ok().filter(|v| !v.is_empty())
         })
     }
 
-    fn load_with(sources: &Sources, env: impl Fn(&str) -> Option<String>) -> Result<Settings> {
+    fn load_with(sources: &Inputs, env: impl Fn(&str) -> Option<String>) -> Result<Settings> {
         let (file_path, file_origin, explicit) = match (&sources.config_flag, env("HRLOGS_CONFIG"))
         {
-            (Some(p), _) => (Some(p.clone()), Origin::Flag("--config"), true),
-            (None, Some(p)) => (Some(PathBuf::from(p)), Origin::Env("HRLOGS_CONFIG"), true),
-            (None, None) => (file::default_path(), Origin::Default, false),
+            (Some(p), _) => (Some(p.clone()), Provenance::Flag("--config"), true),
+            (None, Some(p)) => (
+                Some(PathBuf::from(p)),
+                Provenance::Env("HRLOGS_CONFIG"),
+                true,
+            ),
+            (None, None) => (file::default_path(), Provenance::Default, false),
         };
         let (profile, profile_origin) = match (&sources.profile_flag, env("HRLOGS_PROFILE")) {
-            (Some(p), _) => (p.clone(), Origin::Flag("--profile")),
-            (None, Some(p)) => (p, Origin::Env("HRLOGS_PROFILE")),
-            (None, None) => ("default".to_string(), Origin::Default),
+            (Some(p), _) => (p.clone(), Provenance::Flag("--profile")),
+            (None, Some(p)) => (p, Provenance::Env("HRLOGS_PROFILE")),
+            (None, None) => ("default".to_string(), Provenance::Default),
         };
         let mut warnings = Vec::new();
         let loaded = match &file_path {
@@ -203,40 +207,40 @@ impl Settings {
                     Value::Plain(s)
                 }
             };
-            let entry = if let Some((_, v, flag)) =
-                sources.overrides.iter().find(|(k, _, _)| k.is(key))
-            {
-                Entry {
-                    key,
-                    value: Some(v.clone()),
-                    origin: Origin::Flag(flag),
-                }
-            } else if let Some(v) = env(key.env) {
-                Entry {
-                    key,
-                    value: Some(wrap(v)),
-                    origin: Origin::Env(key.env),
-                }
-            } else if let Some(v) = table.as_ref().and_then(|t| t.get(key.section, key.name)) {
-                let origin = Origin::File(file_path.clone().unwrap_or_default(), profile.clone());
-                Entry {
-                    key,
-                    value: Some(wrap(v)),
-                    origin,
-                }
-            } else if let Some(d) = key.default {
-                Entry {
-                    key,
-                    value: Some(Value::Plain(d.to_string())),
-                    origin: Origin::Default,
-                }
-            } else {
-                Entry {
-                    key,
-                    value: None,
-                    origin: Origin::Unset,
-                }
-            };
+            let entry =
+                if let Some((_, v, flag)) = sources.overrides.iter().find(|(k, _, _)| k.is(key)) {
+                    Entry {
+                        key,
+                        value: Some(v.clone()),
+                        origin: Provenance::Flag(flag),
+                    }
+                } else if let Some(v) = env(key.env) {
+                    Entry {
+                        key,
+                        value: Some(wrap(v)),
+                        origin: Provenance::Env(key.env),
+                    }
+                } else if let Some(v) = table.as_ref().and_then(|t| t.get(key.section, key.name)) {
+                    let origin =
+                        Provenance::File(file_path.clone().unwrap_or_default(), profile.clone());
+                    Entry {
+                        key,
+                        value: Some(wrap(v)),
+                        origin,
+                    }
+                } else if let Some(d) = key.default {
+                    Entry {
+                        key,
+                        value: Some(Value::Plain(d.to_string())),
+                        origin: Provenance::Default,
+                    }
+                } else {
+                    Entry {
+                        key,
+                        value: None,
+                        origin: Provenance::Unset,
+                    }
+                };
             entries.push(entry);
         }
         let file = loaded.map(|_| file_path.clone().unwrap_or_default());
@@ -335,7 +339,7 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let sources = Sources {
+        let sources = Inputs {
             config_flag: Some(path),
             profile_flag: profile.map(str::to_string),
             overrides: vec![],
