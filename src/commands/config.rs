@@ -33,12 +33,12 @@ pub struct InitArgs {
 
 pub fn run(cmd: ConfigCommand, options: &Options) -> Result<()> {
     match cmd {
-        ConfigCommand::Show => show(options),
+        ConfigCommand::Show => show_settings(options),
         ConfigCommand::Init(args) => init(args, options),
     }
 }
 
-fn show(options: &Options) -> Result<()> {
+fn show_settings(options: &Options) -> Result<()> {
     let settings = crate::settings::Settings::load(&options.sources)?;
     for w in &settings.warnings {
         eprintln!("hrlogs: warning: {w}");

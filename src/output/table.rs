@@ -62,7 +62,7 @@ impl Table {
 }
 
 /// A value as a person reads it (escaped for a terminal, at most [`MAX_CELL_WIDTH`] wide).
-pub fn show(value: &Value, how: Show, zones: &Zones) -> String {
+pub fn cell_text(value: &Value, how: Show, zones: &Zones) -> String {
     bounded(escape_for_terminal(&human(value, how, zones, "; ")))
 }
 
@@ -114,7 +114,7 @@ impl Sink for Table {
         let row = self
             .columns
             .iter()
-            .map(|c| show(&fields.value(c), c.show, &self.options.zones))
+            .map(|c| cell_text(&fields.value(c), c.show, &self.options.zones))
             .collect();
         self.rows.push(row);
         Ok(())
@@ -483,7 +483,7 @@ mod tests {
     #[test]
     fn no_cell_is_wider_than_the_bound() {
         let long = "x".repeat(5 * MAX_CELL_WIDTH);
-        let cell = show(&Value::from(long), Show::Plain, &utc());
+        let cell = cell_text(&Value::from(long), Show::Plain, &utc());
         assert_eq!(cell.width(), MAX_CELL_WIDTH);
         assert!(cell.ends_with("x…"));
         let wide = "陈".repeat(MAX_CELL_WIDTH);
@@ -497,7 +497,7 @@ mod tests {
         assert_eq!(bounded(marks).chars().count(), MAX_CELL_WIDTH);
         let fits = "y".repeat(MAX_CELL_WIDTH);
         assert_eq!(bounded(fits.clone()), fits);
-        let escaped = show(
+        let escaped = cell_text(
             &Value::from("\u{1b}".repeat(MAX_CELL_WIDTH)),
             Show::Plain,
             &utc(),
