@@ -135,7 +135,8 @@ async fn emit(ctx: &Context, filter: ReadFilter, columns: Vec<Column>) -> Result
 }
 
 fn open(ctx: &Context) -> Result<Box<dyn Store>> {
-    archive::open_for_reading(&ctx.archive_path()?)
+    let location = ctx.archive_location()?;
+    crate::output::blocking(|| archive::open_for_reading(&location))
 }
 
 /// A date's bounds as the ms of department-log keys (the wall clock read as UTC).

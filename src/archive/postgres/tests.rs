@@ -1,0 +1,169 @@
+//! The PostgreSQL backend against the real server: the conformance suite, tampering, a newer
+//! schema version, many writers at once. Each test in a schema of its own, dropped after it.
+
+use super::testing::{Schema, reachable};
+use super::*;
+use crate::identity::Source;
+
+fn key(query: &str) -> StreamKey {
+    StreamKey {
+        source: Source::RecruiteeAudit,
+        tenant: "https://t.example/c/1".into(),
+        query: query.into(),
+    }
+}
+
+fn stage(s: &mut dyn Store, stream: i64, ids: &[(&str, i64)]) {
+    let records: Vec<String> = ids
+        .iter()
+        .map(|(id, _)| format!(r#"{{"_id":"{id}","actor":"Ann"}}"#))
+        .collect();
+    let staged: Vec<Staged<'_>> = ids
+        .iter()
+        .zip(&records)
+        .map(|((id, t), r)| Staged {
+            event_id: id,
+            time_ms: *t,
+            record: r,
+        })
+        .collect();
+    let next = s.staged_until(stream).expect("staged until");
+    s.stage(stream, next, &staged, None).expect("stage");
+}
+
+fn end(now_ms: i64) -> RunEnd {
+    RunEnd {
+        asked_from: None,
+        covered_from: None,
+        cursor: Some(now_ms),
+        now_ms,
+        requests: 1,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn postgres_passes_the_conformance_suite() {
+    if !reachable("postgres_passes_the_conformance_suite") {
+        return;
+    }
+    let make = || {
+        let schema = Schema::new();
+        let store = Postgres::open_for_writing(&schema.location()).expect("open");
+        (
+            Box::new(store) as Box<dyn Store>,
+            Box::new(schema) as Box<dyn std::any::Any>,
+        )
+    };
+    crate::archive::conformance::all(&make).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_altered_row_breaks_the_chain_and_both_backends_chain_identically() {
+    if !reachable("an_altered_row_breaks_the_chain") {
+        return;
+    }
+    let schema = Schema::new();
+    let mut pg = Postgres::open_for_writing(&schema.location()).expect("open");
+    let dir = tempfile::tempdir().expect("dir");
+    let mut lite = crate::archive::sqlite::Sqlite::open_or_create(&dir.path().join("a.sqlite3"))
+        .expect("sqlite");
+    let k = key("a");
+    let mut heads = vec![];
+    for s in [&mut pg as &mut dyn Store, &mut lite as &mut dyn Store] {
+        let id = s.stream(&k, 1).expect("stream").id;
+        stage(s, id, &[("2", 20), ("1", 10)]);
+        let done = s.finalize(&k, id, &end(100)).expect("finalize");
+        assert_eq!((done.new, done.count), (2, 2));
+        heads.push(done.head);
+    }
+    assert_eq!(heads[0], heads[1], "the same events chain to the same head");
+    schema.execute("UPDATE events SET record = '{\"_id\":\"1\",\"actor\":\"Eve\"}' WHERE seq = 1");
+    match pg.verify(&[]).expect("verify") {
+        Verdict::Broken { seq, .. } => assert_eq!(seq, 1),
+        Verdict::Intact { .. } => panic!("an altered record was taken for intact"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_newer_schema_version_is_refused_and_left_unchanged() {
+    if !reachable("a_newer_schema_version_is_refused") {
+        return;
+    }
+    let schema = Schema::new();
+    drop(Postgres::open_for_writing(&schema.location()).expect("create"));
+    schema.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'");
+    for e in [
+        Postgres::open_for_writing(&schema.location()).err(),
+        Postgres::open_for_reading(&schema.location()).err(),
+    ] {
+        let e = e.expect("refused");
+        assert_eq!(e.kind.exit_code(), 3, "{e}");
+        assert!(
+            e.message.contains("99") && e.message.contains(&SCHEMA_VERSION.to_string()),
+            "{e}"
+        );
+    }
+    // Untouched: still 99, nothing added.
+    let reader = Postgres::connect(&schema.location()).expect("connect");
+    let c = reader.lock();
+    let v: String = reader
+        .block(c.query_one("SELECT value FROM meta WHERE key = 'schema_version'", &[]))
+        .expect("version")
+        .get(0);
+    assert_eq!(v, "99");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_missing_archive_is_named_and_reading_never_creates_one() {
+    if !reachable("a_missing_archive_is_named") {
+        return;
+    }
+    let schema = Schema::new();
+    let e = Postgres::open_for_reading(&schema.location())
+        .err()
+        .expect("missing");
+    assert_eq!(e.kind.exit_code(), 2, "{e}");
+    assert!(
+        e.message.contains(&schema.name) && e.message.contains("database test"),
+        "{e}"
+    );
+    assert!(!Postgres::exists(&schema.location()).expect("exists"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn many_writers_at_once_keep_each_event_once_and_the_chain_intact() {
+    if !reachable("many_writers_at_once") {
+        return;
+    }
+    let schema = Schema::new();
+    let loc = schema.location();
+    // Four writers, each its own connection, overlapping streams and events, all at once.
+    let handles: Vec<_> = (0..4)
+        .map(|w| {
+            let loc = loc.clone();
+            tokio::spawn(async move {
+                let mut s = Postgres::open_for_writing(&loc).expect("open");
+                for round in 0..5 {
+                    let k = key(&format!("q{}", w % 2));
+                    let id = s.stream(&k, 1).expect("stream").id;
+                    let ids: Vec<String> = (0..40).map(|i| format!("{}", round * 20 + i)).collect();
+                    let rows: Vec<(&str, i64)> =
+                        ids.iter().map(|i| (i.as_str(), i.len() as i64)).collect();
+                    stage(&mut s, id, &rows);
+                    s.finalize(&k, id, &end(100 + round)).expect("finalize");
+                    s.claim(id, &format!("w{w}"), &|_| true).expect("claim");
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.await.expect("a writer");
+    }
+    let s = Postgres::open_for_reading(&loc).expect("read");
+    let status = s.status().expect("status");
+    assert_eq!(status.events, 120, "ids 0..120, each once");
+    match s.verify(&[]).expect("verify") {
+        Verdict::Intact { rows, .. } => assert_eq!(rows, 120),
+        Verdict::Broken { why, .. } => panic!("broken: {why}"),
+    }
+}
