@@ -386,7 +386,11 @@ pub(crate) fn pg_error(t: &Target, doing: &str, e: tokio_postgres::Error) -> Err
         let said = format!("{at}: {doing}: the server said: {}", db.message());
         let code = db.code().code();
         return match code {
-            "28P01" | "28000" => Error::config(said).hint(password_hint()),
+            "28P01" => Error::config(said).hint(password_hint()),
+            "28000" => Error::config(said).hint(format!(
+                "check the user name in the URL, and that the server lets it in (its pg_hba.conf); {}",
+                password_hint()
+            )),
             "3D000" => Error::config(said).hint(format!(
                 "create the database (createdb {}) or name the right one in the URL",
                 t.dbname
@@ -405,7 +409,15 @@ pub(crate) fn pg_error(t: &Target, doing: &str, e: tokio_postgres::Error) -> Err
             _ => Error::other(said).hint("check the server's log; `hrlogs archive verify` checks the archive"),
         };
     }
-    let text = e.to_string();
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(&e);
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(&format!(": {more}"));
+        }
+        cause = c.source();
+    }
     let said = format!("{at}: {doing}: {text}");
     if text.contains("password missing") {
         return Error::config(said).hint(password_hint());

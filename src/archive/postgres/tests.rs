@@ -167,3 +167,100 @@ async fn many_writers_at_once_keep_each_event_once_and_the_chain_intact() {
         Verdict::Broken { why, .. } => panic!("broken: {why}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tls_is_used_when_asked_and_verify_full_checks_the_certificate() {
+    if !reachable("tls_is_used_when_asked") {
+        return;
+    }
+    let schema = Schema::new();
+    let mut loc = schema.location();
+    let plain = Postgres::connect(&loc).expect("connect");
+    let c = plain.lock();
+    let ssl: String = plain
+        .block(c.query_one("SHOW ssl", &[]))
+        .expect("show ssl")
+        .get(0);
+    drop(c);
+    if ssl != "on" {
+        eprintln!("SKIPPED (the test server has ssl = off): tls_is_used_when_asked");
+        return;
+    }
+    loc.url.set_query(Some("sslmode=require"));
+    let tls = Postgres::connect(&loc).expect("connect with sslmode=require");
+    let c = tls.lock();
+    let used: bool = tls
+        .block(c.query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        ))
+        .expect("pg_stat_ssl")
+        .get(0);
+    drop(c);
+    assert!(used, "sslmode=require connected without TLS");
+    // The test server's certificate is signed by no root of the webpki set.
+    loc.url.set_query(Some("sslmode=verify-full"));
+    let e = Postgres::connect(&loc)
+        .err()
+        .expect("an unknown issuer is refused");
+    assert_eq!(e.kind.exit_code(), 3, "{e}");
+    assert!(e.to_string().contains("sslrootcert"), "{e}");
+}
+
+/// A role of the test's own, dropped after it.
+struct Role(String);
+
+impl Drop for Role {
+    fn drop(&mut self) {
+        let admin = Schema::new();
+        admin.execute(&format!(
+            "DROP OWNED BY \"{0}\"; DROP ROLE IF EXISTS \"{0}\"",
+            self.0
+        ));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_with_only_select_reads_status_verify_and_events() {
+    if !reachable("a_role_with_only_select_reads") {
+        return;
+    }
+    let schema = Schema::new();
+    let mut w = Postgres::open_for_writing(&schema.location()).expect("open");
+    let k = key("a");
+    let id = w.stream(&k, 1).expect("stream").id;
+    stage(&mut w, id, &[("2", 20), ("1", 10)]);
+    w.finalize(&k, id, &end(100)).expect("finalize");
+    let role = Role(format!("{}_reader", schema.name));
+    schema.execute(&format!(
+        "CREATE ROLE \"{0}\" LOGIN; GRANT USAGE ON SCHEMA \"{1}\" TO \"{0}\"; GRANT SELECT ON ALL TABLES IN SCHEMA \"{1}\" TO \"{0}\"",
+        role.0, schema.name
+    ));
+    let mut loc = schema.location();
+    loc.url.set_username(&role.0).expect("user");
+    let r = Postgres::open_for_reading(&loc).expect("a reader opens it");
+    assert_eq!(r.status().expect("status").events, 2);
+    assert!(matches!(
+        r.verify(&[]).expect("verify"),
+        Verdict::Intact { rows: 2, .. }
+    ));
+    let mut rows = r.read(ReadFilter {
+        source: Source::RecruiteeAudit,
+        tenant: None,
+        from_ms: None,
+        until_ms: None,
+        order: crate::archive::Order::NewestFirst,
+        linked_streams: vec![id],
+        keep: None,
+    });
+    let mut ids = vec![];
+    while let Some(b) = rows.next_batch().await {
+        ids.extend(b.expect("batch").into_iter().filter_map(|r| r.id));
+    }
+    assert_eq!(ids, ["2", "1"]);
+    // Writing is refused, named as a matter of grants.
+    let mut rw = Postgres::open_for_writing(&loc).expect("the tables exist");
+    let e = rw.stream(&key("b"), 1).err().expect("no INSERT grant");
+    assert_eq!(e.kind.exit_code(), 3, "{e}");
+    assert!(e.to_string().contains("grant"), "{e}");
+}
