@@ -260,7 +260,7 @@ async fn a_role_with_only_select_reads_status_verify_and_events() {
     assert_eq!(ids, ["2", "1"]);
     // Writing is refused, named as a matter of grants.
     let mut rw = Postgres::open_for_writing(&loc).expect("the tables exist");
-    let e = rw.stream(&key("b"), 1).err().expect("no INSERT grant");
+    let e = rw.stream(&key("b"), 1).expect_err("no INSERT grant");
     assert_eq!(e.kind.exit_code(), 3, "{e}");
     assert!(e.to_string().contains("grant"), "{e}");
 }
