@@ -131,6 +131,8 @@ pub struct Postgres {
     handle: tokio::runtime::Handle,
     /// The advisory lock that serialises appends to this schema's chain.
     chain_lock: i64,
+    /// A reading session (made again so, if the connection is lost).
+    read_only: std::sync::atomic::AtomicBool,
 }
 
 /// What a query failed with: the server's refusal or the connection's failure.
@@ -153,6 +155,8 @@ impl Postgres {
         pg.block(c.batch_execute("SET default_transaction_read_only = on"))
             .map_err(|e| pg.err("starting a read-only session", e))?;
         drop(c);
+        pg.read_only
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         if !pg.has_archive()? {
             return Err(pg.missing());
         }
@@ -176,36 +180,30 @@ impl Postgres {
             }
         };
         let tls = tls::Tls::new(&target)?;
-        let config = config_of(&target);
-        let connecting = {
-            let tls = tls.clone();
-            async move { config.connect(tls).await }
-        };
-        let (client, connection) = tokio::task::block_in_place(|| handle.block_on(connecting))
-            .map_err(|e| pg_error(&target, "connecting", e))?;
-        handle.spawn(async move {
-            // Its failure shows in the next query.
-            let _ = connection.await;
-        });
-        let pg = Postgres {
+        let client = session(&handle, &target, &tls, false)?;
+        Ok(Postgres {
             chain_lock: lock_key("chain", &target.schema),
             target,
             tls,
             client: Mutex::new(client),
             handle,
-        };
-        let c = pg.lock();
-        let set = format!("SET search_path TO {}", pg.quoted_schema());
-        pg.block(c.batch_execute(&set))
-            .map_err(|e| pg.err("choosing the schema", e))?;
-        drop(c);
-        Ok(pg)
+            read_only: std::sync::atomic::AtomicBool::new(false),
+        })
     }
 
-    /// The client, for one call.
+    /// The client, for one call; a connection that was lost (a server restarted, a network
+    /// cut during `--follow`) is made again, so that the next poll can succeed.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Client> {
-        // A poisoned lock still holds a working client.
-        self.client.lock().unwrap_or_else(|e| e.into_inner())
+        // A poisoned lock still holds a client.
+        let mut c = self.client.lock().unwrap_or_else(|e| e.into_inner());
+        if c.is_closed() {
+            let read_only = self.read_only.load(std::sync::atomic::Ordering::Relaxed);
+            // When it cannot be made, the next query says why.
+            if let Ok(again) = session(&self.handle, &self.target, &self.tls, read_only) {
+                *c = again;
+            }
+        }
+        c
     }
 
     /// Runs `f` on the runtime, from this synchronous method.
@@ -320,6 +318,39 @@ impl Postgres {
 }
 
 pub(crate) use crate::archive::views;
+
+/// A session with the server: connected (its connection's task on the runtime), in the
+/// archive's schema, read-only when asked.
+fn session(
+    handle: &tokio::runtime::Handle,
+    target: &Target,
+    tls: &tls::Tls,
+    read_only: bool,
+) -> Result<Client> {
+    let config = config_of(target);
+    let tls = tls.clone();
+    let mut set = format!("SET search_path TO \"{}\"", target.schema);
+    if read_only {
+        set.push_str("; SET default_transaction_read_only = on");
+    }
+    tokio::task::block_in_place(|| {
+        handle.block_on(async move {
+            let (client, connection) = config
+                .connect(tls)
+                .await
+                .map_err(|e| pg_error(target, "connecting", e))?;
+            tokio::spawn(async move {
+                // Its failure shows in the next query.
+                let _ = connection.await;
+            });
+            client
+                .batch_execute(&set)
+                .await
+                .map_err(|e| pg_error(target, "choosing the schema", e))?;
+            Ok(client)
+        })
+    })
+}
 
 /// The connection settings of `t`.
 fn config_of(t: &Target) -> tokio_postgres::Config {

@@ -77,6 +77,43 @@ async fn an_altered_row_breaks_the_chain_and_both_backends_chain_identically() {
         heads.push(done.head);
     }
     assert_eq!(heads[0], heads[1], "the same events chain to the same head");
+    // The same view in both: who did what, when.
+    let lite_row: (String, String, String, String) = lite
+        .conn
+        .query_row(
+            "SELECT event_id, occurred_at, actor, archived_at FROM audit_events ORDER BY seq LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .expect("sqlite view");
+    assert_eq!(
+        lite_row,
+        (
+            "1".to_string(),
+            "1970-01-01T00:00:00.010Z".to_string(),
+            "Ann".to_string(),
+            "1970-01-01T00:00:00.100Z".to_string()
+        )
+    );
+    let c = pg.lock();
+    let pg_row = pg
+        .block(c.query_one(
+            "SELECT event_id, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), actor, record->>'_id' FROM audit_events ORDER BY seq LIMIT 1",
+            &[],
+        ))
+        .expect("postgres view");
+    let pg_row: (String, String, String, String) =
+        (pg_row.get(0), pg_row.get(1), pg_row.get(2), pg_row.get(3));
+    drop(c);
+    assert_eq!(
+        pg_row,
+        (
+            "1".to_string(),
+            "1970-01-01T00:00:00.010Z".to_string(),
+            "Ann".to_string(),
+            "1".to_string()
+        )
+    );
     schema.execute("UPDATE events SET record = '{\"_id\":\"1\",\"actor\":\"Eve\"}' WHERE seq = 1");
     match pg.verify(&[]).expect("verify") {
         Verdict::Broken { seq, .. } => assert_eq!(seq, 1),
@@ -263,4 +300,41 @@ async fn a_role_with_only_select_reads_status_verify_and_events() {
     let e = rw.stream(&key("b"), 1).expect_err("no INSERT grant");
     assert_eq!(e.kind.exit_code(), 3, "{e}");
     assert!(e.to_string().contains("grant"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_connection_is_made_again_for_the_next_call() {
+    if !reachable("a_lost_connection_is_made_again") {
+        return;
+    }
+    let schema = Schema::new();
+    let mut s = Postgres::open_for_writing(&schema.location()).expect("open");
+    let pid: i32 = {
+        let c = s.lock();
+        s.block(c.query_one("SELECT pg_backend_pid()", &[]))
+            .expect("pid")
+            .get(0)
+    };
+    schema.execute(&format!("SELECT pg_terminate_backend({pid})"));
+    // The call that meets the cut may fail (unavailable); a later one reconnects.
+    let mut ok = None;
+    for _ in 0..50 {
+        match s.stream(&key("a"), 1) {
+            Ok(state) => {
+                ok = Some(state);
+                break;
+            }
+            Err(e) => {
+                assert_eq!(e.kind.exit_code(), 5, "{e}");
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+        }
+    }
+    assert!(ok.is_some(), "the archive never came back");
+    let c = s.lock();
+    let again: i32 = s
+        .block(c.query_one("SELECT pg_backend_pid()", &[]))
+        .expect("pid")
+        .get(0);
+    assert_ne!(again, pid);
 }
