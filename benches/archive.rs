@@ -3,7 +3,9 @@
 //! with `--from-archive` (all of them, and a tenth, to show that memory stays flat). For each:
 //! records, wall time, records/s, peak RSS of the hrlogs process.
 //!
-//! Run: `cargo bench --bench archive` (add `-- quick` for 15,000 records).
+//! Run: `cargo bench --bench archive` (add `-- quick` for 15,000 records). The PostgreSQL
+//! archive instead: `HRLOGS_BENCH_ARCHIVE=postgres://USER@HOST/DB HRLOGS_ARCHIVE_SCHEMA=bench`
+//! (a schema of its own, which the bench does not drop).
 
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
@@ -187,8 +189,11 @@ fn main() {
     });
     let (base, _rt) = serve(d.clone());
     let dir = tempfile::tempdir().expect("tempdir");
-    let archive = dir.path().join("bench.sqlite3");
-    let archive = archive.to_str().expect("utf-8 path");
+    let file = dir.path().join("bench.sqlite3");
+    let url = std::env::var("HRLOGS_BENCH_ARCHIVE").ok();
+    let archive = url
+        .as_deref()
+        .unwrap_or_else(|| file.to_str().expect("utf-8 path"));
     let departments = (0..DEPARTMENTS)
         .map(|i| format!("d{i}"))
         .collect::<Vec<_>>()

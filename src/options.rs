@@ -316,7 +316,8 @@ pub struct GlobalArgs {
     /// Config file [env: HRLOGS_CONFIG] [default: <config dir>/hrlogs/config.toml]
     #[arg(long, global = true, hide_short_help = true, value_name = "PATH", help_heading = CONFIGURATION)]
     pub config: Option<PathBuf>,
-    /// The SQLite archive that sync fills and --from-archive reads [env: HRLOGS_ARCHIVE]
+    /// The archive that sync fills and --from-archive reads: an SQLite file, or a postgres:// URL
+    /// (its password in HRLOGS_ARCHIVE_PASSWORD, PGPASSWORD or ~/.pgpass) [env: HRLOGS_ARCHIVE]
     /// [default: <user data dir>/hrlogs/archive.sqlite3]
     #[arg(long, global = true, hide_short_help = true, value_name = "PATH", help_heading = CONFIGURATION)]
     pub archive: Option<PathBuf>,

@@ -28,7 +28,7 @@ const RULES: &[(&str, &[&str])] = &[
     ),
     (
         "archive",
-        &["error", "identity", "plan", "record", "settings"],
+        &["error", "identity", "plan", "record", "redact", "settings"],
     ),
     (
         "vendors",

@@ -1,7 +1,9 @@
 //! The archive: every event `sync` ever fetched, exactly once, past the vendors' retention,
 //! behind one contract ([`Store`]) that `sync`, `--from-archive` and `archive status|verify`
 //! use, whatever keeps it. SQLite ([`sqlite`], one file) is the first backend; every backend
-//! passes the same conformance suite (`conformance.rs`).
+//! passes the same conformance suite (`conformance.rs`); PostgreSQL ([`postgres`], one schema
+//! that any number of syncs on any number of machines write at once) is the second. The
+//! location (a path or a `postgres://` URL, [`location`]) picks the backend.
 //!
 //! What every backend keeps (the SQL surface is documented in `docs/archive.md`):
 //! - events, unique per (source, tenant, event id) whatever stream fetched them, chained by
@@ -19,16 +21,19 @@ pub mod anchors;
 pub mod chain;
 #[cfg(test)]
 mod conformance;
+pub mod location;
+pub mod postgres;
 pub mod settings;
 pub mod sqlite;
 pub mod tenant;
+pub mod views;
 
-use std::path::{Path, PathBuf};
+pub use location::{Location, PgLocation};
 
 use serde::Serialize;
 use serde_json::value::RawValue;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::identity::Source;
 use crate::plan::RecordStream;
 
@@ -52,22 +57,6 @@ pub struct StreamState {
     pub last_run_at: Option<i64>,
     /// The range of an unfinished run (JSON), to resume with the same units.
     pub pending: Option<String>,
-}
-
-/// `--archive`, else `archive.path` (`HRLOGS_ARCHIVE`), else `<data dir>/hrlogs/archive.sqlite3`.
-pub fn resolve_path(flag: Option<&Path>, setting: Option<String>) -> Result<PathBuf> {
-    if let Some(p) = flag {
-        return Ok(p.to_path_buf());
-    }
-    if let Some(s) = setting.filter(|s| !s.trim().is_empty()) {
-        return Ok(PathBuf::from(s));
-    }
-    dirs::data_dir()
-        .map(|d| d.join("hrlogs").join("archive.sqlite3"))
-        .ok_or_else(|| {
-            Error::config("cannot tell where the archive goes: no user data directory")
-                .hint("give --archive PATH or set HRLOGS_ARCHIVE")
-        })
 }
 
 /// One record as a run stages it.
@@ -277,11 +266,25 @@ pub trait Store: Send {
 }
 
 /// Opens the archive at `location` for a sync: created when missing, migrated when older.
-pub fn open_for_writing(location: &Path) -> Result<Box<dyn Store>> {
-    Ok(Box::new(sqlite::Sqlite::open_or_create(location)?))
+pub fn open_for_writing(location: &Location) -> Result<Box<dyn Store>> {
+    match location {
+        Location::Sqlite(path) => Ok(Box::new(sqlite::Sqlite::open_or_create(path)?)),
+        Location::Postgres(pg) => Ok(Box::new(postgres::Postgres::open_for_writing(pg)?)),
+    }
 }
 
 /// Opens an existing archive for reading only: no byte of it changes.
-pub fn open_for_reading(location: &Path) -> Result<Box<dyn Store>> {
-    Ok(Box::new(sqlite::Sqlite::open_existing(location)?))
+pub fn open_for_reading(location: &Location) -> Result<Box<dyn Store>> {
+    match location {
+        Location::Sqlite(path) => Ok(Box::new(sqlite::Sqlite::open_existing(path)?)),
+        Location::Postgres(pg) => Ok(Box::new(postgres::Postgres::open_for_reading(pg)?)),
+    }
+}
+
+/// Whether an archive exists at `location` (`sync --dry-run` reads it only then).
+pub fn exists(location: &Location) -> Result<bool> {
+    match location {
+        Location::Sqlite(path) => Ok(path.exists()),
+        Location::Postgres(pg) => postgres::Postgres::exists(pg),
+    }
 }

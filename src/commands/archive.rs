@@ -84,12 +84,12 @@ impl VerifyArgs {
 
 /// Runs `archive status` or `archive verify`.
 pub fn run(cmd: ArchiveCommand, ctx: &Context) -> Result<()> {
-    let path = ctx.archive_path()?;
+    let path = ctx.archive_location()?;
     let anchors = match &cmd {
         ArchiveCommand::Verify(args) => args.anchors()?,
         ArchiveCommand::Status => vec![],
     };
-    let archive = archive::open_for_reading(&path)?;
+    let archive = crate::output::blocking(|| archive::open_for_reading(&path))?;
     match cmd {
         ArchiveCommand::Status => {
             let status = archive.status()?;
@@ -116,7 +116,7 @@ pub fn run(cmd: ArchiveCommand, ctx: &Context) -> Result<()> {
                     };
                     ctx.progress.line(&format!(
                         "hrlogs: archive {} is intact: {rows} events, chain head {}{reached}",
-                        escape_for_terminal(&path.display().to_string()),
+                        escape_for_terminal(&archive.location()),
                         escape_for_terminal(&head)
                     ));
                     if staged > 0 {
@@ -130,9 +130,12 @@ pub fn run(cmd: ArchiveCommand, ctx: &Context) -> Result<()> {
             Verdict::Broken { seq, why } => Err(Error::new(
                 Kind::Tampered,
                 if seq > 0 {
-                    format!("archive {} was altered at row {seq}: {why}", path.display())
+                    format!(
+                        "archive {} was altered at row {seq}: {why}",
+                        archive.location()
+                    )
                 } else {
-                    format!("archive {} was altered: {why}", path.display())
+                    format!("archive {} was altered: {why}", archive.location())
                 },
             )
             .hint("restore it from a backup; rows are in the `events` table, ordered by seq")),

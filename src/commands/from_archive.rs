@@ -92,7 +92,8 @@ fn say_coverage(
 }
 
 fn open(ctx: &Context) -> Result<Box<dyn Store>> {
-    archive::open_for_reading(&ctx.archive_path()?)
+    let location = ctx.archive_location()?;
+    crate::output::blocking(|| archive::open_for_reading(&location))
 }
 
 /// Reads the archive back as `reading` says, after saying whether it holds the answer.

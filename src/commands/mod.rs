@@ -184,11 +184,18 @@ impl Context {
         }
     }
 
-    /// The archive's path: `--archive`, `archive.path` (`HRLOGS_ARCHIVE`), or the default.
-    pub fn archive_path(&self) -> Result<std::path::PathBuf> {
-        crate::archive::resolve_path(
+    /// Where the archive is: `--archive`, `archive.path` (`HRLOGS_ARCHIVE`), or the default
+    /// file; a PostgreSQL URL with `archive.schema` and `archive.password`.
+    pub fn archive_location(&self) -> Result<crate::archive::Location> {
+        use crate::archive::settings as keys;
+        crate::archive::location::resolve(
             self.options.archive.as_deref(),
-            self.settings.plain(&crate::archive::settings::PATH),
+            crate::archive::location::ArchiveSettings {
+                path: self.settings.plain(&keys::PATH),
+                schema: self.settings.plain(&keys::SCHEMA),
+                password: self.settings.secret(&keys::PASSWORD),
+            },
+            self.progress.redactor(),
         )
     }
 

@@ -232,6 +232,9 @@ impl Sqlite {
             return Err(unknown_version(&self.path, version));
         }
         let rewritten = migrate::migrate(&tx, &self.path)?;
+        // The SQL surface both backends share (docs/archive.md).
+        tx.execute_batch(crate::archive::views::sqlite())
+            .map_err(e)?;
         tx.commit().map_err(e)?;
         if rewritten {
             // Nor in the write-ahead log.

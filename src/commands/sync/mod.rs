@@ -182,7 +182,7 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
         None => DEFAULT_INTERVAL,
     };
     check_flags(ctx, follow.follow)?;
-    let path = ctx.archive_path()?;
+    let path = ctx.archive_location()?;
     if ctx.options.dry_run {
         return dry_run(&job, &path, ctx);
     }
@@ -241,7 +241,7 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
                                     time: jiff::Timestamp::now()
                                         .strftime("%Y-%m-%dT%H:%M:%SZ")
                                         .to_string(),
-                                    archive: path.display().to_string(),
+                                    archive: path.to_string(),
                                     head: f.head.clone(),
                                     count: f.count,
                                 },
@@ -302,9 +302,9 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
 
 /// `--dry-run`: what the next run would fetch (the first request of each chain), from the
 /// archive's state for this stream; nothing is written and nothing is sent.
-fn dry_run(job: &Job, path: &std::path::Path, ctx: &Context) -> Result<()> {
-    let state = if path.exists() {
-        archive::open_for_reading(path)?.find_stream(job.key())?
+fn dry_run(job: &Job, path: &archive::Location, ctx: &Context) -> Result<()> {
+    let state = if output::blocking(|| archive::exists(path))? {
+        output::blocking(|| archive::open_for_reading(path))?.find_stream(job.key())?
     } else {
         None
     };
@@ -326,7 +326,7 @@ fn dry_run(job: &Job, path: &std::path::Path, ctx: &Context) -> Result<()> {
         "# {} of {} into {} ({}): the first request of each chain",
         if first { "first sync" } else { "sync" },
         job.source().name(),
-        path.display(),
+        path,
         if first {
             "a new stream".to_string()
         } else {

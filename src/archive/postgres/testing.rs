@@ -1,0 +1,107 @@
+//! For tests against the real server: a schema of their own (a random name), dropped after
+//! them even when they fail, and the rule for a server that cannot be reached (a failure
+//! where `CI` is set, else a loud SKIPPED line).
+
+use crate::archive::PgLocation;
+
+/// The test server: `HRLOGS_TEST_POSTGRES`, else the local one (trust authentication).
+pub fn url() -> String {
+    std::env::var("HRLOGS_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test?sslmode=disable".into())
+}
+
+/// True when the server answers; when it does not, fails the test where `CI` is set, and
+/// otherwise says so loudly (the caller returns).
+pub fn reachable(test: &str) -> bool {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 5432));
+    let up = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(3));
+    match up {
+        Ok(_) => true,
+        Err(e) if std::env::var_os("CI").is_some() => {
+            panic!(
+                "PostgreSQL is not reachable at 127.0.0.1:5432 ({e}), and CI is set: {test} must run"
+            )
+        }
+        Err(e) => {
+            eprintln!(
+                "SKIPPED (PostgreSQL not reachable at 127.0.0.1:5432): {test}: {e}; start PostgreSQL 13+ there with a database `test` that user postgres may use (trust authentication), or set HRLOGS_TEST_POSTGRES=postgres://…, then run `cargo test`"
+            );
+            false
+        }
+    }
+}
+
+/// A schema of the test's own, dropped when this goes away.
+pub struct Schema {
+    pub name: String,
+}
+
+impl Schema {
+    pub fn new() -> Schema {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Schema {
+            name: format!("hrlogs_test_{}_{nanos:x}_{n}", std::process::id()),
+        }
+    }
+
+    /// The archive in this schema.
+    pub fn location(&self) -> PgLocation {
+        PgLocation {
+            url: url::Url::parse(&url()).expect("the test server's URL"),
+            password: None,
+            schema: self.name.clone(),
+            redactor: crate::redact::Redactor::new(),
+        }
+    }
+
+    /// Runs `sql` on the server, on a thread and runtime of its own (callable anywhere).
+    pub fn execute(&self, sql: &str) {
+        let (url, sql) = (
+            url(),
+            format!("SET search_path TO \"{}\"; {sql}", self.name),
+        );
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                    .await
+                    .expect("connect to the test server");
+                tokio::spawn(conn);
+                client.batch_execute(&sql).await.expect("run SQL");
+            });
+        })
+        .join()
+        .expect("the SQL thread");
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        let (url, sql) = (
+            url(),
+            format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name),
+        );
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                    .await
+                    .ok()?;
+                tokio::spawn(conn);
+                client.batch_execute(&sql).await.ok()
+            })
+        })
+        .join();
+    }
+}

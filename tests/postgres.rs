@@ -1,0 +1,391 @@
+//! The team archive in PostgreSQL, through the real binary against the real server: many
+//! processes syncing overlapping streams into one schema at once, `--from-archive`,
+//! `archive status|verify` (exit 6 after an UPDATE), a password on the command line refused
+//! before anything is sent, and the password never printed.
+//!
+//! Each test works in a schema of its own (a random name), dropped after it, even when it
+//! fails. Where PostgreSQL cannot be reached at 127.0.0.1:5432, the tests fail if `CI` is set,
+//! and otherwise print a loud SKIPPED line and return.
+
+mod common;
+
+use std::collections::HashSet;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use common::Env;
+use common::feishu::{DeptLog, FeishuFake};
+
+/// The test server (trust authentication): `HRLOGS_TEST_POSTGRES`, else the local one.
+fn server_url() -> String {
+    std::env::var("HRLOGS_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test?sslmode=disable".into())
+}
+
+/// True when the server answers; else fails under `CI`, or says SKIPPED loudly.
+fn reachable(test: &str) -> bool {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 5432));
+    match std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3)) {
+        Ok(_) => true,
+        Err(e) if std::env::var_os("CI").is_some() => {
+            panic!(
+                "PostgreSQL is not reachable at 127.0.0.1:5432 ({e}), and CI is set: {test} must run"
+            )
+        }
+        Err(e) => {
+            eprintln!(
+                "SKIPPED (PostgreSQL not reachable at 127.0.0.1:5432): {test}: {e}; start PostgreSQL 13+ there with a database `test` that user postgres may use (trust authentication), or set HRLOGS_TEST_POSTGRES=postgres://…, then run `cargo test --test postgres`"
+            );
+            false
+        }
+    }
+}
+
+/// A schema of the test's own, dropped when this goes away (also when the test panics).
+struct Schema {
+    name: String,
+}
+
+impl Schema {
+    fn new() -> Schema {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Schema {
+            name: format!("hrlogs_it_{}_{nanos:x}_{n}", std::process::id()),
+        }
+    }
+
+    /// Rows of `sql` (run in the schema), each as a list of texts.
+    fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        let (url, schema, sql) = (server_url(), self.name.clone(), sql.to_string());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                    .await
+                    .expect("connect to the test server");
+                tokio::spawn(conn);
+                client
+                    .batch_execute(&format!("SET search_path TO \"{schema}\""))
+                    .await
+                    .expect("search path");
+                let mut out = Vec::new();
+                for m in client.simple_query(&sql).await.expect("query") {
+                    if let tokio_postgres::SimpleQueryMessage::Row(r) = m {
+                        out.push((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect());
+                    }
+                }
+                out
+            })
+        })
+        .join()
+        .expect("the SQL thread")
+    }
+
+    fn count(&self, sql: &str) -> i64 {
+        self.query(sql)[0][0]
+            .as_deref()
+            .and_then(|v| v.parse().ok())
+            .expect("a number")
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        let (url, sql) = (
+            server_url(),
+            format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name),
+        );
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                    .await
+                    .ok()?;
+                tokio::spawn(conn);
+                client.batch_execute(&sql).await.ok()
+            })
+        })
+        .join();
+    }
+}
+
+/// `hrlogs` pointed at `schema` of the test server (the URL in the environment).
+fn hrlogs(env: &Env, schema: &Schema) -> std::process::Command {
+    let mut cmd = env.command();
+    cmd.env("HRLOGS_ARCHIVE", server_url())
+        .env("HRLOGS_ARCHIVE_SCHEMA", &schema.name)
+        .env_remove("PGPASSWORD");
+    cmd
+}
+
+fn day(offset_days: i64) -> jiff::civil::Date {
+    jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .checked_sub(jiff::Span::new().days(offset_days))
+        .expect("day")
+}
+
+fn dept_log(dept: &str, at: &str, n: u64) -> DeptLog {
+    DeptLog {
+        department: dept.to_string(),
+        at: at.parse().expect("a wall-clock time"),
+        value: json!({"object_id": dept, "operation_time": at, "operator": "E001",
+               "operation_type": 110, "changes": [{"field": "name", "after": format!("v{n}")}]}),
+    }
+}
+
+fn text(out: &std::process::Output) -> String {
+    format!(
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+const DEPARTMENTS: [&str; 4] = ["A", "B", "C", "D"];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn four_processes_sync_overlapping_streams_at_once_and_each_event_is_kept_once() {
+    if !reachable("four_processes_sync_overlapping_streams_at_once") {
+        return;
+    }
+    let schema = Schema::new();
+    let fake = FeishuFake::start(common::feishu::State::default()).await;
+    for i in 0..80u64 {
+        let dept = DEPARTMENTS[i as usize % 4];
+        fake.state.push_dept(dept_log(
+            dept,
+            &format!("{} 1{}:0{}:00", day(i as i64 % 20), i % 10, i % 7),
+            i,
+        ));
+    }
+    fake.state.set_latency(Duration::from_millis(20));
+    let env = Env::new();
+    let since = day(30).to_string();
+    let lists = ["A,B", "B,C", "C,D", "D,A,B"];
+    let spawn = |list: &str| {
+        hrlogs(&env, &schema)
+            .envs(fake.vars())
+            .args(["sync", "feishu", "dept-logs", "--department", list])
+            .args(["--since", &since, "--page-size", "3", "-f", "ndjson", "-q"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn hrlogs")
+    };
+    for round in 0..2 {
+        let children: Vec<_> = lists.iter().map(|l| spawn(l)).collect();
+        let outs: Vec<_> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().expect("wait"))
+            .collect();
+        for (out, list) in outs.iter().zip(lists) {
+            assert!(out.status.success(), "{list}: {}", text(out));
+            let got = common::ndjson(&out.stdout);
+            let unique: HashSet<String> = got.iter().map(Value::to_string).collect();
+            let want = if round == 0 {
+                (0..80)
+                    .filter(|i| list.split(',').any(|d| d == DEPARTMENTS[i % 4]))
+                    .count()
+            } else {
+                0
+            };
+            assert_eq!(
+                (got.len(), unique.len()),
+                (want, want),
+                "round {round}, {list}: each event of the stream printed once"
+            );
+        }
+    }
+    assert_eq!(schema.count("SELECT COUNT(*) FROM events"), 80);
+    assert_eq!(
+        schema.count("SELECT COUNT(DISTINCT record) FROM events"),
+        80,
+        "nothing doubled"
+    );
+    assert_eq!(
+        schema.count("SELECT MAX(seq) FROM events"),
+        80,
+        "rows numbered without a hole"
+    );
+    let verify = hrlogs(&env, &schema)
+        .args(["archive", "verify"])
+        .output()
+        .expect("verify");
+    assert!(verify.status.success(), "{}", text(&verify));
+    // The archive read back, with no vendor at all: every event once, newest first.
+    let back = hrlogs(&env, &schema)
+        .args([
+            "feishu",
+            "dept-logs",
+            "--from-archive",
+            "--department",
+            "A,B,C,D",
+        ])
+        .args(["--since", &since, "-f", "ndjson"])
+        .output()
+        .expect("from archive");
+    assert!(back.status.success(), "{}", text(&back));
+    let records = common::ndjson(&back.stdout);
+    assert_eq!(records.len(), 80);
+    let times: Vec<&str> = records
+        .iter()
+        .map(|r| r["operation_time"].as_str().unwrap_or(""))
+        .collect();
+    let mut sorted = times.clone();
+    sorted.sort_by(|a, b| b.cmp(a));
+    assert_eq!(times, sorted, "newest first");
+    // The view every analyst reads.
+    assert_eq!(
+        schema.count(
+            "SELECT COUNT(*) FROM audit_events WHERE source = 'feishu dept-logs' AND actor = 'E001' AND action = '110' AND target IN ('A','B','C','D')"
+        ),
+        80
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn status_shows_the_url_without_a_password_and_verify_catches_an_update() {
+    if !reachable("status_and_verify") {
+        return;
+    }
+    let schema = Schema::new();
+    let env = Env::new();
+    let secret = "pg-Secret-8472-never-shown";
+    // A password in the URL from the environment is taken (trust authentication ignores it).
+    let url = server_url().replacen("postgres@", &format!("postgres:{secret}@"), 1);
+    let run = |args: &[&str], verbose: bool| {
+        let mut cmd = hrlogs(&env, &schema);
+        cmd.env("HRLOGS_ARCHIVE", &url).args(args);
+        if verbose {
+            cmd.arg("-vv");
+        }
+        let out = cmd.output().expect("run hrlogs");
+        let all = text(&out);
+        assert!(!all.contains(secret), "the password was printed: {all}");
+        out
+    };
+    let sync = run(
+        &["--sandbox", "sync", "recruitee", "audit", "-f", "ndjson"],
+        true,
+    );
+    assert!(sync.status.success(), "{}", text(&sync));
+    let synced = common::ndjson(&sync.stdout).len();
+    assert!(synced > 100, "the sandbox's audit log: {synced}");
+    let status = run(&["archive", "status", "-f", "json"], true);
+    assert!(status.status.success(), "{}", text(&status));
+    let json: Value = serde_json::from_slice(&status.stdout).expect("status json");
+    let path = json["path"].as_str().unwrap_or("");
+    assert!(
+        path.starts_with("postgres://postgres@127.0.0.1:5432/test") && path.contains(&schema.name),
+        "{path}"
+    );
+    assert_eq!(json["events"].as_i64(), Some(synced as i64));
+    let table = run(&["archive", "status", "-f", "table"], false);
+    assert!(
+        String::from_utf8_lossy(&table.stdout).contains("postgres://postgres@127.0.0.1:5432/test")
+    );
+    for args in [
+        vec!["archive", "verify"],
+        vec!["config", "show"],
+        vec!["recruitee", "audit", "--from-archive", "--limit", "5"],
+        vec!["--sandbox", "sync", "recruitee", "audit", "--dry-run"],
+    ] {
+        let out = run(&args, true);
+        assert!(out.status.success(), "{args:?}: {}", text(&out));
+    }
+    // A database that does not exist: the error names the server and the database, not the
+    // password.
+    let mut cmd = hrlogs(&env, &schema);
+    cmd.env(
+        "HRLOGS_ARCHIVE",
+        url.replace("/test", "/no_such_database_hrlogs"),
+    )
+    .args(["archive", "status"]);
+    let out = cmd.output().expect("run");
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{all}");
+    assert!(!all.contains(secret), "{all}");
+    assert!(
+        all.contains("127.0.0.1:5432") && all.contains("no_such_database_hrlogs"),
+        "{all}"
+    );
+    // An UPDATE of one record: verify says where (exit 6).
+    schema.query("UPDATE events SET record = replace(record, 'Admin', 'Someone') WHERE seq = 7");
+    let out = run(&["archive", "verify"], false);
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("row 7"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_password_in_the_flags_url_is_refused_before_anything_is_sent() {
+    // No server needed: a listener stands for one, and must see no connection.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let port = listener.local_addr().expect("addr").port();
+    let env = Env::new();
+    let secret = "flag-Secret-5531-refused";
+    for url in [
+        format!("postgres://me:{secret}@127.0.0.1:{port}/test"),
+        format!("postgresql://me@127.0.0.1:{port}/test?password={secret}"),
+    ] {
+        let out = env
+            .command()
+            .args(["--archive", &url, "archive", "status"])
+            .output()
+            .expect("run");
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{all}");
+        assert!(!all.contains(secret), "{all}");
+        assert!(all.contains("HRLOGS_ARCHIVE_PASSWORD"), "{all}");
+    }
+    assert!(
+        listener.accept().is_err(),
+        "a connection was made before the flag was refused"
+    );
+}
+
+#[test]
+fn an_unreachable_server_is_named_with_what_to_do() {
+    // A port where nothing listens.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+        l.local_addr().expect("addr").port()
+    };
+    let env = Env::new();
+    let out = env
+        .command()
+        .env(
+            "HRLOGS_ARCHIVE",
+            format!("postgres://me@127.0.0.1:{port}/teamdb?sslmode=disable&connect_timeout=3"),
+        )
+        .args(["archive", "verify"])
+        .output()
+        .expect("run");
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(5), "{all}");
+    assert!(
+        all.contains(&format!("127.0.0.1:{port}")) && all.contains("teamdb"),
+        "{all}"
+    );
+    assert!(all.contains("pg_isready"), "{all}");
+}
