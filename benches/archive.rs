@@ -239,8 +239,10 @@ fn main() {
     );
     row("--from-archive, all", &all);
     row("--from-archive, a tenth", &part);
-    println!(
-        "\narchive file: {:.1} MiB for {n} events",
-        size as f64 / (1024.0 * 1024.0)
-    );
+    if url.is_none() {
+        println!(
+            "\narchive file: {:.1} MiB for {n} events",
+            size as f64 / (1024.0 * 1024.0)
+        );
+    }
 }
