@@ -4,7 +4,7 @@
 //! edits the store behind the contract's back) and is tested beside each backend.
 
 use super::{
-    Anchor, Finalized, Order, ReadFilter, RunEnd, Staged, Store, StreamKey, Verdict, chain,
+    Anchor, Finalized, Integrity, Order, ReadFilter, RunEnd, Staged, Store, StreamKey, chain,
 };
 use crate::identity::Source;
 
@@ -138,11 +138,11 @@ async fn events_are_kept_once_oldest_first_and_chained(make: Make<'_>) {
     );
     assert_eq!(s.row_hash(5).expect("row 5"), None);
     match s.verify(&[]).expect("verify") {
-        Verdict::Intact { rows, head, staged } => {
+        Integrity::Intact { rows, head, staged } => {
             assert_eq!((rows, staged), (4, 0));
             assert_eq!(head, done.head);
         }
-        Verdict::Broken { why, .. } => panic!("intact archive taken for broken: {why}"),
+        Integrity::Broken { why, .. } => panic!("intact archive taken for broken: {why}"),
     }
 }
 
@@ -244,7 +244,7 @@ fn the_cursor_moves_only_when_a_run_says(make: Make<'_>) {
     s.note_gap(id, None, 400, 700).expect("gap");
     assert!(matches!(
         s.verify(&[]).expect("verify"),
-        Verdict::Intact { .. }
+        Integrity::Intact { .. }
     ));
 }
 
@@ -267,17 +267,17 @@ fn verify_reaches_the_heads_written_down(make: Make<'_>) {
     ];
     assert!(matches!(
         s.verify(&ok).expect("verify"),
-        Verdict::Intact { .. }
+        Integrity::Intact { .. }
     ));
     let wrong_count = [anchor(&first.head, Some(3))];
     assert!(matches!(
         s.verify(&wrong_count).expect("verify"),
-        Verdict::Broken { .. }
+        Integrity::Broken { .. }
     ));
     let never = [anchor(&"ab".repeat(32), None)];
     match s.verify(&never).expect("verify") {
-        Verdict::Broken { why, .. } => assert!(why.contains("no longer reaches"), "{why}"),
-        Verdict::Intact { .. } => panic!("a head the chain never had was taken as reached"),
+        Integrity::Broken { why, .. } => assert!(why.contains("no longer reaches"), "{why}"),
+        Integrity::Intact { .. } => panic!("a head the chain never had was taken as reached"),
     }
 }
 

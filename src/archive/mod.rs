@@ -178,7 +178,7 @@ pub struct Anchor {
 
 /// The outcome of `archive verify`.
 #[derive(Debug)]
-pub enum Verdict {
+pub enum Integrity {
     Intact {
         rows: i64,
         head: String,
@@ -260,7 +260,7 @@ pub trait Store: Send {
     /// What the archive holds (`archive status`).
     fn status(&self) -> Result<Status>;
     /// Recomputes both chains and checks them against `anchors` (`archive verify`).
-    fn verify(&self, anchors: &[Anchor]) -> Result<Verdict>;
+    fn verify(&self, anchors: &[Anchor]) -> Result<Integrity>;
     /// The chain hash of row `seq`, if the archive holds that row.
     fn row_hash(&self, seq: i64) -> Result<Option<String>>;
 }

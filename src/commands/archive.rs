@@ -7,7 +7,7 @@ use std::io::Write;
 use clap::Subcommand;
 use jiff::Timestamp;
 
-use crate::archive::{self, Anchor, Status, Verdict, anchors};
+use crate::archive::{self, Anchor, Integrity, Status, anchors};
 use crate::commands::Context;
 use crate::error::{Error, Kind, Result};
 use crate::output::Format;
@@ -107,7 +107,7 @@ pub fn run(cmd: ArchiveCommand, ctx: &Context) -> Result<()> {
             Ok(())
         }
         ArchiveCommand::Verify(_) => match archive.verify(&anchors)? {
-            Verdict::Intact { rows, head, staged } => {
+            Integrity::Intact { rows, head, staged } => {
                 if !ctx.options.messages.quiet {
                     let reached = match anchors.len() {
                         0 => String::new(),
@@ -127,7 +127,7 @@ pub fn run(cmd: ArchiveCommand, ctx: &Context) -> Result<()> {
                 }
                 Ok(())
             }
-            Verdict::Broken { seq, why } => Err(Error::new(
+            Integrity::Broken { seq, why } => Err(Error::new(
                 Kind::Tampered,
                 if seq > 0 {
                     format!(

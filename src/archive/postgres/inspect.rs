@@ -9,7 +9,7 @@ use tokio_postgres::{IsolationLevel, Transaction};
 use super::store::chain_state;
 use super::{PgResult, Postgres};
 use crate::archive::chain::{self, GENESIS, Link};
-use crate::archive::{Anchor, Gap, Status, StreamStatus, Verdict};
+use crate::archive::{Anchor, Gap, Integrity, Status, StreamStatus};
 use crate::error::Result;
 
 /// How many rows verify reads at a time.
@@ -116,7 +116,7 @@ pub fn status(pg: &Postgres) -> Result<Status> {
     })
 }
 
-pub fn verify(pg: &Postgres, anchors: &[Anchor]) -> Result<Verdict> {
+pub fn verify(pg: &Postgres, anchors: &[Anchor]) -> Result<Integrity> {
     snapshot(pg, "verifying the archive", async |tx| {
         let mut anchors = anchors.to_vec();
         match verify_runs(tx).await? {
@@ -145,8 +145,10 @@ type RunRow = (
 /// The state chain, as SQLite's verify checks it: each run chained to the one before, its
 /// links as recorded, no span skipped, every stream's row as its last run left it. Returns
 /// the heads the runs saw, which the event chain must reach.
-async fn verify_runs(tx: &Transaction<'_>) -> PgResult<std::result::Result<Vec<Anchor>, Verdict>> {
-    let broken = |why: String| Ok(Err(Verdict::Broken { seq: 0, why }));
+async fn verify_runs(
+    tx: &Transaction<'_>,
+) -> PgResult<std::result::Result<Vec<Anchor>, Integrity>> {
+    let broken = |why: String| Ok(Err(Integrity::Broken { seq: 0, why }));
     let runs: Vec<RunRow> = tx
         .query(
             "SELECT id, stream_id, ended_at, asked_from, covered_from, cursor, linked_from,
@@ -282,7 +284,7 @@ async fn verify_runs(tx: &Transaction<'_>) -> PgResult<std::result::Result<Vec<A
     Ok(Ok(heads))
 }
 
-async fn verify_events(tx: &Transaction<'_>, anchors: &[Anchor]) -> PgResult<Verdict> {
+async fn verify_events(tx: &Transaction<'_>, anchors: &[Anchor]) -> PgResult<Integrity> {
     let mut waiting: HashMap<&str, Vec<&Anchor>> = HashMap::new();
     for a in anchors {
         if a.head == GENESIS && a.count.unwrap_or(0) == 0 {
@@ -309,7 +311,7 @@ async fn verify_events(tx: &Transaction<'_>, anchors: &[Anchor]) -> PgResult<Ver
         for row in &rows {
             let seq: i64 = row.get(0);
             if seq != expected {
-                return Ok(Verdict::Broken {
+                return Ok(Integrity::Broken {
                     seq: expected,
                     why: if seq > expected {
                         format!("row {expected} was removed (the next row is {seq})")
@@ -321,7 +323,7 @@ async fn verify_events(tx: &Transaction<'_>, anchors: &[Anchor]) -> PgResult<Ver
             // Columns made nullable and emptied are altered rows, not failures to read.
             let text = |i: usize| row.try_get::<_, Option<String>>(i).ok().flatten();
             let int = |i: usize| row.try_get::<_, Option<i64>>(i).ok().flatten();
-            let altered = |what: &str| Verdict::Broken {
+            let altered = |what: &str| Integrity::Broken {
                 seq,
                 why: format!(
                     "row {seq}'s {what} is missing or not of the type the archive wrote (altered)"
@@ -361,7 +363,7 @@ async fn verify_events(tx: &Transaction<'_>, anchors: &[Anchor]) -> PgResult<Ver
                 },
             );
             if computed != stored {
-                return Ok(Verdict::Broken {
+                return Ok(Integrity::Broken {
                     seq,
                     why: format!(
                         "row {seq} (event {event_id}) does not match its chain hash: it was altered, inserted, or a row before it was changed"
@@ -373,7 +375,7 @@ async fn verify_events(tx: &Transaction<'_>, anchors: &[Anchor]) -> PgResult<Ver
             expected = seq.saturating_add(1);
             if let Some(reached) = waiting.remove(prev.as_str()) {
                 if let Some(a) = reached.iter().find(|a| a.count.is_some_and(|c| c != n)) {
-                    return Ok(Verdict::Broken {
+                    return Ok(Integrity::Broken {
                         seq: n,
                         why: format!(
                             "the chain reaches the head {} of {} at row {n}, but it was written down with {} rows",
@@ -403,13 +405,13 @@ async fn verify_events(tx: &Transaction<'_>, anchors: &[Anchor]) -> PgResult<Ver
         } else {
             format!("the last row's hash is not the recorded chain head {head}")
         };
-        return Ok(Verdict::Broken {
+        return Ok(Integrity::Broken {
             seq: n.min(count).saturating_add(1),
             why,
         });
     }
     if let Some(a) = waiting.values().flatten().min_by_key(|a| a.count) {
-        return Ok(Verdict::Broken {
+        return Ok(Integrity::Broken {
             seq: a.count.map_or(n, |c| c.min(n)).saturating_add(1),
             why: format!(
                 "the chain no longer reaches the head {} of {}{}: rows were removed from its end or rewritten, and the archive's own record of its head was changed to match",
@@ -423,7 +425,7 @@ async fn verify_events(tx: &Transaction<'_>, anchors: &[Anchor]) -> PgResult<Ver
         .query_one("SELECT COUNT(*) FROM staging", &[])
         .await?
         .get(0);
-    Ok(Verdict::Intact {
+    Ok(Integrity::Intact {
         rows: n,
         head,
         staged,

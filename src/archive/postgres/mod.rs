@@ -33,8 +33,8 @@ use sha2::{Digest, Sha256};
 use tokio_postgres::Client;
 
 use super::{
-    Anchor, Finalized, PgLocation, ReadFilter, RunEnd, Staged, Status, Store, StreamKey,
-    StreamState, Verdict,
+    Anchor, Finalized, Integrity, PgLocation, ReadFilter, RunEnd, Staged, Status, Store, StreamKey,
+    StreamState,
 };
 use crate::error::{Error, Kind, Result};
 use crate::plan::RecordStream;
@@ -547,7 +547,7 @@ impl Store for Postgres {
     fn status(&self) -> Result<Status> {
         inspect::status(self)
     }
-    fn verify(&self, anchors: &[Anchor]) -> Result<Verdict> {
+    fn verify(&self, anchors: &[Anchor]) -> Result<Integrity> {
         inspect::verify(self, anchors)
     }
     fn row_hash(&self, seq: i64) -> Result<Option<String>> {

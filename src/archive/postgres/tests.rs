@@ -116,8 +116,8 @@ async fn an_altered_row_breaks_the_chain_and_both_backends_chain_identically() {
     );
     schema.execute("UPDATE events SET record = '{\"_id\":\"1\",\"actor\":\"Eve\"}' WHERE seq = 1");
     match pg.verify(&[]).expect("verify") {
-        Verdict::Broken { seq, .. } => assert_eq!(seq, 1),
-        Verdict::Intact { .. } => panic!("an altered record was taken for intact"),
+        Integrity::Broken { seq, .. } => assert_eq!(seq, 1),
+        Integrity::Intact { .. } => panic!("an altered record was taken for intact"),
     }
 }
 
@@ -200,8 +200,8 @@ async fn many_writers_at_once_keep_each_event_once_and_the_chain_intact() {
     let status = s.status().expect("status");
     assert_eq!(status.events, 120, "ids 0..120, each once");
     match s.verify(&[]).expect("verify") {
-        Verdict::Intact { rows, .. } => assert_eq!(rows, 120),
-        Verdict::Broken { why, .. } => panic!("broken: {why}"),
+        Integrity::Intact { rows, .. } => assert_eq!(rows, 120),
+        Integrity::Broken { why, .. } => panic!("broken: {why}"),
     }
 }
 
@@ -279,7 +279,7 @@ async fn a_role_with_only_select_reads_status_verify_and_events() {
     assert_eq!(r.status().expect("status").events, 2);
     assert!(matches!(
         r.verify(&[]).expect("verify"),
-        Verdict::Intact { rows: 2, .. }
+        Integrity::Intact { rows: 2, .. }
     ));
     let mut rows = r.read(ReadFilter {
         source: Source::RecruiteeAudit,

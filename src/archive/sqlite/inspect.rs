@@ -7,7 +7,7 @@ use rusqlite::types::ValueRef;
 use super::Sqlite;
 use super::store::chain_state;
 use crate::archive::chain::{self, GENESIS, Link};
-use crate::archive::{Anchor, Gap, Status, StreamStatus, Verdict};
+use crate::archive::{Anchor, Gap, Integrity, Status, StreamStatus};
 use crate::error::Result;
 use rusqlite::OptionalExtension;
 
@@ -103,7 +103,7 @@ impl Sqlite {
     /// Recomputes the chain over every event in insertion order, and checks that it still
     /// reaches every anchor kept elsewhere; then the state chain of the runs (cursors and
     /// the events each stream numbered for its output), and that each run's head is reached.
-    pub fn verify(&self, anchors: &[Anchor]) -> Result<Verdict> {
+    pub fn verify(&self, anchors: &[Anchor]) -> Result<Integrity> {
         let mut anchors = anchors.to_vec();
         if self.version >= 2 {
             match self.verify_runs()? {
@@ -117,9 +117,9 @@ impl Sqlite {
     /// The state chain: each run chained to the one before, its links as recorded, no span
     /// skipped between a stream's runs, and every stream's row as its last run left it.
     /// Returns the heads the runs saw, which the event chain must reach.
-    fn verify_runs(&self) -> Result<std::result::Result<Vec<Anchor>, Verdict>> {
+    fn verify_runs(&self) -> Result<std::result::Result<Vec<Anchor>, Integrity>> {
         let e = |err| self.err(err);
-        let broken = |why: String| Ok(Err(Verdict::Broken { seq: 0, why }));
+        let broken = |why: String| Ok(Err(Integrity::Broken { seq: 0, why }));
         let mut stmt = self
             .conn
             .prepare(
@@ -290,7 +290,7 @@ impl Sqlite {
         Ok(Ok(heads))
     }
 
-    fn verify_events(&self, anchors: &[Anchor]) -> Result<Verdict> {
+    fn verify_events(&self, anchors: &[Anchor]) -> Result<Integrity> {
         verify_events(&self.conn, &self.path, anchors)
     }
 }
@@ -301,7 +301,7 @@ pub(super) fn verify_events(
     conn: &rusqlite::Connection,
     path: &std::path::Path,
     anchors: &[Anchor],
-) -> Result<Verdict> {
+) -> Result<Integrity> {
     let mut waiting: std::collections::HashMap<&str, Vec<&Anchor>> =
         std::collections::HashMap::new();
     for a in anchors {
@@ -328,14 +328,14 @@ pub(super) fn verify_events(
         let seq = match row.get_ref(0).map_err(e)? {
             ValueRef::Integer(i) => i,
             _ => {
-                return Ok(Verdict::Broken {
+                return Ok(Integrity::Broken {
                     seq: expected,
                     why: format!("row {expected}'s sequence number was altered"),
                 });
             }
         };
         if seq != expected {
-            return Ok(Verdict::Broken {
+            return Ok(Integrity::Broken {
                 seq: expected,
                 why: if seq > expected {
                     format!("row {expected} was removed (the next row is {seq})")
@@ -344,7 +344,7 @@ pub(super) fn verify_events(
                 },
             });
         }
-        let altered = |what: &str| Verdict::Broken {
+        let altered = |what: &str| Integrity::Broken {
             seq,
             why: format!("row {seq}'s {what} is not of the type the archive wrote (altered)"),
         };
@@ -394,7 +394,7 @@ pub(super) fn verify_events(
             },
         );
         if computed != stored {
-            return Ok(Verdict::Broken {
+            return Ok(Integrity::Broken {
                 seq,
                 why: format!(
                     "row {seq} (event {event_id}) does not match its chain hash: it was altered, inserted, or a row before it was changed"
@@ -406,7 +406,7 @@ pub(super) fn verify_events(
         expected = seq.saturating_add(1);
         if let Some(reached) = waiting.remove(prev.as_str()) {
             if let Some(a) = reached.iter().find(|a| a.count.is_some_and(|c| c != n)) {
-                return Ok(Verdict::Broken {
+                return Ok(Integrity::Broken {
                     seq: n,
                     why: format!(
                         "the chain reaches the head {} of {} at row {n}, but it was written down with {} rows",
@@ -432,13 +432,13 @@ pub(super) fn verify_events(
         } else {
             format!("the last row's hash is not the recorded chain head {head}")
         };
-        return Ok(Verdict::Broken {
+        return Ok(Integrity::Broken {
             seq: n.min(count).saturating_add(1),
             why,
         });
     }
     if let Some(a) = waiting.values().flatten().min_by_key(|a| a.count) {
-        return Ok(Verdict::Broken {
+        return Ok(Integrity::Broken {
             seq: a.count.map_or(n, |c| c.min(n)).saturating_add(1),
             why: format!(
                 "the chain no longer reaches the head {} of {}{}: rows were removed from its end or rewritten, and the archive's own record of its head was changed to match",
@@ -451,7 +451,7 @@ pub(super) fn verify_events(
     let staged: i64 = conn
         .query_row("SELECT COUNT(*) FROM staging", [], |r| r.get(0))
         .map_err(e)?;
-    Ok(Verdict::Intact {
+    Ok(Integrity::Intact {
         rows: n,
         head,
         staged,

@@ -49,8 +49,8 @@ pub(crate) fn migrate(tx: &Connection, path: &std::path::Path) -> Result<bool> {
 /// its head.
 fn check_chain(tx: &Connection, path: &std::path::Path) -> Result<String> {
     match super::inspect::verify_events(tx, path, &[])? {
-        crate::archive::Verdict::Intact { head, .. } => Ok(head),
-        crate::archive::Verdict::Broken { seq, why } => Err(Error::new(
+        crate::archive::Integrity::Intact { head, .. } => Ok(head),
+        crate::archive::Integrity::Broken { seq, why } => Err(Error::new(
             Kind::Tampered,
             format!(
                 "archive {}: its tenants must be rewritten (they hold the base URL as given), but it was altered at row {seq}: {why}",

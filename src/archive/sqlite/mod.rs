@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::{
-    Anchor, Finalized, ReadFilter, RunEnd, Staged, Status, Store, StreamKey, StreamState, Verdict,
+    Anchor, Finalized, Integrity, ReadFilter, RunEnd, Staged, Status, Store, StreamKey, StreamState,
 };
 use crate::error::{Error, Result};
 use crate::plan::RecordStream;
@@ -526,7 +526,7 @@ impl Store for Sqlite {
     fn status(&self) -> Result<Status> {
         Sqlite::status(self)
     }
-    fn verify(&self, anchors: &[Anchor]) -> Result<Verdict> {
+    fn verify(&self, anchors: &[Anchor]) -> Result<Integrity> {
         Sqlite::verify(self, anchors)
     }
     fn row_hash(&self, seq: i64) -> Result<Option<String>> {
@@ -576,7 +576,7 @@ mod tests {
             .expect("alter");
         assert!(matches!(
             a.verify(&[]).expect("verify"),
-            Verdict::Broken { seq: 1, .. }
+            Integrity::Broken { seq: 1, .. }
         ));
     }
 }
