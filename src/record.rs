@@ -6,7 +6,10 @@ use serde_json::value::RawValue;
 pub struct Record {
     /// The record's JSON text, untouched.
     pub raw: Box<RawValue>,
-    /// Larger is newer; records are emitted in descending key order.
+    /// When it happened, in Unix milliseconds — for every log (Feishu's `operation_time`, the
+    /// tenant's wall clock read as UTC for department logs; Recruitee's `created_at`) and in
+    /// the archive alike; `i64::MIN` when the record has no readable time. Larger is newer;
+    /// records are emitted in descending key order.
     pub key: i64,
     /// The event's hrlogs id (see [`crate::identity`]) when the source already knows it (the
     /// archive); None for records fresh from a vendor, whose ids a stream stage assigns.

@@ -75,8 +75,9 @@ pub struct Unit {
     pub name: String,
     pub ids: IdMode,
     /// Whether the unit's stream comes newest first in verified pieces, so that what was
-    /// staged can be kept as a floor (everything at or above the oldest key staged, plus
-    /// one) and a resumed run fetches only below it.
+    /// staged can be kept as a floor (everything at or above the second of the oldest key
+    /// staged, plus one: keys are ms, floors whole seconds) and a resumed run fetches only
+    /// below it.
     pub floors: bool,
     pub start: Start,
     /// The first request of each of the unit's chains (what `--dry-run` shows).

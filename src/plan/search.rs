@@ -45,6 +45,17 @@ use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::record::Record;
 
+/// The second of a record's key: search records are keyed by `created_at` in Unix ms (as
+/// every record of hrlogs is keyed in ms), and windows are whole seconds. `i64::MIN` (no
+/// readable time) stays itself.
+fn second(record: &Record) -> i64 {
+    if record.key == i64::MIN {
+        i64::MIN
+    } else {
+        record.key.div_euclid(1000)
+    }
+}
+
 /// The most results one search query serves.
 pub const MAX_RESULTS: u64 = 10_000;
 
@@ -85,7 +96,7 @@ impl Window {
     }
 }
 
-/// One answer of a search: its records (each keyed by `created_at` in seconds, `i64::MIN`
+/// One answer of a search: its records (each keyed by `created_at` in Unix ms, `i64::MIN`
 /// when unreadable) and the `total` it reports.
 pub struct SearchPage {
     pub records: Vec<Record>,
@@ -272,10 +283,11 @@ impl<S: SearchSource> Walker<'_, S> {
         let mut new = 0;
         let mut ends: Ends = None;
         for record in records {
-            if !piece.window.contains(record.key) {
+            if !piece.window.contains(second(&record)) {
                 continue;
             }
-            ends = Some(ends.map_or((record.key, record.key), |(f, _)| (f, record.key)));
+            let at = second(&record);
+            ends = Some(ends.map_or((at, at), |(f, _)| (f, at)));
             let id = match self.source.id_of(&record) {
                 Some(id) => hash_text(&id),
                 None => hash_text(record.raw.get()),
@@ -463,8 +475,8 @@ impl<S: SearchSource> Walker<'_, S> {
             ))
             .hint("narrow the query with more filters"));
         }
-        let newest = piece.held.iter().map(|h| h.record.key).max();
-        let oldest = piece.held.iter().map(|h| h.record.key).min();
+        let newest = piece.held.iter().map(|h| second(&h.record)).max();
+        let oldest = piece.held.iter().map(|h| second(&h.record)).min();
         let estimate = match (newest, oldest) {
             (Some(_), Some(oldest)) => {
                 let covered = w.hi.saturating_sub(oldest).max(1) as f64;
@@ -542,7 +554,7 @@ impl<S: SearchSource> Walker<'_, S> {
         cuts.dedup();
         if cuts.is_empty() {
             // Bisect: at the median of what was received, else in time.
-            let mut keys: Vec<i64> = piece.held.iter().map(|h| h.record.key).collect();
+            let mut keys: Vec<i64> = piece.held.iter().map(|h| second(&h.record)).collect();
             keys.sort_unstable();
             let median = keys.get(keys.len() / 2).copied();
             let cut = match (median, w.lo) {
@@ -667,7 +679,10 @@ fn partition(piece: Piece, cuts: &[i64]) -> Vec<Piece> {
     }
     pieces.push(Piece::new(Window { lo: w.lo, hi }));
     for h in piece.held {
-        if let Some(p) = pieces.iter_mut().find(|p| p.window.contains(h.record.key)) {
+        if let Some(p) = pieces
+            .iter_mut()
+            .find(|p| p.window.contains(second(&h.record)))
+        {
             p.ids.insert(h.id);
             p.held.push(h);
         }
@@ -718,7 +733,8 @@ mod tests {
                 .take(limit as usize)
                 .map(|(i, t)| {
                     let raw = RawValue::from_string(format!("{{\"_id\":\"{i}\"}}")).expect("raw");
-                    Record::new(raw, *t)
+                    // Keyed in ms, as every record of hrlogs is.
+                    Record::new(raw, t.saturating_mul(1000))
                 })
                 .collect();
             Ok(SearchPage {
@@ -750,7 +766,7 @@ mod tests {
         let mut keys = Vec::new();
         while let Some(batch) = stream.next_batch().await {
             match batch {
-                Ok(b) => keys.extend(b.iter().map(|r| r.key)),
+                Ok(b) => keys.extend(b.iter().map(second)),
                 Err(e) => return (Err(e), source.requests.load(Ordering::SeqCst)),
             }
         }

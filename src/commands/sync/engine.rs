@@ -144,11 +144,12 @@ pub async fn run_once(job: &Job, archive: &mut dyn Store, ctx: &Context) -> Resu
                     })
                     .collect();
                 // Newest first, in verified pieces: all at or above the oldest key is staged.
+                // Keys are ms; floors whole seconds (the search's windows).
                 let floor = unit
                     .floors
                     .then(|| records.iter().map(|r| r.key).min())
                     .flatten()
-                    .map(|k| (unit.name.as_str(), k.saturating_add(1)));
+                    .map(|k| (unit.name.as_str(), k.div_euclid(1000).saturating_add(1)));
                 blocking(|| archive.stage(state.id, ord, &staged, floor))?;
                 ord = ord.saturating_add(staged.len() as i64);
             }

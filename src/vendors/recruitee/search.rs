@@ -107,7 +107,7 @@ fn read_page(body: &[u8], items: &str) -> std::result::Result<(SearchPage, Times
                 if !created.offset_given && times.offsetless.is_none() {
                     times.offsetless = Some(created_text(&r.raw));
                 }
-                created.ms.div_euclid(1000)
+                created.ms
             }
             Ok(None) => {
                 times.unreadable.get_or_insert_with(|| {
@@ -224,7 +224,7 @@ mod tests {
         let page = parse_page(body, "entries").expect("page");
         assert_eq!(page.total, 2);
         let keys: Vec<i64> = page.records.iter().map(|r| r.key).collect();
-        assert_eq!(keys, vec![1_714_521_600, i64::MIN]);
+        assert_eq!(keys, vec![1_714_521_600_000, i64::MIN], "ms, as every key");
         assert_eq!(page.records[1].raw.get(), r#"{"_id": "b"}"#);
         let empty = parse_page(br#"{"entries": null, "total": 0}"#, "entries").expect("page");
         assert!(empty.records.is_empty());
