@@ -26,6 +26,7 @@ pub mod postgres;
 pub mod settings;
 pub mod sqlite;
 pub mod tenant;
+pub mod verify;
 pub mod views;
 
 pub use location::{Location, PgLocation};

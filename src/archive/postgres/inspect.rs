@@ -2,13 +2,12 @@
 //! (`REPEATABLE READ`), so that syncs committing meanwhile are either wholly in it or not at
 //! all. Verify recomputes both chains exactly as SQLite's does (`archive::chain`).
 
-use std::collections::HashMap;
-
 use tokio_postgres::{IsolationLevel, Transaction};
 
 use super::store::chain_state;
 use super::{PgResult, Postgres};
-use crate::archive::chain::{self, GENESIS, Link};
+use crate::archive::chain::Link;
+use crate::archive::verify::{Events, RunRow, Runs, StreamRow};
 use crate::archive::{Anchor, Gap, Integrity, Status, StreamStatus};
 use crate::error::Result;
 
@@ -127,29 +126,13 @@ pub fn verify(pg: &Postgres, anchors: &[Anchor]) -> Result<Integrity> {
     })
 }
 
-type RunRow = (
-    i64,
-    i64,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    i64,
-    i64,
-    String,
-    String,
-    i64,
-    String,
-);
-
-/// The state chain, as SQLite's verify checks it: each run chained to the one before, its
-/// links as recorded, no span skipped, every stream's row as its last run left it. Returns
+/// The state chain (`archive::verify::Runs`, the checks SQLite's verify makes too): returns
 /// the heads the runs saw, which the event chain must reach.
 async fn verify_runs(
     tx: &Transaction<'_>,
 ) -> PgResult<std::result::Result<Vec<Anchor>, Integrity>> {
-    let broken = |why: String| Ok(Err(Integrity::Broken { seq: 0, why }));
-    let runs: Vec<RunRow> = tx
+    // Columns made nullable and emptied are an altered run, not a failure to read.
+    let runs: Vec<Option<RunRow>> = tx
         .query(
             "SELECT id, stream_id, ended_at, asked_from, covered_from, cursor, linked_from,
                     linked_to, links, head, count, hash FROM runs ORDER BY id",
@@ -158,140 +141,74 @@ async fn verify_runs(
         .await?
         .iter()
         .map(|r| {
-            (
-                r.get(0),
-                r.get(1),
-                r.get(2),
-                r.get(3),
-                r.get(4),
-                r.get(5),
-                r.get(6),
-                r.get(7),
-                r.get(8),
-                r.get(9),
-                r.get(10),
-                r.get(11),
-            )
+            Some(RunRow {
+                id: r.try_get(0).ok()?,
+                stream: r.try_get(1).ok()?,
+                ended_at: r.try_get(2).ok()?,
+                asked_from: r.try_get(3).ok()?,
+                covered_from: r.try_get(4).ok()?,
+                cursor: r.try_get(5).ok()?,
+                linked_from: r.try_get(6).ok()?,
+                linked_to: r.try_get(7).ok()?,
+                links: r.try_get(8).ok()?,
+                head: r.try_get(9).ok()?,
+                count: r.try_get(10).ok()?,
+                hash: r.try_get(11).ok()?,
+            })
         })
         .collect();
-    let mut last: HashMap<i64, (Option<i64>, Option<i64>, i64)> = HashMap::new();
-    let mut prev = GENESIS.to_string();
-    let mut heads = Vec::new();
     let links_of = tx
         .prepare(
             "SELECT pos, seq FROM stream_events WHERE stream_id = $1 AND pos > $2 AND pos <= $3
              ORDER BY pos",
         )
         .await?;
-    for (
-        id,
-        stream,
-        ended_at,
-        asked_from,
-        covered_from,
-        cursor,
-        from,
-        to,
-        links,
-        head,
-        count,
-        hash,
-    ) in runs
-    {
-        let link = chain::RunLink {
-            stream_id: stream,
-            ended_at,
-            asked_from,
-            covered_from,
-            cursor,
-            linked_from: from,
-            linked_to: to,
-            links: &links,
-            head: &head,
-            count,
+    let mut chain = Runs::default();
+    for run in runs {
+        let Some(run) = run else {
+            return Ok(Err(Integrity::Broken {
+                seq: 0,
+                why: "a run's row is missing a column the archive wrote (altered)".into(),
+            }));
         };
-        if chain::run_hash(&prev, &link) != hash {
-            return broken(format!(
-                "run {id} (stream {stream}) does not match its chain hash: a cursor, a stream's links or a run was altered, inserted or removed"
-            ));
+        let links: Vec<(i64, i64)> = tx
+            .query(&links_of, &[&run.stream, &run.linked_from, &run.linked_to])
+            .await?
+            .iter()
+            .filter_map(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?)))
+            .collect();
+        if let Err(broken) = chain.run(&run, links) {
+            return Ok(Err(broken));
         }
-        let before = last.get(&stream).copied().unwrap_or((None, None, 0));
-        if from != before.2 {
-            return broken(format!(
-                "run {id} of stream {stream} numbers its events from {from}, but the run before ended at {}",
-                before.2
-            ));
-        }
-        if let (Some(asked), Some(cursor)) = (asked_from, before.0) {
-            if asked > cursor {
-                return broken(format!(
-                    "run {id} of stream {stream} fetched from {asked} (ms), after the stream's cursor {cursor}: the span between was skipped (the cursor or a run was altered)"
-                ));
-            }
-        }
-        let mut hashed = chain::Links::default();
-        let mut n = 0i64;
-        for row in tx.query(&links_of, &[&stream, &from, &to]).await? {
-            hashed.add(row.get(0), row.get(1));
-            n = n.saturating_add(1);
-        }
-        if n != to.saturating_sub(from) || hashed.finish() != links {
-            return broken(format!(
-                "the events stream {stream} numbered in run {id} were altered (its links to the events table)"
-            ));
-        }
-        heads.push(Anchor {
-            head: head.clone(),
-            count: Some(count),
-            from: format!("run {id}"),
-        });
-        last.insert(stream, (cursor, covered_from, to));
-        prev = hash;
     }
     let recorded: Option<String> = tx
         .query_opt("SELECT value FROM meta WHERE key = 'runs_head'", &[])
         .await?
-        .map(|r| r.get(0));
-    if recorded.as_deref().unwrap_or(GENESIS) != prev {
-        return broken(
-            "the last runs were removed (the recorded head of the runs is not the last run's)"
-                .to_string(),
-        );
-    }
-    let streams = tx
+        .and_then(|r| r.try_get(0).ok());
+    let streams: Vec<StreamRow> = tx
         .query(
             "SELECT s.id, s.cursor, s.covered_from, s.linked,
                     (SELECT COUNT(*) FROM stream_events x WHERE x.stream_id = s.id)
              FROM streams s ORDER BY s.id",
             &[],
         )
-        .await?;
-    for r in streams {
-        let (id, cursor, covered_from, linked, links): (i64, Option<i64>, Option<i64>, i64, i64) =
-            (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
-        let (c, f, l) = last.get(&id).copied().unwrap_or((None, None, 0));
-        if (cursor, linked) != (c, l) || (last.contains_key(&id) && covered_from != f) {
-            return broken(format!(
-                "stream {id}'s cursor or coverage is not what its last run left (cursor {cursor:?}, was {c:?}): it was altered"
-            ));
-        }
-        if links != l {
-            return broken(format!(
-                "stream {id} is linked to {links} events, but its runs numbered {l}: links were inserted or removed"
-            ));
-        }
-    }
-    Ok(Ok(heads))
+        .await?
+        .iter()
+        .filter_map(|r| {
+            Some(StreamRow {
+                id: r.try_get(0).ok()?,
+                cursor: r.try_get(1).ok()?,
+                covered_from: r.try_get(2).ok()?,
+                linked: r.try_get(3).ok()?,
+                links: r.try_get(4).ok()?,
+            })
+        })
+        .collect();
+    Ok(chain.end(recorded.as_deref(), &streams))
 }
 
+/// The event chain (`archive::verify::Events`), read through a portal in batches.
 async fn verify_events(tx: &Transaction<'_>, anchors: &[Anchor]) -> PgResult<Integrity> {
-    let mut waiting: HashMap<&str, Vec<&Anchor>> = HashMap::new();
-    for a in anchors {
-        if a.head == GENESIS && a.count.unwrap_or(0) == 0 {
-            continue;
-        }
-        waiting.entry(a.head.as_str()).or_default().push(a);
-    }
     let (head, count) = chain_state(tx).await?;
     let stmt = tx
         .prepare(
@@ -300,29 +217,23 @@ async fn verify_events(tx: &Transaction<'_>, anchors: &[Anchor]) -> PgResult<Int
         )
         .await?;
     let portal = tx.bind(&stmt, &[]).await?;
-    let mut prev = GENESIS.to_string();
-    let mut expected: i64 = 1;
-    let mut n: i64 = 0;
+    let mut chain = Events::new(anchors);
     loop {
         let rows = tx.query_portal(&portal, BATCH).await?;
         if rows.is_empty() {
             break;
         }
         for row in &rows {
-            let seq: i64 = row.get(0);
-            if seq != expected {
-                return Ok(Integrity::Broken {
-                    seq: expected,
-                    why: if seq > expected {
-                        format!("row {expected} was removed (the next row is {seq})")
-                    } else {
-                        format!("row {seq} is out of order")
-                    },
-                });
-            }
             // Columns made nullable and emptied are altered rows, not failures to read.
             let text = |i: usize| row.try_get::<_, Option<String>>(i).ok().flatten();
             let int = |i: usize| row.try_get::<_, Option<i64>>(i).ok().flatten();
+            let Some(seq) = int(0) else {
+                let seq = chain.expected();
+                return Ok(Integrity::Broken {
+                    seq,
+                    why: format!("row {seq}'s sequence number was altered"),
+                });
+            };
             let altered = |what: &str| Integrity::Broken {
                 seq,
                 why: format!(
@@ -350,84 +261,24 @@ async fn verify_events(tx: &Transaction<'_>, anchors: &[Anchor]) -> PgResult<Int
             let Some(stored) = text(7) else {
                 return Ok(altered("chain hash"));
             };
-            let computed = chain::hash(
-                &prev,
-                &Link {
-                    seq,
-                    source: &source,
-                    tenant: &tenant,
-                    event_id: &event_id,
-                    time_ms,
-                    archived_at,
-                    record: &record,
-                },
-            );
-            if computed != stored {
-                return Ok(Integrity::Broken {
-                    seq,
-                    why: format!(
-                        "row {seq} (event {event_id}) does not match its chain hash: it was altered, inserted, or a row before it was changed"
-                    ),
-                });
-            }
-            prev = stored;
-            n = n.saturating_add(1);
-            expected = seq.saturating_add(1);
-            if let Some(reached) = waiting.remove(prev.as_str()) {
-                if let Some(a) = reached.iter().find(|a| a.count.is_some_and(|c| c != n)) {
-                    return Ok(Integrity::Broken {
-                        seq: n,
-                        why: format!(
-                            "the chain reaches the head {} of {} at row {n}, but it was written down with {} rows",
-                            a.head,
-                            a.from,
-                            a.count.unwrap_or(n)
-                        ),
-                    });
-                }
+            let link = Link {
+                seq,
+                source: &source,
+                tenant: &tenant,
+                event_id: &event_id,
+                time_ms,
+                archived_at,
+                record: &record,
+            };
+            if let Err(broken) = chain.row(&link, &stored) {
+                return Ok(broken);
             }
         }
-        if rows.len() < BATCH as usize {
-            break;
-        }
-    }
-    if n != count || prev != head {
-        let why = if n < count {
-            format!(
-                "the archive recorded {count} rows but holds {n}: row {} onwards was removed",
-                n.saturating_add(1)
-            )
-        } else if n > count {
-            format!(
-                "the archive recorded {count} rows but holds {n}: row {} onwards was inserted",
-                count.saturating_add(1)
-            )
-        } else {
-            format!("the last row's hash is not the recorded chain head {head}")
-        };
-        return Ok(Integrity::Broken {
-            seq: n.min(count).saturating_add(1),
-            why,
-        });
-    }
-    if let Some(a) = waiting.values().flatten().min_by_key(|a| a.count) {
-        return Ok(Integrity::Broken {
-            seq: a.count.map_or(n, |c| c.min(n)).saturating_add(1),
-            why: format!(
-                "the chain no longer reaches the head {} of {}{}: rows were removed from its end or rewritten, and the archive's own record of its head was changed to match",
-                a.head,
-                a.from,
-                a.count.map(|c| format!(" ({c} rows)")).unwrap_or_default()
-            ),
-        });
     }
     let staged: i64 = tx
         .query_one("SELECT COUNT(*) FROM staging", &[])
         .await?
-        .get(0);
-    Ok(Integrity::Intact {
-        rows: n,
-        head,
-        staged,
-    })
+        .try_get(0)
+        .unwrap_or(0);
+    Ok(chain.end(head, count, staged))
 }

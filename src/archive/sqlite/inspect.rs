@@ -6,7 +6,8 @@ use rusqlite::types::ValueRef;
 
 use super::Sqlite;
 use super::store::chain_state;
-use crate::archive::chain::{self, GENESIS, Link};
+use crate::archive::chain::Link;
+use crate::archive::verify::{Events, RunRow, Runs, StreamRow};
 use crate::archive::{Anchor, Gap, Integrity, Status, StreamStatus};
 use crate::error::Result;
 use rusqlite::OptionalExtension;
@@ -114,12 +115,10 @@ impl Sqlite {
         self.verify_events(&anchors)
     }
 
-    /// The state chain: each run chained to the one before, its links as recorded, no span
-    /// skipped between a stream's runs, and every stream's row as its last run left it.
-    /// Returns the heads the runs saw, which the event chain must reach.
+    /// The state chain (`archive::verify::Runs`): returns the heads the runs saw, which the
+    /// event chain must reach.
     fn verify_runs(&self) -> Result<std::result::Result<Vec<Anchor>, Integrity>> {
         let e = |err| self.err(err);
-        let broken = |why: String| Ok(Err(Integrity::Broken { seq: 0, why }));
         let mut stmt = self
             .conn
             .prepare(
@@ -127,36 +126,22 @@ impl Sqlite {
                         linked_to, links, head, count, hash FROM runs ORDER BY id",
             )
             .map_err(e)?;
-        type Row = (
-            i64,
-            i64,
-            i64,
-            Option<i64>,
-            Option<i64>,
-            Option<i64>,
-            i64,
-            i64,
-            String,
-            String,
-            i64,
-            String,
-        );
-        let runs: Vec<Row> = stmt
+        let runs: Vec<RunRow> = stmt
             .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                    r.get(10)?,
-                    r.get(11)?,
-                ))
+                Ok(RunRow {
+                    id: r.get(0)?,
+                    stream: r.get(1)?,
+                    ended_at: r.get(2)?,
+                    asked_from: r.get(3)?,
+                    covered_from: r.get(4)?,
+                    cursor: r.get(5)?,
+                    linked_from: r.get(6)?,
+                    linked_to: r.get(7)?,
+                    links: r.get(8)?,
+                    head: r.get(9)?,
+                    count: r.get(10)?,
+                    hash: r.get(11)?,
+                })
             })
             .map_err(e)?
             .collect::<rusqlite::Result<_>>()
@@ -169,81 +154,25 @@ impl Sqlite {
                     ),
                 )
             })?;
-        // Per stream: (cursor, covered_from, linked) as its last run left them.
-        let mut last: std::collections::HashMap<i64, (Option<i64>, Option<i64>, i64)> =
-            std::collections::HashMap::new();
-        let mut prev = GENESIS.to_string();
-        let mut heads = Vec::new();
         let mut links_of = self
             .conn
-            .prepare("SELECT pos, seq FROM stream_events WHERE stream_id = ?1 AND pos > ?2 AND pos <= ?3 ORDER BY pos")
+            .prepare(
+                "SELECT pos, seq FROM stream_events WHERE stream_id = ?1 AND pos > ?2 AND pos <= ?3
+                 ORDER BY pos",
+            )
             .map_err(e)?;
-        for (
-            id,
-            stream,
-            ended_at,
-            asked_from,
-            covered_from,
-            cursor,
-            from,
-            to,
-            links,
-            head,
-            count,
-            hash,
-        ) in runs
-        {
-            let link = chain::RunLink {
-                stream_id: stream,
-                ended_at,
-                asked_from,
-                covered_from,
-                cursor,
-                linked_from: from,
-                linked_to: to,
-                links: &links,
-                head: &head,
-                count,
-            };
-            if chain::run_hash(&prev, &link) != hash {
-                return broken(format!(
-                    "run {id} (stream {stream}) does not match its chain hash: a cursor, a stream's links or a run was altered, inserted or removed"
-                ));
+        let mut chain = Runs::default();
+        for run in &runs {
+            let links: Vec<(i64, i64)> = links_of
+                .query_map(params![run.stream, run.linked_from, run.linked_to], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .map_err(e)?
+                .collect::<rusqlite::Result<_>>()
+                .map_err(e)?;
+            if let Err(broken) = chain.run(run, links) {
+                return Ok(Err(broken));
             }
-            let before = last.get(&stream).copied().unwrap_or((None, None, 0));
-            if from != before.2 {
-                return broken(format!(
-                    "run {id} of stream {stream} numbers its events from {from}, but the run before ended at {}",
-                    before.2
-                ));
-            }
-            if let (Some(asked), Some(cursor)) = (asked_from, before.0) {
-                if asked > cursor {
-                    return broken(format!(
-                        "run {id} of stream {stream} fetched from {asked} (ms), after the stream's cursor {cursor}: the span between was skipped (the cursor or a run was altered)"
-                    ));
-                }
-            }
-            let mut hashed = chain::Links::default();
-            let mut n = 0i64;
-            let mut rows = links_of.query(params![stream, from, to]).map_err(e)?;
-            while let Some(row) = rows.next().map_err(e)? {
-                let (pos, seq): (i64, i64) = (row.get(0).map_err(e)?, row.get(1).map_err(e)?);
-                hashed.add(pos, seq);
-                n = n.saturating_add(1);
-            }
-            if n != to.saturating_sub(from) || hashed.finish() != links {
-                return broken(format!(
-                    "the events stream {stream} numbered in run {id} were altered (its links to the events table)"
-                ));
-            }
-            heads.push(Anchor {
-                head: head.clone(),
-                count: Some(count),
-                from: format!("run {id}"),
-            });
-            last.insert(stream, (cursor, covered_from, to));
-            prev = hash;
         }
         let recorded: Option<String> = self
             .conn
@@ -252,42 +181,27 @@ impl Sqlite {
             })
             .optional()
             .map_err(e)?;
-        if recorded.as_deref().unwrap_or(GENESIS) != prev {
-            return broken(
-                "the last runs were removed (the recorded head of the runs is not the last run's)"
-                    .to_string(),
-            );
-        }
-        let mut stmt = self
+        let streams: Vec<StreamRow> = self
             .conn
             .prepare(
                 "SELECT s.id, s.cursor, s.covered_from, s.linked,
                         (SELECT COUNT(*) FROM stream_events x WHERE x.stream_id = s.id)
                  FROM streams s ORDER BY s.id",
             )
-            .map_err(e)?;
-        type StreamRow = (i64, Option<i64>, Option<i64>, i64, i64);
-        let streams: Vec<StreamRow> = stmt
-            .query_map([], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            .and_then(|mut stmt| {
+                stmt.query_map([], |r| {
+                    Ok(StreamRow {
+                        id: r.get(0)?,
+                        cursor: r.get(1)?,
+                        covered_from: r.get(2)?,
+                        linked: r.get(3)?,
+                        links: r.get(4)?,
+                    })
+                })?
+                .collect()
             })
-            .map_err(e)?
-            .collect::<rusqlite::Result<_>>()
             .map_err(e)?;
-        for (id, cursor, covered_from, linked, links) in streams {
-            let (c, f, l) = last.get(&id).copied().unwrap_or((None, None, 0));
-            if (cursor, linked) != (c, l) || (last.contains_key(&id) && covered_from != f) {
-                return broken(format!(
-                    "stream {id}'s cursor or coverage is not what its last run left (cursor {cursor:?}, was {c:?}): it was altered"
-                ));
-            }
-            if links != l {
-                return broken(format!(
-                    "stream {id} is linked to {links} events, but its runs numbered {l}: links were inserted or removed"
-                ));
-            }
-        }
-        Ok(Ok(heads))
+        Ok(chain.end(recorded.as_deref(), &streams))
     }
 
     fn verify_events(&self, anchors: &[Anchor]) -> Result<Integrity> {
@@ -302,48 +216,29 @@ pub(super) fn verify_events(
     path: &std::path::Path,
     anchors: &[Anchor],
 ) -> Result<Integrity> {
-    let mut waiting: std::collections::HashMap<&str, Vec<&Anchor>> =
-        std::collections::HashMap::new();
-    for a in anchors {
-        if a.head == GENESIS && a.count.unwrap_or(0) == 0 {
-            continue;
-        }
-        waiting.entry(a.head.as_str()).or_default().push(a);
-    }
     let e = |err| super::db_error(path, err);
     let (head, count) = chain_state(conn).map_err(e)?;
     let mut stmt = conn
         .prepare(
             "SELECT seq, source, tenant, event_id, time_ms, archived_at, record, hash
-                 FROM events ORDER BY seq",
+             FROM events ORDER BY seq",
         )
         .map_err(e)?;
     let mut rows = stmt.query(params![]).map_err(e)?;
-    let mut prev = GENESIS.to_string();
-    let mut expected: i64 = 1;
-    let mut n: i64 = 0;
+    let mut chain = Events::new(anchors);
     while let Some(row) = rows.next().map_err(e)? {
         // Any column of another type than the chain wrote (a blob, invalid UTF-8, text
         // for a number) is an altered row, not a failure to read.
         let seq = match row.get_ref(0).map_err(e)? {
             ValueRef::Integer(i) => i,
             _ => {
+                let seq = chain.expected();
                 return Ok(Integrity::Broken {
-                    seq: expected,
-                    why: format!("row {expected}'s sequence number was altered"),
+                    seq,
+                    why: format!("row {seq}'s sequence number was altered"),
                 });
             }
         };
-        if seq != expected {
-            return Ok(Integrity::Broken {
-                seq: expected,
-                why: if seq > expected {
-                    format!("row {expected} was removed (the next row is {seq})")
-                } else {
-                    format!("row {seq} is out of order")
-                },
-            });
-        }
         let altered = |what: &str| Integrity::Broken {
             seq,
             why: format!("row {seq}'s {what} is not of the type the archive wrote (altered)"),
@@ -381,79 +276,21 @@ pub(super) fn verify_events(
         let Some(stored) = text(7).map_err(e)? else {
             return Ok(altered("chain hash"));
         };
-        let computed = chain::hash(
-            &prev,
-            &Link {
-                seq,
-                source: &source,
-                tenant: &tenant,
-                event_id: &event_id,
-                time_ms,
-                archived_at,
-                record: &record,
-            },
-        );
-        if computed != stored {
-            return Ok(Integrity::Broken {
-                seq,
-                why: format!(
-                    "row {seq} (event {event_id}) does not match its chain hash: it was altered, inserted, or a row before it was changed"
-                ),
-            });
-        }
-        prev = stored;
-        n = n.saturating_add(1);
-        expected = seq.saturating_add(1);
-        if let Some(reached) = waiting.remove(prev.as_str()) {
-            if let Some(a) = reached.iter().find(|a| a.count.is_some_and(|c| c != n)) {
-                return Ok(Integrity::Broken {
-                    seq: n,
-                    why: format!(
-                        "the chain reaches the head {} of {} at row {n}, but it was written down with {} rows",
-                        a.head,
-                        a.from,
-                        a.count.unwrap_or(n)
-                    ),
-                });
-            }
-        }
-    }
-    if n != count || prev != head {
-        let why = if n < count {
-            format!(
-                "the archive recorded {count} rows but holds {n}: row {} onwards was removed",
-                n.saturating_add(1)
-            )
-        } else if n > count {
-            format!(
-                "the archive recorded {count} rows but holds {n}: row {} onwards was inserted",
-                count.saturating_add(1)
-            )
-        } else {
-            format!("the last row's hash is not the recorded chain head {head}")
+        let link = Link {
+            seq,
+            source: &source,
+            tenant: &tenant,
+            event_id: &event_id,
+            time_ms,
+            archived_at,
+            record: &record,
         };
-        return Ok(Integrity::Broken {
-            seq: n.min(count).saturating_add(1),
-            why,
-        });
-    }
-    if let Some(a) = waiting.values().flatten().min_by_key(|a| a.count) {
-        return Ok(Integrity::Broken {
-            seq: a.count.map_or(n, |c| c.min(n)).saturating_add(1),
-            why: format!(
-                "the chain no longer reaches the head {} of {}{}: rows were removed from its end or rewritten, and the archive's own record of its head was changed to match",
-                a.head,
-                a.from,
-                a.count.map(|c| format!(" ({c} rows)")).unwrap_or_default()
-            ),
-        });
+        if let Err(broken) = chain.row(&link, &stored) {
+            return Ok(broken);
+        }
     }
     let staged: i64 = conn
         .query_row("SELECT COUNT(*) FROM staging", [], |r| r.get(0))
         .map_err(e)?;
-    Ok(Integrity::Intact {
-        rows: n,
-        head,
-        staged,
-    })
+    Ok(chain.end(head, count, staged))
 }
