@@ -80,6 +80,28 @@ pub fn run_hash(prev: &str, run: &RunLink<'_>) -> String {
     hex(&h.finalize())
 }
 
+/// The last row of the state chain, as appending a run needs it: id, stream, linked from,
+/// linked to, event count, asked from.
+pub type LastRun = (i64, i64, i64, i64, i64, Option<i64>);
+
+/// A run that numbered nothing new, after one of the same stream that did not either, takes
+/// its place (so that a follow polling every minute adds no row per poll); it asks from the
+/// earlier of the two, so that no span looks skipped. Returns the id of the run it replaces,
+/// if any, and the run as it is appended.
+pub fn collapse<'a>(last: Option<LastRun>, run: &RunLink<'a>) -> (Option<i64>, RunLink<'a>) {
+    let replaces = last.filter(|(_, stream, from, to, count, _)| {
+        *stream == run.stream_id
+            && from == to
+            && run.linked_from == run.linked_to
+            && *count == run.count
+    });
+    let asked_from = match replaces {
+        Some((.., earlier)) => earlier.zip(run.asked_from).map(|(a, b)| a.min(b)),
+        None => run.asked_from,
+    };
+    (replaces.map(|r| r.0), RunLink { asked_from, ..*run })
+}
+
 /// Hashes a run's links, (number, row) pair by pair.
 #[derive(Default)]
 pub struct Links(Sha256);

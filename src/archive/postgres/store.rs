@@ -447,18 +447,8 @@ pub(crate) async fn append_run(tx: &Transaction<'_>, run: &RunLink<'_>) -> PgRes
         .await?;
     let last: Option<(i64, i64, i64, i64, i64, Option<i64>)> =
         last.map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)));
-    let replaces = last.filter(|(_, stream, from, to, count, _)| {
-        *stream == run.stream_id
-            && from == to
-            && run.linked_from == run.linked_to
-            && *count == run.count
-    });
-    let asked_from = match replaces {
-        Some((.., earlier)) => earlier.zip(run.asked_from).map(|(a, b)| a.min(b)),
-        None => run.asked_from,
-    };
-    let run = RunLink { asked_from, ..*run };
-    if let Some((id, ..)) = replaces {
+    let (replaces, run) = chain::collapse(last, run);
+    if let Some(id) = replaces {
         tx.execute("DELETE FROM runs WHERE id = $1", &[&id]).await?;
     }
     let prev = tx

@@ -395,18 +395,8 @@ pub(crate) fn append_run(tx: &rusqlite::Connection, run: &RunLink<'_>) -> rusqli
             },
         )
         .optional()?;
-    let replaces = last.filter(|(_, stream, from, to, count, _)| {
-        *stream == run.stream_id
-            && from == to
-            && run.linked_from == run.linked_to
-            && *count == run.count
-    });
-    let asked_from = match replaces {
-        Some((.., earlier)) => earlier.zip(run.asked_from).map(|(a, b)| a.min(b)),
-        None => run.asked_from,
-    };
-    let run = RunLink { asked_from, ..*run };
-    if let Some((id, ..)) = replaces {
+    let (replaces, run) = chain::collapse(last, run);
+    if let Some(id) = replaces {
         tx.execute("DELETE FROM runs WHERE id = ?1", params![id])?;
     }
     let prev: String = tx
