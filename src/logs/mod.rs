@@ -6,13 +6,15 @@
 //!
 //! - [`feishu_dept`]: Feishu CoreHR department operation logs;
 //! - [`feishu_talent`]: Feishu Hire talent operation logs;
-//! - [`recruitee_audit`]: the Recruitee audit log.
+//! - [`recruitee_audit`]: the Recruitee audit log;
+//! - [`recruitee_lists`]: Recruitee's candidates and offers (lists, not logs: their columns).
 //!
 //! Imports go one way: `commands → logs → {vendors, plan, archive, identity, ocsf, output}`.
 
 pub mod feishu_dept;
 pub mod feishu_talent;
 pub mod recruitee_audit;
+pub mod recruitee_lists;
 
 use jiff::Timestamp;
 use jiff::civil::Date;

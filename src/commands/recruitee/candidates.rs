@@ -1,11 +1,10 @@
 //! `hrlogs recruitee candidates`.
 
 use clap::{Args, ValueEnum};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::commands::{Context, clean_list};
 use crate::error::{Error, Result};
-use crate::output::{Column, Fit, Show};
 use crate::plan::merge_groups;
 use crate::vendors::recruitee::search::{self, SearchQuery};
 use crate::vendors::recruitee::{candidate_list, candidates_by_id};
@@ -72,60 +71,6 @@ impl Status {
             Status::Viewed => "viewed",
             Status::Overdue => "overdue",
         }
-    }
-}
-
-/// `offer/stage` for each placement: titles and names where the answer has them, else IDs.
-fn placements(placements: &Value) -> Value {
-    let Some(list) = placements.as_array() else {
-        return Value::Null;
-    };
-    let text = |v: &Value| match v {
-        Value::Null => None,
-        Value::String(s) => Some(s.clone()),
-        other => Some(other.to_string()),
-    };
-    let parts: Vec<String> = list
-        .iter()
-        .map(|p| {
-            let offer = text(&p["offer"]["title"])
-                .or_else(|| text(&p["offer_id"]))
-                .unwrap_or_else(|| "?".into());
-            let stage = text(&p["stage"]["name"])
-                .or_else(|| text(&p["stage_id"]))
-                .unwrap_or_else(|| "-".into());
-            format!("{offer}/{stage}")
-        })
-        .collect();
-    Value::String(parts.join("; "))
-}
-
-/// The candidate's id, name, email, when it was created and the jobs it is placed in.
-pub fn columns() -> Vec<Column> {
-    vec![
-        Column::path("id").table(0, "ID", Fit::Keep),
-        Column::path("name").table(1, "NAME", Fit::Shrink(12)),
-        Column::path("emails"),
-        Column::derived("email", "emails", first_email)
-            .table_only()
-            .table(2, "EMAIL", Fit::Hide),
-        Column::path("created_at")
-            .show(Show::Timestamp)
-            .table(3, "CREATED", Fit::Keep),
-        Column::derived("placements", "placements", placements).table(4, "JOBS", Fit::Shrink(20)),
-    ]
-}
-
-/// The first email address, with a count of the others.
-fn first_email(emails: &Value) -> Value {
-    let list: Vec<&str> = emails
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    match list.as_slice() {
-        [] => Value::Null,
-        [one] => Value::String((*one).to_string()),
-        [first, rest @ ..] => Value::String(format!("{first} (+{})", rest.len())),
     }
 }
 
@@ -204,7 +149,12 @@ pub async fn cmd_candidates(args: CandidatesArgs, ctx: &Context) -> Result<()> {
             ctx.progress.clone(),
         )
     };
-    ctx.emit(stream, dest, columns()).await
+    ctx.emit(
+        stream,
+        dest,
+        crate::logs::recruitee_lists::candidate_columns(),
+    )
+    .await
 }
 
 fn search_query(args: &CandidatesArgs, ctx: &Context) -> Result<SearchQuery> {

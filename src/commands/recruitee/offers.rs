@@ -4,7 +4,6 @@ use clap::{Args, ValueEnum};
 
 use crate::commands::Context;
 use crate::error::Result;
-use crate::output::{Column, Fit};
 use crate::plan::merge_groups;
 use crate::vendors::recruitee::offer_list;
 
@@ -30,17 +29,6 @@ pub enum OfferKind {
     TalentPool,
 }
 
-/// The offer's id, kind, title, status and city.
-pub fn columns() -> Vec<Column> {
-    vec![
-        Column::path("id").table(0, "ID", Fit::Keep),
-        Column::path("kind").table(1, "KIND", Fit::Keep),
-        Column::path("title").table(2, "TITLE", Fit::Last),
-        Column::path("status").table(3, "STATUS", Fit::Keep),
-        Column::path("city").table(4, "CITY", Fit::ShrinkOrHide(8)),
-    ]
-}
-
 pub async fn cmd_offers(args: OffersArgs, ctx: &Context) -> Result<()> {
     let mut params = Vec::new();
     if let Some(kind) = args.kind {
@@ -58,5 +46,6 @@ pub async fn cmd_offers(args: OffersArgs, ctx: &Context) -> Result<()> {
     };
     ctx.progress.start("fetching Recruitee offers…");
     let stream = merge_groups(vec![vec![list]], 0, ctx.progress.clone());
-    ctx.emit(stream, dest, columns()).await
+    ctx.emit(stream, dest, crate::logs::recruitee_lists::offer_columns())
+        .await
 }
