@@ -292,7 +292,7 @@ mod tests {
         m.poll_succeeded("recruitee audit", "http://h/c", 3, Duration::from_secs(4));
         let end = Instant::now();
         assert_eq!(
-            m.health_at(end + Duration::from_secs(24)),
+            m.health_at(end + Duration::from_secs(23)),
             (true, "ok".into())
         );
         m.poll_failed("HTTP 500", Duration::ZERO);
