@@ -16,6 +16,7 @@ pub mod error;
 pub mod fetch;
 pub mod identity;
 pub mod logs;
+pub mod metrics;
 pub mod ocsf;
 pub mod options;
 pub mod output;

@@ -19,6 +19,7 @@ const RULES: &[(&str, &[&str])] = &[
     ("progress", &["redact"]),
     ("fetch", &["error", "progress", "record", "redact"]),
     ("plan", &["error", "progress", "record"]),
+    ("metrics", &["error", "fetch"]),
     ("ocsf", &["codes", "identity", "record", "time"]),
     (
         "output",
@@ -64,6 +65,7 @@ const RULES: &[(&str, &[&str])] = &[
             "fetch",
             "identity",
             "logs",
+            "metrics",
             "ocsf",
             "options",
             "output",

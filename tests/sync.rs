@@ -1888,3 +1888,162 @@ fn sandbox_follows_show_new_arrivals_run_after_run() {
     let second = follow(&first);
     assert!(first.is_disjoint(&second), "{first:?} {second:?}");
 }
+
+// ---------------------------------------------------------------- --follow --metrics
+
+/// `GET path` from `addr` as HTTP/1.0 (the server closes after answering): status and body.
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).expect("connect to --metrics");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("read timeout");
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").expect("send the request");
+    let mut text = String::new();
+    s.read_to_string(&mut text).expect("read the answer");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a head and a body");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("a status line");
+    (status, body.to_string())
+}
+
+/// The value of the sample whose name and labels start with `prefix`, if there is one.
+fn sample(metrics: &str, prefix: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test]
+async fn follow_serves_metrics_and_health_that_turns_503_when_the_vendor_fails() {
+    let now = now_s();
+    let fake = audit_fake(viewed("m", 3, |i| now - 60 - i)).await;
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let mut child = recruitee_cmd(&env, &fake, &a)
+        .args(words(
+            "--max-retries 0 sync recruitee audit --follow --interval 1s -f ndjson --metrics 127.0.0.1:0",
+        ))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = common::lines_of(child.stderr.take().expect("stderr"));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut said = Vec::new();
+    let addr = loop {
+        assert!(Instant::now() < deadline, "no metrics address in {said:?}");
+        if let Ok(line) = stderr.recv_timeout(Duration::from_millis(100)) {
+            if let Some(rest) = line.strip_prefix("hrlogs: metrics on http://") {
+                break rest.trim_end_matches("/metrics").to_string();
+            }
+            said.push(line);
+        }
+    };
+    assert!(!addr.ends_with(":0"), "the bound port is said: {addr}");
+
+    // The first poll archives the fake's 3 entries: counted, and healthy.
+    let archived_prefix = "hrlogs_events_archived_total{source=\"recruitee audit\",tenant=\"";
+    let metrics = loop {
+        assert!(Instant::now() < deadline, "the counters never moved");
+        let (status, text) = http_get(&addr, "/metrics");
+        assert_eq!(status, 200, "{text}");
+        if sample(&text, archived_prefix) == Some(3.0) && http_get(&addr, "/healthz").0 == 200 {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let requests_ok = sample(
+        &metrics,
+        "hrlogs_requests_total{api=\"recruitee\",status=\"200\"}",
+    )
+    .expect("requests answered 200 are counted");
+    assert!(requests_ok >= 1.0, "{metrics}");
+    let last = sample(&metrics, "hrlogs_last_success_timestamp_seconds{")
+        .expect("the last success is set");
+    assert!((last - now_s() as f64).abs() < 120.0, "{last}");
+    assert!(
+        sample(&metrics, "hrlogs_poll_duration_seconds_count").is_some_and(|n| n >= 1.0),
+        "{metrics}"
+    );
+    let tenant_line = metrics
+        .lines()
+        .find(|l| l.starts_with(archived_prefix))
+        .unwrap_or_default();
+    assert!(tenant_line.contains("127.0.0.1"), "{tenant_line}");
+    assert!(!metrics.contains(TOKEN), "no secret in the metrics");
+    assert_eq!(http_get(&addr, "/healthz"), (200, "ok\n".to_string()));
+    assert_eq!(http_get(&addr, "/nothing").0, 404);
+
+    // The vendor starts failing: once 2 intervals pass, /healthz says so.
+    fake.state
+        .refuse_with(500, json!({"error": ["Internal Server Error"]}));
+    let (status, reason) = loop {
+        assert!(Instant::now() < deadline, "/healthz never turned 503");
+        let (status, body) = http_get(&addr, "/healthz");
+        if status != 200 {
+            break (status, body);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(status, 503, "{reason}");
+    assert!(
+        reason.contains("the last poll failed") && reason.contains("500"),
+        "{reason}"
+    );
+    assert_eq!(reason.trim_end().lines().count(), 1, "one line: {reason}");
+    assert!(!reason.contains(TOKEN), "{reason}");
+    let (_, metrics) = http_get(&addr, "/metrics");
+    assert!(
+        sample(
+            &metrics,
+            "hrlogs_requests_total{api=\"recruitee\",status=\"500\"}"
+        )
+        .is_some_and(|n| n >= 1.0),
+        "{metrics}"
+    );
+
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    assert_eq!(child.wait().expect("wait").code(), Some(143));
+    assert_eq!(archived(&a).len(), 3);
+}
+
+#[tokio::test]
+async fn metrics_needs_follow_and_an_address_it_can_bind_before_any_request() {
+    let fake = audit_fake(viewed("n", 2, |i| now_s() - 60 - i)).await;
+    let env = Env::new();
+    let a = env.path("a.sqlite3");
+    let out = run(
+        recruitee_cmd(&env, &fake, &a),
+        &words("sync recruitee audit --metrics 127.0.0.1:0"),
+    );
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(out.stderr.contains("--follow"), "{}", out.stderr);
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let out = run(
+        recruitee_cmd(&env, &fake, &a),
+        &[
+            "sync",
+            "recruitee",
+            "audit",
+            "--follow",
+            "--metrics",
+            addr.as_str(),
+        ],
+    );
+    assert_eq!(out.code, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!("--metrics {addr}")),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(fake.calls(), 0, "nothing fetched");
+    assert!(!a.exists(), "no archive created");
+}

@@ -124,11 +124,23 @@ pub struct RetryPolicy {
     pub max_delay: Duration,
 }
 
+/// Who is told of every answer and every wait the vendor asked for (`--metrics`); the fetcher
+/// knows nothing more of it.
+pub trait Observer: Send + Sync {
+    /// One round trip to `api` (the vendor: `recruitee`, `feishu`) ended: with an HTTP status,
+    /// or `None` when no whole answer came (the network, a timeout, a body cut off).
+    fn answered(&self, api: &str, status: Option<StatusCode>);
+    /// The run waits `wait` before its next request to `api`, because the vendor asked.
+    fn vendor_wait(&self, api: &str, wait: Duration);
+}
+
 /// The HTTP client of one run, shared by every chain.
 pub struct Http {
     client: reqwest::Client,
     policy: RetryPolicy,
     progress: Progress,
+    /// Told of every answer and vendor wait, once one is set ([`Http::observe`]).
+    observer: std::sync::OnceLock<std::sync::Arc<dyn Observer>>,
     /// The vendors' clock: the `Date` of the latest answer that had one, and when it came.
     server_clock: std::sync::Mutex<Option<(jiff::Timestamp, Instant)>>,
 }
@@ -195,8 +207,21 @@ impl Http {
             client,
             policy,
             progress,
+            observer: std::sync::OnceLock::new(),
             server_clock: std::sync::Mutex::new(None),
         })
+    }
+
+    /// From now on, tells `observer` of every answer and every wait the vendor asks for (the
+    /// first observer set stays).
+    pub fn observe(&self, observer: std::sync::Arc<dyn Observer>) {
+        let _ = self.observer.set(observer);
+    }
+
+    fn observed(&self, req: &Request, status: Option<StatusCode>) {
+        if let Some(o) = self.observer.get() {
+            o.answered(&api_label(req), status);
+        }
     }
 
     /// The time now by the clock of the servers answered last (their `Date` header, to the
@@ -341,6 +366,10 @@ impl Http {
                         Some(lane) => lane.pause_for(wait).1,
                         None => true,
                     };
+                    // Counted once per pause: requests that share a lane's pause wait together.
+                    if let (true, Some(o)) = (said, self.observer.get()) {
+                        o.vendor_wait(&api_label(req), wait);
+                    }
                     if said && wait >= NOTICE_WAIT {
                         // In the progress display while it lasts; a line when there is none.
                         self.progress.notice(&format!(
@@ -403,6 +432,7 @@ impl Http {
                 let status = resp.status();
                 if status.is_redirection() {
                     self.progress.request_done();
+                    self.observed(req, Some(status));
                     return Err(Failure::Fatal(redirect_error(req, status, resp.headers())));
                 }
                 let headers = resp.headers().clone();
@@ -411,6 +441,7 @@ impl Http {
                     Ok(body) => Ok((status, headers, body)),
                     Err(BodyError::TooLarge) => {
                         self.progress.request_done();
+                        self.observed(req, Some(status));
                         return Err(Failure::Fatal(
                             Error::unavailable(format!(
                                 "{} answered HTTP {status} with a body over {} MiB; hrlogs stopped reading it",
@@ -428,6 +459,7 @@ impl Http {
             }
         };
         self.progress.request_done();
+        self.observed(req, outcome.as_ref().ok().map(|(status, _, _)| *status));
         let ms = started.elapsed().as_millis();
         match outcome {
             Ok((status, headers, body)) => {
@@ -542,6 +574,11 @@ fn redirect_error(req: &Request, status: StatusCode, headers: &HeaderMap) -> Err
 }
 
 /// The vendor named at the start of a request's description ("Feishu …", "Recruitee …").
+/// The `api` of a request for [`Observer`]: its vendor, lower case (a bounded set of names).
+fn api_label(req: &Request) -> String {
+    vendor_of(req).to_lowercase()
+}
+
 fn vendor_of(req: &Request) -> &str {
     req.what.split_whitespace().next().unwrap_or("the vendor")
 }

@@ -263,6 +263,8 @@ pub struct Recruitee {
     /// start's: the first arrival comes a whole slot after the start, so that a short run,
     /// a golden test, never sees one by chance).
     arrived: std::sync::Mutex<u64>,
+    /// Set while it runs ([`Recruitee::refuse_with`]): every call answered so from then on.
+    refusing: std::sync::Mutex<Option<(u16, Value)>>,
 }
 
 impl Recruitee {
@@ -282,6 +284,7 @@ impl Recruitee {
             arrived: std::sync::Mutex::new(
                 slot_of(Timestamp::now().as_millisecond(), arrival_ms).saturating_add(1),
             ),
+            refusing: std::sync::Mutex::new(None),
         }
     }
 
@@ -345,6 +348,14 @@ impl Recruitee {
     }
 
     /// Adds an audit entry (one that arrives while hrlogs runs, or between syncs).
+    /// From now on, answers every call with `status` and `body` (the vendor starts failing
+    /// while a `--follow` runs), as `Config::refuse_with` does from the start.
+    pub fn refuse_with(&self, status: u16, body: Value) {
+        if let Ok(mut r) = self.refusing.lock() {
+            *r = Some((status, body));
+        }
+    }
+
     pub fn push_audit(&self, entry: Entry) {
         self.push_item(Item::of(entry));
     }
@@ -730,7 +741,8 @@ async fn gate(
             json!({"error": "Token not found.", "error_code": "invalid_token"}).to_string(),
         ));
     }
-    if let Some((status, body)) = &c.refuse_with {
+    let refusing = s.refusing.lock().ok().and_then(|r| r.clone());
+    if let Some((status, body)) = c.refuse_with.as_ref().or(refusing.as_ref()) {
         let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         return Some(json_response(status, body.to_string()));
     }

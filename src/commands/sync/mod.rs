@@ -1,7 +1,8 @@
 //! `hrlogs sync …`: keeps every event of a query in the archive. Each run fetches what is new
 //! since the stream's cursor (minus an overlap), stages it, and appends what the archive does
 //! not hold yet, oldest first; it prints those records and one summary line on stderr.
-//! `--follow` repeats the run every `--interval` until Ctrl-C / SIGTERM.
+//! `--follow` repeats the run every `--interval` until Ctrl-C / SIGTERM; with `--metrics ADDR`
+//! it serves its metrics and health meanwhile ([`crate::metrics`]).
 //!
 //! - `jobs`: what each source's stream is (its key) and the units a run fetches.
 //! - `engine`: one run: units → ids → staging → finalize.
@@ -23,6 +24,7 @@ use crate::commands::feishu::dept_logs::DeptLogsArgs;
 use crate::commands::feishu::talent_logs::TalentLogsArgs;
 use crate::commands::recruitee::audit::AuditArgs;
 use crate::error::{Error, Kind, Result};
+use crate::metrics::{self, Metrics};
 use crate::output::{self, Destination, Format, OutputOptions};
 
 pub use engine::RunOutcome;
@@ -154,6 +156,10 @@ pub struct FollowArgs {
     /// file (keep it outside the archive: `archive verify --head-log PATH` checks it)
     #[arg(long, value_name = "PATH", help_heading = "Sync")]
     pub head_log: Option<std::path::PathBuf>,
+    /// With --follow, serve Prometheus metrics at http://ADDR/metrics and a health check at
+    /// /healthz (ADDR: 127.0.0.1:9464; port 0: a free port, said on stderr)
+    #[arg(long, value_name = "ADDR", requires = "follow", help_heading = "Sync")]
+    pub metrics: Option<String>,
 }
 
 /// Runs a sync: once, or with `--follow` until interrupted.
@@ -186,6 +192,11 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
     if ctx.options.dry_run {
         return dry_run(&job, &path, ctx);
     }
+    // Bound before the archive is is opened or fetched: an address taken is an input error.
+    let metrics = match &follow.metrics {
+        Some(addr) => Some(serve_metrics(addr, interval, ctx).await?),
+        None => None,
+    };
     let mut archive = output::blocking(|| archive::open_for_writing(&path))?;
     if let Some(log) = &follow.head_log {
         check_head_log(archive.as_ref(), log)?;
@@ -212,9 +223,18 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
             if let Some(d) = &delivery {
                 d.poll_starts(archive.as_mut())?;
             }
+            let poll_started = std::time::Instant::now();
             match engine::run_once(&job, archive.as_mut(), ctx).await {
                 Ok(outcome) => {
                     failures = 0;
+                    if let Some(m) = &metrics {
+                        m.poll_succeeded(
+                            job.source().name(),
+                            &job.key().tenant,
+                            outcome.finalized.new,
+                            poll_started.elapsed(),
+                        );
+                    }
                     let d = delivery
                         .get_or_insert_with(|| delivery::Delivery::new(outcome.stream, receipt));
                     // New records may go to the terminal: the display goes first.
@@ -251,6 +271,12 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
                 }
                 Err(e) if follow.follow && is_transient(&e) => {
                     failures = failures.saturating_add(1);
+                    if let Some(m) = &metrics {
+                        m.poll_failed(
+                            &ctx.progress.redactor().clean(&e.message),
+                            poll_started.elapsed(),
+                        );
+                    }
                     let wait = backoff(interval, failures);
                     ctx.progress.pause();
                     ctx.progress.warn(&format!(
@@ -298,6 +324,25 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
             Err(e)
         }
     }
+}
+
+/// `--metrics ADDR`: binds it (exit 2 when it cannot be), counts every request of the run
+/// from now on, serves `/metrics` and `/healthz`, and says where on stderr.
+async fn serve_metrics(
+    addr: &str,
+    interval: Duration,
+    ctx: &Context,
+) -> Result<std::sync::Arc<Metrics>> {
+    let listener = metrics::bind(addr).await?;
+    let shown = listener
+        .local_addr()
+        .map_or_else(|_| addr.to_string(), |a| a.to_string());
+    let m = std::sync::Arc::new(Metrics::new(interval));
+    ctx.http.observe(m.clone());
+    metrics::serve(listener, m.clone());
+    ctx.progress
+        .line(&format!("hrlogs: metrics on http://{shown}/metrics"));
+    Ok(m)
 }
 
 /// `--dry-run`: what the next run would fetch (the first request of each chain), from the
