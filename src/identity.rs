@@ -38,6 +38,17 @@ impl Source {
             Source::RecruiteeAudit => "recruitee audit",
         }
     }
+
+    /// The source an archive names ([`Source::name`]).
+    pub fn from_name(name: &str) -> Option<Source> {
+        [
+            Source::FeishuDeptLogs,
+            Source::FeishuTalentLogs,
+            Source::RecruiteeAudit,
+        ]
+        .into_iter()
+        .find(|s| s.name() == name)
+    }
 }
 
 /// Milliseconds in a day: records are grouped by `key.div_euclid(DAY_MS)` (the key of both

@@ -20,6 +20,7 @@ pub async fn all(make: Make<'_>) {
     the_cursor_moves_only_when_a_run_says(make);
     verify_reaches_the_heads_written_down(make);
     status_counts_streams_and_staging(make);
+    copying_into_an_empty_store_gives_the_same_events_cursors_and_chains(make).await;
 }
 
 fn key(query: &str) -> StreamKey {
@@ -300,4 +301,89 @@ fn status_counts_streams_and_staging(make: Make<'_>) {
     let streams = s.streams().expect("streams");
     assert_eq!(streams.iter().map(|x| x.0).collect::<Vec<_>>(), [a, b]);
     assert!(s.location().len() > 1);
+}
+
+async fn copying_into_an_empty_store_gives_the_same_events_cursors_and_chains(make: Make<'_>) {
+    let (mut s, _keep) = make();
+    let (ka, kb) = (key("a"), key("b"));
+    let a = s.stream(&ka, 1).expect("stream a").id;
+    let b = s.stream(&kb, 1).expect("stream b").id;
+    // Two events of one time: the copy keeps their order.
+    stage(
+        s.as_mut(),
+        a,
+        &[("3", 30), ("2", 20), ("2b", 20), ("1", 10)],
+    );
+    finalize(s.as_mut(), &ka, a, 100);
+    stage(s.as_mut(), b, &[("4", 40), ("3", 30)]);
+    finalize(s.as_mut(), &kb, b, 200);
+    s.finalize(&ka, a, &end(None, 250))
+        .expect("a run that numbered nothing");
+    stage(s.as_mut(), a, &[("5", 50)]);
+    let last = finalize(s.as_mut(), &ka, a, 300);
+    s.mark_delivered(a, 4).expect("delivered");
+    let (mut d, _keep_d) = make();
+    let copied = super::copy::copy(s.as_ref(), d.as_mut(), 999).expect("copy");
+    assert_eq!((copied.new, copied.seen, copied.streams), (6, 1, 2));
+    match d.verify(&[]).expect("verify") {
+        Integrity::Intact { rows, head, .. } => {
+            assert_eq!(rows, 6);
+            assert_eq!(
+                head, last.head,
+                "the same events in the same order: the same chain"
+            );
+        }
+        Integrity::Broken { why, .. } => panic!("the copy does not verify: {why}"),
+    }
+    assert_eq!(
+        read_ids(d.as_ref(), Order::NewestFirst).await,
+        read_ids(s.as_ref(), Order::NewestFirst).await
+    );
+    let src_runs = s.runs().expect("runs");
+    let dst_runs = d.runs().expect("runs");
+    assert_eq!(
+        src_runs.iter().map(|r| &r.hash).collect::<Vec<_>>(),
+        dst_runs.iter().map(|r| &r.hash).collect::<Vec<_>>(),
+        "the same state chain"
+    );
+    for k in [&ka, &kb] {
+        let (x, y) = (
+            s.find_stream(k).expect("find").expect("source"),
+            d.find_stream(k).expect("find").expect("copy"),
+        );
+        assert_eq!((x.cursor, x.covered_from), (y.cursor, y.covered_from));
+        let ox = read_ids(
+            s.as_ref(),
+            Order::Delivery {
+                stream: x.id,
+                after: 0,
+            },
+        )
+        .await;
+        let oy = read_ids(
+            d.as_ref(),
+            Order::Delivery {
+                stream: y.id,
+                after: 0,
+            },
+        )
+        .await;
+        assert_eq!(ox, oy, "each stream numbers its events in the same order");
+    }
+    let rows = d.stream_rows().expect("rows");
+    let da = rows.iter().find(|r| r.query == "a").expect("a");
+    let db = rows.iter().find(|r| r.query == "b").expect("b");
+    assert_eq!(
+        (da.delivered, da.linked),
+        (4, 5),
+        "what the source had not delivered stays"
+    );
+    assert_eq!((db.delivered, db.linked), (0, 2));
+    let again = super::copy::copy(s.as_ref(), d.as_mut(), 1000).expect("again");
+    assert_eq!(
+        (again.new, again.runs),
+        (0, 0),
+        "copying again adds nothing"
+    );
+    assert_eq!(d.runs().expect("runs").len(), dst_runs.len());
 }

@@ -21,6 +21,7 @@ pub mod anchors;
 pub mod chain;
 #[cfg(test)]
 mod conformance;
+pub mod copy;
 pub mod location;
 pub mod postgres;
 pub mod settings;
@@ -144,6 +145,45 @@ pub struct StreamStatus {
     pub staged: i64,
 }
 
+/// One run of the state chain (`runs`), as `archive copy` replays it.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    pub id: i64,
+    pub stream_id: i64,
+    pub ended_at: i64,
+    pub asked_from: Option<i64>,
+    pub covered_from: Option<i64>,
+    pub cursor: Option<i64>,
+    /// The stream's numbers `(linked_from, linked_to]` this run linked.
+    pub linked_from: i64,
+    pub linked_to: i64,
+    /// The run's hash in the state chain.
+    pub hash: String,
+}
+
+/// A stream's row as `archive copy` reads it: its key as stored, and its delivery.
+#[derive(Debug, Clone)]
+pub struct StreamRow {
+    pub id: i64,
+    pub source: String,
+    pub tenant: String,
+    /// The canonical JSON of the query, as stored.
+    pub query: String,
+    /// How many events the stream numbered, and how many of them are known delivered.
+    pub linked: i64,
+    pub delivered: i64,
+}
+
+/// An event a stream numbered, with the stream's number for it (`archive copy`).
+#[derive(Debug, Clone)]
+pub struct LinkedEvent {
+    pub pos: i64,
+    pub event_id: String,
+    pub time_ms: i64,
+    pub archived_at: i64,
+    pub record: String,
+}
+
 /// A span that may be lost.
 #[derive(Debug, Serialize)]
 pub struct Gap {
@@ -264,6 +304,25 @@ pub trait Store: Send {
     fn verify(&self, anchors: &[Anchor]) -> Result<Integrity>;
     /// The chain hash of row `seq`, if the archive holds that row.
     fn row_hash(&self, seq: i64) -> Result<Option<String>>;
+
+    // ---- copying (`archive copy`)
+    /// Every run of the state chain, oldest first.
+    fn runs(&self) -> Result<Vec<RunInfo>>;
+    /// Every stream's row (its key as stored and its delivery), by id.
+    fn stream_rows(&self) -> Result<Vec<StreamRow>>;
+    /// At most `limit` of the events the stream numbered `(after, upto]`, in its numbering
+    /// order.
+    fn linked_events(
+        &self,
+        stream: i64,
+        after: i64,
+        upto: i64,
+        limit: i64,
+    ) -> Result<Vec<LinkedEvent>>;
+    /// A value of the archive's `meta` table.
+    fn meta(&self, key: &str) -> Result<Option<String>>;
+    /// Sets a value of the archive's `meta` table (never one of the chains' own keys).
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<()>;
 }
 
 /// Opens the archive at `location` for a sync: created when missing, migrated when older.

@@ -1,4 +1,4 @@
-//! `hrlogs archive status` and `hrlogs archive verify`. What they print from the archive is
+//! `hrlogs archive status`, `hrlogs archive verify` and `hrlogs archive copy FROM TO`. What they print from the archive is
 //! escaped as table cells are (json stays the same JSON value): a crafted archive cannot drive
 //! the terminal.
 
@@ -18,7 +18,8 @@ pub const EXAMPLES: &str = "\
 Examples:
   hrlogs archive status
   hrlogs archive status -f json | jq .chain_head
-  hrlogs archive verify && echo intact";
+  hrlogs archive verify && echo intact
+  hrlogs archive copy ~/.local/share/hrlogs/archive.sqlite3 postgres://hrlogs@db.example/audit";
 
 #[derive(Debug, Subcommand)]
 pub enum ArchiveCommand {
@@ -34,6 +35,31 @@ pub enum ArchiveCommand {
     /// reaches a head written down elsewhere
     #[command(after_help = VERIFY_EXAMPLES)]
     Verify(VerifyArgs),
+    /// Copy one archive into another (an SQLite path or a postgres:// URL each): events with
+    /// their ids and archive times, streams, cursors. The destination verifies; copying again
+    /// adds nothing
+    #[command(after_help = COPY_EXAMPLES)]
+    Copy(CopyArgs),
+}
+
+const COPY_EXAMPLES: &str = "\
+Examples:
+  # Move a personal archive into the team's PostgreSQL (password in PGPASSWORD or ~/.pgpass)
+  hrlogs archive copy ~/.local/share/hrlogs/archive.sqlite3 postgres://hrlogs@db.example/audit
+  hrlogs archive verify --archive postgres://hrlogs@db.example/audit
+
+  # An SQLite evidence copy of the team archive
+  hrlogs archive copy postgres://reader@db.example/audit /mnt/evidence/archive.sqlite3";
+
+/// The two archives of `archive copy`.
+#[derive(Debug, clap::Args)]
+pub struct CopyArgs {
+    /// The archive copied: an SQLite file or a postgres:// URL (no password in it)
+    #[arg(value_name = "FROM")]
+    pub from: std::path::PathBuf,
+    /// The archive copied into (created when missing): an SQLite file or a postgres:// URL
+    #[arg(value_name = "TO")]
+    pub to: std::path::PathBuf,
 }
 
 const VERIFY_EXAMPLES: &str = "\
@@ -84,10 +110,13 @@ impl VerifyArgs {
 
 /// Runs `archive status` or `archive verify`.
 pub fn run(cmd: ArchiveCommand, ctx: &Context) -> Result<()> {
+    if let ArchiveCommand::Copy(args) = &cmd {
+        return copy(args, ctx);
+    }
     let path = ctx.archive_location()?;
     let anchors = match &cmd {
         ArchiveCommand::Verify(args) => args.anchors()?,
-        ArchiveCommand::Status => vec![],
+        ArchiveCommand::Status | ArchiveCommand::Copy(_) => vec![],
     };
     let archive = crate::output::blocking(|| archive::open_for_reading(&path))?;
     match cmd {
@@ -106,6 +135,7 @@ pub fn run(cmd: ArchiveCommand, ctx: &Context) -> Result<()> {
             std::io::stdout().write_all(text.as_bytes())?;
             Ok(())
         }
+        ArchiveCommand::Copy(_) => Ok(()),
         ArchiveCommand::Verify(_) => match archive.verify(&anchors)? {
             Integrity::Intact { rows, head, staged } => {
                 if !ctx.options.messages.quiet {
@@ -141,6 +171,49 @@ pub fn run(cmd: ArchiveCommand, ctx: &Context) -> Result<()> {
             .hint("restore it from a backup; rows are in the `events` table, ordered by seq")),
         },
     }
+}
+
+/// `archive copy FROM TO`: the source is opened for reading only, the destination for
+/// writing (created when missing).
+fn copy(args: &CopyArgs, ctx: &Context) -> Result<()> {
+    let from = ctx.archive_location_given(Some(&args.from))?;
+    let to = ctx.archive_location_given(Some(&args.to))?;
+    let same = match (&from, &to) {
+        (archive::Location::Sqlite(a), archive::Location::Sqlite(b)) => {
+            a == b
+                || a.canonicalize()
+                    .ok()
+                    .is_some_and(|a| b.canonicalize().ok() == Some(a))
+        }
+        (archive::Location::Postgres(a), archive::Location::Postgres(b)) => {
+            a.url == b.url && a.schema == b.schema
+        }
+        _ => false,
+    };
+    if same {
+        return Err(Error::input(
+            "archive copy: FROM and TO are the same archive",
+        ));
+    }
+    let now_ms = ctx.now.as_millisecond();
+    let (copied, source, dest) = crate::output::blocking(|| -> Result<_> {
+        let source = archive::open_for_reading(&from)?;
+        let mut dest = archive::open_for_writing(&to)?;
+        let copied = archive::copy::copy(source.as_ref(), dest.as_mut(), now_ms)?;
+        Ok((copied, source.location(), dest.location()))
+    })?;
+    if !ctx.options.messages.quiet {
+        ctx.progress.line(&format!(
+            "hrlogs: copied {} into {}: {} new, {} already there ({} runs replayed, {} streams)",
+            escape_for_terminal(&source),
+            escape_for_terminal(&dest),
+            copied.new,
+            copied.seen,
+            copied.runs,
+            copied.streams
+        ));
+    }
+    Ok(())
 }
 
 fn time(ms: Option<i64>, ctx: &Context) -> String {

@@ -187,9 +187,17 @@ impl Context {
     /// Where the archive is: `--archive`, `archive.path` (`HRLOGS_ARCHIVE`), or the default
     /// file; a PostgreSQL URL with `archive.schema` and `archive.password`.
     pub fn archive_location(&self) -> Result<crate::archive::Location> {
+        self.archive_location_given(self.options.archive.as_deref())
+    }
+
+    /// An archive named on the command line (`archive copy FROM TO`), else the configured one.
+    pub fn archive_location_given(
+        &self,
+        given: Option<&std::path::Path>,
+    ) -> Result<crate::archive::Location> {
         use crate::archive::settings as keys;
         crate::archive::location::resolve(
-            self.options.archive.as_deref(),
+            given,
             crate::archive::location::ArchiveSettings {
                 path: self.settings.plain(&keys::PATH),
                 schema: self.settings.plain(&keys::SCHEMA),

@@ -19,6 +19,7 @@
 //! ([`Store::read`]) opens a connection of its own and streams rows through a portal, a batch
 //! at a time, in one read-only snapshot.
 
+mod copy;
 mod inspect;
 mod read;
 mod store;
@@ -33,8 +34,8 @@ use sha2::{Digest, Sha256};
 use tokio_postgres::Client;
 
 use super::{
-    Anchor, Finalized, Integrity, PgLocation, ReadFilter, RunEnd, Staged, Status, Store, StreamKey,
-    StreamState,
+    Anchor, Finalized, Integrity, LinkedEvent, PgLocation, ReadFilter, RunEnd, RunInfo, Staged,
+    Status, Store, StreamKey, StreamRow, StreamState,
 };
 use crate::error::{Error, Kind, Result};
 use crate::plan::RecordStream;
@@ -552,6 +553,27 @@ impl Store for Postgres {
     }
     fn row_hash(&self, seq: i64) -> Result<Option<String>> {
         store::row_hash(self, seq)
+    }
+    fn runs(&self) -> Result<Vec<RunInfo>> {
+        copy::runs(self)
+    }
+    fn stream_rows(&self) -> Result<Vec<StreamRow>> {
+        copy::stream_rows(self)
+    }
+    fn linked_events(
+        &self,
+        stream: i64,
+        after: i64,
+        upto: i64,
+        limit: i64,
+    ) -> Result<Vec<LinkedEvent>> {
+        copy::linked_events(self, stream, after, upto, limit)
+    }
+    fn meta(&self, key: &str) -> Result<Option<String>> {
+        copy::meta(self, key)
+    }
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
+        copy::set_meta(self, key, value)
     }
 }
 

@@ -14,6 +14,7 @@
 //! - `gaps`: spans that may be lost because a stream was synced too rarely for the vendor's
 //!   retention. `meta`: schema version, chain head and row count.
 
+mod copy;
 mod inspect;
 mod migrate;
 mod path;
@@ -25,7 +26,8 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::{
-    Anchor, Finalized, Integrity, ReadFilter, RunEnd, Staged, Status, Store, StreamKey, StreamState,
+    Anchor, Finalized, Integrity, LinkedEvent, ReadFilter, RunEnd, RunInfo, Staged, Status, Store,
+    StreamKey, StreamRow, StreamState,
 };
 use crate::error::{Error, Result};
 use crate::plan::RecordStream;
@@ -531,6 +533,27 @@ impl Store for Sqlite {
     }
     fn row_hash(&self, seq: i64) -> Result<Option<String>> {
         Sqlite::row_hash(self, seq)
+    }
+    fn runs(&self) -> Result<Vec<RunInfo>> {
+        Sqlite::runs(self)
+    }
+    fn stream_rows(&self) -> Result<Vec<StreamRow>> {
+        Sqlite::stream_rows(self)
+    }
+    fn linked_events(
+        &self,
+        stream: i64,
+        after: i64,
+        upto: i64,
+        limit: i64,
+    ) -> Result<Vec<LinkedEvent>> {
+        Sqlite::linked_events(self, stream, after, upto, limit)
+    }
+    fn meta(&self, key: &str) -> Result<Option<String>> {
+        Sqlite::meta(self, key)
+    }
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
+        Sqlite::set_meta(self, key, value)
     }
 }
 

@@ -1,0 +1,121 @@
+//! What `archive copy` reads of an SQLite archive (the runs of the state chain, the streams'
+//! rows, a stream's numbered events a page at a time) and the `meta` values it keeps.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::Sqlite;
+use crate::archive::{LinkedEvent, RunInfo, StreamRow};
+use crate::error::{Error, Result};
+
+/// The keys of `meta` that only the chains write.
+pub(crate) const CHAIN_KEYS: &[&str] =
+    &["schema_version", "chain_head", "chain_count", "runs_head"];
+
+impl Sqlite {
+    /// Every run of the state chain, oldest first.
+    pub fn runs(&self) -> Result<Vec<RunInfo>> {
+        let e = |err| self.err(err);
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, stream_id, ended_at, asked_from, covered_from, cursor, linked_from,
+                        linked_to, hash FROM runs ORDER BY id",
+            )
+            .map_err(e)?;
+        stmt.query_map([], |r| {
+            Ok(RunInfo {
+                id: r.get(0)?,
+                stream_id: r.get(1)?,
+                ended_at: r.get(2)?,
+                asked_from: r.get(3)?,
+                covered_from: r.get(4)?,
+                cursor: r.get(5)?,
+                linked_from: r.get(6)?,
+                linked_to: r.get(7)?,
+                hash: r.get(8)?,
+            })
+        })
+        .map_err(e)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(e)
+    }
+
+    /// Every stream's row: its key as stored and its delivery.
+    pub fn stream_rows(&self) -> Result<Vec<StreamRow>> {
+        let e = |err| self.err(err);
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, source, tenant, query, linked, delivered FROM streams ORDER BY id")
+            .map_err(e)?;
+        stmt.query_map([], |r| {
+            Ok(StreamRow {
+                id: r.get(0)?,
+                source: r.get(1)?,
+                tenant: r.get(2)?,
+                query: r.get(3)?,
+                linked: r.get(4)?,
+                delivered: r.get(5)?,
+            })
+        })
+        .map_err(e)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(e)
+    }
+
+    /// At most `limit` of the events the stream numbered `(after, upto]`, in its order.
+    pub fn linked_events(
+        &self,
+        stream: i64,
+        after: i64,
+        upto: i64,
+        limit: i64,
+    ) -> Result<Vec<LinkedEvent>> {
+        let e = |err| self.err(err);
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT s.pos, e.event_id, e.time_ms, e.archived_at, e.record
+                 FROM stream_events s JOIN events e ON e.seq = s.seq
+                 WHERE s.stream_id = ?1 AND s.pos > ?2 AND s.pos <= ?3
+                 ORDER BY s.pos LIMIT ?4",
+            )
+            .map_err(e)?;
+        stmt.query_map(params![stream, after, upto, limit], |r| {
+            Ok(LinkedEvent {
+                pos: r.get(0)?,
+                event_id: r.get(1)?,
+                time_ms: r.get(2)?,
+                archived_at: r.get(3)?,
+                record: r.get(4)?,
+            })
+        })
+        .map_err(e)?
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(e)
+    }
+
+    /// A value of `meta`.
+    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Sets a value of `meta` (never one the chains keep).
+    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+        if CHAIN_KEYS.contains(&key) {
+            return Err(Error::other(format!(
+                "archive {}: meta.{key} is kept by the chains",
+                self.path.display()
+            )));
+        }
+        self.exec(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )
+    }
+}
