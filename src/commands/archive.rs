@@ -19,7 +19,8 @@ Examples:
   hrlogs archive status
   hrlogs archive status -f json | jq .chain_head
   hrlogs archive verify && echo intact
-  hrlogs archive copy ~/.local/share/hrlogs/archive.sqlite3 postgres://hrlogs@db.example/audit";
+  hrlogs archive copy ~/.local/share/hrlogs/archive.sqlite3 \\
+    postgres://hrlogs@db.example/audit";
 
 #[derive(Debug, Subcommand)]
 pub enum ArchiveCommand {
@@ -44,12 +45,14 @@ pub enum ArchiveCommand {
 
 const COPY_EXAMPLES: &str = "\
 Examples:
-  # Move a personal archive into the team's PostgreSQL (password in PGPASSWORD or ~/.pgpass)
-  hrlogs archive copy ~/.local/share/hrlogs/archive.sqlite3 postgres://hrlogs@db.example/audit
+  # A personal archive into the team's PostgreSQL (password: PGPASSWORD, ~/.pgpass)
+  hrlogs archive copy ~/.local/share/hrlogs/archive.sqlite3 \\
+    postgres://hrlogs@db.example/audit
   hrlogs archive verify --archive postgres://hrlogs@db.example/audit
 
   # An SQLite evidence copy of the team archive
-  hrlogs archive copy postgres://reader@db.example/audit /mnt/evidence/archive.sqlite3";
+  hrlogs archive copy postgres://reader@db.example/audit \\
+    /mnt/evidence/archive.sqlite3";
 
 /// The two archives of `archive copy`.
 #[derive(Debug, clap::Args)]
