@@ -121,6 +121,7 @@ impl Options {
             wide: global.wide,
             pager: !global.no_pager,
             bom: global.bom,
+            quiet: global.quiet,
         };
         Ok(Options {
             output,

@@ -1857,3 +1857,18 @@ fn dates_and_times_in_messages_read_as_people_write_them() {
     );
     assert!(err.contains("2024-05-01 23:59:59 Asia/Shanghai"), "{err}");
 }
+
+/// `-q` means nothing on stderr but errors: not even the table's "(no records)".
+#[test]
+fn quiet_tables_say_nothing_when_there_is_nothing() {
+    let env = Env::new();
+    let args = words("--sandbox --no-pager recruitee audit --actor Nobody-at-all --since 1d");
+    let (shown, code) = on_terminal(&env, &args);
+    assert_eq!(code, 0, "{shown}");
+    assert!(shown.contains("(no records)"), "{shown}");
+    let mut quiet = vec!["-q"];
+    quiet.extend_from_slice(&args);
+    let (shown, code) = on_terminal(&env, &quiet);
+    assert_eq!(code, 0, "{shown}");
+    assert!(!shown.contains("(no records)"), "{shown}");
+}

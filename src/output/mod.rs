@@ -58,6 +58,8 @@ pub struct OutputOptions {
     pub pager: bool,
     /// `--bom`: csv starts with a UTF-8 byte-order mark (for spreadsheets that want one).
     pub bom: bool,
+    /// `-q`: the sinks say nothing on stderr either ("(no records)").
+    pub quiet: bool,
 }
 
 impl OutputOptions {
@@ -135,6 +137,7 @@ pub fn sink(
                 color: options.color,
                 fit: default_table,
                 pager: options.pager,
+                quiet: options.quiet,
             };
             Box::new(table::Table::new(out, columns, table_options, check))
         }

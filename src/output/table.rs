@@ -34,6 +34,8 @@ pub struct TableOptions {
     pub fit: bool,
     /// Page a long table on a terminal (false with `--no-pager`).
     pub pager: bool,
+    /// `-q`: not even "(no records)" on stderr.
+    pub quiet: bool,
 }
 
 pub struct Table {
@@ -134,7 +136,7 @@ impl Sink for Table {
 
     fn finish(mut self: Box<Self>) -> io::Result<BufWriter<Destination>> {
         if self.rows.is_empty() {
-            if std::io::stderr().is_terminal() {
+            if !self.options.quiet && std::io::stderr().is_terminal() {
                 eprintln!("(no records)");
             }
             return Ok(self.out);
