@@ -157,9 +157,9 @@ fn each_stream_numbers_and_delivers_its_own_events(make: Make<'_>) {
     assert_eq!(s.claim(id, "me", &alive).expect("claim"), (0, 2));
     // Taken already, by me: nothing more.
     assert_eq!(s.claim(id, "me", &alive).expect("claim"), (2, 2));
-    s.mark_delivered(id, 2).expect("delivered");
-    s.mark_delivered(id, 1).expect("never back");
-    s.mark_delivered(id, 99).expect("never past");
+    s.mark_delivered(id, 0, 2).expect("delivered");
+    s.mark_delivered(id, 0, 1).expect("never back");
+    s.mark_delivered(id, 2, 99).expect("never past");
     stage(s.as_mut(), id, &[("3", 30)]);
     finalize(s.as_mut(), &k, id, 200);
     assert_eq!(s.claim(id, "me", &alive).expect("claim"), (2, 3));
@@ -179,6 +179,17 @@ fn two_syncs_share_a_stream_and_a_dead_one_is_printed_again(make: Make<'_>) {
     assert_eq!(s.claim(id, "two", &|o| o == "one").expect("two"), (2, 2));
     // "two" died (killed) without a receipt: "three" prints from the delivery cursor.
     assert_eq!(s.claim(id, "three", &|_| false).expect("three"), (0, 2));
+    // A sync whose range starts after another's unproven one does not move the cursor past
+    // it: if that other sync then fails, its events are printed again.
+    stage(s.as_mut(), id, &[("3", 30)]);
+    finalize(s.as_mut(), &k, id, 200);
+    assert_eq!(
+        s.claim(id, "four", &|o| o == "three").expect("four"),
+        (2, 3)
+    );
+    s.mark_delivered(id, 2, 3).expect("delivered, in its turn");
+    s.release(id, "three").expect("three failed");
+    assert_eq!(s.claim(id, "five", &|_| false).expect("five"), (0, 3));
 }
 
 fn a_killed_run_keeps_its_staging_floors_and_done_units(make: Make<'_>) {
@@ -321,7 +332,7 @@ async fn copying_into_an_empty_store_gives_the_same_events_cursors_and_chains(ma
         .expect("a run that numbered nothing");
     stage(s.as_mut(), a, &[("5", 50)]);
     let last = finalize(s.as_mut(), &ka, a, 300);
-    s.mark_delivered(a, 4).expect("delivered");
+    s.mark_delivered(a, 0, 4).expect("delivered");
     let (mut d, _keep_d) = make();
     let copied = super::copy::copy(s.as_ref(), d.as_mut(), 999).expect("copy");
     assert_eq!((copied.new, copied.seen, copied.streams), (6, 1, 2));

@@ -147,7 +147,7 @@ pub fn copy(from: &dyn Store, to: &mut dyn Store, now_ms: i64) -> Result<Copied>
         }
         let now_linked = linked_now.get(&m.to).copied().unwrap_or(0);
         let upto = now_linked.saturating_sub(m.undelivered).max(delivered);
-        to.mark_delivered(m.to, upto)?;
+        to.mark_delivered(m.to, delivered, upto)?;
     }
     Ok(out)
 }

@@ -290,8 +290,11 @@ pub trait Store: Send {
     fn claim(&mut self, stream: i64, me: &str, alive: &dyn Fn(&str) -> bool) -> Result<(i64, i64)>;
     /// The sync `me` could not deliver what it took: the next sync prints it again.
     fn release(&mut self, stream: i64, me: &str) -> Result<()>;
-    /// The stream's output up to its event number `upto` was delivered.
-    fn mark_delivered(&mut self, stream: i64, upto: i64) -> Result<()>;
+    /// The stream's output from its event number `from` (exclusive) up to `upto` was
+    /// delivered: the cursor moves to `upto` when it has reached `from` (what another sync
+    /// took before is not passed over while unproven), never back, never past what was
+    /// numbered.
+    fn mark_delivered(&mut self, stream: i64, from: i64, upto: i64) -> Result<()>;
 
     // ---- reading
     /// The rows `filter` selects, as a record stream read off the async workers.

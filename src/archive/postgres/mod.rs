@@ -531,8 +531,8 @@ impl Store for Postgres {
     fn release(&mut self, stream: i64, me: &str) -> Result<()> {
         store::release(self, stream, me)
     }
-    fn mark_delivered(&mut self, stream: i64, upto: i64) -> Result<()> {
-        store::mark_delivered(self, stream, upto)
+    fn mark_delivered(&mut self, stream: i64, from: i64, upto: i64) -> Result<()> {
+        store::mark_delivered(self, stream, from, upto)
     }
     fn read(&self, filter: ReadFilter) -> RecordStream {
         read::read_events(

@@ -564,11 +564,12 @@ pub fn release(pg: &Postgres, stream: i64, me: &str) -> Result<()> {
     )
 }
 
-pub fn mark_delivered(pg: &Postgres, stream: i64, upto: i64) -> Result<()> {
+pub fn mark_delivered(pg: &Postgres, stream: i64, from: i64, upto: i64) -> Result<()> {
     execute(
         pg,
         "recording what was delivered",
-        "UPDATE streams SET delivered = GREATEST(delivered, LEAST($2, linked)) WHERE id = $1",
-        &[&stream, &upto],
+        "UPDATE streams SET delivered = GREATEST(delivered, LEAST($2, linked))
+         WHERE id = $1 AND delivered >= $3",
+        &[&stream, &upto, &from],
     )
 }

@@ -516,8 +516,8 @@ impl Store for Sqlite {
     fn release(&mut self, stream: i64, me: &str) -> Result<()> {
         Sqlite::release(self, stream, me)
     }
-    fn mark_delivered(&mut self, stream: i64, upto: i64) -> Result<()> {
-        Sqlite::mark_delivered(self, stream, upto)
+    fn mark_delivered(&mut self, stream: i64, from: i64, upto: i64) -> Result<()> {
+        Sqlite::mark_delivered(self, stream, from, upto)
     }
     fn read(&self, filter: ReadFilter) -> RecordStream {
         read::read_events(self.path.clone(), filter)

@@ -339,12 +339,13 @@ impl Sqlite {
         )
     }
 
-    /// Records that the stream's output up to its event number `upto` was delivered (never
-    /// moves back, never past what was numbered).
-    pub fn mark_delivered(&self, stream: i64, upto: i64) -> Result<()> {
+    /// Records that the stream's output from `from` up to `upto` was delivered (see
+    /// `Store::mark_delivered`).
+    pub fn mark_delivered(&self, stream: i64, from: i64, upto: i64) -> Result<()> {
         self.exec(
-            "UPDATE streams SET delivered = MAX(delivered, MIN(?2, linked)) WHERE id = ?1",
-            params![stream, upto],
+            "UPDATE streams SET delivered = MAX(delivered, MIN(?2, linked))
+             WHERE id = ?1 AND delivered >= ?3",
+            params![stream, upto, from],
         )
     }
 

@@ -150,8 +150,10 @@ pub struct Delivery {
     stream: i64,
     receipt: Receipt,
     me: String,
-    /// The stream's event number up to which output was written (not yet proven).
-    written: i64,
+    /// The ranges of the stream's event numbers this process wrote and has not proven
+    /// delivered yet, in order. Each is proven on its own, so that the cursor never passes
+    /// over what another sync of the stream took in between.
+    unproven: Vec<(i64, i64)>,
 }
 
 impl Delivery {
@@ -160,7 +162,7 @@ impl Delivery {
             stream,
             receipt,
             me: me(),
-            written: 0,
+            unproven: Vec::new(),
         }
     }
 
@@ -213,13 +215,17 @@ impl Delivery {
             let _ = output::blocking(|| archive.release(self.stream, &self.me));
             return Err(failed(e, printed, total));
         }
-        self.written = after.saturating_add(printed as i64);
+        let to = after.saturating_add(printed as i64);
+        match self.unproven.last_mut() {
+            Some(last) if last.1 == after => last.1 = to,
+            _ => self.unproven.push((after, to)),
+        }
         self.prove_flushed(archive)?;
         Ok(printed)
     }
 
     /// After a flush: what this kind of destination proves by now.
-    fn prove_flushed(&self, archive: &mut dyn Store) -> Result<()> {
+    fn prove_flushed(&mut self, archive: &mut dyn Store) -> Result<()> {
         let proven = match self.receipt {
             Receipt::Terminal => true,
             Receipt::File => fsync_stdout(),
@@ -227,32 +233,37 @@ impl Delivery {
             Receipt::Committed => false,
         };
         if proven {
-            output::blocking(|| archive.mark_delivered(self.stream, self.written))?;
+            self.proven(archive)?;
+        }
+        Ok(())
+    }
+
+    /// Everything written so far was received: each range moves the cursor in turn.
+    fn proven(&mut self, archive: &mut dyn Store) -> Result<()> {
+        for (from, to) in std::mem::take(&mut self.unproven) {
+            output::blocking(|| archive.mark_delivered(self.stream, from, to))?;
         }
         Ok(())
     }
 
     /// Before a poll of `--follow`: a pipe drained since the last poll proves what was
     /// written before it.
-    pub fn poll_starts(&self, archive: &mut dyn Store) -> Result<()> {
-        if self.receipt == Receipt::Pipe && self.written > 0 && pipe_drained() {
-            output::blocking(|| archive.mark_delivered(self.stream, self.written))?;
+    pub fn poll_starts(&mut self, archive: &mut dyn Store) -> Result<()> {
+        if self.receipt == Receipt::Pipe && !self.unproven.is_empty() && pipe_drained() {
+            self.proven(archive)?;
         }
         Ok(())
     }
 
     /// The output was closed (and an `-o` file committed) without error: everything
     /// written was delivered.
-    pub fn closed(&self, archive: &mut dyn Store) -> Result<()> {
-        if self.written > 0 {
-            output::blocking(|| archive.mark_delivered(self.stream, self.written))?;
-        }
-        Ok(())
+    pub fn closed(&mut self, archive: &mut dyn Store) -> Result<()> {
+        self.proven(archive)
     }
 
     /// Closing the output failed: nothing written by this run is proven.
     pub fn close_failed(&self, archive: &mut dyn Store, e: Error) -> Error {
-        if self.written == 0 {
+        if self.unproven.is_empty() {
             return e;
         }
         let _ = output::blocking(|| archive.release(self.stream, &self.me));

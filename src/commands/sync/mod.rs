@@ -220,7 +220,7 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
     let work = async {
         let mut failures: u32 = 0;
         loop {
-            if let Some(d) = &delivery {
+            if let Some(d) = &mut delivery {
                 d.poll_starts(archive.as_mut())?;
             }
             let poll_started = std::time::Instant::now();
@@ -307,7 +307,7 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
             }
             output::close(sink)
         }) {
-            Ok(()) => match &delivery {
+            Ok(()) => match &mut delivery {
                 Some(d) => d.closed(archive.as_mut()),
                 None => Ok(()),
             },
