@@ -194,9 +194,18 @@ impl Sqlite {
         self.conn
             .busy_timeout(std::time::Duration::from_secs(30))
             .map_err(e)?;
-        self.conn
-            .pragma_update(None, "journal_mode", "WAL")
-            .map_err(e)?;
+        // Switching a new file to WAL takes a lock SQLite does not wait for: two syncs that
+        // create one archive at the same moment try again for as long as they would wait.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            match self.conn.pragma_update(None, "journal_mode", "WAL") {
+                Ok(()) => break,
+                Err(err) if is_busy(&err) && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(err) => return Err(e(err)),
+            }
+        }
         // NORMAL: in WAL mode every commit survives a killed process; staged batches may be
         // lost to a power cut (the next run fetches them again). A run's end is committed
         // with FULL (see `finalize`), so it survives a power cut too.
@@ -266,12 +275,10 @@ impl Sqlite {
 
     /// The stream's row, created when this is its first sync.
     pub fn stream(&self, key: &StreamKey, now_ms: i64) -> Result<StreamState> {
-        self.conn
-            .execute(
-                "INSERT OR IGNORE INTO streams (source, tenant, query, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![key.source.name(), key.tenant, key.query, now_ms],
-            )
-            .map_err(|e| self.err(e))?;
+        self.exec(
+            "INSERT OR IGNORE INTO streams (source, tenant, query, created_at) VALUES (?1, ?2, ?3, ?4)",
+            params![key.source.name(), key.tenant, key.query, now_ms],
+        )?;
         self.find_stream(key)?.ok_or_else(|| {
             Error::other(format!(
                 "archive {}: the stream's row vanished as it was created",
@@ -302,11 +309,19 @@ impl Sqlite {
     }
 
     /// One statement, its error naming the archive.
+    /// Runs in an IMMEDIATE transaction, as every write does: it takes the write lock before
+    /// reading (waiting for it up to the busy timeout), so that a write of another process in
+    /// between can never leave it a stale snapshot ("database is locked" at once).
     pub(crate) fn exec(&self, sql: &str, params: impl rusqlite::Params) -> Result<()> {
-        self.conn
-            .execute(sql, params)
-            .map(|_| ())
-            .map_err(|e| self.err(e))
+        let e = |err| self.err(err);
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(e)?;
+        match self.conn.execute(sql, params) {
+            Ok(_) => self.conn.execute_batch("COMMIT").map_err(e),
+            Err(err) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e(err))
+            }
+        }
     }
 
     /// Remembers the range of the run under way, so that a killed run resumes with it.
@@ -325,14 +340,20 @@ impl Sqlite {
         until_ms: i64,
         now_ms: i64,
     ) -> Result<()> {
-        self.conn
-            .execute(
-                "INSERT INTO gaps (stream_id, from_ms, until_ms, noted_at) VALUES (?1, ?2, ?3, ?4)",
-                params![stream, from_ms, until_ms, now_ms],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
+        self.exec(
+            "INSERT INTO gaps (stream_id, from_ms, until_ms, noted_at) VALUES (?1, ?2, ?3, ?4)",
+            params![stream, from_ms, until_ms, now_ms],
+        )
     }
+}
+
+/// SQLite's "database is locked": another connection holds what this one needs.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
 }
 
 /// The schema version `meta` records; an error when the file is not an hrlogs archive.

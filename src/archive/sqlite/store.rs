@@ -45,7 +45,10 @@ impl Sqlite {
     ) -> Result<()> {
         let path = self.path.clone();
         let e = |err| super::db_error(&path, err);
-        let tx = self.conn.transaction().map_err(e)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(e)?;
         {
             let mut insert = tx
                 .prepare_cached(
@@ -100,26 +103,20 @@ impl Sqlite {
 
     /// Records that the run completed `unit` (its records are all staged).
     pub fn mark_unit_done(&self, stream: i64, unit: &str) -> Result<()> {
-        self.conn
-            .execute(
-                "INSERT INTO progress (stream_id, unit) VALUES (?1, ?2)
-                 ON CONFLICT (stream_id, unit) DO UPDATE SET floor = NULL",
-                params![stream, unit],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
+        self.exec(
+            "INSERT INTO progress (stream_id, unit) VALUES (?1, ?2)
+             ON CONFLICT (stream_id, unit) DO UPDATE SET floor = NULL",
+            params![stream, unit],
+        )
     }
 
     /// Records a run that did not complete (for `archive status`); the cursor stays.
     pub fn note_incomplete_run(&self, stream: i64, now_ms: i64, requests: u64) -> Result<()> {
-        self.conn
-            .execute(
-                "UPDATE streams SET last_run_at = ?2, last_run_new = 0, last_run_seen = 0,
-                 last_run_requests = ?3, last_run_complete = 0 WHERE id = ?1",
-                params![stream, now_ms, requests as i64],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(())
+        self.exec(
+            "UPDATE streams SET last_run_at = ?2, last_run_new = 0, last_run_seen = 0,
+             last_run_requests = ?3, last_run_complete = 0 WHERE id = ?1",
+            params![stream, now_ms, requests as i64],
+        )
     }
 
     /// Ends a complete run: appends the staged events the archive does not hold yet, oldest
