@@ -7,74 +7,9 @@
 mod common;
 
 use std::path::Path;
-use std::time::Duration;
 
 use common::Env;
-
-/// The test server (trust authentication): `HRLOGS_TEST_POSTGRES`, else the local one.
-fn server_url() -> String {
-    std::env::var("HRLOGS_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test?sslmode=disable".into())
-}
-
-/// True when the server answers; else fails under `CI`, or says SKIPPED loudly.
-fn reachable(test: &str) -> bool {
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 5432));
-    match std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3)) {
-        Ok(_) => true,
-        Err(e) if std::env::var_os("CI").is_some() => {
-            panic!(
-                "PostgreSQL is not reachable at 127.0.0.1:5432 ({e}), and CI is set: {test} must run"
-            )
-        }
-        Err(e) => {
-            eprintln!(
-                "SKIPPED (PostgreSQL not reachable at 127.0.0.1:5432): {test}: {e}; start PostgreSQL 13+ there with a database `test` that user postgres may use (trust authentication), or set HRLOGS_TEST_POSTGRES=postgres://…, then run `cargo test --test archive_copy`"
-            );
-            false
-        }
-    }
-}
-
-/// A schema of the test's own, dropped when this goes away (also when the test panics).
-struct Schema {
-    name: String,
-}
-
-impl Schema {
-    fn new() -> Schema {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        Schema {
-            name: format!("hrlogs_copy_{}_{nanos:x}", std::process::id()),
-        }
-    }
-}
-
-impl Drop for Schema {
-    fn drop(&mut self) {
-        let (url, sql) = (
-            server_url(),
-            format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name),
-        );
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            rt.block_on(async {
-                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-                    .await
-                    .ok()?;
-                tokio::spawn(conn);
-                client.batch_execute(&sql).await.ok()
-            })
-        })
-        .join();
-    }
-}
+use common::postgres::{Schema, reachable, server_url};
 
 fn text(out: &std::process::Output) -> String {
     format!(

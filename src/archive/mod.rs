@@ -28,6 +28,8 @@ pub mod settings;
 pub mod sqlite;
 pub mod tenant;
 pub mod verify;
+
+pub use verify::RunRow;
 pub mod views;
 
 pub use location::{Location, PgLocation};
@@ -143,22 +145,6 @@ pub struct StreamStatus {
     pub last_run_complete: Option<bool>,
     /// Records fetched by an unfinished run, waiting for it to complete.
     pub staged: i64,
-}
-
-/// One run of the state chain (`runs`), as `archive copy` replays it.
-#[derive(Debug, Clone)]
-pub struct RunInfo {
-    pub id: i64,
-    pub stream_id: i64,
-    pub ended_at: i64,
-    pub asked_from: Option<i64>,
-    pub covered_from: Option<i64>,
-    pub cursor: Option<i64>,
-    /// The stream's numbers `(linked_from, linked_to]` this run linked.
-    pub linked_from: i64,
-    pub linked_to: i64,
-    /// The run's hash in the state chain.
-    pub hash: String,
 }
 
 /// A stream's row as `archive copy` reads it: its key as stored, and its delivery.
@@ -310,7 +296,7 @@ pub trait Store: Send {
 
     // ---- copying (`archive copy`)
     /// Every run of the state chain, oldest first.
-    fn runs(&self) -> Result<Vec<RunInfo>>;
+    fn runs(&self) -> Result<Vec<RunRow>>;
     /// Every stream's row (its key as stored and its delivery), by id.
     fn stream_rows(&self) -> Result<Vec<StreamRow>>;
     /// At most `limit` of the events the stream numbered `(after, upto]`, in its numbering

@@ -14,10 +14,12 @@ fn broken(why: String) -> Integrity {
     Integrity::Broken { seq: 0, why }
 }
 
-/// One row of the `runs` table.
+/// One row of the `runs` table (the state chain), as verify checks it and `archive copy`
+/// replays it.
+#[derive(Debug, Clone)]
 pub struct RunRow {
     pub id: i64,
-    pub stream: i64,
+    pub stream_id: i64,
     pub ended_at: i64,
     pub asked_from: Option<i64>,
     pub covered_from: Option<i64>,
@@ -57,7 +59,7 @@ impl Runs {
     ) -> Result<(), Integrity> {
         let prev = self.prev.as_deref().unwrap_or(GENESIS);
         let link = RunLink {
-            stream_id: r.stream,
+            stream_id: r.stream_id,
             ended_at: r.ended_at,
             asked_from: r.asked_from,
             covered_from: r.covered_from,
@@ -68,7 +70,7 @@ impl Runs {
             head: &r.head,
             count: r.count,
         };
-        let (id, stream, from, to) = (r.id, r.stream, r.linked_from, r.linked_to);
+        let (id, stream, from, to) = (r.id, r.stream_id, r.linked_from, r.linked_to);
         if chain::run_hash(prev, &link) != r.hash {
             return Err(broken(format!(
                 "run {id} (stream {stream}) does not match its chain hash: a cursor, a stream's links or a run was altered, inserted or removed"

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod feishu;
+pub mod postgres;
 pub mod recruitee;
 
 use std::path::Path;

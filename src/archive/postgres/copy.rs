@@ -2,7 +2,7 @@
 //! streams' rows, a stream's numbered events a page at a time) and the `meta` values it keeps.
 
 use super::Postgres;
-use crate::archive::{LinkedEvent, RunInfo, StreamRow};
+use crate::archive::{LinkedEvent, RunRow, StreamRow};
 use crate::error::{Error, Result};
 
 /// The keys of `meta` that only the chains write.
@@ -19,17 +19,17 @@ fn query(
     pg.block(c.query(sql, params)).map_err(|e| pg.err(doing, e))
 }
 
-pub fn runs(pg: &Postgres) -> Result<Vec<RunInfo>> {
+pub fn runs(pg: &Postgres) -> Result<Vec<RunRow>> {
     let rows = query(
         pg,
         "reading the runs",
         "SELECT id, stream_id, ended_at, asked_from, covered_from, cursor, linked_from,
-                linked_to, hash FROM runs ORDER BY id",
+                linked_to, links, head, count, hash FROM runs ORDER BY id",
         &[],
     )?;
     Ok(rows
         .iter()
-        .map(|r| RunInfo {
+        .map(|r| RunRow {
             id: r.get(0),
             stream_id: r.get(1),
             ended_at: r.get(2),
@@ -38,7 +38,10 @@ pub fn runs(pg: &Postgres) -> Result<Vec<RunInfo>> {
             cursor: r.get(5),
             linked_from: r.get(6),
             linked_to: r.get(7),
-            hash: r.get(8),
+            links: r.get(8),
+            head: r.get(9),
+            count: r.get(10),
+            hash: r.get(11),
         })
         .collect())
 }

@@ -143,7 +143,7 @@ async fn verify_runs(
         .map(|r| {
             Some(RunRow {
                 id: r.try_get(0).ok()?,
-                stream: r.try_get(1).ok()?,
+                stream_id: r.try_get(1).ok()?,
                 ended_at: r.try_get(2).ok()?,
                 asked_from: r.try_get(3).ok()?,
                 covered_from: r.try_get(4).ok()?,
@@ -172,7 +172,10 @@ async fn verify_runs(
             }));
         };
         let links: Vec<(i64, i64)> = tx
-            .query(&links_of, &[&run.stream, &run.linked_from, &run.linked_to])
+            .query(
+                &links_of,
+                &[&run.stream_id, &run.linked_from, &run.linked_to],
+            )
             .await?
             .iter()
             .filter_map(|r| Some((r.try_get(0).ok()?, r.try_get(1).ok()?)))

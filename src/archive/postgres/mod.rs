@@ -34,7 +34,7 @@ use sha2::{Digest, Sha256};
 use tokio_postgres::Client;
 
 use super::{
-    Anchor, Finalized, Integrity, LinkedEvent, PgLocation, ReadFilter, RunEnd, RunInfo, Staged,
+    Anchor, Finalized, Integrity, LinkedEvent, PgLocation, ReadFilter, RunEnd, RunRow, Staged,
     Status, Store, StreamKey, StreamRow, StreamState,
 };
 use crate::error::{Error, Kind, Result};
@@ -554,7 +554,7 @@ impl Store for Postgres {
     fn row_hash(&self, seq: i64) -> Result<Option<String>> {
         store::row_hash(self, seq)
     }
-    fn runs(&self) -> Result<Vec<RunInfo>> {
+    fn runs(&self) -> Result<Vec<RunRow>> {
         copy::runs(self)
     }
     fn stream_rows(&self) -> Result<Vec<StreamRow>> {

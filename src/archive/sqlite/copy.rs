@@ -4,7 +4,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::Sqlite;
-use crate::archive::{LinkedEvent, RunInfo, StreamRow};
+use crate::archive::{LinkedEvent, RunRow, StreamRow};
 use crate::error::{Error, Result};
 
 /// The keys of `meta` that only the chains write.
@@ -13,17 +13,17 @@ pub(crate) const CHAIN_KEYS: &[&str] =
 
 impl Sqlite {
     /// Every run of the state chain, oldest first.
-    pub fn runs(&self) -> Result<Vec<RunInfo>> {
+    pub fn runs(&self) -> Result<Vec<RunRow>> {
         let e = |err| self.err(err);
         let mut stmt = self
             .conn
             .prepare(
                 "SELECT id, stream_id, ended_at, asked_from, covered_from, cursor, linked_from,
-                        linked_to, hash FROM runs ORDER BY id",
+                        linked_to, links, head, count, hash FROM runs ORDER BY id",
             )
             .map_err(e)?;
         stmt.query_map([], |r| {
-            Ok(RunInfo {
+            Ok(RunRow {
                 id: r.get(0)?,
                 stream_id: r.get(1)?,
                 ended_at: r.get(2)?,
@@ -32,7 +32,10 @@ impl Sqlite {
                 cursor: r.get(5)?,
                 linked_from: r.get(6)?,
                 linked_to: r.get(7)?,
-                hash: r.get(8)?,
+                links: r.get(8)?,
+                head: r.get(9)?,
+                count: r.get(10)?,
+                hash: r.get(11)?,
             })
         })
         .map_err(e)?

@@ -7,7 +7,7 @@ use rusqlite::types::ValueRef;
 use super::Sqlite;
 use super::store::chain_state;
 use crate::archive::chain::Link;
-use crate::archive::verify::{Events, RunRow, Runs, StreamRow};
+use crate::archive::verify::{Events, Runs, StreamRow};
 use crate::archive::{Anchor, Gap, Integrity, Status, StreamStatus};
 use crate::error::Result;
 use rusqlite::OptionalExtension;
@@ -119,41 +119,12 @@ impl Sqlite {
     /// event chain must reach.
     fn verify_runs(&self) -> Result<std::result::Result<Vec<Anchor>, Integrity>> {
         let e = |err| self.err(err);
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT id, stream_id, ended_at, asked_from, covered_from, cursor, linked_from,
-                        linked_to, links, head, count, hash FROM runs ORDER BY id",
+        let runs = self.runs().map_err(|err| {
+            crate::error::Error::new(
+                crate::error::Kind::Tampered,
+                format!("the runs table was altered: {}", err.message),
             )
-            .map_err(e)?;
-        let runs: Vec<RunRow> = stmt
-            .query_map([], |r| {
-                Ok(RunRow {
-                    id: r.get(0)?,
-                    stream: r.get(1)?,
-                    ended_at: r.get(2)?,
-                    asked_from: r.get(3)?,
-                    covered_from: r.get(4)?,
-                    cursor: r.get(5)?,
-                    linked_from: r.get(6)?,
-                    linked_to: r.get(7)?,
-                    links: r.get(8)?,
-                    head: r.get(9)?,
-                    count: r.get(10)?,
-                    hash: r.get(11)?,
-                })
-            })
-            .map_err(e)?
-            .collect::<rusqlite::Result<_>>()
-            .map_err(|err| {
-                crate::error::Error::new(
-                    crate::error::Kind::Tampered,
-                    format!(
-                        "archive {}: the runs table was altered: {err}",
-                        self.path.display()
-                    ),
-                )
-            })?;
+        })?;
         let mut links_of = self
             .conn
             .prepare(
@@ -164,9 +135,10 @@ impl Sqlite {
         let mut chain = Runs::default();
         for run in &runs {
             let links: Vec<(i64, i64)> = links_of
-                .query_map(params![run.stream, run.linked_from, run.linked_to], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
+                .query_map(
+                    params![run.stream_id, run.linked_from, run.linked_to],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
                 .map_err(e)?
                 .collect::<rusqlite::Result<_>>()
                 .map_err(e)?;

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 use super::{
-    Anchor, Finalized, Integrity, LinkedEvent, ReadFilter, RunEnd, RunInfo, Staged, Status, Store,
+    Anchor, Finalized, Integrity, LinkedEvent, ReadFilter, RunEnd, RunRow, Staged, Status, Store,
     StreamKey, StreamRow, StreamState,
 };
 use crate::error::{Error, Result};
@@ -555,7 +555,7 @@ impl Store for Sqlite {
     fn row_hash(&self, seq: i64) -> Result<Option<String>> {
         Sqlite::row_hash(self, seq)
     }
-    fn runs(&self) -> Result<Vec<RunInfo>> {
+    fn runs(&self) -> Result<Vec<RunRow>> {
         Sqlite::runs(self)
     }
     fn stream_rows(&self) -> Result<Vec<StreamRow>> {

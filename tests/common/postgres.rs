@@ -1,0 +1,108 @@
+//! The PostgreSQL server of the tests: its URL, whether it answers (a test fails under `CI`
+//! when it does not, else says SKIPPED loudly), and a schema of a test's own, dropped after it.
+
+use std::time::Duration;
+
+/// The test server (trust authentication): `HRLOGS_TEST_POSTGRES`, else the local one.
+pub fn server_url() -> String {
+    std::env::var("HRLOGS_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test?sslmode=disable".into())
+}
+
+/// True when the server answers; else fails under `CI`, or says SKIPPED loudly.
+pub fn reachable(test: &str) -> bool {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 5432));
+    match std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3)) {
+        Ok(_) => true,
+        Err(e) if std::env::var_os("CI").is_some() => {
+            panic!(
+                "PostgreSQL is not reachable at 127.0.0.1:5432 ({e}), and CI is set: {test} must run"
+            )
+        }
+        Err(e) => {
+            eprintln!(
+                "SKIPPED (PostgreSQL not reachable at 127.0.0.1:5432): {test}: {e}; start PostgreSQL 13+ there with a database `test` that user postgres may use (trust authentication), or set HRLOGS_TEST_POSTGRES=postgres://…, then run `cargo test --test postgres --test archive_copy`"
+            );
+            false
+        }
+    }
+}
+
+/// A schema of the test's own, dropped when this goes away (also when the test panics).
+pub struct Schema {
+    pub name: String,
+}
+
+impl Schema {
+    pub fn new() -> Schema {
+        static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Schema {
+            name: format!("hrlogs_it_{}_{nanos:x}_{n}", std::process::id()),
+        }
+    }
+
+    /// Rows of `sql` (run in the schema), each as a list of texts.
+    pub fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        let (url, schema, sql) = (server_url(), self.name.clone(), sql.to_string());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                    .await
+                    .expect("connect to the test server");
+                tokio::spawn(conn);
+                client
+                    .batch_execute(&format!("SET search_path TO \"{schema}\""))
+                    .await
+                    .expect("search path");
+                let mut out = Vec::new();
+                for m in client.simple_query(&sql).await.expect("query") {
+                    if let tokio_postgres::SimpleQueryMessage::Row(r) = m {
+                        out.push((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect());
+                    }
+                }
+                out
+            })
+        })
+        .join()
+        .expect("the SQL thread")
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.query(sql)[0][0]
+            .as_deref()
+            .and_then(|v| v.parse().ok())
+            .expect("a number")
+    }
+}
+
+impl Drop for Schema {
+    fn drop(&mut self) {
+        let (url, sql) = (
+            server_url(),
+            format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name),
+        );
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            rt.block_on(async {
+                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                    .await
+                    .ok()?;
+                tokio::spawn(conn);
+                client.batch_execute(&sql).await.ok()
+            })
+        })
+        .join();
+    }
+}
