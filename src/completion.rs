@@ -37,11 +37,8 @@ pub fn profiles(current: &OsStr) -> Vec<CompletionCandidate> {
     let Some(path) = path else {
         return Vec::new();
     };
-    let mut warnings = Vec::new();
-    match crate::settings::file::read(&path, &mut warnings) {
-        Ok(doc) => matching(doc.profile_names().iter().map(String::as_str), current),
-        Err(_) => Vec::new(),
-    }
+    let names = crate::settings::file::profile_names(&path);
+    matching(names.iter().map(String::as_str), current)
 }
 
 /// `--event`: [`KNOWN_EVENTS`].

@@ -39,7 +39,7 @@ pub fn run(cmd: ConfigCommand, options: &Options) -> Result<()> {
 }
 
 fn show_settings(options: &Options) -> Result<()> {
-    let settings = crate::settings::Settings::load(&options.sources)?;
+    let settings = crate::settings::Settings::load(&options.sources, super::SETTINGS)?;
     for w in &settings.warnings {
         eprintln!("hrlogs: warning: {w}");
     }
@@ -129,7 +129,7 @@ fn init(args: InitArgs, options: &Options) -> Result<()> {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::input(format!("cannot create {}: {e}", dir.display())))?;
     }
-    write_private(&path, config_template().as_bytes())
+    write_private(&path, config_template(super::SETTINGS).as_bytes())
         .map_err(|e| Error::input(format!("cannot write {}: {e}", path.display())))?;
     eprintln!(
         "hrlogs: wrote {} (mode 0600); fill in your credentials there",

@@ -6,7 +6,6 @@
 use std::io::Write;
 
 use crate::error::{Error, Result};
-use crate::settings::keys;
 
 const TIMES: &str = "\
 T is any of: RFC 3339 (2024-05-01T08:00:00+08:00); a date (2024-05-01 or 20240501); a date \
@@ -181,7 +180,7 @@ fn top_sections(out: &mut Vec<u8>) {
         tagged(out, code, meaning);
     }
     section(out, "ENVIRONMENT");
-    for key in keys() {
+    for key in super::SETTINGS.keys() {
         let secret = if key.secret { " (a secret)" } else { "" };
         tagged(
             out,
@@ -201,10 +200,10 @@ fn top_sections(out: &mut Vec<u8>) {
              [profiles.NAME.<table>] another (--profile NAME). Flags win over the environment, \
              which wins over the file, which wins over the defaults. `hrlogs config init` writes \
              a commented file; `hrlogs config show` shows the effective settings. The keys:",
-            crate::settings::tables_listed("and", |t| format!("[{t}]"))
+            super::SETTINGS.tables_listed("and", |t| format!("[{t}]"))
         ),
     );
-    for key in keys() {
+    for key in super::SETTINGS.keys() {
         let default = key
             .default
             .map(|d| format!(" [default: {d}]"))

@@ -25,8 +25,16 @@ use crate::plan::RecordStream;
 use crate::progress::Progress;
 use crate::redact::Redactor;
 use crate::sandbox;
-use crate::settings::Settings;
+use crate::settings::{Sections, Settings};
 use clap::{Args, Subcommand};
+
+/// The settings registry: the keys each room with settings declares, in the order `config show`
+/// and `config init` list their tables. Adding a vendor is one line here.
+pub const SETTINGS: Sections = Sections(&[
+    crate::vendors::feishu::settings::KEYS,
+    crate::vendors::recruitee::settings::KEYS,
+    crate::archive::settings::KEYS,
+]);
 
 /// One run's resolved options, its settings, and the services built from them (HTTP client,
 /// progress display, the sandbox when asked for).
@@ -127,7 +135,7 @@ impl Context {
         if let Some(r) = &running {
             options.sources.overrides = r.overrides();
         }
-        let settings = Settings::load(&options.sources)?;
+        let settings = Settings::load(&options.sources, SETTINGS)?;
         for w in &settings.warnings {
             progress.warn(w);
         }

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{SectionMap, keys, tables, tables_listed};
+use super::{SectionMap, Sections};
 use crate::error::{Error, Result};
 
 /// `<user config dir>/hrlogs/config.toml`.
@@ -44,6 +44,25 @@ impl Document {
     }
 }
 
+/// The profiles a config file names (`default` first), for completion: the file is only
+/// parsed, not checked against the keys, so a file with a typo still completes; a file that
+/// cannot be read or parsed names none.
+pub fn profile_names(path: &Path) -> Vec<String> {
+    let Some(table) = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| toml::from_str::<toml::Table>(&text).ok())
+    else {
+        return Vec::new();
+    };
+    let named = match table.get("profiles") {
+        Some(toml::Value::Table(ps)) => ps.keys().cloned().collect(),
+        _ => Vec::new(),
+    };
+    std::iter::once("default".to_string())
+        .chain(named)
+        .collect()
+}
+
 /// The 1-based line and column (in characters) of byte `offset` in `text`.
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = text.get(..offset).unwrap_or(text);
@@ -54,7 +73,7 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// Reads and checks the file; pushes a warning when it holds a secret others can read.
-pub fn read(path: &Path, warnings: &mut Vec<String>) -> Result<Document> {
+pub fn read(path: &Path, sections: Sections, warnings: &mut Vec<String>) -> Result<Document> {
     let text = std::fs::read_to_string(path).map_err(|e| {
         Error::config(format!("cannot read config file {}: {e}", path.display()))
             .hint("create one with `hrlogs config init`, or point --config / HRLOGS_CONFIG at it")
@@ -89,19 +108,27 @@ pub fn read(path: &Path, warnings: &mut Vec<String>) -> Result<Document> {
                     };
                     let mut map = SectionMap::new();
                     for (section, v) in pt {
-                        read_section(&format!("profiles.{pname}."), section, v, &mut map)
-                            .map_err(bad)?;
+                        read_section(
+                            sections,
+                            &format!("profiles.{pname}."),
+                            section,
+                            v,
+                            &mut map,
+                        )
+                        .map_err(bad)?;
                     }
                     profiles.push((pname.clone(), map));
                 }
             }
-            section => read_section("", section, value, &mut default).map_err(bad)?,
+            section => read_section(sections, "", section, value, &mut default).map_err(bad)?,
         }
     }
     let holds_secret = std::iter::once(&default)
         .chain(profiles.iter().map(|(_, m)| m))
         .any(|m| {
-            keys().any(|k| k.secret && m.get(k.section).is_some_and(|s| s.contains_key(k.name)))
+            sections
+                .keys()
+                .any(|k| k.secret && m.get(k.section).is_some_and(|s| s.contains_key(k.name)))
         });
     if holds_secret {
         if let Some(mode) = group_or_other_readable(path) {
@@ -116,13 +143,14 @@ pub fn read(path: &Path, warnings: &mut Vec<String>) -> Result<Document> {
 }
 
 fn read_section(
+    sections: Sections,
     prefix: &str,
     section: &str,
     value: &toml::Value,
     out: &mut SectionMap,
 ) -> std::result::Result<(), String> {
-    if !keys().any(|k| k.section == section) {
-        let tables: Vec<String> = tables().iter().map(|t| format!("[{t}]")).collect();
+    if !sections.keys().any(|k| k.section == section) {
+        let tables: Vec<String> = sections.tables().iter().map(|t| format!("[{t}]")).collect();
         return Err(format!(
             "unknown table [{prefix}{section}]: expected {} or [profiles.NAME.…]",
             tables.join(", ")
@@ -133,8 +161,12 @@ fn read_section(
     };
     let entry = out.entry(section.to_string()).or_default();
     for (name, v) in t {
-        if !keys().any(|k| k.section == section && k.name == name) {
-            let known: Vec<_> = keys()
+        if !sections
+            .keys()
+            .any(|k| k.section == section && k.name == name)
+        {
+            let known: Vec<_> = sections
+                .keys()
                 .filter(|k| k.section == section)
                 .map(|k| k.name)
                 .collect();
@@ -173,17 +205,17 @@ fn group_or_other_readable(_path: &Path) -> Option<u32> {
 }
 
 /// The commented config file that `config init` writes and `config.example.toml` holds.
-pub fn config_template() -> String {
+pub fn config_template(sections: Sections) -> String {
     let mut out = format!(
         "# hrlogs configuration. Precedence: flags > environment (HRLOGS_*) > this file > defaults.\n\
          # Keep this file private (chmod 600): it may hold secrets.\n\
          # The top-level tables ({}) are the default profile; another\n\
          # profile goes in [profiles.NAME.<table>] and is chosen with --profile NAME or\n\
          # HRLOGS_PROFILE=NAME.\n",
-        tables_listed("and", |t| format!("[{t}]")),
+        sections.tables_listed("and", |t| format!("[{t}]")),
     );
     let mut section = "";
-    for key in keys() {
+    for key in sections.keys() {
         if key.section != section {
             section = key.section;
             out.push_str(&format!("\n[{section}]\n"));
@@ -206,10 +238,10 @@ pub fn config_template() -> String {
 }
 
 /// The README's table of keys: key, environment variable, default, meaning.
-pub fn keys_table() -> String {
+pub fn keys_table(sections: Sections) -> String {
     let mut out =
         String::from("| key | environment | default | meaning |\n| --- | --- | --- | --- |\n");
-    for key in keys() {
+    for key in sections.keys() {
         out.push_str(&format!(
             "| `{}` | `{}` | {} | {}{} |\n",
             key.path(),

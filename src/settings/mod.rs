@@ -43,37 +43,37 @@ impl Key {
 
 /// Every section of the configuration, in the order `config show` and `config init` list
 /// them. Each room that has settings declares its keys beside the typed value it reads them
-/// into; adding one is one line here.
-pub const SECTIONS: &[&[Key]] = &[
-    crate::vendors::feishu::settings::KEYS,
-    crate::vendors::recruitee::settings::KEYS,
-    crate::archive::settings::KEYS,
-];
+/// into; the registry that lists them is `commands::SETTINGS` (adding one is one line there),
+/// handed to the loader as a value, so this room knows no vendor.
+#[derive(Debug, Clone, Copy)]
+pub struct Sections(pub &'static [&'static [Key]]);
 
-/// The tables of the configuration (`feishu`, `recruitee`, …), in the order of [`SECTIONS`].
-pub fn tables() -> Vec<&'static str> {
-    SECTIONS
-        .iter()
-        .filter_map(|s| s.first())
-        .map(|k| k.section)
-        .collect()
-}
-
-/// `[feishu], [recruitee] or [archive]`: the tables as a sentence lists them, joined by
-/// `conjunction`, each made by `name` (e.g. into `[profiles.lark.feishu]`).
-pub fn tables_listed(conjunction: &str, name: impl Fn(&str) -> String) -> String {
-    let names: Vec<String> = tables().into_iter().map(name).collect();
-    match names.split_last() {
-        Some((last, rest)) if !rest.is_empty() => {
-            format!("{} {conjunction} {last}", rest.join(", "))
-        }
-        _ => names.concat(),
+impl Sections {
+    /// Every key hrlogs reads.
+    pub fn keys(self) -> impl Iterator<Item = &'static Key> {
+        self.0.iter().flat_map(|s| s.iter())
     }
-}
 
-/// Every key hrlogs reads.
-pub fn keys() -> impl Iterator<Item = &'static Key> {
-    SECTIONS.iter().flat_map(|s| s.iter())
+    /// The tables of the configuration (`feishu`, `recruitee`, …), in order.
+    pub fn tables(self) -> Vec<&'static str> {
+        self.0
+            .iter()
+            .filter_map(|s| s.first())
+            .map(|k| k.section)
+            .collect()
+    }
+
+    /// `[feishu], [recruitee] or [archive]`: the tables as a sentence lists them, joined by
+    /// `conjunction`, each made by `name` (e.g. into `[profiles.lark.feishu]`).
+    pub fn tables_listed(self, conjunction: &str, name: impl Fn(&str) -> String) -> String {
+        let names: Vec<String> = self.tables().into_iter().map(name).collect();
+        match names.split_last() {
+            Some((last, rest)) if !rest.is_empty() => {
+                format!("{} {conjunction} {last}", rest.join(", "))
+            }
+            _ => names.concat(),
+        }
+    }
 }
 
 /// Where a value came from.
@@ -147,13 +147,17 @@ pub struct Settings {
 
 impl Settings {
     /// Reads flags, environment and config file, in that precedence.
-    pub fn load(sources: &Inputs) -> Result<Settings> {
-        Self::load_with(sources, |var| {
+    pub fn load(sources: &Inputs, sections: Sections) -> Result<Settings> {
+        Self::load_with(sources, sections, |var| {
             std::env::var(var).ok().filter(|v| !v.is_empty())
         })
     }
 
-    fn load_with(sources: &Inputs, env: impl Fn(&str) -> Option<String>) -> Result<Settings> {
+    fn load_with(
+        sources: &Inputs,
+        sections: Sections,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Settings> {
         let (file_path, file_origin, explicit) = match (&sources.config_flag, env("HRLOGS_CONFIG"))
         {
             (Some(p), _) => (Some(p.clone()), Provenance::Flag("--config"), true),
@@ -171,7 +175,9 @@ impl Settings {
         };
         let mut warnings = Vec::new();
         let loaded = match &file_path {
-            Some(path) if path.exists() || explicit => Some(file::read(path, &mut warnings)?),
+            Some(path) if path.exists() || explicit => {
+                Some(file::read(path, sections, &mut warnings)?)
+            }
             _ => None,
         };
         let table = match &loaded {
@@ -186,7 +192,7 @@ impl Settings {
                 ))
                 .hint(format!(
                     "add a {} table, or pick one of: {}",
-                    tables_listed("or", |t| format!("[profiles.{profile}.{t}]")),
+                    sections.tables_listed("or", |t| format!("[profiles.{profile}.{t}]")),
                     doc.profile_names().join(", ")
                 ))
             })?),
@@ -199,7 +205,7 @@ impl Settings {
             None => None,
         };
         let mut entries = Vec::new();
-        for key in keys() {
+        for key in sections.keys() {
             let wrap = |s: String| {
                 if key.secret {
                     Value::Secret(s.into())
@@ -331,6 +337,9 @@ mod tests {
     use crate::vendors::recruitee::settings as recruitee;
     use std::collections::HashMap;
 
+    /// The registry of the binary.
+    const S: Sections = crate::commands::SETTINGS;
+
     fn load(toml: &str, env: &[(&str, &str)], profile: Option<&str>) -> Result<Settings> {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("config.toml");
@@ -344,7 +353,7 @@ mod tests {
             profile_flag: profile.map(str::to_string),
             overrides: vec![],
         };
-        Settings::load_with(&sources, |k| env.get(k).cloned())
+        Settings::load_with(&sources, S, |k| env.get(k).cloned())
     }
 
     #[test]
@@ -401,8 +410,8 @@ mod tests {
 
     #[test]
     fn every_key_lives_in_the_template() {
-        let t = config_template();
-        for k in keys() {
+        let t = config_template(S);
+        for k in S.keys() {
             assert!(
                 t.contains(&format!("{} =", k.name)),
                 "{} missing from template",
@@ -419,7 +428,7 @@ mod tests {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let example = root.join("config.example.toml");
         let readme = root.join("README.md");
-        let table = keys_table();
+        let table = keys_table(S);
         let text = std::fs::read_to_string(&readme).expect("README");
         let (begin, end) = ("<!-- keys:begin -->\n", "<!-- keys:end -->");
         let (a, b) = (
@@ -427,14 +436,14 @@ mod tests {
             text.find(end).expect("README has the keys:end marker"),
         );
         if std::env::var_os("HRLOGS_REGENERATE").is_some() {
-            std::fs::write(&example, config_template()).expect("write example");
+            std::fs::write(&example, config_template(S)).expect("write example");
             std::fs::write(&readme, format!("{}{table}{}", &text[..a], &text[b..]))
                 .expect("write README");
             return;
         }
         assert_eq!(
             std::fs::read_to_string(&example).expect("example"),
-            config_template(),
+            config_template(S),
             "config.example.toml is stale: HRLOGS_REGENERATE=1 cargo test --lib settings"
         );
         assert_eq!(

@@ -3,10 +3,10 @@
 //! stream key, how a run is planned, the time of a record) is in its room; the engine and the
 //! delivery are generic over it.
 
-use crate::commands::Context;
 use crate::commands::feishu::dept_logs::{self as dept_cmd, DeptLogsArgs};
 use crate::commands::feishu::talent_logs::{self as talent_cmd, TalentLogsArgs};
 use crate::commands::recruitee::audit::{self as audit_cmd, AuditArgs};
+use crate::commands::{Context, feishu, recruitee};
 use crate::error::{Error, Result};
 use crate::logs::Log;
 use crate::logs::feishu_dept::DeptLog;
@@ -29,7 +29,9 @@ fn refuse_until(until: &Option<String>) -> Result<()> {
     Ok(())
 }
 
-fn tenant_or_missing(t: Option<String>, key: &Key, ctx: &Context) -> Result<String> {
+/// The tenant of a sync's stream, or the error naming the setting that would give it
+/// (`--dry-run` plans without one).
+fn tenant(t: Option<String>, key: &Key, ctx: &Context) -> Result<String> {
     match t {
         Some(t) => Ok(t),
         None if ctx.options.dry_run => Ok("(unset)".into()),
@@ -42,14 +44,10 @@ pub fn dept_logs(args: &DeptLogsArgs, ctx: &Context) -> Result<Job> {
     refuse_until(&args.until)?;
     // Later syncs start from the cursor: --since is needed only by the first one.
     let (query, since) = dept_cmd::validate_for_sync(args, ctx)?;
-    let feishu = crate::commands::feishu::client(ctx, ctx.options.dry_run)?;
-    let tenant = tenant_or_missing(
-        crate::commands::feishu::tenant(ctx),
-        &feishu_keys::APP_ID,
-        ctx,
-    )?;
+    let client = feishu::client(ctx, ctx.options.dry_run)?;
+    let tenant = tenant(feishu::tenant(ctx), &feishu_keys::APP_ID, ctx)?;
     Ok(Box::new(DeptLog::new(
-        feishu,
+        client,
         query,
         since,
         ctx.tz().clone(),
@@ -61,24 +59,16 @@ pub fn dept_logs(args: &DeptLogsArgs, ctx: &Context) -> Result<Job> {
 pub fn talent_logs(args: &TalentLogsArgs, ctx: &Context) -> Result<Job> {
     refuse_until(&args.until)?;
     let query = talent_cmd::validate(args, ctx)?;
-    let feishu = crate::commands::feishu::client(ctx, ctx.options.dry_run)?;
-    let tenant = tenant_or_missing(
-        crate::commands::feishu::tenant(ctx),
-        &feishu_keys::APP_ID,
-        ctx,
-    )?;
-    Ok(Box::new(TalentLog::new(feishu, query, tenant)))
+    let client = feishu::client(ctx, ctx.options.dry_run)?;
+    let tenant = tenant(feishu::tenant(ctx), &feishu_keys::APP_ID, ctx)?;
+    Ok(Box::new(TalentLog::new(client, query, tenant)))
 }
 
 /// `sync recruitee audit`: the stream of these actor, search and event filters.
 pub fn audit(args: &AuditArgs, ctx: &Context) -> Result<Job> {
     refuse_until(&args.until)?;
     let query = audit_cmd::validate(args, ctx)?;
-    let client = crate::commands::recruitee::client(ctx, ctx.options.dry_run)?;
-    let tenant = tenant_or_missing(
-        crate::commands::recruitee::tenant(ctx),
-        &recruitee_keys::COMPANY_ID,
-        ctx,
-    )?;
+    let client = recruitee::client(ctx, ctx.options.dry_run)?;
+    let tenant = tenant(recruitee::tenant(ctx), &recruitee_keys::COMPANY_ID, ctx)?;
     Ok(Box::new(AuditLog::new(client, query, tenant)))
 }
