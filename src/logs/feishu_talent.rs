@@ -28,9 +28,11 @@ use crate::vendors::feishu::talent_logs::{self, TalentLogsQuery};
 pub const MAX_CHAINS: usize = 32;
 
 /// The default columns of csv and table. The default table shows when, who (the operator's
-/// names), the operation type (with its meaning from Feishu's enum, when the table of codes
-/// holds one), then the talent and application; the workbook's first sheet adds the
-/// operator's id.
+/// names), on which talent, then the operation type with its meaning from Feishu's enum
+/// (`3001 add to job`; a code the table of codes lacks as its number), and the application
+/// when there is room. The operation comes after the talent so that a long meaning, never
+/// cut, goes on under itself at 80 columns rather than widening the line. The workbook's
+/// first sheet adds the operator's id.
 pub fn columns() -> Vec<Column> {
     vec![
         Column::path("operation_time")
@@ -44,8 +46,8 @@ pub fn columns() -> Vec<Column> {
             .table(1, "OPERATOR", Fit::Shrink(10)),
         Column::path("operation_type")
             .show(Show::Code(codes::TALENT_OPERATIONS))
-            .table(2, "OPERATION", Fit::Keep),
-        Column::path("talent_id").table(3, "TALENT", Fit::Keep),
+            .table(3, "OPERATION", Fit::Last),
+        Column::path("talent_id").table(2, "TALENT", Fit::Keep),
         Column::path("application_id").table(4, "APPLICATION", Fit::Hide),
     ]
 }
@@ -230,3 +232,4 @@ pub fn reading(
         }),
     }
 }
+
