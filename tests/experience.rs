@@ -393,7 +393,12 @@ const COMMANDS: &[&[&str]] = &[
     &["archive"],
     &["archive", "status"],
     &["archive", "verify"],
+    &["archive", "copy"],
 ];
+
+/// The last line of every `-h`: where the global options it leaves out are.
+const POINTER: &str =
+    "Global options (-f FORMAT, -o PATH, --tz, --profile, …): hrlogs help globals";
 
 /// At 80 columns no help line is wider than the terminal, and no example is wrapped: every
 /// line of an example is a comment, a command, or the continuation of a line ending in `\`.
@@ -1394,11 +1399,17 @@ fn talent_operation_codes_are_shown_in_words() {
         assert!(help.contains(line), "--help lists {line:?}:\n{help}");
     }
     for line in help.lines() {
-        assert!(unicode_width::UnicodeWidthStr::width(line) <= 80, "{line:?}");
+        assert!(
+            unicode_width::UnicodeWidthStr::width(line) <= 80,
+            "{line:?}"
+        );
     }
     let short = stdout_of(&ok_run(&env, &["feishu", "talent-logs", "-h"], &[]));
     assert!(!short.contains("加入职位"), "-h stays short:\n{short}");
-    assert!(short.contains("--help lists them with their meanings"), "{short}");
+    assert!(
+        short.contains("--help lists them with their meanings"),
+        "{short}"
+    );
 
     let talent = |ops: &str| -> Vec<String> {
         words(&format!(
@@ -1421,9 +1432,17 @@ fn talent_operation_codes_are_shown_in_words() {
         &["-f", "table", "--limit", "40"],
         &[("COLUMNS", "80")],
     ));
-    assert!(table.lines().next().is_some_and(|h| h.contains("OPERATION")));
+    assert!(
+        table
+            .lines()
+            .next()
+            .is_some_and(|h| h.contains("OPERATION"))
+    );
     for line in table.lines() {
-        assert!(unicode_width::UnicodeWidthStr::width(line) <= 80, "{line:?}");
+        assert!(
+            unicode_width::UnicodeWidthStr::width(line) <= 80,
+            "{line:?}"
+        );
     }
     let joined = table.split_whitespace().collect::<Vec<_>>().join(" ");
     for shown in ["3001 add to job", "100034 reject: resume not passed"] {
@@ -1437,7 +1456,10 @@ fn talent_operation_codes_are_shown_in_words() {
     let records = common::ndjson(&run(talent("1,3001,6"), &["-f", "ndjson"], &[]).stdout);
     let rows = sheet_rows(&path, "records");
     let header: Vec<String> = rows[0].iter().map(|c| c.to_string()).collect();
-    let op = header.iter().position(|h| h == "OPERATION").expect("OPERATION");
+    let op = header
+        .iter()
+        .position(|h| h == "OPERATION")
+        .expect("OPERATION");
     let talent_col = header.iter().position(|h| h == "TALENT").expect("TALENT");
     assert_eq!(rows.len(), records.len() + 1);
     let mut seen = std::collections::BTreeSet::new();
@@ -1885,7 +1907,7 @@ fn short_help_shows_the_commands_own_flags() {
             .hrlogs()
             .env("COLUMNS", "80")
             .args(path)
-            .arg(flag)
+            .args((!flag.is_empty()).then_some(flag))
             .output()
             .expect("run");
         assert!(out.status.success(), "{path:?} {flag}");
@@ -1901,11 +1923,12 @@ fn short_help_shows_the_commands_own_flags() {
             );
             assert!(long.contains(global), "{path:?} --help lists {global}");
         }
-        assert!(
-            short.contains("--help lists them"),
-            "{path:?} -h points to --help:\n{short}"
+        assert_eq!(
+            short.trim_end().lines().last(),
+            Some(POINTER),
+            "{path:?} -h ends with the pointer to the global options:\n{short}"
         );
-        assert!(!long.contains("--help lists them"), "{path:?}");
+        assert!(!long.contains(POINTER), "{path:?}");
         assert!(
             short.lines().count() < 60,
             "{path:?} -h is {} lines:\n{short}",
@@ -1919,6 +1942,52 @@ fn short_help_shows_the_commands_own_flags() {
         }
     }
     insta::assert_snapshot!("short_help_audit", help(&["recruitee", "audit"], "-h"));
+
+    // Where the pointer leads: every global option, and nothing else but -h and -V.
+    let globals = help(&["help", "globals"], "");
+    insta::assert_snapshot!("help_globals", globals);
+    let long = help(&["feishu", "talent-logs"], "--help");
+    for flag in [
+        "--format",
+        "--fields",
+        "--limit",
+        "--output",
+        "--csv-raw",
+        "--bom",
+        "--tz",
+        "--wide",
+        "--no-pager",
+        "--color",
+        "--page-size",
+        "--timeout",
+        "--max-retries",
+        "--dry-run",
+        "--sandbox",
+        "--profile",
+        "--config",
+        "--archive",
+        "--quiet",
+        "--verbose",
+        "--no-progress",
+    ] {
+        assert!(long.contains(flag), "{flag} is global");
+        assert!(
+            globals.contains(flag),
+            "help globals lists {flag}:\n{globals}"
+        );
+    }
+    assert!(!globals.contains("--operator") && !globals.contains("Examples:"));
+    assert_eq!(
+        help(&["globals"], ""),
+        globals,
+        "`hrlogs globals` says the same"
+    );
+    // `hrlogs help <command>` is still the command's --help.
+    assert_eq!(help(&["help", "feishu", "talent-logs"], ""), long);
+    assert_eq!(
+        help(&["help", "archive", "verify"], ""),
+        help(&["archive", "verify"], "--help")
+    );
     insta::assert_snapshot!(
         "short_help_archive_verify",
         help(&["archive", "verify"], "-h")

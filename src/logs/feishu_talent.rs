@@ -232,4 +232,3 @@ pub fn reading(
         }),
     }
 }
-
