@@ -1480,6 +1480,27 @@ fn talent_operation_codes_are_shown_in_words() {
         seen.insert(code.to_string());
     }
     assert_eq!(seen.len(), 3, "{seen:?}");
+    // --fields still chooses the first sheet's columns, still shown for people.
+    let fields = env.path("fields.xlsx");
+    run(
+        talent("3001"),
+        &[
+            "--limit",
+            "1",
+            "--fields",
+            "operation_type,talent_id",
+            "-o",
+            fields.to_str().expect("utf8"),
+        ],
+        &[],
+    );
+    let picked = sheet_rows(&fields, "records");
+    assert_eq!(
+        picked[0].iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        ["operation_type", "talent_id"]
+    );
+    assert_eq!(picked[1][0], Data::String("3001 add to job".into()));
+
     let raw = sheet_rows(&path, "raw");
     let raw_header: Vec<String> = raw[0].iter().map(|c| c.to_string()).collect();
     let raw_op = raw_header
