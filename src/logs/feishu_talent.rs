@@ -45,7 +45,7 @@ pub fn columns() -> Vec<Column> {
             .table_only()
             .table(1, "OPERATOR", Fit::Shrink(10)),
         Column::path("operation_type")
-            .show(Show::Code(codes::TALENT_OPERATIONS))
+            .show(Show::Code(codes::talent_operations()))
             .table(3, "OPERATION", Fit::Last),
         Column::path("talent_id").table(2, "TALENT", Fit::Keep),
         Column::path("application_id").table(4, "APPLICATION", Fit::Hide),
@@ -73,7 +73,7 @@ pub const OCSF: Mapper = crate::ocsf::feishu_talent_log;
 /// The OCSF origin of talent logs of the app `app_id` at `base_url`.
 pub fn origin(base_url: &str, app_id: Option<&str>) -> Origin {
     Origin::feishu(Source::FeishuTalentLogs, OCSF, base_url, app_id)
-        .with_operations(codes::TALENT_OPERATIONS)
+        .with_operations(codes::talent_operations())
 }
 
 /// Talent logs of these operators and operations, ready to sync.

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::identity::Source;
 use crate::plan::{filter, merge_groups};
 use crate::time::Bound;
-use crate::vendors::feishu::codes::{TALENT_ENUM_PAGE, TALENT_OPERATIONS};
+use crate::vendors::feishu::codes::{TALENT_ENUM_PAGE, talent_operations};
 use crate::vendors::feishu::talent_logs::{self, MAX_PAGE_SIZE, TalentLogsQuery};
 
 const EXAMPLES: &str = "\
@@ -82,7 +82,7 @@ fn operations_help() -> String {
          code not listed below is shown as its number. The codes, in English and as Feishu \
          words them:\n"
     );
-    for code in TALENT_OPERATIONS.list {
+    for code in talent_operations().list {
         help.push_str(&format!(
             "\n{:>7}  {} ({})",
             code.code, code.meaning, code.published
