@@ -24,27 +24,49 @@ Examples:
   hrlogs recruitee audit --since 7d --event 'Admin deleted candidate' \\
     -f json | jq '.[].actor'";
 
-/// What `-h` says in place of the global options.
-const GLOBALS_POINTER: &str = "\
-Global options (-f FORMAT, -o PATH, --fields, --limit, --tz, --profile, -q, -v
-and more) are left out here: --help lists them.";
+/// The help topic that lists the global options: `hrlogs help globals` (or `hrlogs globals`).
+pub const GLOBALS: &str = "globals";
 
-/// The command line with its help texts: `-h` shows each command's own flags and a pointer to
-/// `--help`, which lists the global options too (clap's `hide_short_help` on each of them).
-/// Parse, complete and document with this rather than `Cli::command()`.
+/// The last line of every `-h`, in place of the global options it leaves out (at most 80
+/// columns).
+const GLOBALS_POINTER: &str =
+    "Global options (-f FORMAT, -o PATH, --tz, --profile, …): hrlogs help globals";
+
+/// The command line with its help texts: `-h` shows each command's own flags and examples and
+/// ends with a pointer to `hrlogs help globals`; `--help` lists the global options too
+/// (clap's `hide_short_help` on each of them); `hrlogs help globals` lists them alone (a
+/// hidden topic, so that clap's own `help` subcommand finds it and `hrlogs help <command>`
+/// works as ever). Parse, complete and document with this rather than `Cli::command()`.
 pub fn command() -> clap::Command {
-    with_pointer(<Cli as clap::CommandFactory>::command())
+    let globals = clap::Command::new(GLOBALS)
+        .about("The global options: every command takes them, before or after its name")
+        .override_usage("hrlogs [OPTIONS] <COMMAND>")
+        .hide(true);
+    with_pointer(<Cli as clap::CommandFactory>::command().subcommand(globals))
 }
 
-/// Puts [`GLOBALS_POINTER`] before the examples of `-h`, in `cmd` and every subcommand.
+/// Parses the command line. `hrlogs globals` is the topic of `hrlogs help globals`: it prints
+/// the same (clap's help, exit 0).
+pub fn parse() -> Result<Cli, clap::Error> {
+    let matches = command().try_get_matches()?;
+    if matches.subcommand_name() == Some(GLOBALS) {
+        command().try_get_matches_from(["hrlogs", "help", GLOBALS])?;
+    }
+    <Cli as clap::FromArgMatches>::from_arg_matches(&matches)
+}
+
+/// Ends `-h` with [`GLOBALS_POINTER`], after the examples, in `cmd` and every subcommand but
+/// the `globals` topic; `--help` keeps the examples alone.
 fn with_pointer(mut cmd: clap::Command) -> clap::Command {
-    let examples = cmd.get_after_help().map(|h| h.to_string());
-    cmd = match examples {
-        Some(examples) => cmd
-            .after_help(format!("{GLOBALS_POINTER}\n\n{examples}"))
-            .after_long_help(examples),
-        None => cmd,
-    };
+    if cmd.get_name() != GLOBALS {
+        let examples = cmd.get_after_help().map(|h| h.to_string());
+        cmd = match examples {
+            Some(examples) => cmd
+                .after_help(format!("{examples}\n\n{GLOBALS_POINTER}"))
+                .after_long_help(examples),
+            None => cmd.after_help(GLOBALS_POINTER),
+        };
+    }
     let names: Vec<String> = cmd
         .get_subcommands()
         .map(|c| c.get_name().to_string())

@@ -10,6 +10,8 @@ use serde_json::Value;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
     Create,
+    /// A view, print or export of what the entity holds (OCSF's Read).
+    Read,
     Update,
     Delete,
     Enable,
@@ -24,6 +26,8 @@ pub struct Code {
     pub code: i64,
     /// The vendor's meaning, in English words (`edit association rules`).
     pub meaning: &'static str,
+    /// The vendor's own words for it, as its documentation publishes them (`编辑部门关联规则`).
+    pub published: &'static str,
     pub change: Change,
 }
 
@@ -85,6 +89,7 @@ mod tests {
         list: &[Code {
             code: 120,
             meaning: "edit association rules",
+            published: "编辑部门关联规则",
             change: Change::Update,
         }],
     };

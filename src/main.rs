@@ -16,10 +16,7 @@ fn main() -> ExitCode {
         let _ = cli::command().print_help();
         return ExitCode::SUCCESS;
     }
-    let cli = match cli::command()
-        .try_get_matches()
-        .and_then(|m| <cli::Cli as clap::FromArgMatches>::from_arg_matches(&m))
-    {
+    let cli = match cli::parse() {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };

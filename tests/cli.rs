@@ -370,17 +370,53 @@ fn a_closed_pipe_is_a_normal_end() {
     );
 }
 
+/// The README's first command runs on the sandbox, and what the README says it prints (the
+/// first rows at 80 columns) is what it prints, its dates aside (the sandbox dates its records
+/// back from today).
 #[test]
 fn the_readme_first_command_works_on_the_sandbox() {
     let env = Env::new();
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    assert!(readme.contains(
+        "cargo run -- --sandbox feishu dept-logs --department 7094136522860922111 --since 2023-01-01\n"
+    ));
+    let shown = readme
+        .split_once("What the first command prints")
+        .and_then(|(_, rest)| rest.split_once("```text\n"))
+        .and_then(|(_, rest)| rest.split_once("```"))
+        .map(|(block, _)| block)
+        .expect("the README shows what the first command prints");
     let out = env
         .hrlogs()
+        .env("COLUMNS", "80")
         .args(words("--sandbox feishu dept-logs --department 7094136522860922111 --since 2023-01-01 -f table"))
         .output()
         .expect("run");
     common::assert_ok(&out);
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("7094136522860922111") && text.contains("TIME (tenant)"));
+    // A row's leading `YYYY-MM-DD hh:mm` becomes `DATE`.
+    let undated = |line: &str| -> String {
+        let dated = line.len() >= 16
+            && line.is_char_boundary(16)
+            && line[..16].chars().enumerate().all(|(i, c)| match i {
+                4 | 7 => c == '-',
+                10 => c == ' ',
+                13 => c == ':',
+                _ => c.is_ascii_digit(),
+            });
+        let line = if dated {
+            format!("DATE{}", &line[16..])
+        } else {
+            line.to_string()
+        };
+        line.trim_end().to_string()
+    };
+    let shown: Vec<String> = shown.lines().map(undated).collect();
+    let printed: Vec<String> = text.lines().take(shown.len()).map(undated).collect();
+    assert!(shown.len() > 3, "{shown:?}");
+    assert_eq!(printed, shown, "the README's first rows, dates aside");
+    assert!(text.contains("TIME (tenant)"));
     assert!(
         !text.contains('\u{1b}'),
         "terminal escapes from the data are shown escaped"

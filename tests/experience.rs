@@ -393,7 +393,12 @@ const COMMANDS: &[&[&str]] = &[
     &["archive"],
     &["archive", "status"],
     &["archive", "verify"],
+    &["archive", "copy"],
 ];
+
+/// The last line of every `-h`: where the global options it leaves out are.
+const POINTER: &str =
+    "Global options (-f FORMAT, -o PATH, --tz, --profile, …): hrlogs help globals";
 
 /// At 80 columns no help line is wider than the terminal, and no example is wrapped: every
 /// line of an example is a comment, a command, or the continuation of a line ending in `\`.
@@ -1366,17 +1371,148 @@ fn the_tenants_zone_turns_department_times_into_instants() {
     assert!(!stderr_of(&ok_run(&env, &table, &[])).contains("TENANT_TIME_ZONE"));
 }
 
-/// `--operation` says where Feishu defines its codes.
+/// Talent operation codes in words, from Feishu's Hire enum page, wherever hrlogs shows
+/// them: `--operation`'s `--help` lists every code (English and Feishu's own words) while `-h`
+/// stays short; the table says `3001 add to job`, a long meaning going on under itself at 80
+/// columns; the workbook's first sheet says the same while its raw sheet keeps the number as
+/// sent; a code the page does not define stays its number everywhere.
 #[test]
-fn talent_operation_codes_are_explained_in_help() {
+fn talent_operation_codes_are_shown_in_words() {
+    use calamine::Data;
     let env = Env::new();
-    let out = ok_run(&env, &["feishu", "talent-logs", "--help"], &[]);
-    let help = stdout_of(&out);
+    let help = stdout_of(&ok_run(
+        &env,
+        &["feishu", "talent-logs", "--help"],
+        &[("COLUMNS", "80")],
+    ));
     assert!(
         help.contains("https://open.feishu.cn/document/server-docs/hire-v1/enum")
             && help.contains("操作类型枚举定义"),
         "{help}"
     );
+    for line in [
+        "      1  create talent (新建人才)",
+        "   3001  add to job (加入职位)",
+        "     27  view candidate information (查看候选人信息)",
+        "1000100  move stage (转移阶段)",
+    ] {
+        assert!(help.contains(line), "--help lists {line:?}:\n{help}");
+    }
+    for line in help.lines() {
+        assert!(
+            unicode_width::UnicodeWidthStr::width(line) <= 80,
+            "{line:?}"
+        );
+    }
+    let short = stdout_of(&ok_run(&env, &["feishu", "talent-logs", "-h"], &[]));
+    assert!(!short.contains("加入职位"), "-h stays short:\n{short}");
+    assert!(
+        short.contains("--help lists them with their meanings"),
+        "{short}"
+    );
+
+    let talent = |ops: &str| -> Vec<String> {
+        words(&format!(
+            "--sandbox feishu talent-logs --operator ou_b29276c7c3e2ff4bd3fcfb567ce690e3 \
+             --operation {ops}"
+        ))
+        .into_iter()
+        .map(String::from)
+        .collect()
+    };
+    let run = |args: Vec<String>, extra: &[&str], vars: &[(&str, &str)]| {
+        let mut all: Vec<&str> = args.iter().map(String::as_str).collect();
+        all.extend(extra);
+        ok_run(&env, &all, vars)
+    };
+
+    // The table at 80 columns: words, and a long meaning wrapped whole, never cut.
+    let table = stdout_of(&run(
+        talent("3001,100034,6"),
+        &["-f", "table", "--limit", "40"],
+        &[("COLUMNS", "80")],
+    ));
+    assert!(
+        table
+            .lines()
+            .next()
+            .is_some_and(|h| h.contains("OPERATION"))
+    );
+    for line in table.lines() {
+        assert!(
+            unicode_width::UnicodeWidthStr::width(line) <= 80,
+            "{line:?}"
+        );
+    }
+    let joined = table.split_whitespace().collect::<Vec<_>>().join(" ");
+    for shown in ["3001 add to job", "100034 reject: resume not passed"] {
+        assert!(joined.contains(shown), "{shown:?} in\n{table}");
+    }
+
+    // The workbook: the same words on the first sheet, the number as sent on the raw one.
+    let path = env.path("talent.xlsx");
+    let path_arg = path.to_str().expect("utf8");
+    run(talent("1,3001,6"), &["-o", path_arg], &[]);
+    let records = common::ndjson(&run(talent("1,3001,6"), &["-f", "ndjson"], &[]).stdout);
+    let rows = sheet_rows(&path, "records");
+    let header: Vec<String> = rows[0].iter().map(|c| c.to_string()).collect();
+    let op = header
+        .iter()
+        .position(|h| h == "OPERATION")
+        .expect("OPERATION");
+    let talent_col = header.iter().position(|h| h == "TALENT").expect("TALENT");
+    assert_eq!(rows.len(), records.len() + 1);
+    let mut seen = std::collections::BTreeSet::new();
+    for (row, record) in rows[1..].iter().zip(&records) {
+        let code = record["operation_type"].as_str().expect("a code as text");
+        let words = match code {
+            "1" => "1 create talent",
+            "3001" => "3001 add to job",
+            "6" => "6",
+            other => panic!("asked for 1, 3001 and 6, got {other}"),
+        };
+        assert_eq!(row[op], Data::String(words.into()), "{record}");
+        assert_eq!(
+            row[talent_col],
+            Data::String(record["talent_id"].as_str().expect("id").into()),
+            "the id is text"
+        );
+        seen.insert(code.to_string());
+    }
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    // --fields still chooses the first sheet's columns, still shown for people.
+    let fields = env.path("fields.xlsx");
+    run(
+        talent("3001"),
+        &[
+            "--limit",
+            "1",
+            "--fields",
+            "operation_type,talent_id",
+            "-o",
+            fields.to_str().expect("utf8"),
+        ],
+        &[],
+    );
+    let picked = sheet_rows(&fields, "records");
+    assert_eq!(
+        picked[0].iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        ["operation_type", "talent_id"]
+    );
+    assert_eq!(picked[1][0], Data::String("3001 add to job".into()));
+
+    let raw = sheet_rows(&path, "raw");
+    let raw_header: Vec<String> = raw[0].iter().map(|c| c.to_string()).collect();
+    let raw_op = raw_header
+        .iter()
+        .position(|h| h == "operation_type")
+        .expect("operation_type");
+    for (row, record) in raw[1..].iter().zip(&records) {
+        assert_eq!(
+            row[raw_op],
+            Data::String(record["operation_type"].as_str().expect("code").into())
+        );
+    }
 }
 
 /// `--bom` starts csv with a byte-order mark; nothing else does.
@@ -1792,7 +1928,7 @@ fn short_help_shows_the_commands_own_flags() {
             .hrlogs()
             .env("COLUMNS", "80")
             .args(path)
-            .arg(flag)
+            .args((!flag.is_empty()).then_some(flag))
             .output()
             .expect("run");
         assert!(out.status.success(), "{path:?} {flag}");
@@ -1808,11 +1944,12 @@ fn short_help_shows_the_commands_own_flags() {
             );
             assert!(long.contains(global), "{path:?} --help lists {global}");
         }
-        assert!(
-            short.contains("--help lists them"),
-            "{path:?} -h points to --help:\n{short}"
+        assert_eq!(
+            short.trim_end().lines().last(),
+            Some(POINTER),
+            "{path:?} -h ends with the pointer to the global options:\n{short}"
         );
-        assert!(!long.contains("--help lists them"), "{path:?}");
+        assert!(!long.contains(POINTER), "{path:?}");
         assert!(
             short.lines().count() < 60,
             "{path:?} -h is {} lines:\n{short}",
@@ -1826,6 +1963,52 @@ fn short_help_shows_the_commands_own_flags() {
         }
     }
     insta::assert_snapshot!("short_help_audit", help(&["recruitee", "audit"], "-h"));
+
+    // Where the pointer leads: every global option, and nothing else but -h and -V.
+    let globals = help(&["help", "globals"], "");
+    insta::assert_snapshot!("help_globals", globals);
+    let long = help(&["feishu", "talent-logs"], "--help");
+    for flag in [
+        "--format",
+        "--fields",
+        "--limit",
+        "--output",
+        "--csv-raw",
+        "--bom",
+        "--tz",
+        "--wide",
+        "--no-pager",
+        "--color",
+        "--page-size",
+        "--timeout",
+        "--max-retries",
+        "--dry-run",
+        "--sandbox",
+        "--profile",
+        "--config",
+        "--archive",
+        "--quiet",
+        "--verbose",
+        "--no-progress",
+    ] {
+        assert!(long.contains(flag), "{flag} is global");
+        assert!(
+            globals.contains(flag),
+            "help globals lists {flag}:\n{globals}"
+        );
+    }
+    assert!(!globals.contains("--operator") && !globals.contains("Examples:"));
+    assert_eq!(
+        help(&["globals"], ""),
+        globals,
+        "`hrlogs globals` says the same"
+    );
+    // `hrlogs help <command>` is still the command's --help.
+    assert_eq!(help(&["help", "feishu", "talent-logs"], ""), long);
+    assert_eq!(
+        help(&["help", "archive", "verify"], ""),
+        help(&["archive", "verify"], "--help")
+    );
     insta::assert_snapshot!(
         "short_help_archive_verify",
         help(&["archive", "verify"], "-h")

@@ -416,9 +416,20 @@ async fn documented_feishu_records_map_exactly() {
         "the id does not depend on the zone"
     );
 
+    // 3001 is 加入职位 on Feishu's Hire enum page: the talent joins a job, an Update, and the
+    // message says it in words.
     let t = &talent[0];
-    assert_eq!(t["activity_id"], 99);
-    assert_eq!(t["activity_name"], "operation type 3001");
+    assert_eq!(t["activity_id"], 3);
+    assert_eq!(t["activity_name"], "Update");
+    assert_eq!(t["type_uid"], 300403);
+    assert_eq!(t["metadata"]["event_code"], "3001");
+    assert!(
+        t["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(": add to job by 张三")),
+        "{}",
+        t["message"]
+    );
     assert_eq!(t["time"], 1_618_500_278_663_i64);
     assert_eq!(t["actor"]["user"]["name"], "张三");
     assert_eq!(t["actor"]["user"]["display_name"], "Tom");
@@ -990,4 +1001,39 @@ async fn the_tenants_zone_fixes_department_times_whatever_tz_says() {
         "{err}"
     );
     assert!(err.contains("UTC"), "names the zone assumed: {err}");
+}
+
+/// Talent operation codes become OCSF activities as Feishu's Hire enum page words them:
+/// creating the talent is Create, viewing it Read, joining a job Update, a step of the hiring
+/// process Other named in words; a code the page lacks is Other named by its number.
+#[test]
+fn talent_codes_become_activities_in_words() {
+    let origin = hrlogs::logs::feishu_talent::origin("https://open.feishu.cn", Some("cli_x"));
+    let tz = jiff::tz::TimeZone::UTC;
+    for (code, id, name, words) in [
+        ("1", 1, "Create", "create talent"),
+        ("27", 2, "Read", "view candidate information"),
+        ("3001", 3, "Update", "add to job"),
+        ("2001", 99, "schedule interview", "schedule interview"),
+        ("6", 99, "operation type 6", "operation type 6"),
+    ] {
+        let text = json!({
+            "talent_id": "6843547872837273223",
+            "operator": {"id": "ou_1", "name": {"zh_cn": "张三", "en_us": "Tom"}},
+            "operation_type": code,
+            "operation_time": "1618500278663",
+            "operator_type": 1
+        })
+        .to_string();
+        let raw = serde_json::value::RawValue::from_string(text).expect("json");
+        let record = hrlogs::record::Record::new(raw, 0);
+        let event = hrlogs::ocsf::event(&origin, &record, "uid-1".into(), &tz).expect("an event");
+        let v = serde_json::to_value(&event).expect("serializes");
+        assert_eq!(v["activity_id"], id, "{code}");
+        assert_eq!(v["activity_name"], name, "{code}");
+        assert_eq!(v["type_uid"], 300400 + id, "{code}");
+        let message = v["message"].as_str().expect("message");
+        assert!(message.contains(&format!(": {words} by 张三")), "{message}");
+        assert_valid_ocsf(&[v]);
+    }
 }

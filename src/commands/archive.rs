@@ -45,7 +45,8 @@ pub enum ArchiveCommand {
 
 const COPY_EXAMPLES: &str = "\
 Examples:
-  # A personal archive into the team's PostgreSQL (password: PGPASSWORD, ~/.pgpass)
+  # A personal archive into the team's PostgreSQL (password: PGPASSWORD or
+  # ~/.pgpass)
   hrlogs archive copy ~/.local/share/hrlogs/archive.sqlite3 \\
     postgres://hrlogs@db.example/audit
   hrlogs archive verify --archive postgres://hrlogs@db.example/audit

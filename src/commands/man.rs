@@ -97,10 +97,9 @@ pub fn render(cmd: &clap::Command, top: bool) -> Result<Vec<u8>> {
         .get_display_name()
         .unwrap_or_else(|| cmd.get_name())
         .to_string();
-    let examples = cmd
-        .get_after_long_help()
-        .or_else(|| cmd.get_after_help())
-        .map(|s| s.to_string());
+    // `cli::command` keeps a command's examples in its long after-help (its short one adds
+    // the pointer to `hrlogs help globals`, which a page does not need).
+    let examples = cmd.get_after_long_help().map(|s| s.to_string());
     let cmd = cmd
         .clone()
         .after_help(None::<&str>)

@@ -28,9 +28,11 @@ use crate::vendors::feishu::talent_logs::{self, TalentLogsQuery};
 pub const MAX_CHAINS: usize = 32;
 
 /// The default columns of csv and table. The default table shows when, who (the operator's
-/// names), the operation type (with its meaning from Feishu's enum, when the table of codes
-/// holds one), then the talent and application; the workbook's first sheet adds the
-/// operator's id.
+/// names), on which talent, then the operation type with its meaning from Feishu's enum
+/// (`3001 add to job`; a code the table of codes lacks as its number), and the application
+/// when there is room. The operation comes after the talent so that a long meaning, never
+/// cut, goes on under itself at 80 columns rather than widening the line. The workbook's
+/// first sheet adds the operator's id.
 pub fn columns() -> Vec<Column> {
     vec![
         Column::path("operation_time")
@@ -43,9 +45,9 @@ pub fn columns() -> Vec<Column> {
             .table_only()
             .table(1, "OPERATOR", Fit::Shrink(10)),
         Column::path("operation_type")
-            .show(Show::Code(codes::TALENT_OPERATIONS))
-            .table(2, "OPERATION", Fit::Keep),
-        Column::path("talent_id").table(3, "TALENT", Fit::Keep),
+            .show(Show::Code(codes::talent_operations()))
+            .table(3, "OPERATION", Fit::Last),
+        Column::path("talent_id").table(2, "TALENT", Fit::Keep),
         Column::path("application_id").table(4, "APPLICATION", Fit::Hide),
     ]
 }
@@ -71,7 +73,7 @@ pub const OCSF: Mapper = crate::ocsf::feishu_talent_log;
 /// The OCSF origin of talent logs of the app `app_id` at `base_url`.
 pub fn origin(base_url: &str, app_id: Option<&str>) -> Origin {
     Origin::feishu(Source::FeishuTalentLogs, OCSF, base_url, app_id)
-        .with_operations(codes::TALENT_OPERATIONS)
+        .with_operations(codes::talent_operations())
 }
 
 /// Talent logs of these operators and operations, ready to sync.

@@ -28,6 +28,7 @@ pub fn activity(codes: Option<&Codes>, operation_type: Option<&Value>) -> (Strin
     let words = known.meaning.to_string();
     let activity = match known.change {
         Change::Create => Activity::defined(1, "Create"),
+        Change::Read => Activity::defined(2, "Read"),
         Change::Update => Activity::defined(3, "Update"),
         Change::Delete => Activity::defined(4, "Delete"),
         Change::Enable => Activity::defined(8, "Enable"),

@@ -266,6 +266,7 @@ mod tests {
         crate::codes::Code {
             code,
             meaning: "words",
+            published: "",
             change,
         }
     }

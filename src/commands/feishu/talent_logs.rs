@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::identity::Source;
 use crate::plan::{filter, merge_groups};
 use crate::time::Bound;
+use crate::vendors::feishu::codes::{TALENT_ENUM_PAGE, talent_operations};
 use crate::vendors::feishu::talent_logs::{self, MAX_PAGE_SIZE, TalentLogsQuery};
 
 const EXAMPLES: &str = "\
@@ -40,20 +41,15 @@ pub struct TalentLogsArgs {
         required = true
     )]
     pub operators: Vec<String>,
-    /// Operation type IDs, as Feishu Hire numbers them (repeat or separate with commas)
-    ///
-    /// Feishu defines them on its Hire enum page, section 操作类型枚举定义:
-    ///
-    /// https://open.feishu.cn/document/server-docs/hire-v1/enum
-    ///
-    /// Its own examples use 1 and 3001. Any integer is accepted. Tables, workbooks and OCSF
-    /// show a code's meaning when hrlogs knows it, else the number.
+    /// Operation type IDs, as Feishu Hire numbers them (repeat or separate with commas;
+    /// --help lists them with their meanings)
     #[arg(
         long = "operation",
         value_name = "N",
         value_delimiter = ',',
         required = true,
-        allow_negative_numbers = true
+        allow_negative_numbers = true,
+        long_help = operations_help()
     )]
     pub operations: Vec<i64>,
     /// Only these job IDs
@@ -73,6 +69,26 @@ pub struct TalentLogsArgs {
     /// of the one given)
     #[arg(long)]
     pub from_archive: bool,
+}
+
+/// `--operation`'s `--help`: where Feishu defines the codes, then every code with its meaning
+/// in English and in Feishu's own words, one a line (at most 70 columns: none wraps at 80).
+fn operations_help() -> String {
+    let mut help = format!(
+        "Operation type IDs, as Feishu Hire numbers them (repeat or separate with commas)\n\n\
+         Feishu defines them on its Hire enum page, section 操作类型枚举定义:\n\n\
+         {TALENT_ENUM_PAGE}\n\n\
+         Any integer is accepted. Tables, workbooks and OCSF show a code with its meaning; a \
+         code not listed below is shown as its number. The codes, in English and as Feishu \
+         words them:\n"
+    );
+    for code in talent_operations().list {
+        help.push_str(&format!(
+            "\n{:>7}  {} ({})",
+            code.code, code.meaning, code.published
+        ));
+    }
+    help
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
