@@ -12,6 +12,9 @@
 //!    PostgreSQL: `pg_total_relation_size` of the schema's tables), against the same events as
 //!    ndjson (the bytes `--from-archive -f ndjson` writes).
 //!
+//! PostgreSQL is measured as the sync leaves it (no statistics yet: autovacuum analyses a
+//! new table some time later), then again after `VACUUM (ANALYZE)` of the schema's tables.
+//!
 //! The fake's events are spread evenly (about 430 a day, 150 departments, ending an hour ago),
 //! so a sync with nothing new re-reads the same overlap days at both sizes.
 //!
@@ -44,6 +47,12 @@ const DEPARTMENTS: u32 = 150;
 /// Events a day: 300,000 over 700 days (about 430).
 const PER_700_DAYS: i64 = 300_000;
 
+/// Requests, chains, and the most requests one chain made.
+type Requests = (u64, usize, u64);
+
+/// A backend's name, and how to make an empty archive of it.
+type Backend = (&'static str, fn() -> Archive);
+
 /// The fake Feishu's department logs: (department, seconds, JSON text), newest first, and the
 /// requests of each chain (department set and `start_date`: a walk narrows its `end_date`).
 struct Fake {
@@ -53,7 +62,7 @@ struct Fake {
 
 impl Fake {
     /// Requests since the last call: (requests, chains, most requests of one chain).
-    fn take_requests(&self) -> (u64, usize, u64) {
+    fn take_requests(&self) -> Requests {
         let chains = self
             .chains
             .lock()
@@ -215,14 +224,18 @@ impl Archive {
     }
 
     /// Bytes on disk: the file and its `-wal`; the schema's tables with their indexes and
-    /// TOAST. With each table's share, largest first.
+    /// TOAST. With the parts, largest first (SQLite: the `-wal`, the free pages, each table's
+    /// pages).
     fn size(&self) -> (u64, Vec<(String, u64)>) {
         match self {
             Archive::Sqlite(_) => {
                 let file = self.location();
                 let len = |p: &str| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-                let total = len(&file) + len(&format!("{file}-wal"));
-                (total, sqlite_tables(&file))
+                let wal = len(&format!("{file}-wal"));
+                let mut parts = sqlite_pages(&file);
+                parts.push(("-wal".into(), wal));
+                parts.sort_by_key(|p| std::cmp::Reverse(p.1));
+                (len(&file) + wal, parts)
             }
             Archive::Postgres(s) => {
                 let tables: Vec<(String, u64)> = s
@@ -240,6 +253,19 @@ impl Archive {
                     .collect();
                 (tables.iter().map(|t| t.1).sum(), tables)
             }
+        }
+    }
+
+    /// PostgreSQL: `VACUUM (ANALYZE)` of the schema's tables, as autovacuum would do some time
+    /// after a sync (a bench's next run comes sooner). Nothing for SQLite.
+    fn vacuum(&self) {
+        if let Archive::Postgres(s) = self {
+            let tables: Vec<String> = s
+                .query("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+                .into_iter()
+                .filter_map(|r| Some(format!("\"{}\"", r.first()?.clone()?)))
+                .collect();
+            s.query(&format!("VACUUM (ANALYZE) {}", tables.join(", ")));
         }
     }
 
@@ -270,26 +296,38 @@ impl Archive {
     }
 }
 
-/// Each table's pages (with its indexes) in a SQLite file, when SQLite has `dbstat`.
-fn sqlite_tables(file: &str) -> Vec<(String, u64)> {
+/// A SQLite file's free pages, and each table's pages (with its indexes) when SQLite has
+/// `dbstat`.
+fn sqlite_pages(file: &str) -> Vec<(String, u64)> {
     let Ok(c) =
         rusqlite::Connection::open_with_flags(file, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
     else {
         return Vec::new();
     };
+    let free: i64 = c
+        .query_row(
+            "SELECT freelist_count * page_size FROM pragma_freelist_count, pragma_page_size",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap_or(0);
+    let free = ("free pages".to_string(), u64::try_from(free).unwrap_or(0));
     let sql = "SELECT COALESCE(m.tbl_name, s.name), SUM(s.pgsize) FROM dbstat s
                LEFT JOIN sqlite_schema m ON m.name = s.name
                GROUP BY 1 ORDER BY 2 DESC";
     let Ok(mut stmt) = c.prepare(sql) else {
-        return Vec::new();
+        return vec![free];
     };
-    stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+    let mut parts: Vec<(String, u64)> = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
         .map(|rows| {
             rows.filter_map(|r| r.ok())
                 .map(|(n, b)| (n, u64::try_from(b).unwrap_or(0)))
                 .collect()
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    parts.push(free);
+    parts
 }
 
 /// Where the PostgreSQL server does not answer: why (the bench goes on with SQLite alone).
@@ -452,10 +490,10 @@ fn departments(from: u32, count: u32) -> String {
 }
 
 /// A sync with nothing new, three times: the run of median wall time, and its requests.
-fn nothing_new(d: &Dataset, archive: &Archive) -> (Run, (u64, usize, u64)) {
+fn nothing_new(d: &Dataset, archive: &Archive) -> (Run, Requests) {
     let sync = d.sync(&departments(0, DEPARTMENTS));
     d.fake.take_requests();
-    let mut runs: Vec<(Run, (u64, usize, u64))> = (0..3)
+    let mut runs: Vec<(Run, Requests)> = (0..3)
         .map(|_| {
             let r = run(&d.base, archive, &sync);
             (r, d.fake.take_requests())
@@ -468,14 +506,18 @@ fn nothing_new(d: &Dataset, archive: &Archive) -> (Run, (u64, usize, u64)) {
 /// What one backend measured.
 #[derive(Default)]
 struct Figures {
-    sync: Option<(Run, (u64, usize, u64))>,
+    sync: Option<(Run, Requests)>,
     all: Option<Run>,
     tenth: Option<Run>,
-    quiet: Option<(Run, (u64, usize, u64))>,
+    quiet: Option<(Run, Requests)>,
     size: Option<(u64, Vec<(String, u64)>)>,
     writers: Option<Writers>,
     large_sync: Option<Run>,
-    large_quiet: Option<(Run, (u64, usize, u64))>,
+    large_quiet: Option<(Run, Requests)>,
+    /// PostgreSQL after `VACUUM (ANALYZE)`: the size, and syncs with nothing new.
+    vacuumed: Option<u64>,
+    analyzed_quiet: Option<Run>,
+    analyzed_large_quiet: Option<Run>,
 }
 
 /// Four writers at once: wall time from the first start to the last end, each one's run, the
@@ -493,10 +535,18 @@ fn small(d: &Dataset, archive: &Archive, f: &mut Figures) {
     let all_departments = departments(0, DEPARTMENTS);
     d.fake.take_requests();
     let first = run(&d.base, archive, &d.sync(&all_departments));
-    assert_eq!(first.records, d.events, "the first sync archives every event");
+    assert_eq!(
+        first.records, d.events,
+        "the first sync archives every event"
+    );
     f.sync = Some((first, d.fake.take_requests()));
     f.size = Some(archive.size());
     f.quiet = Some(nothing_new(d, archive));
+    if let Archive::Postgres(_) = archive {
+        archive.vacuum();
+        f.vacuumed = Some(archive.size().0);
+        f.analyzed_quiet = Some(nothing_new(d, archive).0);
+    }
     let read = |since: &str| {
         let args = d.args(
             &["feishu", "dept-logs", "--from-archive"],
@@ -516,7 +566,13 @@ fn writers(d: &Dataset, archive: &Archive) -> Writers {
     let started = Instant::now();
     let quarter = DEPARTMENTS / 4;
     let running: Vec<Running> = (0..4)
-        .map(|i| start(&d.base, archive, &d.sync(&departments(i * quarter, DEPARTMENTS / 2))))
+        .map(|i| {
+            start(
+                &d.base,
+                archive,
+                &d.sync(&departments(i * quarter, DEPARTMENTS / 2)),
+            )
+        })
         .collect();
     let runs: Vec<Run> = running.into_iter().map(Running::finish).collect();
     let wall = started.elapsed();
@@ -540,9 +596,16 @@ fn writers(d: &Dataset, archive: &Archive) -> Writers {
 /// Step 2 at the larger size: a fresh archive filled by one sync, then syncs with nothing new.
 fn large(d: &Dataset, archive: &Archive, f: &mut Figures) {
     let first = run(&d.base, archive, &d.sync(&departments(0, DEPARTMENTS)));
-    assert_eq!(first.records, d.events, "the first sync archives every event");
+    assert_eq!(
+        first.records, d.events,
+        "the first sync archives every event"
+    );
     f.large_sync = Some(first);
     f.large_quiet = Some(nothing_new(d, archive));
+    if let Archive::Postgres(_) = archive {
+        archive.vacuum();
+        f.analyzed_large_quiet = Some(nothing_new(d, archive).0);
+    }
 }
 
 fn mib(kib: u64) -> String {
@@ -572,7 +635,7 @@ fn rate(r: &Run) -> String {
     )
 }
 
-fn quiet(q: &(Run, (u64, usize, u64))) -> String {
+fn quiet(q: &(Run, Requests)) -> String {
     let (r, (requests, chains, most)) = q;
     format!(
         "{:.2} s, {requests} requests / {chains} chains (at most {most} a chain), {}",
@@ -594,8 +657,11 @@ fn main() {
             postgres::server_url()
         );
     }
-    let backends: Vec<(&str, fn() -> Archive)> = if skipped.is_none() {
-        vec![("SQLite", Archive::sqlite), ("PostgreSQL", Archive::postgres)]
+    let backends: Vec<Backend> = if skipped.is_none() {
+        vec![
+            ("SQLite", Archive::sqlite),
+            ("PostgreSQL", Archive::postgres),
+        ]
     } else {
         vec![("SQLite", Archive::sqlite)]
     };
@@ -619,7 +685,10 @@ fn main() {
         large(&d, &new(), f);
     }
 
-    let (small_n, large_n) = (thousands((small_n / scale) as f64), thousands(d.events as f64));
+    let (small_n, large_n) = (
+        thousands((small_n / scale) as f64),
+        thousands(d.events as f64),
+    );
     let cells = |cell: &dyn Fn(&Figures) -> Option<String>| {
         let mut line = String::new();
         for f in &figures {
@@ -635,9 +704,14 @@ fn main() {
     let row = |name: &str, cell: &dyn Fn(&Figures) -> Option<String>| {
         println!("| {name} |{}", cells(cell));
     };
-    row(&format!("sync {small_n} events: wall, events/s, peak RSS"), &|f| {
-        f.sync.as_ref().map(|(r, (q, c, _))| format!("{} ({q} requests, {c} chains)", rate(r)))
-    });
+    row(
+        &format!("sync {small_n} events: wall, events/s, peak RSS"),
+        &|f| {
+            f.sync
+                .as_ref()
+                .map(|(r, (q, c, _))| format!("{} ({q} requests, {c} chains)", rate(r)))
+        },
+    );
     row("`--from-archive`, all", &|f| f.all.as_ref().map(rate));
     row("`--from-archive`, a tenth of the days", &|f| {
         f.tenth
@@ -647,11 +721,21 @@ fn main() {
     row(&format!("nothing new at {small_n} (median of 3)"), &|f| {
         f.quiet.as_ref().map(quiet)
     });
+    row("… after `VACUUM (ANALYZE)`", &|f| {
+        f.analyzed_quiet
+            .as_ref()
+            .map(|r| format!("{:.2} s", r.wall.as_secs_f64()))
+    });
     row(&format!("sync {large_n} events"), &|f| {
         f.large_sync.as_ref().map(rate)
     });
     row(&format!("nothing new at {large_n} (median of 3)"), &|f| {
         f.large_quiet.as_ref().map(quiet)
+    });
+    row("… after `VACUUM (ANALYZE)`", &|f| {
+        f.analyzed_large_quiet
+            .as_ref()
+            .map(|r| format!("{:.2} s", r.wall.as_secs_f64()))
     });
     row(&format!("four writers at once, {small_n} events"), &|f| {
         f.writers.as_ref().map(|w| {
@@ -670,16 +754,18 @@ fn main() {
         })
     });
     let per_event = |bytes: u64| bytes as f64 / (small_n_events(&figures) as f64).max(1.0);
+    let size = |total: u64| {
+        format!(
+            "{:.1} MiB, {:.0} B/event, {:.2}× ndjson",
+            total as f64 / (1024.0 * 1024.0),
+            per_event(total),
+            total as f64 / (ndjson as f64).max(1.0)
+        )
+    };
     row(&format!("archive size, {small_n} events"), &|f| {
-        f.size.as_ref().map(|(total, _)| {
-            format!(
-                "{:.1} MiB, {:.0} B/event, {:.2}× ndjson",
-                *total as f64 / (1024.0 * 1024.0),
-                per_event(*total),
-                *total as f64 / (ndjson as f64).max(1.0)
-            )
-        })
+        f.size.as_ref().map(|(total, _)| size(*total))
     });
+    row("… after `VACUUM (ANALYZE)`", &|f| f.vacuumed.map(size));
     println!(
         "\nndjson of the same events: {:.1} MiB, {:.0} B/event",
         ndjson as f64 / (1024.0 * 1024.0),
@@ -691,7 +777,7 @@ fn main() {
                 .iter()
                 .map(|(t, b)| format!("{t} {:.1} MiB", *b as f64 / (1024.0 * 1024.0)))
                 .collect();
-            println!("{name} by table (with its indexes): {}", parts.join(", "));
+            println!("{name} as the sync left it: {}", parts.join(", "));
         }
         if let Some(w) = &f.writers {
             let each: Vec<String> = w
@@ -706,7 +792,9 @@ fn main() {
         w.rows != w.distinct || w.distinct != small_n_events(&figures) as i64 || !w.verified
     });
     if lost_or_doubled {
-        println!("\n*** four writers: events lost or doubled, or the archive does not verify (above) ***");
+        println!(
+            "\n*** four writers: events lost or doubled, or the archive does not verify (above) ***"
+        );
     }
 }
 
