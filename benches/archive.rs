@@ -635,6 +635,11 @@ fn rate(r: &Run) -> String {
     )
 }
 
+/// `0.12 s`.
+fn wall(r: &Run) -> String {
+    format!("{:.2} s", r.wall.as_secs_f64())
+}
+
 fn quiet(q: &(Run, Requests)) -> String {
     let (r, (requests, chains, most)) = q;
     format!(
@@ -722,9 +727,7 @@ fn main() {
         f.quiet.as_ref().map(quiet)
     });
     row("… after `VACUUM (ANALYZE)`", &|f| {
-        f.analyzed_quiet
-            .as_ref()
-            .map(|r| format!("{:.2} s", r.wall.as_secs_f64()))
+        f.analyzed_quiet.as_ref().map(wall)
     });
     row(&format!("sync {large_n} events"), &|f| {
         f.large_sync.as_ref().map(rate)
@@ -733,9 +736,7 @@ fn main() {
         f.large_quiet.as_ref().map(quiet)
     });
     row("… after `VACUUM (ANALYZE)`", &|f| {
-        f.analyzed_large_quiet
-            .as_ref()
-            .map(|r| format!("{:.2} s", r.wall.as_secs_f64()))
+        f.analyzed_large_quiet.as_ref().map(wall)
     });
     row(&format!("four writers at once, {small_n} events"), &|f| {
         f.writers.as_ref().map(|w| {
