@@ -18,7 +18,7 @@
 //! The fake's events are spread evenly (about 430 a day, 150 departments, ending an hour ago),
 //! so a sync with nothing new re-reads the same overlap days at both sizes.
 //!
-//! Run: `cargo bench --bench archive` (about 10 minutes; add `-- quick` for a tenth of the
+//! Run: `cargo bench --bench archive` (about 6 minutes; add `-- quick` for a tenth of the
 //! events). PostgreSQL: the tests' server (`HRLOGS_TEST_POSTGRES`, else
 //! `postgres://postgres@127.0.0.1:5432/test`), in schemas the bench creates and drops; when it
 //! does not answer, the PostgreSQL column says SKIPPED.
