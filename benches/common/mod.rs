@@ -1,5 +1,5 @@
-//! What the benchmarks share: a child's peak memory, its lines of output, and waiting for its
-//! end without losing the last reading.
+//! What the benchmarks share: a child's peak memory, its lines (and bytes) of output, and
+//! waiting for its end without losing the last reading.
 #![allow(dead_code)] // each benchmark uses a different part
 
 use std::io::Read;
@@ -53,14 +53,20 @@ pub fn until_exited(pid: u32) {
 }
 
 /// The lines read from `out` until it ends.
-pub fn count_lines(mut out: impl Read) -> usize {
+pub fn count_lines(out: impl Read) -> usize {
+    count_output(out).0
+}
+
+/// The lines and the bytes read from `out` until it ends.
+pub fn count_output(mut out: impl Read) -> (usize, u64) {
     let mut buf = vec![0u8; 1 << 16];
-    let mut lines = 0usize;
+    let (mut lines, mut bytes) = (0usize, 0u64);
     while let Ok(n) = out.read(&mut buf) {
         if n == 0 {
             break;
         }
         lines += buf[..n].iter().filter(|b| **b == b'\n').count();
+        bytes += n as u64;
     }
-    lines
+    (lines, bytes)
 }
