@@ -5,6 +5,7 @@
 
 use sha2::{Digest, Sha256};
 
+use super::{Finalized, RunEnd, StreamKey};
 use crate::identity::hex;
 
 /// The `prev` of the first event.
@@ -43,7 +44,8 @@ pub fn hash(prev: &str, link: &Link<'_>) -> String {
 /// One completed sync run as the state chain covers it: what decides the stream's future
 /// (its cursor, how far back it is complete, the events it numbered for its output) chained
 /// over the run before, so that `archive verify` covers cursors and links too.
-pub struct RunLink<'a> {
+#[derive(Debug, Clone)]
+pub struct RunLink {
     pub stream_id: i64,
     pub ended_at: i64,
     pub asked_from: Option<i64>,
@@ -52,14 +54,14 @@ pub struct RunLink<'a> {
     pub linked_from: i64,
     pub linked_to: i64,
     /// SHA-256 (hex) of the (number, row) pairs the run linked to the stream, in order.
-    pub links: &'a str,
+    pub links: String,
     /// The event chain's head and row count after the run.
-    pub head: &'a str,
+    pub head: String,
     pub count: i64,
 }
 
 /// The hash of `run` chained after `prev` (hex).
-pub fn run_hash(prev: &str, run: &RunLink<'_>) -> String {
+pub fn run_hash(prev: &str, run: &RunLink) -> String {
     let mut h = Sha256::new();
     let mut field = |bytes: &[u8]| {
         h.update((bytes.len() as u64).to_le_bytes());
@@ -88,7 +90,7 @@ pub type LastRun = (i64, i64, i64, i64, i64, Option<i64>);
 /// its place (so that a follow polling every minute adds no row per poll); it asks from the
 /// earlier of the two, so that no span looks skipped. Returns the id of the run it replaces,
 /// if any, and the run as it is appended.
-pub fn collapse<'a>(last: Option<LastRun>, run: &RunLink<'a>) -> (Option<i64>, RunLink<'a>) {
+pub fn collapse(last: Option<LastRun>, run: &RunLink) -> (Option<i64>, RunLink) {
     let replaces = last.filter(|(_, stream, from, to, count, _)| {
         *stream == run.stream_id
             && from == to
@@ -99,7 +101,116 @@ pub fn collapse<'a>(last: Option<LastRun>, run: &RunLink<'a>) -> (Option<i64>, R
         Some((.., earlier)) => earlier.zip(run.asked_from).map(|(a, b)| a.min(b)),
         None => run.asked_from,
     };
-    (replaces.map(|r| r.0), RunLink { asked_from, ..*run })
+    let run = RunLink {
+        asked_from,
+        ..run.clone()
+    };
+    (replaces.map(|r| r.0), run)
+}
+
+/// A run's end as every backend appends it: the staged events, oldest first, each either
+/// new to the archive (chained after the head) or held already; each numbered for the stream
+/// unless the stream numbered it before; then the run as the state chain covers it.
+pub struct Append<'a> {
+    key: &'a StreamKey,
+    end: &'a RunEnd,
+    stream: i64,
+    /// The last row of the chain, and its hash.
+    seq: i64,
+    head: String,
+    count: i64,
+    /// The stream's numbering: where the run started it, and where it is.
+    linked_from: i64,
+    pos: i64,
+    old_cursor: Option<i64>,
+    links: Links,
+    out: Finalized,
+}
+
+impl<'a> Append<'a> {
+    /// Starts after the chain's last row `seq` and its recorded `(head, count)`, with the
+    /// stream's `(linked, cursor)` as they are.
+    pub fn new(
+        key: &'a StreamKey,
+        stream: i64,
+        end: &'a RunEnd,
+        seq: i64,
+        (head, count): (String, i64),
+        (linked, old_cursor): (i64, Option<i64>),
+    ) -> Append<'a> {
+        Append {
+            key,
+            end,
+            stream,
+            seq,
+            head,
+            count,
+            linked_from: linked,
+            pos: linked,
+            old_cursor,
+            links: Links::default(),
+            out: Finalized {
+                first_seq: seq.saturating_add(1),
+                ..Finalized::default()
+            },
+        }
+    }
+
+    /// A staged event the archive holds already at row `seq`.
+    pub fn held(&mut self, seq: i64) -> i64 {
+        self.out.seen += 1;
+        seq
+    }
+
+    /// A staged event new to the archive: its row number and chain hash.
+    pub fn new_event(&mut self, event_id: &str, time_ms: i64, record: &str) -> (i64, String) {
+        self.seq = self.seq.saturating_add(1);
+        let link = Link {
+            seq: self.seq,
+            source: self.key.source.name(),
+            tenant: &self.key.tenant,
+            event_id,
+            time_ms,
+            archived_at: self.end.now_ms,
+            record,
+        };
+        self.head = hash(&self.head, &link);
+        self.out.new += 1;
+        (self.seq, self.head.clone())
+    }
+
+    /// The stream's number for row `seq`, which it had not numbered before.
+    pub fn link(&mut self, seq: i64) -> i64 {
+        self.pos = self.pos.saturating_add(1);
+        self.out.linked += 1;
+        self.links.add(self.pos, seq);
+        self.pos
+    }
+
+    /// The stream's number for the next event it numbers.
+    pub fn next_pos(&self) -> i64 {
+        self.pos.saturating_add(1)
+    }
+
+    /// What the run added, and the run as the state chain covers it.
+    pub fn finish(mut self) -> (Finalized, RunLink) {
+        self.out.last_seq = self.seq;
+        self.out.head = self.head;
+        self.out.count = self.count.saturating_add(self.out.new as i64);
+        let run = RunLink {
+            stream_id: self.stream,
+            ended_at: self.end.now_ms,
+            asked_from: self.end.asked_from,
+            covered_from: self.end.covered_from,
+            cursor: self.end.cursor.or(self.old_cursor),
+            linked_from: self.linked_from,
+            linked_to: self.pos,
+            links: self.links.finish(),
+            head: self.out.head.clone(),
+            count: self.out.count,
+        };
+        (self.out, run)
+    }
 }
 
 /// Hashes a run's links, (number, row) pair by pair.

@@ -23,7 +23,7 @@ pub async fn all(make: Make<'_>) {
     copying_into_an_empty_store_gives_the_same_events_cursors_and_chains(make).await;
 }
 
-fn key(query: &str) -> StreamKey {
+pub fn key(query: &str) -> StreamKey {
     StreamKey {
         source: Source::RecruiteeAudit,
         tenant: "https://t.example/c/1".into(),
@@ -33,9 +33,15 @@ fn key(query: &str) -> StreamKey {
 
 /// Stages `rows` (id, time) as records `{"_id": id}`, after what the stream staged.
 pub fn stage(s: &mut dyn Store, stream: i64, rows: &[(&str, i64)]) {
+    stage_with(s, stream, rows, "");
+}
+
+/// Stages `rows` (id, time) as records `{"_id": id` and the fields `more` (`,"actor":"Ann"`)
+/// `}`, after what the stream staged.
+pub fn stage_with(s: &mut dyn Store, stream: i64, rows: &[(&str, i64)], more: &str) {
     let records: Vec<String> = rows
         .iter()
-        .map(|(id, _)| format!(r#"{{"_id":"{id}"}}"#))
+        .map(|(id, _)| format!(r#"{{"_id":"{id}"{more}}}"#))
         .collect();
     let staged: Vec<Staged<'_>> = rows
         .iter()
@@ -253,7 +259,7 @@ fn the_cursor_moves_only_when_a_run_says(make: Make<'_>) {
     s.finalize(&k, id, &end(None, 700)).expect("finalize");
     let state = s.find_stream(&k).expect("find").expect("row");
     assert_eq!((state.cursor, state.last_run_at), (Some(500), Some(700)));
-    s.note_gap(id, None, 400, 700).expect("gap");
+    s.note_gap(id, (None, 400), 700).expect("gap");
     assert!(matches!(
         s.verify(&[]).expect("verify"),
         Integrity::Intact { .. }

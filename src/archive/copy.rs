@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 
-use super::{RunEnd, Staged, Store, StreamKey};
+use super::{RunEnd, RunRow, Staged, Store, StreamKey};
 use crate::error::{Error, Result};
 use crate::identity::Source;
 
@@ -102,12 +102,12 @@ pub fn copy(from: &dyn Store, to: &mut dyn Store, now_ms: i64) -> Result<Copied>
         Some(k) => to.meta(k)?.and_then(|v| v.parse().ok()).unwrap_or(0),
         None => 0,
     };
-    for run in &runs {
+    for RunRow { id, run, .. } in &runs {
         let Some(m) = streams.get_mut(&run.stream_id) else {
             return Err(Error::other(format!(
                 "archive {}: run {} names stream {}, which it does not have",
                 from.location(),
-                run.id,
+                id,
                 run.stream_id
             )));
         };
@@ -115,7 +115,7 @@ pub fn copy(from: &dyn Store, to: &mut dyn Store, now_ms: i64) -> Result<Copied>
         // with the next run of the stream.
         let after = m.read_to;
         m.read_to = m.read_to.max(run.linked_to);
-        if run.id <= done {
+        if *id <= done {
             continue;
         }
         stage_range(from, to, run.stream_id, m.to, after, run.linked_to)?;
@@ -131,7 +131,7 @@ pub fn copy(from: &dyn Store, to: &mut dyn Store, now_ms: i64) -> Result<Copied>
         out.new += done.new;
         out.seen += done.seen;
         if let Some(k) = &mark {
-            to.set_meta(k, &run.id.to_string())?;
+            to.set_meta(k, &id.to_string())?;
         }
     }
     let linked_now: HashMap<i64, i64> = to
@@ -166,7 +166,7 @@ fn stage_range(
 ) -> Result<()> {
     let mut at = after;
     while at < upto {
-        let mut page = from.linked_events(from_stream, at, upto, PAGE)?;
+        let mut page = from.linked_events(from_stream, (at, upto), PAGE)?;
         let Some(last) = page.last() else { break };
         at = last.pos;
         page.reverse();

@@ -40,6 +40,7 @@ use serde_json::value::RawValue;
 use crate::error::Result;
 use crate::identity::Source;
 use crate::plan::RecordStream;
+use crate::record::{ChainLink, Record};
 
 /// What identifies a stream: the command, the tenant and the query flags other than the
 /// time range (as canonical JSON).
@@ -103,6 +104,36 @@ pub struct RunEnd {
 /// [`ReadFilter::linked_streams`].
 pub type Keep = Box<dyn Fn(&RawValue, bool) -> bool + Send>;
 
+/// A stream's delivery as a claim reads it (under the stream row's lock).
+pub struct Claims {
+    /// How many of the stream's events are known delivered.
+    pub delivered: i64,
+    /// How far a sync took them to print, and which sync.
+    pub claimed: i64,
+    pub by: Option<String>,
+    /// How many the stream numbered.
+    pub linked: i64,
+}
+
+impl Claims {
+    /// What the sync `me` takes to print, the numbers `(after, upto]`: from the end of what
+    /// another live sync took (so that two syncs at once print each event once), else from
+    /// the delivery cursor (what a sync that died took is printed again), to the last one
+    /// numbered. The stream's `claimed` becomes `upto`, by `me`.
+    pub fn take(&self, me: &str, alive: &dyn Fn(&str) -> bool) -> (i64, i64) {
+        let taken = self
+            .by
+            .as_deref()
+            .is_some_and(|owner| owner == me || alive(owner));
+        let after = if taken {
+            self.claimed.max(self.delivered)
+        } else {
+            self.delivered
+        };
+        (after, self.linked.max(after))
+    }
+}
+
 /// Which rows to read, and in which order.
 pub struct ReadFilter {
     pub source: Source,
@@ -126,6 +157,42 @@ pub enum Order {
     /// A sync's output: the events of `stream` numbered after `after` for that stream, in
     /// the order the stream numbered them (oldest first as each run appended them).
     Delivery { stream: i64, after: i64 },
+}
+
+/// One event as a backend reads it back, before it becomes a record.
+pub struct ReadRow {
+    pub event_id: String,
+    pub time_ms: i64,
+    pub record: String,
+    /// Whether one of [`ReadFilter::linked_streams`] fetched it.
+    pub linked: bool,
+    pub seq: i64,
+    pub hash: String,
+}
+
+impl ReadRow {
+    /// The record, or None where `keep` leaves it out; `archive` names the archive in the
+    /// error of a record that is not JSON.
+    pub fn record(self, keep: Option<&Keep>, archive: &str) -> Result<Option<Record>> {
+        let id = self.event_id;
+        let raw = RawValue::from_string(self.record).map_err(|err| {
+            crate::error::Error::other(format!("{archive}: event {id} is not JSON: {err}"))
+                .hint("`hrlogs archive verify` tells whether the archive was altered")
+        })?;
+        if keep.is_some_and(|keep| !keep(&raw, self.linked)) {
+            return Ok(None);
+        }
+        let link = ChainLink {
+            seq: self.seq,
+            hash: self.hash,
+        };
+        Ok(Some(Record {
+            raw,
+            key: self.time_ms,
+            id: Some(id),
+            link: Some(Box::new(link)),
+        }))
+    }
 }
 
 /// One stream as `archive status` shows it.
@@ -217,14 +284,22 @@ pub enum Integrity {
     Broken { seq: i64, why: String },
 }
 
-/// What `sync`, `--from-archive` and the archive commands need of an archive. Every method
-/// blocks on the store's I/O: async callers run them through [`crate::output::blocking`] (or
-/// on a blocking thread), never inline on an async worker.
-pub trait Store: Send {
-    /// Where the archive is, for messages (a path, or a URL without its password).
-    fn location(&self) -> String;
+/// What `sync`, `--from-archive` and the archive commands need of an archive: its parts
+/// below, each a backend implements in the file that holds that part of its SQL. Every
+/// method blocks on the store's I/O: async callers run them through
+/// [`crate::output::blocking`] (or on a blocking thread), never inline on an async worker.
+pub trait Store: StreamStore + RunStore + DeliveryStore + InspectStore + CopyStore + Send {}
 
-    // ---- streams
+impl<T: StreamStore + RunStore + DeliveryStore + InspectStore + CopyStore + Send> Store for T {}
+
+/// A span of the vendor's time that may be lost: from (None: the start) until, in unix ms.
+pub type Span = (Option<i64>, i64);
+
+/// A unit of a run and the key it is staged down to (see [`RunStore::stage`]).
+pub type Floor<'a> = Option<(&'a str, i64)>;
+
+/// The streams' rows.
+pub trait StreamStore {
     /// The stream's row, created when this is its first sync.
     fn stream(&mut self, key: &StreamKey, now_ms: i64) -> Result<StreamState>;
     /// The stream's row, if it has one (nothing is written).
@@ -232,17 +307,13 @@ pub trait Store: Send {
     /// Remembers the range of the run under way, so that a killed run resumes with it.
     fn set_pending(&mut self, stream: i64, pending: Option<&str>) -> Result<()>;
     /// Notes a span that may be lost (the vendor's retention passed before it was synced).
-    fn note_gap(
-        &mut self,
-        stream: i64,
-        from_ms: Option<i64>,
-        until_ms: i64,
-        now_ms: i64,
-    ) -> Result<()>;
+    fn note_gap(&mut self, stream: i64, span: Span, now_ms: i64) -> Result<()>;
     /// The time of the newest event the stream holds (the vendor's clock).
     fn newest_event_ms(&self, stream: i64) -> Result<Option<i64>>;
+}
 
-    // ---- a run
+/// A run: what it stages, the units it completed, and its end.
+pub trait RunStore {
     /// Where the stream's staging order continues (after what an unfinished run staged).
     fn staged_until(&self, stream: i64) -> Result<i64>;
     /// How many records an unfinished run of the stream has staged.
@@ -250,13 +321,7 @@ pub trait Store: Send {
     /// Stages a batch of records of the stream's run, in one transaction, numbered in fetch
     /// order from `next`; with `floor` (a unit and a key), also that the unit is staged at
     /// and above that key. A record staged before (a resumed run) is kept once.
-    fn stage(
-        &mut self,
-        stream: i64,
-        next: i64,
-        records: &[Staged<'_>],
-        floor: Option<(&str, i64)>,
-    ) -> Result<()>;
+    fn stage(&mut self, stream: i64, next: i64, rows: &[Staged<'_>], floor: Floor) -> Result<()>;
     /// True when an unfinished run of the stream already completed `unit`.
     fn unit_done(&self, stream: i64, unit: &str) -> Result<bool>;
     /// The floor a killed run staged the unit down to, if it kept one.
@@ -269,8 +334,10 @@ pub trait Store: Send {
     /// first, chained; numbers for the stream every staged event it had not numbered; moves
     /// the cursor; appends the run to the state chain; clears the staging. All or nothing.
     fn finalize(&mut self, key: &StreamKey, stream: i64, end: &RunEnd) -> Result<Finalized>;
+}
 
-    // ---- delivery
+/// Delivery: which sync prints which of a stream's events, and how far they were delivered.
+pub trait DeliveryStore {
     /// Takes the stream's events still to print for the sync `me` (see `sync/delivery.rs`):
     /// the numbers `(after, upto]`.
     fn claim(&mut self, stream: i64, me: &str, alive: &dyn Fn(&str) -> bool) -> Result<(i64, i64)>;
@@ -281,8 +348,12 @@ pub trait Store: Send {
     /// took before is not passed over while unproven), never back, never past what was
     /// numbered.
     fn mark_delivered(&mut self, stream: i64, from: i64, upto: i64) -> Result<()>;
+}
 
-    // ---- reading
+/// Reading the archive: its events, its streams, its status and its integrity.
+pub trait InspectStore {
+    /// Where the archive is, for messages (a path, or a URL without its password).
+    fn location(&self) -> String;
     /// The rows `filter` selects, as a record stream read off the async workers.
     fn read(&self, filter: ReadFilter) -> RecordStream;
     /// Every stream: id, source, tenant and query (parsed).
@@ -293,21 +364,18 @@ pub trait Store: Send {
     fn verify(&self, anchors: &[Anchor]) -> Result<Integrity>;
     /// The chain hash of row `seq`, if the archive holds that row.
     fn row_hash(&self, seq: i64) -> Result<Option<String>>;
+}
 
-    // ---- copying (`archive copy`)
+/// What `archive copy` reads and keeps.
+pub trait CopyStore {
     /// Every run of the state chain, oldest first.
     fn runs(&self) -> Result<Vec<RunRow>>;
     /// Every stream's row (its key as stored and its delivery), by id.
     fn stream_rows(&self) -> Result<Vec<StreamRow>>;
-    /// At most `limit` of the events the stream numbered `(after, upto]`, in its numbering
-    /// order.
-    fn linked_events(
-        &self,
-        stream: i64,
-        after: i64,
-        upto: i64,
-        limit: i64,
-    ) -> Result<Vec<LinkedEvent>>;
+    /// At most `limit` of the events the stream numbered in `(after, upto]`, in its
+    /// numbering order.
+    fn linked_events(&self, stream: i64, range: (i64, i64), limit: i64)
+    -> Result<Vec<LinkedEvent>>;
     /// A value of the archive's `meta` table.
     fn meta(&self, key: &str) -> Result<Option<String>>;
     /// Sets a value of the archive's `meta` table (never one of the chains' own keys).

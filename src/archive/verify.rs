@@ -19,17 +19,45 @@ fn broken(why: String) -> Integrity {
 #[derive(Debug, Clone)]
 pub struct RunRow {
     pub id: i64,
-    pub stream_id: i64,
-    pub ended_at: i64,
-    pub asked_from: Option<i64>,
-    pub covered_from: Option<i64>,
-    pub cursor: Option<i64>,
-    pub linked_from: i64,
-    pub linked_to: i64,
-    pub links: String,
-    pub head: String,
-    pub count: i64,
+    pub run: RunLink,
     pub hash: String,
+}
+
+/// Every stream as `archive status` shows it, with its events and what it staged.
+pub const STATUS_STREAMS: &str = "SELECT s.id, s.source, s.tenant, s.query, s.covered_from, \
+    s.cursor, s.last_run_at, s.last_run_new, s.last_run_seen, s.last_run_requests, \
+    s.last_run_complete, (SELECT COUNT(*) FROM stream_events x WHERE x.stream_id = s.id), \
+    (SELECT COUNT(*) FROM staging g WHERE g.stream_id = s.id) FROM streams s ORDER BY s.id";
+
+/// The columns of `runs`, in the order [`RunRow::read`] reads them.
+pub const RUN_COLUMNS: &str = "id, stream_id, ended_at, asked_from, covered_from, cursor, \
+    linked_from, linked_to, links, head, count, hash";
+
+impl RunRow {
+    /// The row from its [`RUN_COLUMNS`], read with the backend's readers of a number, a
+    /// number or NULL, and a text column.
+    pub fn read<E>(
+        int: impl Fn(usize) -> Result<i64, E>,
+        opt: impl Fn(usize) -> Result<Option<i64>, E>,
+        text: impl Fn(usize) -> Result<String, E>,
+    ) -> Result<RunRow, E> {
+        Ok(RunRow {
+            id: int(0)?,
+            run: RunLink {
+                stream_id: int(1)?,
+                ended_at: int(2)?,
+                asked_from: opt(3)?,
+                covered_from: opt(4)?,
+                cursor: opt(5)?,
+                linked_from: int(6)?,
+                linked_to: int(7)?,
+                links: text(8)?,
+                head: text(9)?,
+                count: int(10)?,
+            },
+            hash: text(11)?,
+        })
+    }
 }
 
 /// One row of `streams`, with how many events are linked to it.
@@ -58,20 +86,9 @@ impl Runs {
         links: impl IntoIterator<Item = (i64, i64)>,
     ) -> Result<(), Integrity> {
         let prev = self.prev.as_deref().unwrap_or(GENESIS);
-        let link = RunLink {
-            stream_id: r.stream_id,
-            ended_at: r.ended_at,
-            asked_from: r.asked_from,
-            covered_from: r.covered_from,
-            cursor: r.cursor,
-            linked_from: r.linked_from,
-            linked_to: r.linked_to,
-            links: &r.links,
-            head: &r.head,
-            count: r.count,
-        };
-        let (id, stream, from, to) = (r.id, r.stream_id, r.linked_from, r.linked_to);
-        if chain::run_hash(prev, &link) != r.hash {
+        let link = &r.run;
+        let (id, stream, from, to) = (r.id, link.stream_id, link.linked_from, link.linked_to);
+        if chain::run_hash(prev, link) != r.hash {
             return Err(broken(format!(
                 "run {id} (stream {stream}) does not match its chain hash: a cursor, a stream's links or a run was altered, inserted or removed"
             )));
@@ -83,7 +100,7 @@ impl Runs {
                 before.2
             )));
         }
-        if let (Some(asked), Some(cursor)) = (r.asked_from, before.0) {
+        if let (Some(asked), Some(cursor)) = (link.asked_from, before.0) {
             if asked > cursor {
                 return Err(broken(format!(
                     "run {id} of stream {stream} fetched from {asked} (ms), after the stream's cursor {cursor}: the span between was skipped (the cursor or a run was altered)"
@@ -96,17 +113,18 @@ impl Runs {
             hashed.add(pos, seq);
             n = n.saturating_add(1);
         }
-        if n != to.saturating_sub(from) || hashed.finish() != r.links {
+        if n != to.saturating_sub(from) || hashed.finish() != link.links {
             return Err(broken(format!(
                 "the events stream {stream} numbered in run {id} were altered (its links to the events table)"
             )));
         }
         self.heads.push(Anchor {
-            head: r.head.clone(),
-            count: Some(r.count),
+            head: link.head.clone(),
+            count: Some(link.count),
             from: format!("run {id}"),
         });
-        self.last.insert(stream, (r.cursor, r.covered_from, to));
+        self.last
+            .insert(stream, (link.cursor, link.covered_from, to));
         self.prev = Some(r.hash.clone());
         Ok(())
     }
@@ -146,6 +164,39 @@ impl Runs {
     }
 }
 
+/// One row of `events` as a backend read it, in the chain's terms: a column is None where it
+/// is missing or not of the type the archive wrote (an altered row, not a failure to read).
+pub struct EventRow {
+    pub seq: Option<i64>,
+    pub source: Option<String>,
+    pub tenant: Option<String>,
+    pub event_id: Option<String>,
+    pub time_ms: Option<i64>,
+    pub archived_at: Option<i64>,
+    pub record: Option<String>,
+    pub hash: Option<String>,
+}
+
+impl EventRow {
+    /// The row from its columns `seq, source, tenant, event_id, time_ms, archived_at, record,
+    /// hash` (in that order), read with the backend's readers of a text and a number column.
+    pub fn read<E>(
+        text: impl Fn(usize) -> Result<Option<String>, E>,
+        int: impl Fn(usize) -> Result<Option<i64>, E>,
+    ) -> Result<EventRow, E> {
+        Ok(EventRow {
+            seq: int(0)?,
+            source: text(1)?,
+            tenant: text(2)?,
+            event_id: text(3)?,
+            time_ms: int(4)?,
+            archived_at: int(5)?,
+            record: text(6)?,
+            hash: text(7)?,
+        })
+    }
+}
+
 /// The event chain, row by row, against the anchors.
 pub struct Events<'a> {
     waiting: HashMap<&'a str, Vec<&'a Anchor>>,
@@ -175,6 +226,47 @@ impl<'a> Events<'a> {
     /// written against it).
     pub fn expected(&self) -> i64 {
         self.expected
+    }
+
+    /// Checks the next row as it was read: every column of the type the archive wrote, then
+    /// as [`Events::row`].
+    pub fn stored(&mut self, row: EventRow) -> Result<(), Integrity> {
+        let Some(seq) = row.seq else {
+            let seq = self.expected;
+            return Err(Integrity::Broken {
+                seq,
+                why: format!("row {seq}'s sequence number was altered"),
+            });
+        };
+        let altered = |what: &str| Integrity::Broken {
+            seq,
+            why: format!(
+                "row {seq}'s {what} is missing or not of the type the archive wrote (altered)"
+            ),
+        };
+        let (Some(source), Some(tenant), Some(event_id)) = (row.source, row.tenant, row.event_id)
+        else {
+            return Err(altered("source, tenant or event id"));
+        };
+        let (Some(time_ms), Some(archived_at)) = (row.time_ms, row.archived_at) else {
+            return Err(altered("time or archive time"));
+        };
+        let Some(record) = row.record else {
+            return Err(altered("record"));
+        };
+        let Some(stored) = row.hash else {
+            return Err(altered("chain hash"));
+        };
+        let link = Link {
+            seq,
+            source: &source,
+            tenant: &tenant,
+            event_id: &event_id,
+            time_ms,
+            archived_at,
+            record: &record,
+        };
+        self.row(&link, &stored)
     }
 
     /// Checks the next row: its place, its hash, and whether it reaches an anchor.

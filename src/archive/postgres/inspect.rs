@@ -6,10 +6,12 @@ use tokio_postgres::{IsolationLevel, Transaction};
 
 use super::store::chain_state;
 use super::{PgResult, Postgres};
-use crate::archive::chain::Link;
-use crate::archive::verify::{Events, RunRow, Runs, StreamRow};
-use crate::archive::{Anchor, Gap, Integrity, Status, StreamStatus};
+use crate::archive::verify::{
+    EventRow, Events, RUN_COLUMNS, RunRow, Runs, STATUS_STREAMS, StreamRow,
+};
+use crate::archive::{Anchor, Gap, InspectStore, Integrity, ReadFilter, Status, StreamStatus};
 use crate::error::Result;
+use crate::plan::RecordStream;
 
 /// How many rows verify reads at a time.
 const BATCH: i32 = 5000;
@@ -39,93 +41,6 @@ fn snapshot<T>(
     .map_err(|e| pg.err(doing, e))
 }
 
-pub fn streams(pg: &Postgres) -> Result<Vec<(i64, String, String, serde_json::Value)>> {
-    snapshot(pg, "reading the streams", async |tx| {
-        let rows = tx
-            .query(
-                "SELECT id, source, tenant, query FROM streams ORDER BY id",
-                &[],
-            )
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2), parse_query(r.get(3))))
-            .collect())
-    })
-}
-
-pub fn status(pg: &Postgres) -> Result<Status> {
-    let path = pg.describe();
-    snapshot(pg, "reading the archive's status", async |tx| {
-        let events: i64 = tx
-            .query_one("SELECT COUNT(*) FROM events", &[])
-            .await?
-            .get(0);
-        let (chain_head, chain_count) = chain_state(tx).await?;
-        let rows = tx
-            .query(
-                "SELECT s.id, s.source, s.tenant, s.query, s.covered_from, s.cursor, s.last_run_at,
-                        s.last_run_new, s.last_run_seen, s.last_run_requests, s.last_run_complete,
-                        (SELECT COUNT(*) FROM stream_events x WHERE x.stream_id = s.id),
-                        (SELECT COUNT(*) FROM staging g WHERE g.stream_id = s.id)
-                 FROM streams s ORDER BY s.id",
-                &[],
-            )
-            .await?;
-        let streams = rows
-            .iter()
-            .map(|r| StreamStatus {
-                id: r.get(0),
-                source: r.get(1),
-                tenant: r.get(2),
-                query: parse_query(r.get(3)),
-                covered_from_ms: r.get(4),
-                cursor_ms: r.get(5),
-                last_run_ms: r.get(6),
-                last_run_new: r.get(7),
-                last_run_already_archived: r.get(8),
-                last_run_requests: r.get(9),
-                last_run_complete: r.get(10),
-                events: r.get(11),
-                staged: r.get(12),
-            })
-            .collect();
-        let gaps = tx
-            .query(
-                "SELECT stream_id, from_ms, until_ms, noted_at FROM gaps ORDER BY id",
-                &[],
-            )
-            .await?
-            .iter()
-            .map(|r| Gap {
-                stream_id: r.get(0),
-                from_ms: r.get(1),
-                until_ms: r.get(2),
-                noted_ms: r.get(3),
-            })
-            .collect();
-        Ok(Status {
-            path,
-            events,
-            chain_head,
-            chain_count,
-            streams,
-            gaps,
-        })
-    })
-}
-
-pub fn verify(pg: &Postgres, anchors: &[Anchor]) -> Result<Integrity> {
-    snapshot(pg, "verifying the archive", async |tx| {
-        let mut anchors = anchors.to_vec();
-        match verify_runs(tx).await? {
-            Ok(heads) => anchors.extend(heads),
-            Err(broken) => return Ok(broken),
-        }
-        verify_events(tx, &anchors).await
-    })
-}
-
 /// The state chain (`archive::verify::Runs`, the checks SQLite's verify makes too): returns
 /// the heads the runs saw, which the event chain must reach.
 async fn verify_runs(
@@ -133,28 +48,16 @@ async fn verify_runs(
 ) -> PgResult<std::result::Result<Vec<Anchor>, Integrity>> {
     // Columns made nullable and emptied are an altered run, not a failure to read.
     let runs: Vec<Option<RunRow>> = tx
-        .query(
-            "SELECT id, stream_id, ended_at, asked_from, covered_from, cursor, linked_from,
-                    linked_to, links, head, count, hash FROM runs ORDER BY id",
-            &[],
-        )
+        .query(&format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY id"), &[])
         .await?
         .iter()
         .map(|r| {
-            Some(RunRow {
-                id: r.try_get(0).ok()?,
-                stream_id: r.try_get(1).ok()?,
-                ended_at: r.try_get(2).ok()?,
-                asked_from: r.try_get(3).ok()?,
-                covered_from: r.try_get(4).ok()?,
-                cursor: r.try_get(5).ok()?,
-                linked_from: r.try_get(6).ok()?,
-                linked_to: r.try_get(7).ok()?,
-                links: r.try_get(8).ok()?,
-                head: r.try_get(9).ok()?,
-                count: r.try_get(10).ok()?,
-                hash: r.try_get(11).ok()?,
-            })
+            RunRow::read(
+                |i| r.try_get(i).ok().ok_or(()),
+                |i| r.try_get(i).ok().ok_or(()),
+                |i| r.try_get(i).ok().ok_or(()),
+            )
+            .ok()
         })
         .collect();
     let links_of = tx
@@ -174,7 +77,7 @@ async fn verify_runs(
         let links: Vec<(i64, i64)> = tx
             .query(
                 &links_of,
-                &[&run.stream_id, &run.linked_from, &run.linked_to],
+                &[&run.run.stream_id, &run.run.linked_from, &run.run.linked_to],
             )
             .await?
             .iter()
@@ -228,52 +131,16 @@ async fn verify_events(tx: &Transaction<'_>, anchors: &[Anchor]) -> PgResult<Int
         }
         for row in &rows {
             // Columns made nullable and emptied are altered rows, not failures to read.
-            let text = |i: usize| row.try_get::<_, Option<String>>(i).ok().flatten();
-            let int = |i: usize| row.try_get::<_, Option<i64>>(i).ok().flatten();
-            let Some(seq) = int(0) else {
-                let seq = chain.expected();
-                return Ok(Integrity::Broken {
-                    seq,
-                    why: format!("row {seq}'s sequence number was altered"),
-                });
+            let text = |i: usize| {
+                Ok::<_, std::convert::Infallible>(
+                    row.try_get::<_, Option<String>>(i).ok().flatten(),
+                )
             };
-            let altered = |what: &str| Integrity::Broken {
-                seq,
-                why: format!(
-                    "row {seq}'s {what} is missing or not of the type the archive wrote (altered)"
-                ),
+            let int = |i: usize| {
+                Ok::<_, std::convert::Infallible>(row.try_get::<_, Option<i64>>(i).ok().flatten())
             };
-            let Some(source) = text(1) else {
-                return Ok(altered("source"));
-            };
-            let Some(tenant) = text(2) else {
-                return Ok(altered("tenant"));
-            };
-            let Some(event_id) = text(3) else {
-                return Ok(altered("event id"));
-            };
-            let Some(time_ms) = int(4) else {
-                return Ok(altered("time"));
-            };
-            let Some(archived_at) = int(5) else {
-                return Ok(altered("archive time"));
-            };
-            let Some(record) = text(6) else {
-                return Ok(altered("record"));
-            };
-            let Some(stored) = text(7) else {
-                return Ok(altered("chain hash"));
-            };
-            let link = Link {
-                seq,
-                source: &source,
-                tenant: &tenant,
-                event_id: &event_id,
-                time_ms,
-                archived_at,
-                record: &record,
-            };
-            if let Err(broken) = chain.row(&link, &stored) {
+            let Ok(read) = EventRow::read(text, int);
+            if let Err(broken) = chain.stored(read) {
                 return Ok(broken);
             }
         }
@@ -284,4 +151,106 @@ async fn verify_events(tx: &Transaction<'_>, anchors: &[Anchor]) -> PgResult<Int
         .try_get(0)
         .unwrap_or(0);
     Ok(chain.end(head, count, staged))
+}
+
+impl InspectStore for Postgres {
+    fn location(&self) -> String {
+        self.describe()
+    }
+
+    fn read(&self, filter: ReadFilter) -> RecordStream {
+        super::read::read_events(
+            self.target.clone(),
+            super::config_of(&self.target),
+            self.tls.clone(),
+            filter,
+        )
+    }
+
+    fn row_hash(&self, seq: i64) -> Result<Option<String>> {
+        super::store::value::<String>(
+            self,
+            "reading a row's chain hash",
+            "SELECT hash FROM events WHERE seq = $1",
+            &[&seq],
+        )
+    }
+
+    fn streams(&self) -> Result<Vec<(i64, String, String, serde_json::Value)>> {
+        snapshot(self, "reading the streams", async |tx| {
+            let rows = tx
+                .query(
+                    "SELECT id, source, tenant, query FROM streams ORDER BY id",
+                    &[],
+                )
+                .await?;
+            Ok(rows
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2), parse_query(r.get(3))))
+                .collect())
+        })
+    }
+
+    fn status(&self) -> Result<Status> {
+        let path = self.describe();
+        snapshot(self, "reading the archive's status", async |tx| {
+            let events: i64 = tx
+                .query_one("SELECT COUNT(*) FROM events", &[])
+                .await?
+                .get(0);
+            let (chain_head, chain_count) = chain_state(tx).await?;
+            let rows = tx.query(STATUS_STREAMS, &[]).await?;
+            let streams = rows
+                .iter()
+                .map(|r| StreamStatus {
+                    id: r.get(0),
+                    source: r.get(1),
+                    tenant: r.get(2),
+                    query: parse_query(r.get(3)),
+                    covered_from_ms: r.get(4),
+                    cursor_ms: r.get(5),
+                    last_run_ms: r.get(6),
+                    last_run_new: r.get(7),
+                    last_run_already_archived: r.get(8),
+                    last_run_requests: r.get(9),
+                    last_run_complete: r.get(10),
+                    events: r.get(11),
+                    staged: r.get(12),
+                })
+                .collect();
+            let gaps = tx
+                .query(
+                    "SELECT stream_id, from_ms, until_ms, noted_at FROM gaps ORDER BY id",
+                    &[],
+                )
+                .await?
+                .iter()
+                .map(|r| Gap {
+                    stream_id: r.get(0),
+                    from_ms: r.get(1),
+                    until_ms: r.get(2),
+                    noted_ms: r.get(3),
+                })
+                .collect();
+            Ok(Status {
+                path,
+                events,
+                chain_head,
+                chain_count,
+                streams,
+                gaps,
+            })
+        })
+    }
+
+    fn verify(&self, anchors: &[Anchor]) -> Result<Integrity> {
+        snapshot(self, "verifying the archive", async |tx| {
+            let mut anchors = anchors.to_vec();
+            match verify_runs(tx).await? {
+                Ok(heads) => anchors.extend(heads),
+                Err(broken) => return Ok(broken),
+            }
+            verify_events(tx, &anchors).await
+        })
+    }
 }

@@ -33,12 +33,8 @@ use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 use tokio_postgres::Client;
 
-use super::{
-    Anchor, Finalized, Integrity, LinkedEvent, PgLocation, ReadFilter, RunEnd, RunRow, Staged,
-    Status, Store, StreamKey, StreamRow, StreamState,
-};
+use super::PgLocation;
 use crate::error::{Error, Kind, Result};
-use crate::plan::RecordStream;
 use target::{Host, SslMode, Target};
 
 /// The schema version this binary writes (the tables of SQLite's version 2).
@@ -468,113 +464,6 @@ pub(crate) fn pg_error(t: &Target, doing: &str, e: tokio_postgres::Error) -> Err
         "check that PostgreSQL runs and listens there (pg_isready -h {host} -p {}), and the URL's host and port",
         t.port
     ))
-}
-
-impl Store for Postgres {
-    fn location(&self) -> String {
-        self.describe()
-    }
-    fn stream(&mut self, key: &StreamKey, now_ms: i64) -> Result<StreamState> {
-        store::stream(self, key, now_ms)
-    }
-    fn find_stream(&self, key: &StreamKey) -> Result<Option<StreamState>> {
-        store::find_stream(self, key)
-    }
-    fn set_pending(&mut self, stream: i64, pending: Option<&str>) -> Result<()> {
-        store::set_pending(self, stream, pending)
-    }
-    fn note_gap(
-        &mut self,
-        stream: i64,
-        from_ms: Option<i64>,
-        until_ms: i64,
-        now_ms: i64,
-    ) -> Result<()> {
-        store::note_gap(self, stream, from_ms, until_ms, now_ms)
-    }
-    fn newest_event_ms(&self, stream: i64) -> Result<Option<i64>> {
-        store::newest_event_ms(self, stream)
-    }
-    fn staged_until(&self, stream: i64) -> Result<i64> {
-        store::staged_until(self, stream)
-    }
-    fn staged_count(&self, stream: i64) -> Result<i64> {
-        store::staged_count(self, stream)
-    }
-    fn stage(
-        &mut self,
-        stream: i64,
-        next: i64,
-        records: &[Staged<'_>],
-        floor: Option<(&str, i64)>,
-    ) -> Result<()> {
-        store::stage(self, stream, next, records, floor)
-    }
-    fn unit_done(&self, stream: i64, unit: &str) -> Result<bool> {
-        store::unit_done(self, stream, unit)
-    }
-    fn unit_floor(&self, stream: i64, unit: &str) -> Result<Option<i64>> {
-        store::unit_floor(self, stream, unit)
-    }
-    fn mark_unit_done(&mut self, stream: i64, unit: &str) -> Result<()> {
-        store::mark_unit_done(self, stream, unit)
-    }
-    fn note_incomplete_run(&mut self, stream: i64, now_ms: i64, requests: u64) -> Result<()> {
-        store::note_incomplete_run(self, stream, now_ms, requests)
-    }
-    fn finalize(&mut self, key: &StreamKey, stream: i64, end: &RunEnd) -> Result<Finalized> {
-        store::finalize(self, key, stream, end)
-    }
-    fn claim(&mut self, stream: i64, me: &str, alive: &dyn Fn(&str) -> bool) -> Result<(i64, i64)> {
-        store::claim(self, stream, me, alive)
-    }
-    fn release(&mut self, stream: i64, me: &str) -> Result<()> {
-        store::release(self, stream, me)
-    }
-    fn mark_delivered(&mut self, stream: i64, from: i64, upto: i64) -> Result<()> {
-        store::mark_delivered(self, stream, from, upto)
-    }
-    fn read(&self, filter: ReadFilter) -> RecordStream {
-        read::read_events(
-            self.target.clone(),
-            config_of(&self.target),
-            self.tls.clone(),
-            filter,
-        )
-    }
-    fn streams(&self) -> Result<Vec<(i64, String, String, serde_json::Value)>> {
-        inspect::streams(self)
-    }
-    fn status(&self) -> Result<Status> {
-        inspect::status(self)
-    }
-    fn verify(&self, anchors: &[Anchor]) -> Result<Integrity> {
-        inspect::verify(self, anchors)
-    }
-    fn row_hash(&self, seq: i64) -> Result<Option<String>> {
-        store::row_hash(self, seq)
-    }
-    fn runs(&self) -> Result<Vec<RunRow>> {
-        copy::runs(self)
-    }
-    fn stream_rows(&self) -> Result<Vec<StreamRow>> {
-        copy::stream_rows(self)
-    }
-    fn linked_events(
-        &self,
-        stream: i64,
-        after: i64,
-        upto: i64,
-        limit: i64,
-    ) -> Result<Vec<LinkedEvent>> {
-        copy::linked_events(self, stream, after, upto, limit)
-    }
-    fn meta(&self, key: &str) -> Result<Option<String>> {
-        copy::meta(self, key)
-    }
-    fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
-        copy::set_meta(self, key, value)
-    }
 }
 
 #[cfg(test)]

@@ -2,17 +2,16 @@
 //! read-only snapshot, and a portal read a batch at a time, so memory stays flat whatever
 //! the archive holds.
 
-use serde_json::value::RawValue;
 use tokio_postgres::IsolationLevel;
 use tokio_postgres::types::ToSql;
 
 use super::target::Target;
 use super::tls::Tls;
 use super::{PgResult, pg_error};
-use crate::archive::{Keep, Order, ReadFilter};
+use crate::archive::{Keep, Order, ReadFilter, ReadRow};
 use crate::error::{Error, Result};
 use crate::plan::{Batch, RecordStream};
-use crate::record::{ChainLink, Record};
+use crate::record::Record;
 
 const BATCH: i32 = 1024;
 
@@ -160,9 +159,10 @@ fn records(
     keep: Option<&Keep>,
     target: &Target,
 ) -> Result<Vec<Record>> {
+    let archive = format!("archive at {} (schema {})", target.server(), target.schema);
     let mut batch = Vec::with_capacity(rows.len());
     for row in rows {
-        let (id, time_ms, text, is_linked, seq, hash) = match (
+        let read = match (
             row.try_get::<_, String>(0),
             row.try_get::<_, i64>(1),
             row.try_get::<_, String>(2),
@@ -170,35 +170,24 @@ fn records(
             row.try_get::<_, i64>(4),
             row.try_get::<_, String>(5),
         ) {
-            (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e), Ok(f)) => (a, b, c, d, e, f),
+            (Ok(event_id), Ok(time_ms), Ok(record), Ok(linked), Ok(seq), Ok(hash)) => ReadRow {
+                event_id,
+                time_ms,
+                record,
+                linked,
+                seq,
+                hash,
+            },
             _ => {
                 return Err(Error::other(format!(
-                    "archive at {} (schema {}): an event row is not as the archive wrote it",
-                    target.server(),
-                    target.schema
+                    "{archive}: an event row is not as the archive wrote it"
                 ))
                 .hint("`hrlogs archive verify` tells whether the archive was altered"));
             }
         };
-        let raw = RawValue::from_string(text).map_err(|err| {
-            Error::other(format!(
-                "archive at {} (schema {}): event {id} is not JSON: {err}",
-                target.server(),
-                target.schema
-            ))
-            .hint("`hrlogs archive verify` tells whether the archive was altered")
-        })?;
-        if let Some(keep) = keep {
-            if !keep(&raw, is_linked) {
-                continue;
-            }
+        if let Some(record) = read.record(keep, &archive)? {
+            batch.push(record);
         }
-        batch.push(Record {
-            raw,
-            key: time_ms,
-            id: Some(id),
-            link: Some(Box::new(ChainLink { seq, hash })),
-        });
     }
     Ok(batch)
 }

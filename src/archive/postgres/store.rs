@@ -6,8 +6,11 @@
 use tokio_postgres::{GenericClient, Transaction};
 
 use super::{PgResult, Postgres, retryable};
-use crate::archive::chain::{self, GENESIS, Link, Links, RunLink};
-use crate::archive::{Finalized, RunEnd, Staged, StreamKey, StreamState};
+use crate::archive::chain::{self, Append, GENESIS, RunLink};
+use crate::archive::{
+    Claims, DeliveryStore, Finalized, Floor, RunEnd, RunStore, Span, Staged, StreamKey,
+    StreamState, StreamStore,
+};
 use crate::error::{Error, Result};
 
 /// How many staged rows a finalize reads at a time.
@@ -25,39 +28,6 @@ fn state_of(r: &tokio_postgres::Row) -> StreamState {
     }
 }
 
-pub fn stream(pg: &Postgres, key: &StreamKey, now_ms: i64) -> Result<StreamState> {
-    let c = pg.lock();
-    let done: PgResult<()> = pg.block(async {
-        c.execute(
-            "INSERT INTO streams (source, tenant, query, created_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (source, tenant, query) DO NOTHING",
-            &[&key.source.name(), &key.tenant, &key.query, &now_ms],
-        )
-        .await
-        .map(|_| ())
-    });
-    drop(c);
-    done.map_err(|e| pg.err("creating the stream", e))?;
-    find_stream(pg, key)?.ok_or_else(|| {
-        Error::other(format!(
-            "archive {}: the stream's row vanished as it was created",
-            pg.describe()
-        ))
-    })
-}
-
-pub fn find_stream(pg: &Postgres, key: &StreamKey) -> Result<Option<StreamState>> {
-    let c = pg.lock();
-    let row = pg
-        .block(c.query_opt(
-            "SELECT id, covered_from, cursor, last_run_at, pending FROM streams
-             WHERE source = $1 AND tenant = $2 AND query = $3",
-            &[&key.source.name(), &key.tenant, &key.query],
-        ))
-        .map_err(|e| pg.err("reading the stream", e))?;
-    Ok(row.as_ref().map(state_of))
-}
-
 /// One statement, its count of rows changed dropped.
 fn execute(
     pg: &Postgres,
@@ -72,7 +42,7 @@ fn execute(
 }
 
 /// One value of one row (or none).
-fn value<T: for<'a> tokio_postgres::types::FromSql<'a>>(
+pub(super) fn value<T: for<'a> tokio_postgres::types::FromSql<'a>>(
     pg: &Postgres,
     doing: &str,
     sql: &str,
@@ -85,180 +55,6 @@ fn value<T: for<'a> tokio_postgres::types::FromSql<'a>>(
     Ok(row.map(|r| r.get(0)))
 }
 
-pub fn set_pending(pg: &Postgres, stream: i64, pending: Option<&str>) -> Result<()> {
-    execute(
-        pg,
-        "recording the run under way",
-        "UPDATE streams SET pending = $2 WHERE id = $1",
-        &[&stream, &pending],
-    )
-}
-
-pub fn note_gap(
-    pg: &Postgres,
-    stream: i64,
-    from_ms: Option<i64>,
-    until_ms: i64,
-    now_ms: i64,
-) -> Result<()> {
-    execute(
-        pg,
-        "noting a span that may be lost",
-        "INSERT INTO gaps (stream_id, from_ms, until_ms, noted_at) VALUES ($1, $2, $3, $4)",
-        &[&stream, &from_ms, &until_ms, &now_ms],
-    )
-}
-
-pub fn newest_event_ms(pg: &Postgres, stream: i64) -> Result<Option<i64>> {
-    Ok(value::<Option<i64>>(
-        pg,
-        "reading the stream's newest event",
-        "SELECT MAX(e.time_ms) FROM stream_events s JOIN events e ON e.seq = s.seq
-         WHERE s.stream_id = $1",
-        &[&stream],
-    )?
-    .flatten())
-}
-
-pub fn staged_until(pg: &Postgres, stream: i64) -> Result<i64> {
-    Ok(value::<i64>(
-        pg,
-        "reading the staging",
-        "SELECT COALESCE(MAX(ord), 0)::bigint FROM staging WHERE stream_id = $1",
-        &[&stream],
-    )?
-    .unwrap_or(0))
-}
-
-pub fn staged_count(pg: &Postgres, stream: i64) -> Result<i64> {
-    Ok(value::<i64>(
-        pg,
-        "reading the staging",
-        "SELECT COUNT(*) FROM staging WHERE stream_id = $1",
-        &[&stream],
-    )?
-    .unwrap_or(0))
-}
-
-pub fn stage(
-    pg: &Postgres,
-    stream: i64,
-    next: i64,
-    records: &[Staged<'_>],
-    floor: Option<(&str, i64)>,
-) -> Result<()> {
-    let ids: Vec<&str> = records.iter().map(|r| r.event_id).collect();
-    let times: Vec<i64> = records.iter().map(|r| r.time_ms).collect();
-    let ords: Vec<i64> = (0..records.len())
-        .map(|i| next.saturating_add(i as i64).saturating_add(1))
-        .collect();
-    let texts: Vec<&str> = records.iter().map(|r| r.record).collect();
-    let mut c = pg.lock();
-    let mut tries = 0;
-    loop {
-        let done: PgResult<()> = pg.block(async {
-            let tx = c.transaction().await?;
-            if !records.is_empty() {
-                tx.execute(
-                    "INSERT INTO staging (stream_id, event_id, time_ms, ord, record)
-                     SELECT $1, u.event_id, u.time_ms, u.ord, u.record
-                     FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::text[])
-                          AS u(event_id, time_ms, ord, record)
-                     ON CONFLICT (stream_id, event_id) DO NOTHING",
-                    &[&stream, &ids, &times, &ords, &texts],
-                )
-                .await?;
-            }
-            if let Some((unit, floor)) = floor {
-                tx.execute(
-                    "INSERT INTO progress (stream_id, unit, floor) VALUES ($1, $2, $3)
-                     ON CONFLICT (stream_id, unit) DO UPDATE
-                     SET floor = LEAST(progress.floor, excluded.floor)
-                     WHERE progress.floor IS NOT NULL",
-                    &[&stream, &unit, &floor],
-                )
-                .await?;
-            }
-            tx.commit().await
-        });
-        match done {
-            Err(e) if retryable(&e) && tries < TRIES => tries += 1,
-            other => return other.map_err(|e| pg.err("staging fetched records", e)),
-        }
-    }
-}
-
-pub fn unit_floor(pg: &Postgres, stream: i64, unit: &str) -> Result<Option<i64>> {
-    Ok(value::<Option<i64>>(
-        pg,
-        "reading the run's progress",
-        "SELECT floor FROM progress WHERE stream_id = $1 AND unit = $2",
-        &[&stream, &unit],
-    )?
-    .flatten())
-}
-
-pub fn unit_done(pg: &Postgres, stream: i64, unit: &str) -> Result<bool> {
-    Ok(value::<i32>(
-        pg,
-        "reading the run's progress",
-        "SELECT 1 FROM progress WHERE stream_id = $1 AND unit = $2 AND floor IS NULL",
-        &[&stream, &unit],
-    )?
-    .is_some())
-}
-
-pub fn mark_unit_done(pg: &Postgres, stream: i64, unit: &str) -> Result<()> {
-    execute(
-        pg,
-        "recording the run's progress",
-        "INSERT INTO progress (stream_id, unit) VALUES ($1, $2)
-         ON CONFLICT (stream_id, unit) DO UPDATE SET floor = NULL",
-        &[&stream, &unit],
-    )
-}
-
-pub fn note_incomplete_run(pg: &Postgres, stream: i64, now_ms: i64, requests: u64) -> Result<()> {
-    let requests = i64::try_from(requests).unwrap_or(i64::MAX);
-    execute(
-        pg,
-        "recording an incomplete run",
-        "UPDATE streams SET last_run_at = $2, last_run_new = 0, last_run_seen = 0,
-         last_run_requests = $3, last_run_complete = false WHERE id = $1",
-        &[&stream, &now_ms, &requests],
-    )
-}
-
-pub fn row_hash(pg: &Postgres, seq: i64) -> Result<Option<String>> {
-    value::<String>(
-        pg,
-        "reading a row's chain hash",
-        "SELECT hash FROM events WHERE seq = $1",
-        &[&seq],
-    )
-}
-
-/// Ends a complete run, all or nothing: under the schema's append lock, appends the staged
-/// events the archive does not hold yet (oldest first, chained), numbers for the stream
-/// every staged event it had not numbered, moves the cursor, extends the state chain, clears
-/// the staging. Run again when it met a deadlock.
-pub fn finalize(pg: &Postgres, key: &StreamKey, stream: i64, end: &RunEnd) -> Result<Finalized> {
-    let mut c = pg.lock();
-    let mut tries = 0;
-    loop {
-        let done = pg.block(async {
-            let tx = c.transaction().await?;
-            let out = finalize_in(&tx, pg.chain_lock, key, stream, end).await?;
-            tx.commit().await?;
-            Ok(out)
-        });
-        match done {
-            Err(e) if retryable(&e) && tries < TRIES => tries += 1,
-            other => return other.map_err(|e| pg.err("appending the run's events", e)),
-        }
-    }
-}
-
 async fn finalize_in(
     tx: &Transaction<'_>,
     lock: i64,
@@ -269,13 +65,11 @@ async fn finalize_in(
     // The chain is global: one append at a time, each reading what the one before committed.
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&lock])
         .await?;
-    let mut out = Finalized::default();
-    let (mut head, count) = chain_state(tx).await?;
-    let mut seq: i64 = tx
+    let (head, count) = chain_state(tx).await?;
+    let seq: i64 = tx
         .query_one("SELECT COALESCE(MAX(seq), 0)::bigint FROM events", &[])
         .await?
         .get(0);
-    out.first_seq = seq.saturating_add(1);
     let source = key.source.name();
     let row = tx
         .query_one(
@@ -283,9 +77,14 @@ async fn finalize_in(
             &[&stream],
         )
         .await?;
-    let (mut pos, old_cursor): (i64, Option<i64>) = (row.get(0), row.get(1));
-    let linked_from = pos;
-    let mut links = Links::default();
+    let mut run = Append::new(
+        key,
+        stream,
+        end,
+        seq,
+        (head, count),
+        (row.get(0), row.get(1)),
+    );
     let staged = tx
         .prepare(
             "SELECT s.event_id, s.time_ms, s.record, e.seq,
@@ -314,42 +113,21 @@ async fn finalize_in(
             let time_ms: i64 = r.get(1);
             let held: Option<i64> = r.get(3);
             let linked: bool = r.get(4);
-            let at = match held {
-                Some(s) => {
-                    out.seen += 1;
-                    s
-                }
-                None => {
-                    let record: String = r.get(2);
-                    seq = seq.saturating_add(1);
-                    let hash = chain::hash(
-                        &head,
-                        &Link {
-                            seq,
-                            source,
-                            tenant: &key.tenant,
-                            event_id: &event_id,
-                            time_ms,
-                            archived_at: end.now_ms,
-                            record: &record,
-                        },
-                    );
-                    head.clone_from(&hash);
-                    new_seq.push(seq);
-                    new_id.push(event_id);
-                    new_time.push(time_ms);
-                    new_record.push(record);
-                    new_hash.push(hash);
-                    out.new += 1;
-                    seq
-                }
+            let at = if let Some(s) = held {
+                run.held(s)
+            } else {
+                let record: String = r.get(2);
+                let (seq, hash) = run.new_event(&event_id, time_ms, &record);
+                new_seq.push(seq);
+                new_id.push(event_id);
+                new_time.push(time_ms);
+                new_record.push(record);
+                new_hash.push(hash);
+                seq
             };
             if !linked {
-                pos = pos.saturating_add(1);
-                out.linked += 1;
-                links.add(pos, at);
+                link_pos.push(run.link(at));
                 link_seq.push(at);
-                link_pos.push(pos);
             }
         }
         if !new_seq.is_empty() {
@@ -383,14 +161,11 @@ async fn finalize_in(
             break;
         }
     }
-    out.last_seq = seq;
-    let count = count.saturating_add(out.new as i64);
-    out.head = head.clone();
-    out.count = count;
+    let (out, run) = run.finish();
     tx.execute(
         "INSERT INTO meta (key, value) VALUES ('chain_head', $1), ('chain_count', $2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        &[&head, &count.to_string()],
+        &[&out.head, &out.count.to_string()],
     )
     .await?;
     let (new, seen) = (out.new as i64, out.seen as i64);
@@ -408,26 +183,11 @@ async fn finalize_in(
             &new,
             &seen,
             &requests,
-            &pos,
+            &run.linked_to,
         ],
     )
     .await?;
-    append_run(
-        tx,
-        &RunLink {
-            stream_id: stream,
-            ended_at: end.now_ms,
-            asked_from: end.asked_from,
-            covered_from: end.covered_from,
-            cursor: end.cursor.or(old_cursor),
-            linked_from,
-            linked_to: pos,
-            links: &links.finish(),
-            head: &out.head,
-            count: out.count,
-        },
-    )
-    .await?;
+    append_run(tx, &run).await?;
     tx.execute("DELETE FROM staging WHERE stream_id = $1", &[&stream])
         .await?;
     tx.execute("DELETE FROM progress WHERE stream_id = $1", &[&stream])
@@ -437,7 +197,7 @@ async fn finalize_in(
 
 /// Appends a run to the state chain (as SQLite's `append_run` does: a run that numbered
 /// nothing after one of the same stream that did not either takes its place).
-pub(crate) async fn append_run(tx: &Transaction<'_>, run: &RunLink<'_>) -> PgResult<()> {
+pub(crate) async fn append_run(tx: &Transaction<'_>, run: &RunLink) -> PgResult<()> {
     let last = tx
         .query_opt(
             "SELECT id, stream_id, linked_from, linked_to, count, asked_from FROM runs
@@ -508,68 +268,253 @@ pub(crate) async fn chain_state(c: &impl GenericClient) -> PgResult<(String, i64
     Ok((head, count))
 }
 
-/// Takes the stream's events still to print for the sync `me` (as SQLite's `claim`), under
-/// the stream row's lock.
-pub fn claim(
-    pg: &Postgres,
-    stream: i64,
-    me: &str,
-    alive: &dyn Fn(&str) -> bool,
-) -> Result<(i64, i64)> {
-    let mut c = pg.lock();
-    let mut tries = 0;
-    loop {
-        let done: PgResult<(i64, i64)> = pg.block(async {
-            let tx = c.transaction().await?;
-            let r = tx
-                .query_one(
-                    "SELECT delivered, claimed, claimed_by, linked FROM streams
-                     WHERE id = $1 FOR UPDATE",
-                    &[&stream],
-                )
-                .await?;
-            let (delivered, claimed, by, linked): (i64, i64, Option<String>, i64) =
-                (r.get(0), r.get(1), r.get(2), r.get(3));
-            let taken = by
-                .as_deref()
-                .is_some_and(|owner| owner == me || alive(owner));
-            let after = if taken {
-                claimed.max(delivered)
-            } else {
-                delivered
-            };
-            let upto = linked.max(after);
-            tx.execute(
-                "UPDATE streams SET claimed = $2, claimed_by = $3 WHERE id = $1",
-                &[&stream, &upto, &me],
+impl StreamStore for Postgres {
+    fn stream(&mut self, key: &StreamKey, now_ms: i64) -> Result<StreamState> {
+        let c = self.lock();
+        let done: PgResult<()> = self.block(async {
+            c.execute(
+                "INSERT INTO streams (source, tenant, query, created_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (source, tenant, query) DO NOTHING",
+                &[&key.source.name(), &key.tenant, &key.query, &now_ms],
             )
-            .await?;
-            tx.commit().await?;
-            Ok((after, upto))
+            .await
+            .map(|_| ())
         });
-        match done {
-            Err(e) if retryable(&e) && tries < TRIES => tries += 1,
-            other => return other.map_err(|e| pg.err("taking the stream's events to print", e)),
+        drop(c);
+        done.map_err(|e| self.err("creating the stream", e))?;
+        self.find_stream(key)?.ok_or_else(|| {
+            Error::other(format!(
+                "archive {}: the stream's row vanished as it was created",
+                self.describe()
+            ))
+        })
+    }
+
+    fn find_stream(&self, key: &StreamKey) -> Result<Option<StreamState>> {
+        let c = self.lock();
+        let row = self
+            .block(c.query_opt(
+                "SELECT id, covered_from, cursor, last_run_at, pending FROM streams
+                 WHERE source = $1 AND tenant = $2 AND query = $3",
+                &[&key.source.name(), &key.tenant, &key.query],
+            ))
+            .map_err(|e| self.err("reading the stream", e))?;
+        Ok(row.as_ref().map(state_of))
+    }
+
+    fn set_pending(&mut self, stream: i64, pending: Option<&str>) -> Result<()> {
+        execute(
+            self,
+            "recording the run under way",
+            "UPDATE streams SET pending = $2 WHERE id = $1",
+            &[&stream, &pending],
+        )
+    }
+
+    fn note_gap(&mut self, stream: i64, (from_ms, until_ms): Span, now_ms: i64) -> Result<()> {
+        execute(
+            self,
+            "noting a span that may be lost",
+            "INSERT INTO gaps (stream_id, from_ms, until_ms, noted_at) VALUES ($1, $2, $3, $4)",
+            &[&stream, &from_ms, &until_ms, &now_ms],
+        )
+    }
+
+    fn newest_event_ms(&self, stream: i64) -> Result<Option<i64>> {
+        Ok(value::<Option<i64>>(
+            self,
+            "reading the stream's newest event",
+            "SELECT MAX(e.time_ms) FROM stream_events s JOIN events e ON e.seq = s.seq
+             WHERE s.stream_id = $1",
+            &[&stream],
+        )?
+        .flatten())
+    }
+}
+
+impl RunStore for Postgres {
+    fn staged_until(&self, stream: i64) -> Result<i64> {
+        Ok(value::<i64>(
+            self,
+            "reading the staging",
+            "SELECT COALESCE(MAX(ord), 0)::bigint FROM staging WHERE stream_id = $1",
+            &[&stream],
+        )?
+        .unwrap_or(0))
+    }
+
+    fn staged_count(&self, stream: i64) -> Result<i64> {
+        Ok(value::<i64>(
+            self,
+            "reading the staging",
+            "SELECT COUNT(*) FROM staging WHERE stream_id = $1",
+            &[&stream],
+        )?
+        .unwrap_or(0))
+    }
+
+    fn stage(&mut self, stream: i64, next: i64, rows: &[Staged<'_>], floor: Floor) -> Result<()> {
+        let ids: Vec<&str> = rows.iter().map(|r| r.event_id).collect();
+        let times: Vec<i64> = rows.iter().map(|r| r.time_ms).collect();
+        let ords: Vec<i64> = (0..rows.len())
+            .map(|i| next.saturating_add(i as i64).saturating_add(1))
+            .collect();
+        let texts: Vec<&str> = rows.iter().map(|r| r.record).collect();
+        let mut c = self.lock();
+        let mut tries = 0;
+        loop {
+            let done: PgResult<()> = self.block(async {
+                let tx = c.transaction().await?;
+                if !rows.is_empty() {
+                    tx.execute(
+                        "INSERT INTO staging (stream_id, event_id, time_ms, ord, record)
+                         SELECT $1, u.event_id, u.time_ms, u.ord, u.record
+                         FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::text[])
+                              AS u(event_id, time_ms, ord, record)
+                         ON CONFLICT (stream_id, event_id) DO NOTHING",
+                        &[&stream, &ids, &times, &ords, &texts],
+                    )
+                    .await?;
+                }
+                if let Some((unit, floor)) = floor {
+                    tx.execute(
+                        "INSERT INTO progress (stream_id, unit, floor) VALUES ($1, $2, $3)
+                         ON CONFLICT (stream_id, unit) DO UPDATE
+                         SET floor = LEAST(progress.floor, excluded.floor)
+                         WHERE progress.floor IS NOT NULL",
+                        &[&stream, &unit, &floor],
+                    )
+                    .await?;
+                }
+                tx.commit().await
+            });
+            match done {
+                Err(e) if retryable(&e) && tries < TRIES => tries += 1,
+                other => return other.map_err(|e| self.err("staging fetched rows", e)),
+            }
+        }
+    }
+
+    fn unit_floor(&self, stream: i64, unit: &str) -> Result<Option<i64>> {
+        Ok(value::<Option<i64>>(
+            self,
+            "reading the run's progress",
+            "SELECT floor FROM progress WHERE stream_id = $1 AND unit = $2",
+            &[&stream, &unit],
+        )?
+        .flatten())
+    }
+
+    fn unit_done(&self, stream: i64, unit: &str) -> Result<bool> {
+        Ok(value::<i32>(
+            self,
+            "reading the run's progress",
+            "SELECT 1 FROM progress WHERE stream_id = $1 AND unit = $2 AND floor IS NULL",
+            &[&stream, &unit],
+        )?
+        .is_some())
+    }
+
+    fn mark_unit_done(&mut self, stream: i64, unit: &str) -> Result<()> {
+        execute(
+            self,
+            "recording the run's progress",
+            "INSERT INTO progress (stream_id, unit) VALUES ($1, $2)
+             ON CONFLICT (stream_id, unit) DO UPDATE SET floor = NULL",
+            &[&stream, &unit],
+        )
+    }
+
+    fn note_incomplete_run(&mut self, stream: i64, now_ms: i64, requests: u64) -> Result<()> {
+        let requests = i64::try_from(requests).unwrap_or(i64::MAX);
+        execute(
+            self,
+            "recording an incomplete run",
+            "UPDATE streams SET last_run_at = $2, last_run_new = 0, last_run_seen = 0,
+             last_run_requests = $3, last_run_complete = false WHERE id = $1",
+            &[&stream, &now_ms, &requests],
+        )
+    }
+
+    /// Ends a complete run, all or nothing: under the schema's append lock, appends the staged
+    /// events the archive does not hold yet (oldest first, chained), numbers for the stream
+    /// every staged event it had not numbered, moves the cursor, extends the state chain, clears
+    /// the staging. Run again when it met a deadlock.
+    fn finalize(&mut self, key: &StreamKey, stream: i64, end: &RunEnd) -> Result<Finalized> {
+        let mut c = self.lock();
+        let mut tries = 0;
+        loop {
+            let done = self.block(async {
+                let tx = c.transaction().await?;
+                let out = finalize_in(&tx, self.chain_lock, key, stream, end).await?;
+                tx.commit().await?;
+                Ok(out)
+            });
+            match done {
+                Err(e) if retryable(&e) && tries < TRIES => tries += 1,
+                other => return other.map_err(|e| self.err("appending the run's events", e)),
+            }
         }
     }
 }
 
-pub fn release(pg: &Postgres, stream: i64, me: &str) -> Result<()> {
-    execute(
-        pg,
-        "releasing the stream's events",
-        "UPDATE streams SET claimed = delivered, claimed_by = NULL
-         WHERE id = $1 AND claimed_by = $2",
-        &[&stream, &me],
-    )
-}
+impl DeliveryStore for Postgres {
+    /// Takes the stream's events still to print for the sync `me` (as SQLite's `claim`), under
+    /// the stream row's lock.
+    fn claim(&mut self, stream: i64, me: &str, alive: &dyn Fn(&str) -> bool) -> Result<(i64, i64)> {
+        let mut c = self.lock();
+        let mut tries = 0;
+        loop {
+            let done: PgResult<(i64, i64)> = self.block(async {
+                let tx = c.transaction().await?;
+                let r = tx
+                    .query_one(
+                        "SELECT delivered, claimed, claimed_by, linked FROM streams
+                         WHERE id = $1 FOR UPDATE",
+                        &[&stream],
+                    )
+                    .await?;
+                let claims = Claims {
+                    delivered: r.get(0),
+                    claimed: r.get(1),
+                    by: r.get(2),
+                    linked: r.get(3),
+                };
+                let (after, upto) = claims.take(me, alive);
+                tx.execute(
+                    "UPDATE streams SET claimed = $2, claimed_by = $3 WHERE id = $1",
+                    &[&stream, &upto, &me],
+                )
+                .await?;
+                tx.commit().await?;
+                Ok((after, upto))
+            });
+            match done {
+                Err(e) if retryable(&e) && tries < TRIES => tries += 1,
+                other => {
+                    return other.map_err(|e| self.err("taking the stream's events to print", e));
+                }
+            }
+        }
+    }
 
-pub fn mark_delivered(pg: &Postgres, stream: i64, from: i64, upto: i64) -> Result<()> {
-    execute(
-        pg,
-        "recording what was delivered",
-        "UPDATE streams SET delivered = GREATEST(delivered, LEAST($2, linked))
-         WHERE id = $1 AND delivered >= $3",
-        &[&stream, &upto, &from],
-    )
+    fn release(&mut self, stream: i64, me: &str) -> Result<()> {
+        execute(
+            self,
+            "releasing the stream's events",
+            "UPDATE streams SET claimed = delivered, claimed_by = NULL
+             WHERE id = $1 AND claimed_by = $2",
+            &[&stream, &me],
+        )
+    }
+
+    fn mark_delivered(&mut self, stream: i64, from: i64, upto: i64) -> Result<()> {
+        execute(
+            self,
+            "recording what was delivered",
+            "UPDATE streams SET delivered = GREATEST(delivered, LEAST($2, linked))
+             WHERE id = $1 AND delivered >= $3",
+            &[&stream, &upto, &from],
+        )
+    }
 }

@@ -3,42 +3,19 @@
 
 use super::testing::{Schema, reachable};
 use super::*;
+use crate::archive::conformance::{self, key, stage_with};
+use crate::archive::{
+    DeliveryStore, InspectStore, Integrity, ReadFilter, RunEnd, RunStore, Store, StreamStore,
+};
 use crate::identity::Source;
 
-fn key(query: &str) -> StreamKey {
-    StreamKey {
-        source: Source::RecruiteeAudit,
-        tenant: "https://t.example/c/1".into(),
-        query: query.into(),
-    }
-}
-
+/// Stages `ids` (id, time) as records by Ann.
 fn stage(s: &mut dyn Store, stream: i64, ids: &[(&str, i64)]) {
-    let records: Vec<String> = ids
-        .iter()
-        .map(|(id, _)| format!(r#"{{"_id":"{id}","actor":"Ann"}}"#))
-        .collect();
-    let staged: Vec<Staged<'_>> = ids
-        .iter()
-        .zip(&records)
-        .map(|((id, t), r)| Staged {
-            event_id: id,
-            time_ms: *t,
-            record: r,
-        })
-        .collect();
-    let next = s.staged_until(stream).expect("staged until");
-    s.stage(stream, next, &staged, None).expect("stage");
+    stage_with(s, stream, ids, r#","actor":"Ann""#);
 }
 
 fn end(now_ms: i64) -> RunEnd {
-    RunEnd {
-        asked_from: None,
-        covered_from: None,
-        cursor: Some(now_ms),
-        now_ms,
-        requests: 1,
-    }
+    conformance::end(Some(now_ms), now_ms)
 }
 
 #[tokio::test(flavor = "multi_thread")]

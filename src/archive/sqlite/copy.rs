@@ -4,39 +4,24 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::Sqlite;
-use crate::archive::{LinkedEvent, RunRow, StreamRow};
+use crate::archive::verify::RUN_COLUMNS;
+use crate::archive::{CopyStore, LinkedEvent, RunRow, StreamRow};
 use crate::error::{Error, Result};
 
 /// The keys of `meta` that only the chains write.
 pub(crate) const CHAIN_KEYS: &[&str] =
     &["schema_version", "chain_head", "chain_count", "runs_head"];
 
-impl Sqlite {
+impl CopyStore for Sqlite {
     /// Every run of the state chain, oldest first.
-    pub fn runs(&self) -> Result<Vec<RunRow>> {
+    fn runs(&self) -> Result<Vec<RunRow>> {
         let e = |err| self.err(err);
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT id, stream_id, ended_at, asked_from, covered_from, cursor, linked_from,
-                        linked_to, links, head, count, hash FROM runs ORDER BY id",
-            )
+            .prepare(&format!("SELECT {RUN_COLUMNS} FROM runs ORDER BY id"))
             .map_err(e)?;
         stmt.query_map([], |r| {
-            Ok(RunRow {
-                id: r.get(0)?,
-                stream_id: r.get(1)?,
-                ended_at: r.get(2)?,
-                asked_from: r.get(3)?,
-                covered_from: r.get(4)?,
-                cursor: r.get(5)?,
-                linked_from: r.get(6)?,
-                linked_to: r.get(7)?,
-                links: r.get(8)?,
-                head: r.get(9)?,
-                count: r.get(10)?,
-                hash: r.get(11)?,
-            })
+            RunRow::read(|i| r.get(i), |i| r.get(i), |i| r.get(i))
         })
         .map_err(e)?
         .collect::<rusqlite::Result<Vec<_>>>()
@@ -44,7 +29,7 @@ impl Sqlite {
     }
 
     /// Every stream's row: its key as stored and its delivery.
-    pub fn stream_rows(&self) -> Result<Vec<StreamRow>> {
+    fn stream_rows(&self) -> Result<Vec<StreamRow>> {
         let e = |err| self.err(err);
         let mut stmt = self
             .conn
@@ -66,11 +51,10 @@ impl Sqlite {
     }
 
     /// At most `limit` of the events the stream numbered `(after, upto]`, in its order.
-    pub fn linked_events(
+    fn linked_events(
         &self,
         stream: i64,
-        after: i64,
-        upto: i64,
+        range: (i64, i64),
         limit: i64,
     ) -> Result<Vec<LinkedEvent>> {
         let e = |err| self.err(err);
@@ -83,7 +67,7 @@ impl Sqlite {
                  ORDER BY s.pos LIMIT ?4",
             )
             .map_err(e)?;
-        stmt.query_map(params![stream, after, upto, limit], |r| {
+        stmt.query_map(params![stream, range.0, range.1, limit], |r| {
             Ok(LinkedEvent {
                 pos: r.get(0)?,
                 event_id: r.get(1)?,
@@ -98,7 +82,7 @@ impl Sqlite {
     }
 
     /// A value of `meta`.
-    pub fn meta(&self, key: &str) -> Result<Option<String>> {
+    fn meta(&self, key: &str) -> Result<Option<String>> {
         self.conn
             .query_row("SELECT value FROM meta WHERE key = ?1", params![key], |r| {
                 r.get(0)
@@ -108,7 +92,7 @@ impl Sqlite {
     }
 
     /// Sets a value of `meta` (never one the chains keep).
-    pub fn set_meta(&self, key: &str, value: &str) -> Result<()> {
+    fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
         if CHAIN_KEYS.contains(&key) {
             return Err(Error::other(format!(
                 "archive {}: meta.{key} is kept by the chains",

@@ -6,15 +6,37 @@ use rusqlite::types::ValueRef;
 
 use super::Sqlite;
 use super::store::chain_state;
-use crate::archive::chain::Link;
-use crate::archive::verify::{Events, Runs, StreamRow};
-use crate::archive::{Anchor, Gap, Integrity, Status, StreamStatus};
+use crate::archive::verify::{EventRow, Events, Runs, STATUS_STREAMS, StreamRow};
+use crate::archive::{
+    Anchor, CopyStore, Gap, InspectStore, Integrity, ReadFilter, Status, StreamStatus,
+};
 use crate::error::Result;
+use crate::plan::RecordStream;
 use rusqlite::OptionalExtension;
 
-impl Sqlite {
+impl InspectStore for Sqlite {
+    fn location(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn read(&self, filter: ReadFilter) -> RecordStream {
+        super::read::read_events(self.path.clone(), filter)
+    }
+
+    /// The chain hash of row `seq`, if the archive holds that row.
+    fn row_hash(&self, seq: i64) -> Result<Option<String>> {
+        self.conn
+            .query_row(
+                "SELECT hash FROM events WHERE seq = ?1",
+                params![seq],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
     /// Every stream: id, source, tenant and query (parsed), without counting anything.
-    pub fn streams(&self) -> Result<Vec<(i64, String, String, serde_json::Value)>> {
+    fn streams(&self) -> Result<Vec<(i64, String, String, serde_json::Value)>> {
         let e = |err| self.err(err);
         let mut stmt = self
             .conn
@@ -36,23 +58,28 @@ impl Sqlite {
         Ok(rows)
     }
 
-    pub fn status(&self) -> Result<Status> {
+    /// Recomputes the chain over every event in insertion order, and checks that it still
+    /// reaches every anchor kept elsewhere; then the state chain of the runs (cursors and
+    /// the events each stream numbered for its output), and that each run's head is reached.
+    fn verify(&self, anchors: &[Anchor]) -> Result<Integrity> {
+        let mut anchors = anchors.to_vec();
+        if self.version >= 2 {
+            match self.verify_runs()? {
+                Ok(heads) => anchors.extend(heads),
+                Err(broken) => return Ok(broken),
+            }
+        }
+        self.verify_events(&anchors)
+    }
+
+    fn status(&self) -> Result<Status> {
         let e = |err| self.err(err);
         let events: i64 = self
             .conn
             .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
             .map_err(e)?;
         let (chain_head, chain_count) = chain_state(&self.conn).map_err(e)?;
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT s.id, s.source, s.tenant, s.query, s.covered_from, s.cursor, s.last_run_at,
-                        s.last_run_new, s.last_run_seen, s.last_run_requests, s.last_run_complete,
-                        (SELECT COUNT(*) FROM stream_events x WHERE x.stream_id = s.id),
-                        (SELECT COUNT(*) FROM staging g WHERE g.stream_id = s.id)
-                 FROM streams s ORDER BY s.id",
-            )
-            .map_err(e)?;
+        let mut stmt = self.conn.prepare(STATUS_STREAMS).map_err(e)?;
         let streams = stmt
             .query_map([], |r| {
                 let query: String = r.get(3)?;
@@ -100,21 +127,9 @@ impl Sqlite {
             gaps,
         })
     }
+}
 
-    /// Recomputes the chain over every event in insertion order, and checks that it still
-    /// reaches every anchor kept elsewhere; then the state chain of the runs (cursors and
-    /// the events each stream numbered for its output), and that each run's head is reached.
-    pub fn verify(&self, anchors: &[Anchor]) -> Result<Integrity> {
-        let mut anchors = anchors.to_vec();
-        if self.version >= 2 {
-            match self.verify_runs()? {
-                Ok(heads) => anchors.extend(heads),
-                Err(broken) => return Ok(broken),
-            }
-        }
-        self.verify_events(&anchors)
-    }
-
+impl Sqlite {
     /// The state chain (`archive::verify::Runs`): returns the heads the runs saw, which the
     /// event chain must reach.
     fn verify_runs(&self) -> Result<std::result::Result<Vec<Anchor>, Integrity>> {
@@ -136,7 +151,7 @@ impl Sqlite {
         for run in &runs {
             let links: Vec<(i64, i64)> = links_of
                 .query_map(
-                    params![run.stream_id, run.linked_from, run.linked_to],
+                    params![run.run.stream_id, run.run.linked_from, run.run.linked_to],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .map_err(e)?
@@ -201,20 +216,6 @@ pub(super) fn verify_events(
     while let Some(row) = rows.next().map_err(e)? {
         // Any column of another type than the chain wrote (a blob, invalid UTF-8, text
         // for a number) is an altered row, not a failure to read.
-        let seq = match row.get_ref(0).map_err(e)? {
-            ValueRef::Integer(i) => i,
-            _ => {
-                let seq = chain.expected();
-                return Ok(Integrity::Broken {
-                    seq,
-                    why: format!("row {seq}'s sequence number was altered"),
-                });
-            }
-        };
-        let altered = |what: &str| Integrity::Broken {
-            seq,
-            why: format!("row {seq}'s {what} is not of the type the archive wrote (altered)"),
-        };
         let text = |i: usize| -> rusqlite::Result<Option<String>> {
             Ok(match row.get_ref(i)? {
                 ValueRef::Text(b) => std::str::from_utf8(b).ok().map(str::to_string),
@@ -227,37 +228,7 @@ pub(super) fn verify_events(
                 _ => None,
             })
         };
-        let Some(source) = text(1).map_err(e)? else {
-            return Ok(altered("source"));
-        };
-        let Some(tenant) = text(2).map_err(e)? else {
-            return Ok(altered("tenant"));
-        };
-        let Some(event_id) = text(3).map_err(e)? else {
-            return Ok(altered("event id"));
-        };
-        let Some(time_ms) = int(4).map_err(e)? else {
-            return Ok(altered("time"));
-        };
-        let Some(archived_at) = int(5).map_err(e)? else {
-            return Ok(altered("archive time"));
-        };
-        let Some(record) = text(6).map_err(e)? else {
-            return Ok(altered("record"));
-        };
-        let Some(stored) = text(7).map_err(e)? else {
-            return Ok(altered("chain hash"));
-        };
-        let link = Link {
-            seq,
-            source: &source,
-            tenant: &tenant,
-            event_id: &event_id,
-            time_ms,
-            archived_at,
-            record: &record,
-        };
-        if let Err(broken) = chain.row(&link, &stored) {
+        if let Err(broken) = chain.stored(EventRow::read(text, int).map_err(e)?) {
             return Ok(broken);
         }
     }

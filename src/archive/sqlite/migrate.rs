@@ -160,20 +160,22 @@ fn rechain(tx: &Connection, map: &HashMap<String, String>) -> rusqlite::Result<(
             }
             next = next.saturating_add(1);
             first_of.insert(key, next);
-            let (time_ms, archived_at, record): (i64, i64, String) =
-                (r.get(4)?, r.get(5)?, r.get(6)?);
-            let hash = chain::hash(
-                &prev,
-                &Link {
-                    seq: next,
-                    source: &source,
-                    tenant: &tenant,
-                    event_id: &event_id,
-                    time_ms,
-                    archived_at,
-                    record: &record,
-                },
-            );
+            let record: String = r.get(6)?;
+            let link = Link {
+                seq: next,
+                source: &source,
+                tenant: &tenant,
+                event_id: &event_id,
+                time_ms: r.get(4)?,
+                archived_at: r.get(5)?,
+                record: &record,
+            };
+            let hash = chain::hash(&prev, &link);
+            let Link {
+                time_ms,
+                archived_at,
+                ..
+            } = link;
             insert.execute(params![
                 next,
                 source,

@@ -25,12 +25,8 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
-use super::{
-    Anchor, Finalized, Integrity, LinkedEvent, ReadFilter, RunEnd, RunRow, Staged, Status, Store,
-    StreamKey, StreamRow, StreamState,
-};
+use super::{Span, StreamKey, StreamState, StreamStore};
 use crate::error::{Error, Result};
-use crate::plan::RecordStream;
 
 /// The schema this binary writes. Version 1 (before per-stream delivery) is migrated when an
 /// archive is opened for writing, and read as it is when opened read-only.
@@ -273,8 +269,26 @@ impl Sqlite {
         db_error(&self.path, e)
     }
 
+    /// One statement, its error naming the archive.
+    /// Runs in an IMMEDIATE transaction, as every write does: it takes the write lock before
+    /// reading (waiting for it up to the busy timeout), so that a write of another process in
+    /// between can never leave it a stale snapshot ("database is locked" at once).
+    pub(crate) fn exec(&self, sql: &str, params: impl rusqlite::Params) -> Result<()> {
+        let e = |err| self.err(err);
+        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(e)?;
+        match self.conn.execute(sql, params) {
+            Ok(_) => self.conn.execute_batch("COMMIT").map_err(e),
+            Err(err) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e(err))
+            }
+        }
+    }
+}
+
+impl StreamStore for Sqlite {
     /// The stream's row, created when this is its first sync.
-    pub fn stream(&self, key: &StreamKey, now_ms: i64) -> Result<StreamState> {
+    fn stream(&mut self, key: &StreamKey, now_ms: i64) -> Result<StreamState> {
         self.exec(
             "INSERT OR IGNORE INTO streams (source, tenant, query, created_at) VALUES (?1, ?2, ?3, ?4)",
             params![key.source.name(), key.tenant, key.query, now_ms],
@@ -288,7 +302,7 @@ impl Sqlite {
     }
 
     /// The stream's row, if it has one (nothing is written).
-    pub fn find_stream(&self, key: &StreamKey) -> Result<Option<StreamState>> {
+    fn find_stream(&self, key: &StreamKey) -> Result<Option<StreamState>> {
         self.conn
             .query_row(
                 "SELECT id, covered_from, cursor, last_run_at, pending FROM streams
@@ -308,24 +322,8 @@ impl Sqlite {
             .map_err(|e| self.err(e))
     }
 
-    /// One statement, its error naming the archive.
-    /// Runs in an IMMEDIATE transaction, as every write does: it takes the write lock before
-    /// reading (waiting for it up to the busy timeout), so that a write of another process in
-    /// between can never leave it a stale snapshot ("database is locked" at once).
-    pub(crate) fn exec(&self, sql: &str, params: impl rusqlite::Params) -> Result<()> {
-        let e = |err| self.err(err);
-        self.conn.execute_batch("BEGIN IMMEDIATE").map_err(e)?;
-        match self.conn.execute(sql, params) {
-            Ok(_) => self.conn.execute_batch("COMMIT").map_err(e),
-            Err(err) => {
-                let _ = self.conn.execute_batch("ROLLBACK");
-                Err(e(err))
-            }
-        }
-    }
-
     /// Remembers the range of the run under way, so that a killed run resumes with it.
-    pub fn set_pending(&self, stream: i64, pending: Option<&str>) -> Result<()> {
+    fn set_pending(&mut self, stream: i64, pending: Option<&str>) -> Result<()> {
         self.exec(
             "UPDATE streams SET pending = ?2 WHERE id = ?1",
             params![stream, pending],
@@ -333,17 +331,23 @@ impl Sqlite {
     }
 
     /// Notes a span that may be lost (the vendor's retention passed before it was synced).
-    pub fn note_gap(
-        &self,
-        stream: i64,
-        from_ms: Option<i64>,
-        until_ms: i64,
-        now_ms: i64,
-    ) -> Result<()> {
+    fn note_gap(&mut self, stream: i64, (from_ms, until_ms): Span, now_ms: i64) -> Result<()> {
         self.exec(
             "INSERT INTO gaps (stream_id, from_ms, until_ms, noted_at) VALUES (?1, ?2, ?3, ?4)",
             params![stream, from_ms, until_ms, now_ms],
         )
+    }
+
+    /// The time of the newest event the stream holds (the vendor's clock, unlike the host's).
+    fn newest_event_ms(&self, stream: i64) -> Result<Option<i64>> {
+        self.conn
+            .query_row(
+                "SELECT MAX(e.time_ms) FROM stream_events s JOIN events e ON e.seq = s.seq
+                 WHERE s.stream_id = ?1",
+                params![stream],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
     }
 }
 
@@ -476,111 +480,10 @@ fn open_immutable(path: &Path, flags: OpenFlags) -> rusqlite::Result<Connection>
     Ok(c)
 }
 
-impl Store for Sqlite {
-    fn location(&self) -> String {
-        self.path.display().to_string()
-    }
-    fn stream(&mut self, key: &StreamKey, now_ms: i64) -> Result<StreamState> {
-        Sqlite::stream(self, key, now_ms)
-    }
-    fn find_stream(&self, key: &StreamKey) -> Result<Option<StreamState>> {
-        Sqlite::find_stream(self, key)
-    }
-    fn set_pending(&mut self, stream: i64, pending: Option<&str>) -> Result<()> {
-        Sqlite::set_pending(self, stream, pending)
-    }
-    fn note_gap(
-        &mut self,
-        stream: i64,
-        from_ms: Option<i64>,
-        until_ms: i64,
-        now_ms: i64,
-    ) -> Result<()> {
-        Sqlite::note_gap(self, stream, from_ms, until_ms, now_ms)
-    }
-    fn newest_event_ms(&self, stream: i64) -> Result<Option<i64>> {
-        Sqlite::newest_event_ms(self, stream)
-    }
-    fn staged_until(&self, stream: i64) -> Result<i64> {
-        Sqlite::staged_until(self, stream)
-    }
-    fn staged_count(&self, stream: i64) -> Result<i64> {
-        Sqlite::staged_count(self, stream)
-    }
-    fn stage(
-        &mut self,
-        stream: i64,
-        next: i64,
-        records: &[Staged<'_>],
-        floor: Option<(&str, i64)>,
-    ) -> Result<()> {
-        Sqlite::stage(self, stream, next, records, floor)
-    }
-    fn unit_done(&self, stream: i64, unit: &str) -> Result<bool> {
-        Sqlite::unit_done(self, stream, unit)
-    }
-    fn unit_floor(&self, stream: i64, unit: &str) -> Result<Option<i64>> {
-        Sqlite::unit_floor(self, stream, unit)
-    }
-    fn mark_unit_done(&mut self, stream: i64, unit: &str) -> Result<()> {
-        Sqlite::mark_unit_done(self, stream, unit)
-    }
-    fn note_incomplete_run(&mut self, stream: i64, now_ms: i64, requests: u64) -> Result<()> {
-        Sqlite::note_incomplete_run(self, stream, now_ms, requests)
-    }
-    fn finalize(&mut self, key: &StreamKey, stream: i64, end: &RunEnd) -> Result<Finalized> {
-        Sqlite::finalize(self, key, stream, end)
-    }
-    fn claim(&mut self, stream: i64, me: &str, alive: &dyn Fn(&str) -> bool) -> Result<(i64, i64)> {
-        Sqlite::claim(self, stream, me, alive)
-    }
-    fn release(&mut self, stream: i64, me: &str) -> Result<()> {
-        Sqlite::release(self, stream, me)
-    }
-    fn mark_delivered(&mut self, stream: i64, from: i64, upto: i64) -> Result<()> {
-        Sqlite::mark_delivered(self, stream, from, upto)
-    }
-    fn read(&self, filter: ReadFilter) -> RecordStream {
-        read::read_events(self.path.clone(), filter)
-    }
-    fn streams(&self) -> Result<Vec<(i64, String, String, serde_json::Value)>> {
-        Sqlite::streams(self)
-    }
-    fn status(&self) -> Result<Status> {
-        Sqlite::status(self)
-    }
-    fn verify(&self, anchors: &[Anchor]) -> Result<Integrity> {
-        Sqlite::verify(self, anchors)
-    }
-    fn row_hash(&self, seq: i64) -> Result<Option<String>> {
-        Sqlite::row_hash(self, seq)
-    }
-    fn runs(&self) -> Result<Vec<RunRow>> {
-        Sqlite::runs(self)
-    }
-    fn stream_rows(&self) -> Result<Vec<StreamRow>> {
-        Sqlite::stream_rows(self)
-    }
-    fn linked_events(
-        &self,
-        stream: i64,
-        after: i64,
-        upto: i64,
-        limit: i64,
-    ) -> Result<Vec<LinkedEvent>> {
-        Sqlite::linked_events(self, stream, after, upto, limit)
-    }
-    fn meta(&self, key: &str) -> Result<Option<String>> {
-        Sqlite::meta(self, key)
-    }
-    fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
-        Sqlite::set_meta(self, key, value)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::archive::{InspectStore, Integrity, RunStore, Store};
     use crate::identity::Source;
 
     #[tokio::test(flavor = "multi_thread")]
@@ -606,15 +509,10 @@ mod tests {
             tenant: "t".into(),
             query: "{}".into(),
         };
-        let id = Store::stream(&mut a, &k, 1).expect("stream").id;
+        let id = a.stream(&k, 1).expect("stream").id;
         crate::archive::conformance::stage(&mut a, id, &[("2", 20), ("1", 10)]);
-        Store::finalize(
-            &mut a,
-            &k,
-            id,
-            &crate::archive::conformance::end(Some(100), 100),
-        )
-        .expect("finalize");
+        a.finalize(&k, id, &crate::archive::conformance::end(Some(100), 100))
+            .expect("finalize");
         a.conn
             .execute("UPDATE events SET time_ms = 11 WHERE seq = 1", [])
             .expect("alter");

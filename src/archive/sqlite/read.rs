@@ -5,13 +5,12 @@
 use std::path::PathBuf;
 
 use rusqlite::params_from_iter;
-use serde_json::value::RawValue;
 
 use super::db_error;
-use crate::archive::{Order, ReadFilter};
+use crate::archive::{Order, ReadFilter, ReadRow};
 use crate::error::Result;
 use crate::plan::{Batch, RecordStream};
-use crate::record::{ChainLink, Record};
+use crate::record::Record;
 
 const BATCH: usize = 1024;
 /// Streams the rows that `filter` selects.
@@ -78,35 +77,20 @@ fn read_blocking(
     }
     let mut stmt = conn.prepare(&sql).map_err(e)?;
     let mut rows = stmt.query(params_from_iter(args)).map_err(e)?;
+    let archive = format!("archive {}", path.display());
     let mut batch: Vec<Record> = Vec::with_capacity(BATCH);
     while let Some(row) = rows.next().map_err(e)? {
-        let id: String = row.get(0).map_err(e)?;
-        let time_ms: i64 = row.get(1).map_err(e)?;
-        let text: String = row.get(2).map_err(e)?;
-        let is_linked: bool = row.get(3).map_err(e)?;
-        let seq: i64 = row.get(4).map_err(e)?;
-        let hash: String = row.get(5).map_err(e)?;
-        let raw = match RawValue::from_string(text) {
-            Ok(raw) => raw,
-            Err(err) => {
-                return Err(crate::error::Error::other(format!(
-                    "archive {}: event {id} is not JSON: {err}",
-                    path.display()
-                ))
-                .hint("`hrlogs archive verify` tells whether the archive was altered"));
-            }
+        let read = ReadRow {
+            event_id: row.get(0).map_err(e)?,
+            time_ms: row.get(1).map_err(e)?,
+            record: row.get(2).map_err(e)?,
+            linked: row.get(3).map_err(e)?,
+            seq: row.get(4).map_err(e)?,
+            hash: row.get(5).map_err(e)?,
         };
-        if let Some(keep) = &f.keep {
-            if !keep(&raw, is_linked) {
-                continue;
-            }
+        if let Some(record) = read.record(f.keep.as_ref(), &archive)? {
+            batch.push(record);
         }
-        batch.push(Record {
-            raw,
-            key: time_ms,
-            id: Some(id),
-            link: Some(Box::new(ChainLink { seq, hash })),
-        });
         if batch.len() >= BATCH {
             if tx.blocking_send(Ok(std::mem::take(&mut batch))).is_err() {
                 return Ok(());

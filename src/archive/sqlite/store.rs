@@ -5,50 +5,31 @@
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 
 use super::Sqlite;
-use crate::archive::chain::{self, GENESIS, Link, Links, RunLink};
-use crate::archive::{Finalized, RunEnd, Staged, StreamKey};
+use crate::archive::chain::{self, Append, GENESIS, Links, RunLink};
+use crate::archive::{
+    Claims, DeliveryStore, Finalized, Floor, RunEnd, RunStore, Staged, StreamKey,
+};
 use crate::error::Result;
 
-impl Sqlite {
+impl RunStore for Sqlite {
     /// Where the stream's staging order continues (after what an unfinished run staged).
-    pub fn staged_until(&self, stream: i64) -> Result<i64> {
-        self.conn
-            .query_row(
-                "SELECT COALESCE(MAX(ord), 0) FROM staging WHERE stream_id = ?1",
-                params![stream],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.err(e))
+    fn staged_until(&self, stream: i64) -> Result<i64> {
+        self.staging(stream).map(|(_, until)| until)
     }
 
     /// How many records an unfinished run of the stream has staged.
-    pub fn staged_count(&self, stream: i64) -> Result<i64> {
-        self.conn
-            .query_row(
-                "SELECT COUNT(*) FROM staging WHERE stream_id = ?1",
-                params![stream],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.err(e))
+    fn staged_count(&self, stream: i64) -> Result<i64> {
+        self.staging(stream).map(|(count, _)| count)
     }
 
     /// Stages a batch of records of the stream's run, in one transaction, numbered in fetch
     /// order from `next`. A record staged before (a resumed run) is kept once.
     /// With `floor` (a unit and a key), also records that the unit is staged at and above
     /// that key, in the same transaction.
-    pub fn stage(
-        &mut self,
-        stream: i64,
-        next: i64,
-        records: &[Staged<'_>],
-        floor: Option<(&str, i64)>,
-    ) -> Result<()> {
+    fn stage(&mut self, stream: i64, next: i64, rows: &[Staged<'_>], floor: Floor) -> Result<()> {
         let path = self.path.clone();
         let e = |err| super::db_error(&path, err);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(e)?;
+        let tx = self.write()?;
         {
             let mut insert = tx
                 .prepare_cached(
@@ -56,7 +37,7 @@ impl Sqlite {
                      VALUES (?1, ?2, ?3, ?4, ?5)",
                 )
                 .map_err(e)?;
-            for (i, r) in records.iter().enumerate() {
+            for (i, r) in rows.iter().enumerate() {
                 let ord = next.saturating_add(i as i64).saturating_add(1);
                 insert
                     .execute(params![stream, r.event_id, r.time_ms, ord, r.record])
@@ -76,7 +57,7 @@ impl Sqlite {
     }
 
     /// The floor a killed run staged the unit down to, if it kept one.
-    pub fn unit_floor(&self, stream: i64, unit: &str) -> Result<Option<i64>> {
+    fn unit_floor(&self, stream: i64, unit: &str) -> Result<Option<i64>> {
         self.conn
             .query_row(
                 "SELECT floor FROM progress WHERE stream_id = ?1 AND unit = ?2",
@@ -89,7 +70,7 @@ impl Sqlite {
     }
 
     /// True when an unfinished run of the stream already completed `unit`.
-    pub fn unit_done(&self, stream: i64, unit: &str) -> Result<bool> {
+    fn unit_done(&self, stream: i64, unit: &str) -> Result<bool> {
         self.conn
             .query_row(
                 "SELECT 1 FROM progress WHERE stream_id = ?1 AND unit = ?2 AND floor IS NULL",
@@ -102,7 +83,7 @@ impl Sqlite {
     }
 
     /// Records that the run completed `unit` (its records are all staged).
-    pub fn mark_unit_done(&self, stream: i64, unit: &str) -> Result<()> {
+    fn mark_unit_done(&mut self, stream: i64, unit: &str) -> Result<()> {
         self.exec(
             "INSERT INTO progress (stream_id, unit) VALUES (?1, ?2)
              ON CONFLICT (stream_id, unit) DO UPDATE SET floor = NULL",
@@ -111,7 +92,7 @@ impl Sqlite {
     }
 
     /// Records a run that did not complete (for `archive status`); the cursor stays.
-    pub fn note_incomplete_run(&self, stream: i64, now_ms: i64, requests: u64) -> Result<()> {
+    fn note_incomplete_run(&mut self, stream: i64, now_ms: i64, requests: u64) -> Result<()> {
         self.exec(
             "UPDATE streams SET last_run_at = ?2, last_run_new = 0, last_run_seen = 0,
              last_run_requests = ?3, last_run_complete = 0 WHERE id = ?1",
@@ -122,23 +103,27 @@ impl Sqlite {
     /// Ends a complete run: appends the staged events the archive does not hold yet, oldest
     /// first, each chained to the one before; links every staged event to the stream;
     /// advances the cursor; clears the staging. One transaction: all of it or none.
-    pub fn finalize(&mut self, key: &StreamKey, stream: i64, end: &RunEnd) -> Result<Finalized> {
+    fn finalize(&mut self, key: &StreamKey, stream: i64, end: &RunEnd) -> Result<Finalized> {
         let path = self.path.clone();
         let e = |err| super::db_error(&path, err);
         self.conn
             .pragma_update(None, "synchronous", "FULL")
             .map_err(e)?;
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(e)?;
-        let mut out = Finalized::default();
-        {
-            let (mut head, count) = chain_state(&tx).map_err(e)?;
-            let mut seq: i64 = tx
+        let tx = self.write()?;
+        let out = {
+            let seq: i64 = tx
                 .query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0))
                 .map_err(e)?;
-            out.first_seq = seq.saturating_add(1);
+            // The stream's own numbering of what it prints: its delivery cursor counts in it.
+            let stream_row: (i64, Option<i64>) = tx
+                .query_row(
+                    "SELECT linked, cursor FROM streams WHERE id = ?1",
+                    params![stream],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .map_err(e)?;
+            let chain = chain_state(&tx).map_err(e)?;
+            let mut run = Append::new(key, stream, end, seq, chain, stream_row);
             let source = key.source.name();
             let mut staged = tx
                 .prepare(
@@ -162,16 +147,6 @@ impl Sqlite {
                     "INSERT OR IGNORE INTO stream_events (stream_id, seq, pos) VALUES (?1, ?2, ?3)",
                 )
                 .map_err(e)?;
-            // The stream's own numbering of what it prints: its delivery cursor counts in it.
-            let (mut pos, old_cursor): (i64, Option<i64>) = tx
-                .query_row(
-                    "SELECT linked, cursor FROM streams WHERE id = ?1",
-                    params![stream],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .map_err(e)?;
-            let linked_from = pos;
-            let mut links = Links::default();
             let mut rows = staged.query(params![stream]).map_err(e)?;
             while let Some(row) = rows.next().map_err(e)? {
                 let event_id: String = row.get(0).map_err(e)?;
@@ -182,50 +157,31 @@ impl Sqlite {
                     .optional()
                     .map_err(e)?;
                 let at = match held {
-                    Some(s) => {
-                        out.seen += 1;
-                        s
-                    }
+                    Some(s) => run.held(s),
                     None => {
-                        seq = seq.saturating_add(1);
-                        let hash = chain::hash(
-                            &head,
-                            &Link {
-                                seq,
-                                source,
-                                tenant: &key.tenant,
-                                event_id: &event_id,
-                                time_ms,
-                                archived_at: end.now_ms,
-                                record: &record,
-                            },
-                        );
+                        let (seq, hash) = run.new_event(&event_id, time_ms, &record);
                         insert
                             .execute(params![
                                 seq, source, key.tenant, event_id, time_ms, end.now_ms, record,
                                 hash
                             ])
                             .map_err(e)?;
-                        head = hash;
-                        out.new += 1;
                         seq
                     }
                 };
-                let next = pos.saturating_add(1);
-                if link.execute(params![stream, at, next]).map_err(e)? == 1 {
-                    pos = next;
-                    out.linked += 1;
-                    links.add(pos, at);
+                if link
+                    .execute(params![stream, at, run.next_pos()])
+                    .map_err(e)?
+                    == 1
+                {
+                    run.link(at);
                 }
             }
-            out.last_seq = seq;
-            let count = count.saturating_add(out.new as i64);
-            out.head = head.clone();
-            out.count = count;
+            let (out, run) = run.finish();
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('chain_head', ?1), ('chain_count', ?2)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                params![head, count.to_string()],
+                params![out.head, out.count.to_string()],
             )
             .map_err(e)?;
             tx.execute(
@@ -241,31 +197,17 @@ impl Sqlite {
                     out.new as i64,
                     out.seen as i64,
                     end.requests as i64,
-                    pos
+                    run.linked_to
                 ],
             )
             .map_err(e)?;
-            append_run(
-                &tx,
-                &RunLink {
-                    stream_id: stream,
-                    ended_at: end.now_ms,
-                    asked_from: end.asked_from,
-                    covered_from: end.covered_from,
-                    cursor: end.cursor.or(old_cursor),
-                    linked_from,
-                    linked_to: pos,
-                    links: &links.finish(),
-                    head: &out.head,
-                    count: out.count,
-                },
-            )
-            .map_err(e)?;
+            append_run(&tx, &run).map_err(e)?;
             tx.execute("DELETE FROM staging WHERE stream_id = ?1", params![stream])
                 .map_err(e)?;
             tx.execute("DELETE FROM progress WHERE stream_id = ?1", params![stream])
                 .map_err(e)?;
-        }
+            out
+        };
         tx.commit().map_err(e)?;
         self.conn
             .pragma_update(None, "synchronous", "NORMAL")
@@ -275,60 +217,61 @@ impl Sqlite {
 }
 
 impl Sqlite {
-    /// The stream's delivery: how many of its events its output is known to have delivered,
-    /// and how many it has numbered for output in all.
-    pub fn delivery(&self, stream: i64) -> Result<(i64, i64)> {
+    /// A write transaction: IMMEDIATE, as every write is (see `exec`).
+    fn write(&mut self) -> Result<rusqlite::Transaction<'_>> {
+        self.conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| super::db_error(&self.path, e))
+    }
+
+    /// What an unfinished run of the stream staged: how many records, and where its
+    /// staging order ends.
+    fn staging(&self, stream: i64) -> Result<(i64, i64)> {
         self.conn
             .query_row(
-                "SELECT delivered, linked FROM streams WHERE id = ?1",
+                "SELECT COUNT(*), COALESCE(MAX(ord), 0) FROM staging WHERE stream_id = ?1",
                 params![stream],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .map_err(|e| self.err(e))
     }
+}
 
+impl DeliveryStore for Sqlite {
     /// Takes the stream's events still to print for the sync `me`: from the end of what
     /// another live sync took (so that two syncs at once print each event once), else from
     /// the delivery cursor (what a sync that died took is printed again), to the last one
     /// numbered. Returns the numbers `(after, upto]` to print.
-    pub fn claim(
-        &mut self,
-        stream: i64,
-        me: &str,
-        alive: &dyn Fn(&str) -> bool,
-    ) -> Result<(i64, i64)> {
+    fn claim(&mut self, stream: i64, me: &str, alive: &dyn Fn(&str) -> bool) -> Result<(i64, i64)> {
         let path = self.path.clone();
         let e = |err| super::db_error(&path, err);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(e)?;
-        let (delivered, claimed, by, linked): (i64, i64, Option<String>, i64) = tx
+        let tx = self.write()?;
+        let claims = tx
             .query_row(
                 "SELECT delivered, claimed, claimed_by, linked FROM streams WHERE id = ?1",
                 params![stream],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                |r| {
+                    Ok(Claims {
+                        delivered: r.get(0)?,
+                        claimed: r.get(1)?,
+                        by: r.get(2)?,
+                        linked: r.get(3)?,
+                    })
+                },
             )
             .map_err(e)?;
-        let taken = by
-            .as_deref()
-            .is_some_and(|owner| owner == me || alive(owner));
-        let after = if taken {
-            claimed.max(delivered)
-        } else {
-            delivered
-        };
+        let (after, upto) = claims.take(me, alive);
         tx.execute(
             "UPDATE streams SET claimed = ?2, claimed_by = ?3 WHERE id = ?1",
-            params![stream, linked.max(after), me],
+            params![stream, upto, me],
         )
         .map_err(e)?;
         tx.commit().map_err(e)?;
-        Ok((after, linked.max(after)))
+        Ok((after, upto))
     }
 
     /// The sync `me` could not deliver what it took: the next sync prints it again.
-    pub fn release(&self, stream: i64, me: &str) -> Result<()> {
+    fn release(&mut self, stream: i64, me: &str) -> Result<()> {
         self.exec(
             "UPDATE streams SET claimed = delivered, claimed_by = NULL
              WHERE id = ?1 AND claimed_by = ?2",
@@ -338,41 +281,17 @@ impl Sqlite {
 
     /// Records that the stream's output from `from` up to `upto` was delivered (see
     /// `Store::mark_delivered`).
-    pub fn mark_delivered(&self, stream: i64, from: i64, upto: i64) -> Result<()> {
+    fn mark_delivered(&mut self, stream: i64, from: i64, upto: i64) -> Result<()> {
         self.exec(
             "UPDATE streams SET delivered = MAX(delivered, MIN(?2, linked))
              WHERE id = ?1 AND delivered >= ?3",
             params![stream, upto, from],
         )
     }
-
-    /// The chain hash of row `seq`, if the archive holds that row.
-    pub fn row_hash(&self, seq: i64) -> Result<Option<String>> {
-        self.conn
-            .query_row(
-                "SELECT hash FROM events WHERE seq = ?1",
-                params![seq],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(|e| self.err(e))
-    }
-
-    /// The time of the newest event the stream holds (the vendor's clock, unlike the host's).
-    pub fn newest_event_ms(&self, stream: i64) -> Result<Option<i64>> {
-        self.conn
-            .query_row(
-                "SELECT MAX(e.time_ms) FROM stream_events s JOIN events e ON e.seq = s.seq
-                 WHERE s.stream_id = ?1",
-                params![stream],
-                |r| r.get(0),
-            )
-            .map_err(|e| self.err(e))
-    }
 }
 
 /// Appends a run to the state chain and records its head in `meta`.
-pub(crate) fn append_run(tx: &rusqlite::Connection, run: &RunLink<'_>) -> rusqlite::Result<()> {
+pub(crate) fn append_run(tx: &rusqlite::Connection, run: &RunLink) -> rusqlite::Result<()> {
     // A run that numbered nothing new, after one of the same stream that did not either,
     // takes its place (so that a follow polling every minute adds no row per poll); it asks
     // from the earlier of the two, so that no span looks skipped.
@@ -462,8 +381,8 @@ pub(crate) fn seed_runs(tx: &rusqlite::Connection) -> rusqlite::Result<()> {
                 cursor,
                 linked_from: 0,
                 linked_to: linked,
-                links: &links.finish(),
-                head: &head,
+                links: links.finish(),
+                head: head.clone(),
                 count,
             },
         )?;

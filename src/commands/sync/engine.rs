@@ -100,7 +100,7 @@ pub async fn run_once(job: &Job, archive: &mut dyn Store, ctx: &Context) -> Resu
     let plan = job.plan(&state, now)?;
     if let Some((from, until, message)) = &plan.lost {
         ctx.progress.warn(message);
-        blocking(|| archive.note_gap(state.id, *from, *until, now_ms))?;
+        blocking(|| archive.note_gap(state.id, (*from, *until), now_ms))?;
     }
     blocking(|| archive.set_pending(state.id, plan.pending.as_deref()))?;
     let requests_before = ctx.progress.requests();
