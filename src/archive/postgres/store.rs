@@ -87,10 +87,22 @@ async fn finalize_in(
     );
     let staged = tx
         .prepare(
-            "SELECT s.event_id, s.time_ms, s.record, e.seq,
-                    EXISTS (SELECT 1 FROM stream_events x WHERE x.stream_id = $1 AND x.seq = e.seq)
+            // Each staged event is looked up by its whole key (`LIMIT 1` keeps the planner
+            // from flattening the lookups into a join): a schema the planner has no statistics
+            // for yet (a first sync, before autovacuum's ANALYZE) would otherwise hash every
+            // event of the tenant, under the append's lock, for a run that brings nothing new.
+            "SELECT s.event_id, s.time_ms, s.record, e.seq, COALESCE(x.linked, false)
              FROM staging s
-             LEFT JOIN events e ON e.source = $2 AND e.tenant = $3 AND e.event_id = s.event_id
+             LEFT JOIN LATERAL (
+                 SELECT ev.seq FROM events ev
+                 WHERE ev.source = $2 AND ev.tenant = $3 AND ev.event_id = s.event_id
+                 LIMIT 1
+             ) e ON true
+             LEFT JOIN LATERAL (
+                 SELECT true AS linked FROM stream_events se
+                 WHERE se.stream_id = $1 AND se.seq = e.seq
+                 LIMIT 1
+             ) x ON true
              WHERE s.stream_id = $1
              ORDER BY s.time_ms ASC, s.ord DESC",
         )
