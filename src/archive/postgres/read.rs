@@ -1,7 +1,8 @@
 //! Reading the PostgreSQL archive back as a [`RecordStream`]: a connection of its own, one
-//! read-only snapshot, and a portal read a batch at a time, so memory stays flat whatever
-//! the archive holds.
+//! read-only snapshot, and the rows streamed in batches as the server sends them, so memory
+//! stays flat whatever the archive holds.
 
+use futures::StreamExt;
 use tokio_postgres::IsolationLevel;
 use tokio_postgres::types::ToSql;
 
@@ -13,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::plan::{Batch, RecordStream};
 use crate::record::Record;
 
-const BATCH: i32 = 1024;
+const BATCH: usize = 1024;
 
 /// Streams the rows that `filter` selects.
 pub fn read_events(
@@ -132,12 +133,21 @@ async fn stream_rows(
         .start()
         .await?;
     let stmt = tx.prepare(sql).await?;
-    let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(Param::sql).collect();
-    let portal = tx.bind(&stmt, &params).await?;
+    let params = args.iter().map(Param::sql);
+    // One query whose rows stream in as the server sends them (the socket's flow control
+    // keeps memory flat), cut into batches here: no round trip per batch, so the server and
+    // the reader work at the same time.
+    let rows = tx.query_raw(&stmt, params).await?;
+    futures::pin_mut!(rows);
+    let mut pending = Vec::with_capacity(BATCH);
     loop {
-        let rows = tx.query_portal(&portal, BATCH).await?;
-        let last = rows.len() < BATCH as usize;
-        let batch = match records(rows, keep.as_ref(), target) {
+        let row = rows.next().await.transpose()?;
+        let end = row.is_none();
+        pending.extend(row);
+        if pending.len() < BATCH && !end {
+            continue;
+        }
+        let batch = match records(std::mem::take(&mut pending), keep.as_ref(), target) {
             Ok(b) => b,
             Err(e) => return Ok(Err(e)),
         };
@@ -145,7 +155,7 @@ async fn stream_rows(
             // The reader went away.
             return Ok(Ok(()));
         }
-        if last {
+        if end {
             break;
         }
     }
