@@ -258,8 +258,19 @@ impl Http {
         req: &Request,
         judge: impl Fn(StatusCode, &HeaderMap, &[u8]) -> std::result::Result<T, Failure>,
     ) -> Result<T> {
+        self.send_plain_as(req, None, judge).await
+    }
+
+    /// [`Http::send_plain`] with an Authorization header (a token exchange that
+    /// authenticates with the key itself, as HTTP Basic), which is never shown.
+    pub async fn send_plain_as<T>(
+        &self,
+        req: &Request,
+        auth: Option<&SecretString>,
+        judge: impl Fn(StatusCode, &HeaderMap, &[u8]) -> std::result::Result<T, Failure>,
+    ) -> Result<T> {
         let attempt = || async {
-            let (status, headers, body) = self.exchange(req, None).await?;
+            let (status, headers, body) = self.exchange(req, auth).await?;
             judge(status, &headers, &body)
         };
         self.with_retries(req, None, attempt).await

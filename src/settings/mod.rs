@@ -47,6 +47,7 @@ impl Key {
 pub const SECTIONS: &[&[Key]] = &[
     crate::vendors::feishu::settings::KEYS,
     crate::vendors::recruitee::settings::KEYS,
+    crate::vendors::greenhouse::settings::KEYS,
     crate::archive::settings::KEYS,
 ];
 

@@ -82,3 +82,21 @@ pub fn audit(args: &AuditArgs, ctx: &Context) -> Result<Job> {
     )?;
     Ok(Box::new(AuditLog::new(client, query, tenant)))
 }
+
+/// `sync greenhouse audit`: the stream of these filters.
+pub fn greenhouse_audit(
+    args: &crate::commands::greenhouse::audit::AuditArgs,
+    ctx: &Context,
+) -> Result<Job> {
+    refuse_until(&args.until)?;
+    let (query, since) = crate::commands::greenhouse::audit::validate(args, ctx)?;
+    let client = crate::commands::greenhouse::client(ctx, ctx.options.dry_run)?;
+    let tenant = tenant_or_missing(
+        crate::commands::greenhouse::tenant(ctx),
+        &crate::vendors::greenhouse::settings::BASE_URL,
+        ctx,
+    )?;
+    Ok(Box::new(crate::logs::greenhouse_audit::AuditLog::new(
+        client, query, since, tenant,
+    )))
+}
