@@ -156,7 +156,7 @@ pub async fn cmd_audit(args: AuditArgs, ctx: &Context) -> Result<()> {
             query: std::sync::Arc::new(query),
         }
         .first_request()?;
-        return ctx.print_requests(None, &[client.auth.request(), first]);
+        return ctx.print_requests(Some(client.auth.describe()), &[first]);
     };
     ctx.progress.start("fetching the Greenhouse audit log…");
     let stream = log::stream(client, query, ctx.progress.clone());

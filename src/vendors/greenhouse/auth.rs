@@ -155,6 +155,18 @@ impl Jwt {
         }
     }
 
+    /// The token request as `--dry-run` shows it: the key redacted.
+    pub fn describe(&self) -> String {
+        let mut out = format!(
+            "POST {}\nAuthorization: Basic <redacted>\n",
+            crate::fetch::shown_url(&self.url)
+        );
+        if let Some(u) = &self.on_behalf_of {
+            out.push_str(&format!("On-Behalf-Of: {u}\n"));
+        }
+        out
+    }
+
     fn cached(&self) -> Option<Credential> {
         let current = self.current.lock().ok()?;
         let (token, expires, generation) = current.as_ref()?;
