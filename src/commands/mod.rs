@@ -91,7 +91,10 @@ pub async fn run(
             in_context(global, redactor, async |ctx| recruitee::run(cmd, ctx).await).await
         }
         Command::Greenhouse(cmd) => {
-            in_context(global, redactor, async |ctx| greenhouse::run(cmd, ctx).await).await
+            in_context(global, redactor, async |ctx| {
+                greenhouse::run(cmd, ctx).await
+            })
+            .await
         }
         Command::Sync(cmd) => {
             in_context(global, redactor, async |ctx| sync::run(cmd, ctx).await).await

@@ -159,7 +159,12 @@ mod tests {
         );
         let start = clock.now();
         let (mut all, mut pages) = (Vec::new(), Vec::new());
-        let pass = |l: &RateLimiter<_, _, FakeRelativeClock, governor::middleware::NoOpMiddleware<governor::nanos::Nanos>>| {
+        let pass = |l: &RateLimiter<
+            _,
+            _,
+            FakeRelativeClock,
+            governor::middleware::NoOpMiddleware<governor::nanos::Nanos>,
+        >| {
             while let Err(not_yet) = l.check() {
                 clock.advance(not_yet.wait_time_from(clock.now()));
             }

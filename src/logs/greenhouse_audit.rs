@@ -21,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::identity::Source;
 use crate::ocsf::{Mapper, Origin};
 use crate::output::{Column, Fit, Show};
-use crate::plan::{RecordStream, counted};
+use crate::plan::{RecordStream, Span, counted};
 use crate::progress::Progress;
 use crate::vendors::greenhouse::Greenhouse;
 use crate::vendors::greenhouse::events::{Events, EventsQuery};
@@ -57,11 +57,17 @@ pub fn columns() -> Vec<Column> {
 pub fn stream(client: Arc<Greenhouse>, query: EventsQuery, progress: Progress) -> RecordStream {
     let concurrency = client.max_in_flight;
     let span = query.span();
+    // Everything Greenhouse keeps, as of the query's end: one answer of it may prove that
+    // `hits` counts every match.
+    let probe = Span {
+        lo: span.hi.saturating_sub(RETENTION_DAYS * 86_400_000),
+        hi: span.hi,
+    };
     let events = Events {
         client,
         query: Arc::new(query),
     };
-    counted(events, span, concurrency, progress)
+    counted(events, span, Some(probe), concurrency, progress)
 }
 
 /// The query's filters as the stream's key holds them (sorted: the order of flags is not).

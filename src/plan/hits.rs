@@ -11,7 +11,8 @@
 //! - **At once** (fast: no paging quota): a window is complete when `hits` is known to count
 //!   every match and equals the records received. `hits` is known to be that count only once
 //!   an answer has shown `hits > records` (it then counts more than one answer); until then a
-//!   window whose answer is whole is walked by pages and reconciled with it. A window with
+//!   window whose answer is whole asks once for a wide window (the probe: everything the
+//!   vendor keeps) to learn it, and failing that is walked by pages and reconciled with it. A window with
 //!   more matches than an answer holds is split in proportion (pieces of three quarters of
 //!   the largest answer seen), down to one ms, which is walked by pages.
 //! - **By pages**: from the first page to an empty last one without a cursor; a cursor that
@@ -135,15 +136,21 @@ struct Shared<S> {
     source: S,
     progress: Progress,
     mode: AtomicU8,
+    /// A wide window asked once, at once, when `hits` is not known yet and a small window's
+    /// answer was whole: if it holds fewer records than its hits, hits count every match.
+    probe: Option<Span>,
+    probed: tokio::sync::OnceCell<()>,
     /// The most records one answer held while more matched: the size of an answer.
     cap: AtomicU64,
     concurrency: usize,
 }
 
-/// Fetches `span`, proven complete, newest first.
+/// Fetches `span`, proven complete, newest first. `probe`: a wider window (everything the
+/// vendor keeps) whose one answer may prove what `hits` counts, cheaper than a walk by pages.
 pub fn counted<S: HitsSource>(
     source: S,
     span: Span,
+    probe: Option<Span>,
     concurrency: usize,
     progress: Progress,
 ) -> RecordStream {
@@ -151,6 +158,8 @@ pub fn counted<S: HitsSource>(
         source,
         progress,
         mode: AtomicU8::new(UNKNOWN),
+        probe,
+        probed: tokio::sync::OnceCell::new(),
         cap: AtomicU64::new(0),
         concurrency: concurrency.max(1),
     });
@@ -226,16 +235,7 @@ async fn judge<S: HitsSource>(shared: &Shared<S>, span: Span, answer: Answer) ->
     let n = answer.records.len() as u64;
     let hits = answer.hits;
     if hits > n {
-        if shared.mode.load(Ordering::SeqCst) == UNKNOWN {
-            let _ = shared
-                .mode
-                .compare_exchange(UNKNOWN, TOTAL, Ordering::SeqCst, Ordering::SeqCst);
-            shared.progress.line_if_verbose(&format!(
-                "{}: an answer holds {n} of {hits} matches: its hits count every match; windows that fit in one answer are fetched without paging",
-                shared.source.describe()
-            ));
-        }
-        shared.cap.fetch_max(n, Ordering::SeqCst);
+        proven_total(shared, n, hits);
         if span.width() <= 1 || n == 0 || shared.mode.load(Ordering::SeqCst) == NOT_TOTAL {
             return Ok(Verdict::Done(walk(shared, span, None).await?));
         }
@@ -248,15 +248,52 @@ async fn judge<S: HitsSource>(shared: &Shared<S>, span: Span, answer: Answer) ->
     match shared.mode.load(Ordering::SeqCst) {
         TOTAL if hits == n => Ok(Verdict::Done(keep(span, answer.records))),
         UNKNOWN if hits == n => {
-            // Whole, or `hits` counts only what an answer holds: the pages tell.
+            // Whole, or `hits` counts only what an answer holds: one wide answer may tell;
+            // else the pages do.
+            if let Some(probe) = shared.probe.filter(|p| p.width() > span.width()) {
+                shared
+                    .probed
+                    .get_or_try_init(|| async {
+                        let (after, before) = probe.asked();
+                        let a = shared.source.answer(after, before).await?;
+                        let (pn, ph) = (a.records.len() as u64, a.hits);
+                        if ph > pn {
+                            proven_total(shared, pn, ph);
+                        }
+                        Ok::<(), Error>(())
+                    })
+                    .await?;
+                if shared.mode.load(Ordering::SeqCst) == TOTAL {
+                    return Ok(Verdict::Done(keep(span, answer.records)));
+                }
+            }
             Ok(Verdict::Done(walk(shared, span, Some(hits)).await?))
         }
         _ => {
             // Fewer hits than records: `hits` does not count every match.
-            not_total(shared, &format!("an answer held {n} records but said {hits} hits"));
+            not_total(
+                shared,
+                &format!("an answer held {n} records but said {hits} hits"),
+            );
             Ok(Verdict::Done(walk(shared, span, None).await?))
         }
     }
+}
+
+/// An answer held `n` of `hits` matches: hits count every match (unless already disproved),
+/// and an answer holds at least `n`.
+fn proven_total<S: HitsSource>(shared: &Shared<S>, n: u64, hits: u64) {
+    if shared
+        .mode
+        .compare_exchange(UNKNOWN, TOTAL, Ordering::SeqCst, Ordering::SeqCst)
+        .is_ok()
+    {
+        shared.progress.line_if_verbose(&format!(
+            "{}: an answer holds {n} of {hits} matches: its hits count every match; windows that fit in one answer are fetched without paging",
+            shared.source.describe()
+        ));
+    }
+    shared.cap.fetch_max(n, Ordering::SeqCst);
 }
 
 /// From now on every window is walked by pages: `hits` cannot prove a window complete.
@@ -377,7 +414,10 @@ mod tests {
 
     #[test]
     fn a_split_covers_the_window_once_newest_first() {
-        let s = Span { lo: 1_000, hi: 2_003 };
+        let s = Span {
+            lo: 1_000,
+            hi: 2_003,
+        };
         for k in [2, 3, 7, 1_000, 5_000] {
             let pieces = s.split(k);
             assert_eq!(pieces.first().map(|p| p.hi), Some(2_003));

@@ -233,6 +233,14 @@ impl Greenhouse {
         self.issued.load(Ordering::SeqCst)
     }
 
+    /// Every token issued (to check that none was printed).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.tokens
+            .lock()
+            .map(|t| t.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Requests answered 429.
     pub fn limited(&self) -> u64 {
         self.limited.load(Ordering::SeqCst)
@@ -393,7 +401,10 @@ fn check_token(s: &Greenhouse, headers: &HeaderMap) -> Option<Response> {
 }
 
 /// A time parameter: ISO 8601 with ms.
-fn time_param(q: &HashMap<String, String>, name: &str) -> std::result::Result<Option<i64>, Response> {
+fn time_param(
+    q: &HashMap<String, String>,
+    name: &str,
+) -> std::result::Result<Option<i64>, Response> {
     match q.get(name) {
         None => Ok(None),
         Some(t) => match crate::time::vendor_instant(t) {
@@ -491,7 +502,10 @@ async fn events(
         (Ok(a), Ok(b)) => (a, b),
         (Err(r), _) | (_, Err(r)) => return r,
     };
-    let pit_id = headers.get("pit-id").and_then(|v| v.to_str().ok()).map(str::to_string);
+    let pit_id = headers
+        .get("pit-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let search_after = headers
         .get("search-after")
         .and_then(|v| v.to_str().ok())
@@ -548,7 +562,10 @@ async fn events(
         })
         .unwrap_or(0);
     let h = r.headers_mut();
-    h.insert("x-ratelimit-limit", s.config.limit.map_or(50, |l| l.n).into());
+    h.insert(
+        "x-ratelimit-limit",
+        s.config.limit.map_or(50, |l| l.n).into(),
+    );
     h.insert("x-ratelimit-remaining", remaining.into());
     r
 }
@@ -607,7 +624,8 @@ fn page(
     let gone = || {
         json_response(
             StatusCode::NOT_FOUND,
-            json!({"message": "No search context found for the given pit_id: it expired"}).to_string(),
+            json!({"message": "No search context found for the given pit_id: it expired"})
+                .to_string(),
         )
     };
     let Ok(mut pits) = s.pits.lock() else {
@@ -640,10 +658,9 @@ fn page(
     let from = match &search_after {
         None => 0,
         Some(sa) => {
-            let Some((ms, seq)) = sa
-                .split_once(',')
-                .and_then(|(a, b)| Some((a.trim().parse::<i64>().ok()?, b.trim().parse::<u64>().ok()?)))
-            else {
+            let Some((ms, seq)) = sa.split_once(',').and_then(|(a, b)| {
+                Some((a.trim().parse::<i64>().ok()?, b.trim().parse::<u64>().ok()?))
+            }) else {
                 return Err(json_response(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     json!({"message": "Validation failed", "errors": [{"field": "Search-After", "message": "is invalid"}]}).to_string(),
@@ -688,8 +705,20 @@ const USERS: &[(u64, &str, &str)] = &[
     (4082, "=cmd|' /C calc'!A0", "mallory@omniva-corp.com"),
     (4083, "Zoë O'Brien, Jr.", "zoe@omniva-corp.com"),
 ];
-const TARGETS: &[&str] = &["Candidate", "Application", "Job", "User", "OrganizationEmail", "Offer"];
-const ACTIONS: &[&str] = &["Global Email Added", "Report Exported", "User Login", "Bulk Rejection"];
+const TARGETS: &[&str] = &[
+    "Candidate",
+    "Application",
+    "Job",
+    "User",
+    "OrganizationEmail",
+    "Offer",
+];
+const ACTIONS: &[&str] = &[
+    "Global Email Added",
+    "Report Exported",
+    "User Login",
+    "Bulk Rejection",
+];
 
 /// One sample action at `ms` (a slot's): its results, which share the request.
 pub fn sample_action(slot: u64, ms: i64) -> Vec<Value> {
@@ -726,15 +755,27 @@ pub fn sample_action(slot: u64, ms: i64) -> Vec<Value> {
     let target = *rng.pick(TARGETS);
     let target_id = 1_000 + rng.range(0, 90_000);
     match kind {
-        6..=8 => vec![base(json!({"type": "harvest_access", "target_type": target, "target_id": target_id, "meta": null}))],
-        9 => vec![base(json!({"type": "data_change_destroy", "target_type": target, "target_id": target_id, "meta": {"id": [target_id, null]}}))],
+        6..=8 => vec![base(
+            json!({"type": "harvest_access", "target_type": target, "target_id": target_id, "meta": null}),
+        )],
+        9 => vec![base(
+            json!({"type": "data_change_destroy", "target_type": target, "target_id": target_id, "meta": {"id": [target_id, null]}}),
+        )],
         _ => {
             let action = *rng.pick(ACTIONS);
-            let mut out = vec![base(json!({"type": "action", "target_type": action, "meta": {"note": "a, \"quoted\"\nline"}}))];
+            let mut out = vec![base(
+                json!({"type": "action", "target_type": action, "meta": {"note": "a, \"quoted\"\nline"}}),
+            )];
             let change = match rng.range(0, 3) {
-                0 => json!({"type": "data_change_create", "target_type": target, "target_id": target_id, "meta": {"value": [null, "johnny.c@omniva-corp.com"]}}),
-                1 => json!({"type": "data_change_update", "target_type": target, "target_id": target_id, "meta": {"stage": ["Application Review", "Offer"]}}),
-                _ => json!({"type": "data_change_destroy", "target_type": target, "target_id": target_id, "meta": null}),
+                0 => {
+                    json!({"type": "data_change_create", "target_type": target, "target_id": target_id, "meta": {"value": [null, "johnny.c@omniva-corp.com"]}})
+                }
+                1 => {
+                    json!({"type": "data_change_update", "target_type": target, "target_id": target_id, "meta": {"stage": ["Application Review", "Offer"]}})
+                }
+                _ => {
+                    json!({"type": "data_change_destroy", "target_type": target, "target_id": target_id, "meta": null})
+                }
             };
             out.push(base(change));
             out

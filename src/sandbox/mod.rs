@@ -61,7 +61,11 @@ impl Running {
             (&recruitee_keys::API_TOKEN, secret(API_TOKEN), "--sandbox"),
             (&greenhouse_keys::BASE_URL, plain(&self.base), "--sandbox"),
             (&greenhouse_keys::AUTH_URL, plain(&self.base), "--sandbox"),
-            (&greenhouse_keys::API_KEY, secret(greenhouse::API_KEY), "--sandbox"),
+            (
+                &greenhouse_keys::API_KEY,
+                secret(greenhouse::API_KEY),
+                "--sandbox",
+            ),
         ]
     }
 }

@@ -31,7 +31,10 @@ const UNREAD_LIFETIME: Duration = Duration::from_secs(60 * 60);
 /// How long to keep a token that Greenhouse says expires at `expires` (ISO 8601), read at
 /// `now`: until then minus a margin, within bounds.
 pub fn token_lifetime(expires: Option<&str>, now: jiff::Timestamp) -> Duration {
-    let Some(at) = expires.and_then(crate::time::vendor_instant).map(|(t, _)| t) else {
+    let Some(at) = expires
+        .and_then(crate::time::vendor_instant)
+        .map(|(t, _)| t)
+    else {
         return UNREAD_LIFETIME;
     };
     Duration::try_from(at.duration_since(now))
@@ -58,10 +61,9 @@ fn read_token_answer(
             Ok(TokenAnswer {
                 access_token: Some(t),
                 expires,
-            }) if !t.trim().is_empty() => Ok((
-                t,
-                expires.and_then(|e| e.as_str().map(str::to_string)),
-            )),
+            }) if !t.trim().is_empty() => {
+                Ok((t, expires.and_then(|e| e.as_str().map(str::to_string))))
+            }
             _ => Err(Failure::retry(Error::unavailable(
                 "Greenhouse token request answered without an access_token",
             ))),
@@ -239,7 +241,10 @@ mod tests {
 
     #[test]
     fn basic_is_base64_of_key_and_empty_password() {
-        assert_eq!(basic("Aladdin", "open sesame"), "QWxhZGRpbjpvcGVuIHNlc2FtZQ==");
+        assert_eq!(
+            basic("Aladdin", "open sesame"),
+            "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
         assert_eq!(basic("abc", ""), "YWJjOg==");
         assert_eq!(basic("ab", ""), "YWI6");
     }
@@ -249,7 +254,12 @@ mod tests {
         let now: jiff::Timestamp = "2024-02-02T16:38:46.985Z".parse().expect("ts");
         let day = token_lifetime(Some("2024-02-03T16:38:46.985Z"), now);
         assert_eq!(day, MAX_LIFETIME - EXPIRY_MARGIN);
-        for odd in [None, Some("garbage"), Some("1970-01-01T00:00:00Z"), Some("9999-12-31T23:59:59Z")] {
+        for odd in [
+            None,
+            Some("garbage"),
+            Some("1970-01-01T00:00:00Z"),
+            Some("9999-12-31T23:59:59Z"),
+        ] {
             let l = token_lifetime(odd, now);
             assert!(l >= MIN_LIFETIME && l <= MAX_LIFETIME, "{odd:?}: {l:?}");
         }

@@ -114,9 +114,15 @@ pub(crate) fn vendor_error(what: &str, status: StatusCode, body: &[u8], kind: Ki
 /// Whether a refusal says that the point in time (OpenSearch's search context) is gone.
 fn says_pit_gone(body: &[u8]) -> bool {
     let text = String::from_utf8_lossy(&body[..body.len().min(4096)]).to_lowercase();
-    ["point in time", "pit_id", "pit id", "search context", "pit expired"]
-        .iter()
-        .any(|w| text.contains(w))
+    [
+        "point in time",
+        "pit_id",
+        "pit id",
+        "search context",
+        "pit expired",
+    ]
+    .iter()
+    .any(|w| text.contains(w))
 }
 
 /// Judges a non-success answer of `what`; `limited_wait` is the wait after a 429 without a
@@ -132,7 +138,10 @@ pub(crate) fn judge_status(
         return Ok(());
     }
     let error = |kind| vendor_error(what, status, body, kind);
-    if status != StatusCode::TOO_MANY_REQUESTS && (status.is_client_error() || status.is_server_error()) && says_pit_gone(body) {
+    if status != StatusCode::TOO_MANY_REQUESTS
+        && (status.is_client_error() || status.is_server_error())
+        && says_pit_gone(body)
+    {
         let mut e = said(what, status, body);
         e.code = Some(PIT_EXPIRED.to_string());
         return Err(Failure::Fatal(Error::from_vendor(Kind::Unavailable, e)));
