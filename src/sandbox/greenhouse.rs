@@ -193,7 +193,7 @@ impl Greenhouse {
             limited: AtomicU64::new(0),
         };
         let mut items: Vec<Arc<Item>> = results.into_iter().filter_map(|v| g.item(v)).collect();
-        items.sort_by(|a, b| (b.ms, b.seq).cmp(&(a.ms, a.seq)));
+        items.sort_by_key(|i| std::cmp::Reverse((i.ms, i.seq)));
         if let Ok(mut all) = g.items.write() {
             *all = items;
         }
@@ -404,15 +404,15 @@ fn check_token(s: &Greenhouse, headers: &HeaderMap) -> Option<Response> {
 fn time_param(
     q: &HashMap<String, String>,
     name: &str,
-) -> std::result::Result<Option<i64>, Response> {
+) -> std::result::Result<Option<i64>, Box<Response>> {
     match q.get(name) {
         None => Ok(None),
         Some(t) => match crate::time::vendor_instant(t) {
             Some((t, _)) => Ok(Some(t.as_millisecond())),
-            None => Err(json_response(
+            None => Err(Box::new(json_response(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 json!({"message": "Validation failed", "errors": [{"field": name, "message": "must be ISO-8601"}]}).to_string(),
-            )),
+            ))),
         },
     }
 }
@@ -500,7 +500,7 @@ async fn events(
     }
     let (after, before) = match (time_param(&q, "after_time"), time_param(&q, "before_time")) {
         (Ok(a), Ok(b)) => (a, b),
-        (Err(r), _) | (_, Err(r)) => return r,
+        (Err(r), _) | (_, Err(r)) => return *r,
     };
     let pit_id = headers
         .get("pit-id")
@@ -525,7 +525,7 @@ async fn events(
         };
         match page(&s, &q, after, before, pit_id, search_after, size) {
             Ok(a) => a,
-            Err(r) => return r,
+            Err(r) => return *r,
         }
     } else {
         let matches = matching(&s, &q, after, before);
@@ -620,13 +620,13 @@ fn page(
     pit_id: Option<String>,
     search_after: Option<String>,
     size: usize,
-) -> std::result::Result<Answer, Response> {
+) -> std::result::Result<Answer, Box<Response>> {
     let gone = || {
-        json_response(
+        Box::new(json_response(
             StatusCode::NOT_FOUND,
             json!({"message": "No search context found for the given pit_id: it expired"})
                 .to_string(),
-        )
+        ))
     };
     let Ok(mut pits) = s.pits.lock() else {
         return Err(gone());
@@ -661,10 +661,10 @@ fn page(
             let Some((ms, seq)) = sa.split_once(',').and_then(|(a, b)| {
                 Some((a.trim().parse::<i64>().ok()?, b.trim().parse::<u64>().ok()?))
             }) else {
-                return Err(json_response(
+                return Err(Box::new(json_response(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     json!({"message": "Validation failed", "errors": [{"field": "Search-After", "message": "is invalid"}]}).to_string(),
-                ));
+                )));
             };
             pit.items.partition_point(|i| (i.ms, i.seq) >= (ms, seq))
         }
