@@ -35,7 +35,7 @@ fn dataset(n: usize, days: i64) -> (Vec<Value>, i64, i64) {
         state = state
             .wrapping_mul(6364136223846793005)
             .wrapping_add(1442695040888963407);
-        (state >> 33) % m.max(1)
+        (state >> 16) % m.max(1)
     };
     let mut out = Vec::with_capacity(n);
     let mut i = 0u64;

@@ -219,6 +219,19 @@ fn ties_in_another_order_on_every_request_change_nothing() {
 }
 
 #[test]
+fn answers_of_the_oldest_matches_are_swept_by_windows() {
+    let (_, stderr) = assert_exact(
+        Config {
+            oldest_first: true,
+            after_inclusive: true,
+            ..Config::default()
+        },
+        "oldest first",
+    );
+    assert!(stderr.contains("sweeping by windows"), "{stderr}");
+}
+
+#[test]
 fn hits_that_count_only_the_answer_fall_back_to_pages() {
     let (f, stderr) = assert_exact(
         Config {

@@ -63,9 +63,13 @@ impl Pacer {
     }
 }
 
-/// `n` requests in any `period`, evenly spaced, with the margin.
+/// `n` requests in any `period`, evenly spaced, with a margin of 2 % (at least [`MARGIN`]): a
+/// vendor that counts requests in a sliding window sees them as they arrive, and arrival
+/// jitter must not squeeze `n + 1` into one.
 fn evenly(n: u32, period: Duration) -> Option<Quota> {
-    Quota::with_period(period / n.max(1) + MARGIN).map(|q| q.allow_burst(NonZeroU32::MIN))
+    let interval = period / n.max(1);
+    Quota::with_period(interval + (interval / 50).max(MARGIN))
+        .map(|q| q.allow_burst(NonZeroU32::MIN))
 }
 
 /// The quotas a request passes, in order. The per-second one comes last, so that it spaces

@@ -12,9 +12,11 @@
 //!   every match and equals the records received. `hits` is known to be that count only once
 //!   an answer has shown `hits > records` (it then counts more than one answer); until then a
 //!   window whose answer is whole asks once for a wide window (the probe: everything the
-//!   vendor keeps) to learn it, and failing that is walked by pages and reconciled with it. A window with
-//!   more matches than an answer holds is split in proportion (pieces of three quarters of
-//!   the largest answer seen), down to one ms, which is walked by pages.
+//!   vendor keeps) to learn it, and failing that is walked by pages and reconciled with it.
+//!   A window with more matches than an answer holds is cut into segments (as many as
+//!   requests may be under way), each swept from its end in windows sized from the density
+//!   the last one showed, to fill four fifths of an answer; a window that still holds more is
+//!   narrowed in proportion and asked again, down to one ms, which is walked by pages.
 //! - **By pages**: from the first page to an empty last one without a cursor; a cursor that
 //!   expired restarts the window (never ends it short), a cursor that repeats fails the run.
 //!   When `hits` turns out not to count every match (a walk found more), every window is
@@ -129,7 +131,7 @@ const NOT_TOTAL: u8 = 2;
 const MAX_RESTARTS: u32 = 5;
 /// Pages of one walk at most (a vendor that never ends).
 const MAX_PAGES: u64 = 1_000_000;
-/// Pieces one split makes at most.
+/// Segments at most.
 const MAX_PIECES: i64 = 4_096;
 
 struct Shared<S> {
@@ -174,21 +176,21 @@ pub fn counted<S: HitsSource>(
                 return;
             }
         };
-        let pieces = match judge(&shared, span, first).await {
+        let (pieces, density) = match judge(&shared, span, first).await {
             Ok(Verdict::Done(records)) => {
                 let _ = tx.send(Ok(records)).await;
                 return;
             }
-            Ok(Verdict::Split(pieces)) => pieces,
+            Ok(Verdict::Split(pieces, density)) => (pieces, density),
             Err(e) => {
                 let _ = tx.send(Err(e)).await;
                 return;
             }
         };
-        // The pieces, fetched in parallel, written in order as each is whole.
+        // The segments, swept in parallel, written in order as each is whole.
         let concurrency = shared.concurrency;
         let mut done = futures::stream::iter(pieces)
-            .map(|p| window(shared.clone(), p))
+            .map(|p| sweep(shared.clone(), p, density))
             .buffered(concurrency);
         while let Some(batch) = done.next().await {
             let failed = batch.is_err();
@@ -201,32 +203,131 @@ pub fn counted<S: HitsSource>(
 
 enum Verdict {
     Done(Vec<Record>),
-    Split(Vec<Span>),
+    /// Segments to sweep, and the density (results per ms) the answer showed.
+    Split(Vec<Span>, f64),
 }
 
-/// One window, whole: asked at once, split or walked as its answer says.
-fn window<S: HitsSource>(shared: Arc<Shared<S>>, span: Span) -> BoxFuture<'static, Batch> {
+/// The share of an answer that a window of a sweep is sized to hold: the rest absorbs the
+/// chance of a busier stretch than the one just seen.
+const FILL: f64 = 0.75;
+
+/// `width` scaled so that `hits` would become `target` (at least 1 ms).
+fn scaled(width: i64, target: f64, hits: u64) -> i64 {
+    // Float to int saturates: no overflow whatever the server said.
+    ((width as f64) * target / (hits.max(1) as f64)) as i64
+}
+
+/// The lowest ms above `t` (and below `upper`) that holds none of `records`: a bound that no
+/// record sits on, so that whether the vendor includes its bounds cannot matter.
+fn free_above(records: &[Record], t: i64, upper: i64) -> Option<i64> {
+    let taken: std::collections::HashSet<i64> = records.iter().map(|r| r.key).collect();
+    let mut b = t.checked_add(1)?;
+    while taken.contains(&b) {
+        b = b.checked_add(1)?;
+    }
+    (b < upper).then_some(b)
+}
+
+/// One segment, whole, newest first.
+///
+/// First by a chain of answers: each asks from the segment's start up to a bound `b` that no
+/// record of the answer before sits on, just above that answer's oldest record. The records
+/// of the answer before that lie above `b` are complete when their count equals the
+/// difference of the two answers' `hits` (both count from the same start; `b` holds no record
+/// whichever way the vendor treats its bounds) — which holds when answers come newest first,
+/// and is proven, not assumed: one ms-bound answer of about a whole answer's records per
+/// request. When it does not hold (another order, results indexed in between), the rest of
+/// the segment is swept in windows sized from the density the last one showed, to fill
+/// [`FILL`] of an answer; a window with more matches is narrowed in proportion and asked
+/// again, down to one ms, which is walked by pages.
+fn sweep<S: HitsSource>(
+    shared: Arc<Shared<S>>,
+    seg: Span,
+    mut density: f64,
+) -> BoxFuture<'static, Batch> {
     Box::pin(async move {
-        if shared.mode.load(Ordering::SeqCst) == NOT_TOTAL {
-            return walk(&shared, span, None).await;
-        }
-        let (after, before) = span.asked();
-        let answer = shared.source.answer(after, before).await?;
-        match judge(&shared, span, answer).await? {
-            Verdict::Done(records) => Ok(records),
-            Verdict::Split(pieces) => {
-                let parts: Vec<Batch> = futures::stream::iter(pieces)
-                    .map(|p| window(shared.clone(), p))
-                    .buffered(shared.concurrency)
-                    .collect()
-                    .await;
-                let mut out = Vec::new();
-                for part in parts {
-                    out.extend(part?);
-                }
-                Ok(out)
+        let mut out = Vec::new();
+        // Everything at or above `hi` is in `out` (what lies on `hi - 1`'s side is not).
+        let mut hi = seg.hi;
+        let after = seg.lo.saturating_sub(1);
+        let target = || shared.cap.load(Ordering::SeqCst).max(1) as f64 * FILL;
+        let mut width = ((target() / density.max(1e-9)) as i64).clamp(1, seg.width().max(1));
+        // The chain: the last answer, asked from `after` up to its bound.
+        let mut chain: Option<(i64, Answer)> = None;
+        let mut chained = true;
+        while hi > seg.lo {
+            if shared.mode.load(Ordering::SeqCst) == NOT_TOTAL {
+                out.extend(walk(&shared, Span { lo: seg.lo, hi }, None).await?);
+                break;
             }
+            if chained {
+                let (upper, answer) = match chain.take() {
+                    Some(link) => link,
+                    None => (hi, shared.source.answer(after, hi).await?),
+                };
+                let n = answer.records.len() as u64;
+                if answer.hits == n {
+                    out.extend(keep(seg, answer.records));
+                    break;
+                }
+                let oldest = answer.records.iter().map(|r| r.key).min();
+                let bound = oldest.and_then(|t| free_above(&answer.records, t, upper));
+                if let (true, Some(b)) = (answer.hits > n, bound) {
+                    shared.cap.fetch_max(n, Ordering::SeqCst);
+                    let below = shared.source.answer(after, b).await?;
+                    let above: Vec<Record> =
+                        answer.records.into_iter().filter(|r| r.key > b).collect();
+                    if answer.hits.checked_sub(below.hits) == Some(above.len() as u64) {
+                        out.extend(keep(seg, above));
+                        hi = b.saturating_add(1).min(hi);
+                        chain = Some((b, below));
+                        continue;
+                    }
+                }
+                chained = false;
+                shared.progress.line_if_verbose(&format!(
+                    "{} {}: answers do not add up by their order here; sweeping by windows",
+                    shared.source.describe(),
+                    Span { lo: seg.lo, hi }.describe()
+                ));
+                continue;
+            }
+            let span = Span {
+                lo: hi.saturating_sub(width).max(seg.lo),
+                hi,
+            };
+            let (after, before) = span.asked();
+            let answer = shared.source.answer(after, before).await?;
+            let (n, hits) = (answer.records.len() as u64, answer.hits);
+            if hits > n {
+                shared.cap.fetch_max(n, Ordering::SeqCst);
+                if span.width() <= 1 {
+                    out.extend(walk(&shared, span, None).await?);
+                    hi = span.lo;
+                } else {
+                    width = scaled(span.width(), target(), hits).clamp(1, span.width() - 1);
+                }
+                continue;
+            }
+            if hits < n {
+                not_total(
+                    &shared,
+                    &format!("an answer held {n} records but said {hits} hits"),
+                );
+                continue;
+            }
+            out.extend(keep(span, answer.records));
+            hi = span.lo;
+            // The density ahead: what this window showed, averaged with what came before
+            // (one window's count is noisy: actions come in bursts).
+            let seen = hits as f64 / span.width().max(1) as f64;
+            density = (density + seen) / 2.0;
+            let w = span.width();
+            width =
+                ((target() / density.max(1e-9)) as i64).clamp((w / 2).max(1), w.saturating_mul(2));
         }
+        // Sorted once more: the chain's pieces and the windows' meet at their bounds.
+        Ok(keep(seg, out))
     })
 }
 
@@ -239,11 +340,13 @@ async fn judge<S: HitsSource>(shared: &Shared<S>, span: Span, answer: Answer) ->
         if span.width() <= 1 || n == 0 || shared.mode.load(Ordering::SeqCst) == NOT_TOTAL {
             return Ok(Verdict::Done(walk(shared, span, None).await?));
         }
-        let target = (shared.cap.load(Ordering::SeqCst).max(1) * 3 / 4).max(1);
-        let k = i64::try_from(hits.div_ceil(target))
+        // Segments swept in parallel, as many as requests may be under way.
+        let windows = hits.div_ceil(shared.cap.load(Ordering::SeqCst).max(1));
+        let k = i64::try_from(windows)
             .unwrap_or(MAX_PIECES)
-            .clamp(2, MAX_PIECES);
-        return Ok(Verdict::Split(span.split(k)));
+            .clamp(2, (shared.concurrency as i64).max(2));
+        let density = hits as f64 / span.width().max(1) as f64;
+        return Ok(Verdict::Split(span.split(k), density));
     }
     match shared.mode.load(Ordering::SeqCst) {
         TOTAL if hits == n => Ok(Verdict::Done(keep(span, answer.records))),

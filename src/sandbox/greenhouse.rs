@@ -10,7 +10,8 @@
 //! each thing Greenhouse does not promise (`shared/api/greenhouse-audit-log.md`): points in
 //! time that expire mid-walk, `after_time`/`before_time` inclusive or exclusive, the order
 //! within one ms changed on every request, `hits` as the count of the answer rather than of
-//! every match, the size of an answer without paging, results that arrive mid-walk (late
+//! every match, the size of an answer without paging and which matches it holds (the newest
+//! or the oldest), results that arrive mid-walk (late
 //! indexing: with times already past). Identical results are simply data (give them twice).
 
 use std::collections::{HashMap, VecDeque};
@@ -90,6 +91,9 @@ pub struct Config {
     pub before_inclusive: bool,
     /// Results of one ms come in another order on every request (within an answer).
     pub shuffle_ties: bool,
+    /// An answer without paging holds the oldest matches, not the newest (the order of
+    /// results is not documented).
+    pub oldest_first: bool,
     /// The first N points in time expire after their first page (the next page answers
     /// 404, "No search context found").
     pub expire_pits: u64,
@@ -115,6 +119,7 @@ impl Default for Config {
             after_inclusive: false,
             before_inclusive: false,
             shuffle_ties: false,
+            oldest_first: false,
             expire_pits: 0,
             arrive_during: Vec::new(),
             limit: None,
@@ -530,7 +535,15 @@ async fn events(
     } else {
         let matches = matching(&s, &q, after, before);
         let total = matches.len();
-        let served: Vec<Arc<Item>> = matches.into_iter().take(s.config.unpaged_size).collect();
+        let served: Vec<Arc<Item>> = if s.config.oldest_first {
+            matches
+                .into_iter()
+                .rev()
+                .take(s.config.unpaged_size)
+                .collect()
+        } else {
+            matches.into_iter().take(s.config.unpaged_size).collect()
+        };
         Answer {
             hits: total,
             items: served,

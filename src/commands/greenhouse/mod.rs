@@ -61,7 +61,10 @@ pub fn client(ctx: &Context, dry_run: bool) -> Result<Arc<Greenhouse>> {
         ctx.http.clone(),
         lanes,
         in_flight as usize,
-        Duration::from_secs(30) / s.page_rate_limit.max(1),
+        (
+            Duration::from_secs(10) / s.rate_limit.max(1),
+            Duration::from_secs(30) / s.page_rate_limit.max(1),
+        ),
     )))
 }
 

@@ -144,7 +144,7 @@ impl HitsSource for Events {
         let body = self
             .client
             .http
-            .send(self.client.as_ref(), &self.client.lane, &req, read)
+            .send(&self.client.at_once(), &self.client.lane, &req, read)
             .await?;
         Ok(Answer {
             records: body.records,
@@ -158,7 +158,7 @@ impl HitsSource for Events {
         let body = match self
             .client
             .http
-            .send(self.client.as_ref(), &self.client.paged, &req, read)
+            .send(&self.client.paged(), &self.client.paged, &req, read)
             .await
         {
             Ok(body) => body,

@@ -31,8 +31,8 @@ pub struct Greenhouse {
     pub paged: Lane,
     pub max_in_flight: usize,
     /// How long to wait after a 429, which says nothing of when to come back: one slot of the
-    /// paginated limit.
-    pub limited_wait: Duration,
+    /// lane's limit (all requests, paginated ones).
+    pub limited_waits: (Duration, Duration),
 }
 
 impl Greenhouse {
@@ -42,7 +42,7 @@ impl Greenhouse {
         http: Arc<Http>,
         (lane, paged): (Lane, Lane),
         max_in_flight: usize,
-        limited_wait: Duration,
+        limited_waits: (Duration, Duration),
     ) -> Greenhouse {
         Greenhouse {
             events_url: crate::fetch::join(base, "/events"),
@@ -51,7 +51,7 @@ impl Greenhouse {
             lane,
             paged,
             max_in_flight,
-            limited_wait,
+            limited_waits,
         }
     }
 }
@@ -171,16 +171,41 @@ pub(crate) fn judge_status(
     }
 }
 
-impl Api for Greenhouse {
+/// Greenhouse as one lane calls it: a 429 there (which names no wait) is waited out for one
+/// slot of that lane's limit.
+pub struct Via<'a> {
+    pub client: &'a Greenhouse,
+    pub after_429: Duration,
+}
+
+impl Greenhouse {
+    /// Requests without paging.
+    pub fn at_once(&self) -> Via<'_> {
+        Via {
+            client: self,
+            after_429: self.limited_waits.0,
+        }
+    }
+
+    /// Paginated requests.
+    pub fn paged(&self) -> Via<'_> {
+        Via {
+            client: self,
+            after_429: self.limited_waits.1,
+        }
+    }
+}
+
+impl Api for Via<'_> {
     async fn credential(&self) -> crate::error::Result<Credential> {
-        self.auth.credential(&self.http).await
+        self.client.auth.credential(&self.client.http).await
     }
 
     fn invalidate(&self, used: &Credential) -> bool {
-        self.auth.invalidate(used)
+        self.client.auth.invalidate(used)
     }
 
     fn judge(&self, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Verdict {
-        judge_status(status, headers, body, "Greenhouse", Some(self.limited_wait))
+        judge_status(status, headers, body, "Greenhouse", Some(self.after_429))
     }
 }
