@@ -246,6 +246,15 @@ impl Greenhouse {
             .unwrap_or_default()
     }
 
+    /// Paginated requests received.
+    pub fn paged_requests(&self) -> usize {
+        self.seen
+            .queries()
+            .iter()
+            .filter(|(_, q)| q.iter().any(|(k, v)| k == "paging" && v == "true"))
+            .count()
+    }
+
     /// Requests answered 429.
     pub fn limited(&self) -> u64 {
         self.limited.load(Ordering::SeqCst)

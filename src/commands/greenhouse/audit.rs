@@ -31,34 +31,40 @@ Examples:
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
 pub struct AuditArgs {
-    /// Only results at or after T [default: everything Greenhouse keeps, 30 days]
-    #[arg(long, value_name = "T")]
-    pub since: Option<String>,
-    /// Only results at or before T (a bare date: the end of that day) [default: now]
-    #[arg(long, value_name = "T")]
-    pub until: Option<String>,
-    /// Only results by these performers (Greenhouse user ids; repeat or separate with commas)
+    /// Only results by these performers: Greenhouse user ids, whole numbers (repeat the flag
+    /// or separate with commas)
     #[arg(long = "performer", value_name = "ID", value_delimiter = ',')]
     pub performers: Vec<String>,
     /// Only these performer types: user, api_key, greenhouse_internal
     #[arg(long = "performer-type", value_name = "TYPE", value_delimiter = ',')]
     pub performer_types: Vec<String>,
-    /// Only these event types: data_change_create, data_change_update, data_change_destroy,
-    /// harvest_access, action
+    /// Only these event types: data_change_create, data_change_update, data_change_destroy
+    /// (data changes), harvest_access (reads through the Harvest API), action (anything
+    /// else, named by its target type)
     #[arg(long = "event-type", value_name = "TYPE", value_delimiter = ',')]
     pub event_types: Vec<String>,
     /// Only results on these target types (e.g. Candidate, OrganizationEmail)
     #[arg(long = "target-type", value_name = "NAME", value_delimiter = ',')]
     pub target_types: Vec<String>,
-    /// Only results on these target ids
+    /// Only results on these target ids (whole numbers): the record created, changed or
+    /// read
     #[arg(long = "target-id", value_name = "ID", value_delimiter = ',')]
     pub target_ids: Vec<String>,
     /// Only results of these requests (the results of one action share its request id)
     #[arg(long = "request-id", value_name = "ID", value_delimiter = ',')]
     pub request_ids: Vec<String>,
-    /// Only results of these request types (an action's name, or a Harvest URL)
+    /// Only results of these request types: an action's name (`email_settings#create`), or
+    /// the URL a Harvest request asked for
     #[arg(long = "request-type", value_name = "NAME", value_delimiter = ',')]
     pub request_types: Vec<String>,
+    /// Only results at or after T (an instant, a date, or an age: 7d, 12h)
+    /// [default: everything Greenhouse keeps, 30 days]
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Only results at or before T (a bare date: the end of that day)
+    /// [default: now]
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
     /// Read the local archive that `hrlogs sync` fills instead of Greenhouse: no network, no
     /// credentials; the flags filter here
     #[arg(long)]
@@ -97,25 +103,20 @@ fn one_of(flag: &str, items: &[String], allowed: &[&str]) -> Result<Vec<String>>
 /// The flags as a checked query, and `--since` as given (ms; None: not given). Without
 /// `--since` the query spans the 30 days Greenhouse keeps.
 pub(crate) fn validate(args: &AuditArgs, ctx: &Context) -> Result<(EventsQuery, Option<i64>)> {
-    let since = args
-        .since
-        .as_deref()
-        .map(|t| ctx.time("--since", t, Bound::Start))
-        .transpose()?;
-    let until = args
-        .until
-        .as_deref()
-        .map(|t| ctx.time("--until", t, Bound::End))
-        .transpose()?
-        .unwrap_or(ctx.now);
-    if let Some(s) = since {
-        if until < s {
-            return Err(Error::input(format!(
-                "--until ({}) is before --since ({})",
-                crate::time::human(until, ctx.tz()),
-                crate::time::human(s, ctx.tz())
-            )));
-        }
+    let at = |flag: &str, text: &Option<String>, bound| {
+        text.as_deref()
+            .map(|t| ctx.time(flag, t, bound))
+            .transpose()
+    };
+    let since = at("--since", &args.since, Bound::Start)?;
+    let until = at("--until", &args.until, Bound::End)?.unwrap_or(ctx.now);
+    if let Some(s) = since.filter(|s| until < *s) {
+        let shown = |t| crate::time::human(t, ctx.tz());
+        return Err(Error::input(format!(
+            "--until ({}) is before --since ({}): nothing can be in that span",
+            shown(until),
+            shown(s)
+        )));
     }
     let since_ms = since.map(|s| s.as_millisecond());
     let kept_from = ctx

@@ -67,11 +67,6 @@ pub enum SyncCommand {
     Greenhouse(SyncGreenhouse),
 }
 
-const SYNC_GREENHOUSE_EXAMPLES: &str = "\
-Examples:
-  hrlogs sync greenhouse audit -f ndjson >> /var/log/hrlogs/greenhouse.ndjson
-  hrlogs sync greenhouse audit --follow --interval 5m -f ndjson";
-
 #[derive(Debug, Subcommand)]
 pub enum SyncGreenhouse {
     /// Archive the audit log. The first sync fetches from --since, or everything Greenhouse
@@ -82,13 +77,19 @@ pub enum SyncGreenhouse {
     Audit(SyncGreenhouseAudit),
 }
 
+/// `sync greenhouse audit`: the flags of `greenhouse audit`, and those of a sync.
 #[derive(Debug, Args)]
 pub struct SyncGreenhouseAudit {
     #[command(flatten)]
-    pub query: crate::commands::greenhouse::audit::AuditArgs,
-    #[command(flatten)]
     pub follow: FollowArgs,
+    #[command(flatten)]
+    pub query: crate::commands::greenhouse::audit::AuditArgs,
 }
+
+const SYNC_GREENHOUSE_EXAMPLES: &str = "\
+Examples:
+  hrlogs sync greenhouse audit -f ndjson >> /var/log/hrlogs/greenhouse.ndjson
+  hrlogs sync greenhouse audit --follow --interval 5m -f ndjson";
 
 const SYNC_DEPT_EXAMPLES: &str = "\
 Examples:

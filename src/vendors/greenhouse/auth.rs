@@ -84,31 +84,47 @@ fn read_token_answer(
 /// `user:password` as HTTP Basic sends it (base64, standard alphabet, padded).
 fn basic(user: &str, password: &str) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let bytes = format!("{user}:{password}").into_bytes();
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
-            } else {
-                out.push('=');
-            }
+    let mut out = String::new();
+    // Bits not yet written, and how many.
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for byte in format!("{user}:{password}").bytes() {
+        acc = ((acc << 8) | u32::from(byte)) & 0xffff;
+        bits += 8;
+        while bits >= 6 {
+            bits -= 6;
+            out.push(char::from(ALPHABET[((acc >> bits) & 63) as usize]));
         }
     }
+    if bits > 0 {
+        out.push(char::from(ALPHABET[((acc << (6 - bits)) & 63) as usize]));
+    }
+    while out.len() % 4 != 0 {
+        out.push('=');
+    }
     out
+}
+
+/// A token, until when it is kept, and which one it is.
+struct Held {
+    token: SecretString,
+    until: Instant,
+    generation: u64,
+}
+
+impl Held {
+    fn credential(&self) -> Credential {
+        Credential {
+            header: format!("Bearer {}", self.token.expose_secret()).into(),
+            generation: self.generation,
+        }
+    }
 }
 
 pub struct Jwt {
     url: Url,
     key: SecretString,
     on_behalf_of: Option<String>,
-    current: Mutex<Option<(SecretString, Instant, u64)>>,
+    current: Mutex<Option<Held>>,
     refresh: tokio::sync::Mutex<()>,
     generation: AtomicU64,
     /// The token that replaced a refused one: refused too, it is not replaced again.
@@ -169,50 +185,51 @@ impl Jwt {
         out
     }
 
-    fn cached(&self) -> Option<Credential> {
+    /// The token held, while it lives.
+    fn live(&self) -> Option<Credential> {
         let current = self.current.lock().ok()?;
-        let (token, expires, generation) = current.as_ref()?;
-        if Instant::now() >= *expires {
-            return None;
-        }
-        Some(Credential {
-            header: format!("Bearer {}", token.expose_secret()).into(),
-            generation: *generation,
-        })
+        current
+            .as_ref()
+            .filter(|held| Instant::now() < held.until)
+            .map(Held::credential)
     }
 
-    /// The token to send now: the cached one, or a new one (one request at a time).
+    /// The token to send now: the one held while it lives, else a new one (fetched by one
+    /// task while the others wait for it).
     pub async fn credential(&self, http: &Http) -> Result<Credential> {
-        if let Some(c) = self.cached() {
+        if let Some(c) = self.live() {
             return Ok(c);
         }
-        let _gate = self.refresh.lock().await;
-        if let Some(c) = self.cached() {
-            return Ok(c);
+        let _one_at_a_time = self.refresh.lock().await;
+        match self.live() {
+            Some(c) => Ok(c),
+            None => self.fetch(http).await,
         }
+    }
+
+    /// Exchanges the key for a new token and holds it.
+    async fn fetch(&self, http: &Http) -> Result<Credential> {
         let auth: SecretString = format!("Basic {}", basic(self.key.expose_secret(), "")).into();
         let (token, expires) = http
             .send_plain_as(&self.request(), Some(&auth), read_token_answer)
             .await?;
         self.redactor.register(&token);
-        let now = Instant::now();
         let lifetime = token_lifetime(expires.as_deref(), jiff::Timestamp::now());
-        let until = now.checked_add(lifetime).unwrap_or(now);
-        let generation = self
-            .generation
-            .fetch_add(1, Ordering::Relaxed)
-            .wrapping_add(1);
+        let generation = self.generation.fetch_add(1, Ordering::SeqCst) + 1;
         if self.refused.swap(false, Ordering::SeqCst) {
             self.replacement.store(generation, Ordering::SeqCst);
         }
-        let secret: SecretString = token.into();
-        if let Ok(mut current) = self.current.lock() {
-            *current = Some((secret.clone(), until, generation));
-        }
-        Ok(Credential {
-            header: format!("Bearer {}", secret.expose_secret()).into(),
+        let now = Instant::now();
+        let held = Held {
+            token: token.into(),
+            until: now.checked_add(lifetime).unwrap_or(now),
             generation,
-        })
+        };
+        let credential = held.credential();
+        if let Ok(mut current) = self.current.lock() {
+            *current = Some(held);
+        }
+        Ok(credential)
     }
 
     /// Drops `used` if it is still current, so that the next request gets a new token; false
@@ -226,7 +243,7 @@ impl Jwt {
         if let Ok(mut current) = self.current.lock() {
             if current
                 .as_ref()
-                .is_some_and(|(_, _, g)| *g == used.generation)
+                .is_some_and(|held| held.generation == used.generation)
             {
                 *current = None;
             }
