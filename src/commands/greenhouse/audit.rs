@@ -31,6 +31,10 @@ Examples:
 #[derive(Debug, Args)]
 #[command(after_help = EXAMPLES)]
 pub struct AuditArgs {
+    /// Results from the archive that `hrlogs sync` fills, not from Greenhouse (no network and
+    /// no key needed); the filters apply to what was archived
+    #[arg(long)]
+    pub from_archive: bool,
     /// Only results by these performers: Greenhouse user ids, whole numbers (repeat the flag
     /// or separate with commas)
     #[arg(long = "performer", value_name = "ID", value_delimiter = ',')]
@@ -65,10 +69,6 @@ pub struct AuditArgs {
     /// [default: now]
     #[arg(long, value_name = "T")]
     pub until: Option<String>,
-    /// Read the local archive that `hrlogs sync` fills instead of Greenhouse: no network, no
-    /// credentials; the flags filter here
-    #[arg(long)]
-    pub from_archive: bool,
 }
 
 /// Ids that must be whole numbers.
