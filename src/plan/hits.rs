@@ -356,16 +356,22 @@ async fn judge<S: HitsSource>(shared: &Shared<S>, span: Span, answer: Answer) ->
             if let Some(probe) = shared.probe.filter(|p| p.width() > span.width()) {
                 shared
                     .probed
-                    .get_or_try_init(|| async {
+                    .get_or_init(|| async {
+                        // A vendor may refuse so wide a window: then the pages tell.
                         let (after, before) = probe.asked();
-                        let a = shared.source.answer(after, before).await?;
-                        let (pn, ph) = (a.records.len() as u64, a.hits);
-                        if ph > pn {
-                            proven_total(shared, pn, ph);
+                        match shared.source.answer(after, before).await {
+                            Ok(a) if a.hits > a.records.len() as u64 => {
+                                proven_total(shared, a.records.len() as u64, a.hits);
+                            }
+                            Ok(_) => {}
+                            Err(e) => shared.progress.line_if_verbose(&format!(
+                                "{}: the wide answer that would tell what hits count failed ({}); walking by pages",
+                                shared.source.describe(),
+                                e.message
+                            )),
                         }
-                        Ok::<(), Error>(())
                     })
-                    .await?;
+                    .await;
                 if shared.mode.load(Ordering::SeqCst) == TOTAL {
                     return Ok(Verdict::Done(keep(span, answer.records)));
                 }
