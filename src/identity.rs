@@ -8,6 +8,8 @@
 //!   `<hex>-2`, …). Identical records share their `operation_time`, hence their day, and every
 //!   fetch covers whole days, so a re-fetch numbers them the same way: two genuinely identical
 //!   records are two events, and fetching one again never makes a third.
+//! - Greenhouse audit log results carry none either, and are made the same way: identical
+//!   results share their `event_time` to the ms, and every fetch covers whole ms.
 //!
 //! [`Identifier`] assigns these ids along a newest-first stream; it remembers only the current
 //! day, so its memory stays flat however long the stream.
@@ -27,6 +29,7 @@ pub enum Source {
     FeishuDeptLogs,
     FeishuTalentLogs,
     RecruiteeAudit,
+    GreenhouseAudit,
 }
 
 impl Source {
@@ -36,6 +39,7 @@ impl Source {
             Source::FeishuDeptLogs => "feishu dept-logs",
             Source::FeishuTalentLogs => "feishu talent-logs",
             Source::RecruiteeAudit => "recruitee audit",
+            Source::GreenhouseAudit => "greenhouse audit",
         }
     }
 
@@ -45,6 +49,7 @@ impl Source {
             Source::FeishuDeptLogs,
             Source::FeishuTalentLogs,
             Source::RecruiteeAudit,
+            Source::GreenhouseAudit,
         ]
         .into_iter()
         .find(|s| s.name() == name)
@@ -80,7 +85,7 @@ impl Identifier {
                 // An entry without `_id` is still an event: fall back to its content.
                 format!("{}-1", hex(&content_hash(&record.raw)))
             }),
-            Source::FeishuDeptLogs | Source::FeishuTalentLogs => {
+            Source::FeishuDeptLogs | Source::FeishuTalentLogs | Source::GreenhouseAudit => {
                 let day = record.key.div_euclid(DAY_MS);
                 if self.day != Some(day) {
                     self.day = Some(day);
@@ -115,7 +120,7 @@ impl Counted {
     pub fn id(&mut self, record: &Record) -> String {
         match self.source {
             Source::RecruiteeAudit => Identifier::new(self.source).id(record),
-            Source::FeishuDeptLogs | Source::FeishuTalentLogs => {
+            Source::FeishuDeptLogs | Source::FeishuTalentLogs | Source::GreenhouseAudit => {
                 let day = record.key.div_euclid(DAY_MS);
                 let hash = content_hash(&record.raw);
                 let n = self.counts.entry((day, hash)).or_insert(0);

@@ -887,8 +887,17 @@ mod any_record {
         "offer",
     ];
 
+    const GREENHOUSE: &[&str] = &[
+        "event_time",
+        "organization_id",
+        "request",
+        "performer",
+        "event",
+    ];
+
     fn check(source: Source, text: &str) -> Result<(), TestCaseError> {
         let origin = match source {
+            Source::GreenhouseAudit => hrlogs::logs::greenhouse_audit::origin(),
             Source::RecruiteeAudit => hrlogs::logs::recruitee_audit::origin("90598"),
             Source::FeishuDeptLogs => {
                 hrlogs::logs::feishu_dept::origin("https://open.feishu.cn", Some("cli_x"), None)
@@ -926,6 +935,11 @@ mod any_record {
         fn audit_entries(text in record(AUDIT, audit_times())) {
             check(Source::RecruiteeAudit, &text)?;
         }
+
+        #[test]
+        fn greenhouse_results(text in record(GREENHOUSE, audit_times())) {
+            check(Source::GreenhouseAudit, &text)?;
+        }
     }
 
     #[test]
@@ -941,6 +955,7 @@ mod any_record {
             (Source::RecruiteeAudit, audit),
         ] {
             let origin = match source {
+                Source::GreenhouseAudit => hrlogs::logs::greenhouse_audit::origin(),
                 Source::RecruiteeAudit => hrlogs::logs::recruitee_audit::origin("1"),
                 Source::FeishuDeptLogs => {
                     hrlogs::logs::feishu_dept::origin("https://open.feishu.cn", None, None)

@@ -1,4 +1,5 @@
-//! `--from-archive` on `feishu dept-logs`, `feishu talent-logs` and `recruitee audit`: the
+//! `--from-archive` on `feishu dept-logs`, `feishu talent-logs`, `recruitee audit` and
+//! `greenhouse audit`: the
 //! archive instead of the vendor, newest first, the flags applied here. Generic over the logs:
 //! each log's room says how the archive reads it back (`logs::<log>::reading`). No network, no
 //! credentials: the tenant is the one the settings name (the caller says), else every
@@ -96,8 +97,9 @@ fn open(ctx: &Context) -> Result<Box<dyn Store>> {
     crate::output::blocking(|| archive::open_for_reading(&location))
 }
 
-/// Reads the archive back as `reading` says, after saying whether it holds the answer.
-async fn read_back(
+/// Reads the archive back as `reading` says, after saying whether it holds the answer (a
+/// log's command calls it with its room's `reading`).
+pub(crate) async fn read_back(
     ctx: &Context,
     source: Source,
     tenant: Option<String>,

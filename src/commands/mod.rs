@@ -5,6 +5,7 @@ pub mod archive;
 pub mod config;
 pub mod feishu;
 pub mod from_archive;
+pub mod greenhouse;
 pub mod man;
 pub mod recruitee;
 pub mod sync;
@@ -33,6 +34,7 @@ use clap::{Args, Subcommand};
 pub const SETTINGS: Sections = Sections(&[
     crate::vendors::feishu::settings::KEYS,
     crate::vendors::recruitee::settings::KEYS,
+    crate::vendors::greenhouse::settings::KEYS,
     crate::archive::settings::KEYS,
 ]);
 
@@ -57,6 +59,7 @@ pub fn origin(source: crate::identity::Source, ctx: &Context) -> Origin {
     use crate::identity::Source;
     match source {
         Source::FeishuDeptLogs | Source::FeishuTalentLogs => feishu::origin(ctx, source),
+        Source::GreenhouseAudit => crate::logs::greenhouse_audit::origin(),
         Source::RecruiteeAudit => crate::logs::recruitee_audit::origin(
             &ctx.settings
                 .plain(&crate::vendors::recruitee::settings::COMPANY_ID)
@@ -95,6 +98,12 @@ pub async fn run(
         }
         Command::Recruitee(cmd) => {
             in_context(global, redactor, async |ctx| recruitee::run(cmd, ctx).await).await
+        }
+        Command::Greenhouse(cmd) => {
+            in_context(global, redactor, async |ctx| {
+                greenhouse::run(cmd, ctx).await
+            })
+            .await
         }
         Command::Sync(cmd) => {
             in_context(global, redactor, async |ctx| sync::run(cmd, ctx).await).await
@@ -341,6 +350,12 @@ pub enum Command {
         after_help = "Examples:\n  hrlogs recruitee audit --since 7d --event 'Admin deleted candidate'\n  hrlogs recruitee candidates --offer 1209656 -o candidates.csv\n  hrlogs recruitee offers --kind job"
     )]
     Recruitee(recruitee::RecruiteeCommand),
+    /// Greenhouse Recruiting: audit log
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  hrlogs greenhouse audit --since 7d --event-type data_change_destroy\n  hrlogs greenhouse audit --performer-type api_key -o audit.xlsx"
+    )]
+    Greenhouse(greenhouse::GreenhouseCommand),
     /// Keep every audit event in a local archive: fetch what is new since the last sync, exactly once
     #[command(subcommand, after_help = sync::EXAMPLES)]
     Sync(sync::SyncCommand),

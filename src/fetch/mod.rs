@@ -51,6 +51,9 @@ pub struct Request {
     pub what: String,
     /// The body holds a secret: never logged.
     pub secret_body: bool,
+    /// Headers of the request itself besides authorization (a page size, a paging cursor):
+    /// never secrets, shown by `--dry-run`.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Request {
@@ -61,6 +64,9 @@ impl Request {
             self.method,
             shown_url(&self.url)
         );
+        for (name, value) in &self.headers {
+            out.push_str(&format!("{name}: {value}\n"));
+        }
         if let Some(body) = &self.body {
             out.push_str("Content-Type: application/json; charset=utf-8\n\n");
             out.push_str(&serde_json::to_string_pretty(body).unwrap_or_default());
@@ -252,8 +258,19 @@ impl Http {
         req: &Request,
         judge: impl Fn(StatusCode, &HeaderMap, &[u8]) -> std::result::Result<T, Failure>,
     ) -> Result<T> {
+        self.send_plain_as(req, None, judge).await
+    }
+
+    /// [`Http::send_plain`] with an Authorization header (a token exchange that
+    /// authenticates with the key itself, as HTTP Basic), which is never shown.
+    pub async fn send_plain_as<T>(
+        &self,
+        req: &Request,
+        auth: Option<&SecretString>,
+        judge: impl Fn(StatusCode, &HeaderMap, &[u8]) -> std::result::Result<T, Failure>,
+    ) -> Result<T> {
         let attempt = || async {
-            let (status, headers, body) = self.exchange(req, None).await?;
+            let (status, headers, body) = self.exchange(req, auth).await?;
             judge(status, &headers, &body)
         };
         self.with_retries(req, None, attempt).await
@@ -418,6 +435,9 @@ impl Http {
         let mut builder = self.client.request(req.method.clone(), req.url.clone());
         if let Some(auth) = auth {
             builder = builder.header(AUTHORIZATION, auth.expose_secret());
+        }
+        for (name, value) in &req.headers {
+            builder = builder.header(name.as_str(), value.as_str());
         }
         if let Some(body) = &req.body {
             builder = builder

@@ -1,7 +1,11 @@
 //! Pacing with governor: never more requests than the vendor's documented limit in any
-//! second (or minute), shared by every chain of the run.
+//! second (or minute, or any period: [`Pacer::every`]), shared by every chain of the run. A
+//! request that counts against two quotas (a paginated request, under both a vendor's limit of
+//! all requests and its own) passes a pacer made of both ([`Pacer::and`]), whose quotas stay
+//! shared with the pacer they came from.
 
 use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
@@ -11,7 +15,7 @@ use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 const MARGIN: Duration = Duration::from_millis(2);
 
 pub struct Pacer {
-    limiters: Vec<DefaultDirectRateLimiter>,
+    limiters: Vec<Arc<DefaultDirectRateLimiter>>,
 }
 
 impl Pacer {
@@ -22,7 +26,31 @@ impl Pacer {
         Pacer {
             limiters: quotas(per_second, per_minute)
                 .into_iter()
-                .map(RateLimiter::direct)
+                .map(|q| Arc::new(RateLimiter::direct(q)))
+                .collect(),
+        }
+    }
+
+    /// At most `n` requests in any `period`, evenly spaced (no burst): `every(3, 30 s)` sends
+    /// one every 10 s and a little, so no window of 30 s sees a fourth.
+    pub fn every(n: u32, period: Duration) -> Pacer {
+        Pacer {
+            limiters: evenly(n, period)
+                .into_iter()
+                .map(|q| Arc::new(RateLimiter::direct(q)))
+                .collect(),
+        }
+    }
+
+    /// A pacer whose requests pass this pacer's quotas and then `other`'s, counting against
+    /// both: the quotas are shared with `self` and `other`, not copied.
+    pub fn and(&self, other: &Pacer) -> Pacer {
+        Pacer {
+            limiters: self
+                .limiters
+                .iter()
+                .chain(other.limiters.iter())
+                .cloned()
                 .collect(),
         }
     }
@@ -33,6 +61,15 @@ impl Pacer {
             l.until_ready().await;
         }
     }
+}
+
+/// `n` requests in any `period`, evenly spaced, with a margin of 2 % (at least [`MARGIN`]): a
+/// vendor that counts requests in a sliding window sees them as they arrive, and arrival
+/// jitter must not squeeze `n + 1` into one.
+fn evenly(n: u32, period: Duration) -> Option<Quota> {
+    let interval = period / n.max(1);
+    Quota::with_period(interval + (interval / 50).max(MARGIN))
+        .map(|q| q.allow_burst(NonZeroU32::MIN))
 }
 
 /// The quotas a request passes, in order. The per-second one comes last, so that it spaces
@@ -108,6 +145,51 @@ mod tests {
         // The first 500 go at the per-second rate (the burst), about 10 s.
         let burst = Duration::from_nanos(sends[499]);
         assert!(burst < Duration::from_secs(11), "{burst:?}");
+    }
+
+    #[test]
+    fn paged_requests_pass_both_quotas_and_share_the_overall_one() {
+        // Greenhouse: 50 requests per 10 s in all, of which paginated 3 per 30 s. Every
+        // chain sends as early as it may; the paged ones pass both quotas (the overall one
+        // shared with the unpaged ones).
+        let clock = FakeRelativeClock::default();
+        let overall = RateLimiter::direct_with_clock(
+            evenly(50, Duration::from_secs(10)).expect("quota"),
+            clock.clone(),
+        );
+        let paged = RateLimiter::direct_with_clock(
+            evenly(3, Duration::from_secs(30)).expect("quota"),
+            clock.clone(),
+        );
+        let start = clock.now();
+        let (mut all, mut pages) = (Vec::new(), Vec::new());
+        let pass = |l: &RateLimiter<
+            _,
+            _,
+            FakeRelativeClock,
+            governor::middleware::NoOpMiddleware<governor::nanos::Nanos>,
+        >| {
+            while let Err(not_yet) = l.check() {
+                clock.advance(not_yet.wait_time_from(clock.now()));
+            }
+            clock.now().duration_since(start).as_u64()
+        };
+        for i in 0..600 {
+            // One paged request whenever the paged quota has room, else an unpaged one.
+            if i % 10 == 0 && paged.check().is_ok() {
+                let t = pass(&overall);
+                pages.push(t);
+                all.push(t);
+            } else {
+                all.push(pass(&overall));
+            }
+        }
+        assert_within(&all, 50, Duration::from_secs(10));
+        assert_within(&pages, 3, Duration::from_secs(30));
+        assert!(pages.len() >= 3, "{}", pages.len());
+        // 600 requests at 50 per 10 s: about 120 s, not much more.
+        let total = Duration::from_nanos(*all.last().expect("sends"));
+        assert!(total < Duration::from_secs(125), "{total:?}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //!
 //! - [`feishu_dept`]: Feishu CoreHR department operation logs;
 //! - [`feishu_talent`]: Feishu Hire talent operation logs;
+//! - [`greenhouse_audit`]: the Greenhouse Recruiting audit log;
 //! - [`recruitee_audit`]: the Recruitee audit log;
 //! - [`recruitee_lists`]: Recruitee's candidates and offers (lists, not logs: their columns).
 //!
@@ -13,6 +14,7 @@
 
 pub mod feishu_dept;
 pub mod feishu_talent;
+pub mod greenhouse_audit;
 pub mod recruitee_audit;
 pub mod recruitee_lists;
 

@@ -7,6 +7,7 @@
 //! Nothing here does I/O; the sink in `output::ocsf` writes the events.
 
 mod feishu;
+mod greenhouse;
 mod recruitee;
 pub mod schema;
 
@@ -38,6 +39,11 @@ pub fn feishu_talent_log<'a>(s: Subject<'a, '_>, _: &TimeZone) -> Result<Event<'
 /// Recruitee audit log entries.
 pub fn recruitee_audit_entry<'a>(s: Subject<'a, '_>, _: &TimeZone) -> Result<Event<'a>, String> {
     recruitee::audit_entry(s)
+}
+
+/// Greenhouse audit log results.
+pub fn greenhouse_audit_result<'a>(s: Subject<'a, '_>, _: &TimeZone) -> Result<Event<'a>, String> {
+    greenhouse::audit_result(s)
 }
 
 /// Which log and tenant the records of a stream come from: what an OCSF event says of its
@@ -99,6 +105,19 @@ impl Origin {
         Origin {
             operations: Some(codes),
             ..self
+        }
+    }
+
+    /// The Greenhouse audit log (mapped by `mapper`) of the organization `tenant` names (None:
+    /// its results' `organization_id`).
+    pub fn greenhouse(mapper: Mapper, tenant: Option<String>) -> Origin {
+        Origin {
+            source: Source::GreenhouseAudit,
+            mapper,
+            tenant_uid: tenant.filter(|t| !t.trim().is_empty()),
+            lark: false,
+            wall_clock: None,
+            operations: None,
         }
     }
 

@@ -8,6 +8,8 @@
 //!   `has_more` without a token and endless empty pages end the run with exit 5; a list ends
 //!   on proof (an empty page, nothing new, a count that reconciles), never on a short page;
 //! - [`search`]: Recruitee's searches, verified against `total` window by window;
+//! - [`counted`]: time windows proven by a count of matches, fetched at once where that
+//!   proves them and page by page behind an expiring cursor where not (Greenhouse);
 //! - [`merge_groups`]: chains run at once and merged newest first;
 //! - [`filter`], [`filter_with`]: client-side filters as a stage of the stream (with
 //!   `--limit`, the stage ends the stream once enough passed, which stops the fetching).
@@ -16,6 +18,7 @@
 //! task is joined, and a task that panicked or was cancelled fails the run ([`task_failed`]).
 
 mod chain;
+mod hits;
 mod list;
 mod merge;
 mod search;
@@ -31,6 +34,7 @@ use crate::error::{Error, Result};
 use crate::record::Record;
 
 pub use chain::{Identity, NothingNew, walk};
+pub use hits::{Answer, HitsSource, Paged, Span, counted};
 pub use list::{ListChain, ListCursor, ListPage, ListSource, Paging};
 pub use merge::merge_groups;
 pub use search::{Counts, MAX_RESULTS, SearchPage, SearchPlan, SearchSource, Window, search};

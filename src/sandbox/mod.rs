@@ -1,4 +1,4 @@
-//! The built-in sandbox: a local stand-in of the Feishu and Recruitee endpoints that hrlogs
+//! The built-in sandbox: a local stand-in of the Feishu, Recruitee and Greenhouse endpoints that hrlogs
 //! calls, on 127.0.0.1, with deterministic sample data built from the vendors' documented
 //! examples. It answers the way the vendors do: pagination, validation and error bodies.
 //! `--sandbox` starts it inside the process; `hrlogs sandbox` serves it on its own.
@@ -10,6 +10,7 @@
 //! injected [`Faults`] and the [`Seen`] record of what was asked.
 
 pub mod feishu;
+pub mod greenhouse;
 pub mod recruitee;
 mod sample;
 
@@ -25,6 +26,7 @@ use tokio::task::JoinHandle;
 use crate::error::{Error, Result};
 use crate::settings::{Key, Value};
 use crate::vendors::feishu::settings as feishu_keys;
+use crate::vendors::greenhouse::settings as greenhouse_keys;
 use crate::vendors::recruitee::settings as recruitee_keys;
 
 /// Credentials the sandbox accepts.
@@ -57,6 +59,13 @@ impl Running {
             (&recruitee_keys::BASE_URL, plain(&self.base), "--sandbox"),
             (&recruitee_keys::COMPANY_ID, plain(COMPANY_ID), "--sandbox"),
             (&recruitee_keys::API_TOKEN, secret(API_TOKEN), "--sandbox"),
+            (&greenhouse_keys::BASE_URL, plain(&self.base), "--sandbox"),
+            (&greenhouse_keys::AUTH_URL, plain(&self.base), "--sandbox"),
+            (
+                &greenhouse_keys::API_KEY,
+                secret(greenhouse::API_KEY),
+                "--sandbox",
+            ),
         ]
     }
 }
@@ -65,7 +74,10 @@ impl Running {
 fn sandbox_router() -> Router {
     let feishu = Arc::new(feishu::Feishu::new(feishu::Config::sample()));
     let recruitee = Arc::new(recruitee::Recruitee::new(recruitee::Config::sample()));
-    routes(feishu).merge(routes(recruitee))
+    let greenhouse = Arc::new(greenhouse::Greenhouse::new(greenhouse::Config::sample()));
+    routes(feishu)
+        .merge(routes(recruitee))
+        .merge(routes(greenhouse))
 }
 
 /// Starts the sandbox on 127.0.0.1 (`port`, or any free one).
@@ -95,10 +107,12 @@ pub async fn serve_forever(port: Option<u16>) -> Result<()> {
     let running = start(port).await?;
     let b = &running.base;
     eprintln!(
-        "hrlogs sandbox: serving Feishu and Recruitee stand-ins at {b} (Ctrl-C to stop)\n\
+        "hrlogs sandbox: serving Feishu, Recruitee and Greenhouse stand-ins at {b} (Ctrl-C to stop)\n\
          Point hrlogs at it with:\n  \
          export HRLOGS_FEISHU_BASE_URL={b} HRLOGS_FEISHU_APP_ID={APP_ID} HRLOGS_FEISHU_APP_SECRET={APP_SECRET}\n  \
-         export HRLOGS_RECRUITEE_BASE_URL={b} HRLOGS_RECRUITEE_COMPANY_ID={COMPANY_ID} HRLOGS_RECRUITEE_API_TOKEN={API_TOKEN}"
+         export HRLOGS_RECRUITEE_BASE_URL={b} HRLOGS_RECRUITEE_COMPANY_ID={COMPANY_ID} HRLOGS_RECRUITEE_API_TOKEN={API_TOKEN}\n  \
+         export HRLOGS_GREENHOUSE_BASE_URL={b} HRLOGS_GREENHOUSE_AUTH_URL={b} HRLOGS_GREENHOUSE_API_KEY={}",
+        greenhouse::API_KEY
     );
     std::future::pending::<()>().await;
     drop(running);

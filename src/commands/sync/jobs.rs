@@ -6,7 +6,7 @@
 use crate::commands::feishu::dept_logs::{self as dept_cmd, DeptLogsArgs};
 use crate::commands::feishu::talent_logs::{self as talent_cmd, TalentLogsArgs};
 use crate::commands::recruitee::audit::{self as audit_cmd, AuditArgs};
-use crate::commands::{Context, feishu, recruitee};
+use crate::commands::{Context, feishu, greenhouse, recruitee};
 use crate::error::{Error, Result};
 use crate::logs::Log;
 use crate::logs::feishu_dept::DeptLog;
@@ -14,6 +14,7 @@ use crate::logs::feishu_talent::TalentLog;
 use crate::logs::recruitee_audit::AuditLog;
 use crate::settings::Key;
 use crate::vendors::feishu::settings as feishu_keys;
+use crate::vendors::greenhouse::settings as greenhouse_keys;
 use crate::vendors::recruitee::settings as recruitee_keys;
 
 /// One sync query: a log with its query.
@@ -71,4 +72,19 @@ pub fn audit(args: &AuditArgs, ctx: &Context) -> Result<Job> {
     let client = recruitee::client(ctx, ctx.options.dry_run)?;
     let tenant = tenant(recruitee::tenant(ctx), &recruitee_keys::COMPANY_ID, ctx)?;
     Ok(Box::new(AuditLog::new(client, query, tenant)))
+}
+
+/// `sync greenhouse audit`: the stream of these filters.
+pub fn greenhouse_audit(args: &greenhouse::audit::AuditArgs, ctx: &Context) -> Result<Job> {
+    refuse_until(&args.until)?;
+    let (query, since) = greenhouse::audit::validate(args, ctx)?;
+    let client = greenhouse::client(ctx, ctx.options.dry_run)?;
+    let tenant = tenant(
+        greenhouse::tenant(ctx),
+        &greenhouse_keys::ORGANIZATION_ID,
+        ctx,
+    )?;
+    Ok(Box::new(crate::logs::greenhouse_audit::AuditLog::new(
+        client, query, since, tenant,
+    )))
 }

@@ -62,7 +62,34 @@ pub enum SyncCommand {
     /// Recruitee: the audit log
     #[command(subcommand, after_help = SYNC_AUDIT_EXAMPLES)]
     Recruitee(SyncRecruitee),
+    /// Greenhouse Recruiting: the audit log
+    #[command(subcommand, after_help = SYNC_GREENHOUSE_EXAMPLES)]
+    Greenhouse(SyncGreenhouse),
 }
+
+#[derive(Debug, Subcommand)]
+pub enum SyncGreenhouse {
+    /// Archive the audit log. The first sync fetches from --since, or everything Greenhouse
+    /// keeps (30 days); later ones from 15 minutes before the last sync. Sync at least every
+    /// 30 days, or results are lost
+    #[command(mut_arg("from_archive", |a| a.hide(true)), mut_arg("until", |a| a.hide(true)))]
+    #[command(after_help = SYNC_GREENHOUSE_EXAMPLES)]
+    Audit(SyncGreenhouseAudit),
+}
+
+/// `sync greenhouse audit`: the flags of `greenhouse audit`, and those of a sync.
+#[derive(Debug, Args)]
+pub struct SyncGreenhouseAudit {
+    #[command(flatten)]
+    pub follow: FollowArgs,
+    #[command(flatten)]
+    pub query: crate::commands::greenhouse::audit::AuditArgs,
+}
+
+const SYNC_GREENHOUSE_EXAMPLES: &str = "\
+Examples:
+  hrlogs sync greenhouse audit -f ndjson >> /var/log/hrlogs/greenhouse.ndjson
+  hrlogs sync greenhouse audit --follow --interval 5m -f ndjson";
 
 const SYNC_DEPT_EXAMPLES: &str = "\
 Examples:
@@ -176,6 +203,10 @@ pub async fn run(cmd: SyncCommand, ctx: &Context) -> Result<()> {
         SyncCommand::Recruitee(SyncRecruitee::Audit(a)) => {
             let fa = a.query.from_archive;
             (jobs::audit(&a.query, ctx)?, a.follow, fa)
+        }
+        SyncCommand::Greenhouse(SyncGreenhouse::Audit(a)) => {
+            let fa = a.query.from_archive;
+            (jobs::greenhouse_audit(&a.query, ctx)?, a.follow, fa)
         }
     };
     if from_archive {

@@ -152,6 +152,7 @@ impl TokenSource {
             body: Some(serde_json::json!({"app_id": app_id, "app_secret": secret.expose_secret()})),
             what: "Feishu token request".into(),
             secret_body: true,
+            headers: Vec::new(),
         };
         let answer = http.send_plain(&req, read_token_answer).await?;
         let (token, expire) = answer;

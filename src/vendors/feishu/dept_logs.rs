@@ -191,6 +191,7 @@ impl DeptChain {
             body: Some(body),
             what: "Feishu department operation logs request".into(),
             secret_body: false,
+            headers: Vec::new(),
         })
     }
 

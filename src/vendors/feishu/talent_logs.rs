@@ -97,6 +97,7 @@ pub fn request(
         body: Some(body),
         what: "Feishu talent operation logs request".into(),
         secret_body: false,
+        headers: Vec::new(),
     })
 }
 

@@ -82,6 +82,7 @@ impl Recruitee {
             body: None,
             what: what.to_string(),
             secret_body: false,
+            headers: Vec::new(),
         })
     }
 
