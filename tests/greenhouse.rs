@@ -421,10 +421,24 @@ fn a_sync_is_filed_under_its_organization_and_refuses_another() {
         .args(["archive", "status"])
         .output()
         .expect("run");
+    let said = String::from_utf8_lossy(&status.stdout).to_string();
+    assert!(said.contains("/organizations/123"), "{said}");
+    assert!(!said.contains("overdue"), "{said}");
+    // A stream last synced 31 days ago is overdue: Greenhouse has forgotten since.
+    let db = rusqlite::Connection::open(&archive).expect("open the archive");
+    db.execute("UPDATE streams SET cursor = cursor - 31 * 86400000", [])
+        .expect("age the cursor");
+    drop(db);
+    let status = hrlogs(&env, &f)
+        .arg("--archive")
+        .arg(&archive)
+        .args(["archive", "status", "-f", "table"])
+        .output()
+        .expect("run");
+    let said = String::from_utf8_lossy(&status.stdout);
     assert!(
-        String::from_utf8_lossy(&status.stdout).contains("/organizations/123"),
-        "{}",
-        String::from_utf8_lossy(&status.stdout)
+        said.contains("overdue") && said.contains("Greenhouse forgets events"),
+        "{said}"
     );
 }
 

@@ -281,15 +281,15 @@ fn table(s: &Status, ctx: &Context) -> String {
             st.last_run_already_archived.unwrap_or(0),
             st.last_run_requests.unwrap_or(0)
         ));
-        let retention_ms = crate::logs::recruitee_audit::RETENTION_DAYS * 86_400_000;
-        let stale = st.source == crate::identity::Source::RecruiteeAudit.name()
-            && st
-                .cursor_ms
-                .is_some_and(|c| c < ctx.now.as_millisecond() - retention_ms);
-        if stale {
+        let forgets = crate::identity::Source::from_name(&st.source)
+            .and_then(crate::logs::forgets_after)
+            .filter(|(days, _)| {
+                st.cursor_ms
+                    .is_some_and(|c| c < ctx.now.as_millisecond() - days * 86_400_000)
+            });
+        if let Some((days, vendor)) = forgets {
             out.push_str(&format!(
-                "  overdue     last synced more than {} days ago: Recruitee forgets events after that; sync now\n",
-                crate::logs::recruitee_audit::RETENTION_DAYS
+                "  overdue     last synced more than {days} days ago: {vendor} forgets events after that; sync now\n"
             ));
         }
         if st.staged > 0 {

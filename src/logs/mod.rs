@@ -18,6 +18,17 @@ pub mod greenhouse_audit;
 pub mod recruitee_audit;
 pub mod recruitee_lists;
 
+/// How long the vendor keeps a log (days) and the vendor's name, for logs it forgets: what
+/// `archive status` calls overdue. Feishu's logs are kept for good.
+pub fn forgets_after(source: crate::identity::Source) -> Option<(i64, &'static str)> {
+    use crate::identity::Source;
+    match source {
+        Source::FeishuDeptLogs | Source::FeishuTalentLogs => None,
+        Source::RecruiteeAudit => Some((recruitee_audit::RETENTION_DAYS, "Recruitee")),
+        Source::GreenhouseAudit => Some((greenhouse_audit::RETENTION_DAYS, "Greenhouse")),
+    }
+}
+
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde_json::Value;
