@@ -352,9 +352,9 @@ impl Sqlite {
             .map_err(e)?;
         tx.commit().map_err(e)?;
         // The file as a new one would be: large pages, its free pages given back.
-        self.compact();
-        if rewritten || version == 2 {
-            // Nor in the write-ahead log.
+        let vacuumed = self.compact();
+        if rewritten && !vacuumed {
+            // Nor in the write-ahead log (a VACUUM left none).
             self.conn
                 .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
                 .map_err(e)?;
@@ -382,16 +382,17 @@ impl Sqlite {
     }
 
     /// Rewrites the file (VACUUM) with the page size and the giving back of free pages of a
-    /// new archive, when it was made before them. Needs the file to itself: when another
-    /// process has it open, the file stays as it is (valid, only larger) until a later sync.
-    fn compact(&self) {
+    /// new archive, when it was made before them; true when it did. Needs the file to
+    /// itself: when another process has it open, the file stays as it is (valid, only
+    /// larger) until a later sync.
+    fn compact(&self) -> bool {
         let setting = |name: &str| {
             self.conn
                 .pragma_query_value(None, name, |r| r.get::<_, i64>(0))
                 .unwrap_or(0)
         };
         if setting("auto_vacuum") == 2 && setting("page_size") == PAGE_SIZE {
-            return;
+            return false;
         }
         let rewrite = || -> rusqlite::Result<()> {
             self.conn.pragma_update(None, "journal_mode", "DELETE")?;
@@ -400,8 +401,9 @@ impl Sqlite {
                 .pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
             self.conn.execute_batch("VACUUM")
         };
-        let _ = rewrite();
+        let vacuumed = rewrite().is_ok();
         let _ = self.conn.pragma_update(None, "journal_mode", "WAL");
+        vacuumed
     }
 
     /// After a run: the pages the staging held given back to the file system, and the
