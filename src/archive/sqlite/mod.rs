@@ -331,7 +331,7 @@ impl Sqlite {
             .map_err(e)?;
         }
         let mut version = read_version(&tx, &self.path)?;
-        if version > SCHEMA_VERSION || version < 1 {
+        if !(1..=SCHEMA_VERSION).contains(&version) {
             return Err(unknown_version(&self.path, version));
         }
         if version == 1 {
