@@ -401,7 +401,10 @@ impl Sqlite {
                 .pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
             self.conn.execute_batch("VACUUM")
         };
+        // Not waiting for readers: they hold the file for a while, a later sync compacts it.
+        let _ = self.conn.busy_timeout(std::time::Duration::from_millis(100));
         let vacuumed = rewrite().is_ok();
+        let _ = self.conn.busy_timeout(std::time::Duration::from_secs(30));
         let _ = self.conn.pragma_update(None, "journal_mode", "WAL");
         vacuumed
     }
