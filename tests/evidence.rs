@@ -272,6 +272,31 @@ async fn an_archive_written_before_keeps_no_password_once_migrated() {
     let legacy = format!("http://gwuser:{PASSWORD}@127.0.0.1:{port}/c/{COMPANY}");
     {
         let conn = rusqlite::Connection::open(&a).expect("open");
+        // Schema 2's tables (text sources, tenants, ids and hashes), where legacy tenants
+        // were kept.
+        conn.execute_batch(
+            "DROP VIEW audit_events;
+             CREATE TABLE events_v2 (seq INTEGER PRIMARY KEY, source TEXT NOT NULL,
+                 tenant TEXT NOT NULL, event_id TEXT NOT NULL, time_ms INTEGER NOT NULL,
+                 archived_at INTEGER NOT NULL, record TEXT NOT NULL, hash TEXT NOT NULL,
+                 UNIQUE (source, tenant, event_id));
+             INSERT INTO events_v2 SELECT e.seq, s.name, t.name, e.event_id, e.time_ms,
+                 e.archived_at, e.record, lower(hex(e.hash))
+                 FROM events e JOIN sources s ON s.id = e.source_id JOIN tenants t ON t.id = e.tenant_id;
+             DROP TABLE events; DROP TABLE sources; DROP TABLE tenants;
+             ALTER TABLE events_v2 RENAME TO events;
+             CREATE INDEX events_by_time ON events (source, time_ms);
+             DROP INDEX stream_events_by_seq;
+             CREATE TABLE links_v2 (stream_id INTEGER NOT NULL, seq INTEGER NOT NULL,
+                 pos INTEGER, PRIMARY KEY (stream_id, seq)) WITHOUT ROWID;
+             INSERT INTO links_v2 SELECT stream_id, seq, pos FROM stream_events;
+             DROP TABLE stream_events;
+             ALTER TABLE links_v2 RENAME TO stream_events;
+             CREATE UNIQUE INDEX stream_events_by_pos ON stream_events (stream_id, pos);
+             CREATE INDEX stream_events_by_seq ON stream_events (seq);
+             UPDATE meta SET value = '2' WHERE key = 'schema_version';",
+        )
+        .expect("schema 2");
         conn.execute("UPDATE streams SET tenant = ?1", [&legacy])
             .expect("streams");
         let rows: Vec<(i64, String, String, i64, i64, String)> = conn
@@ -440,7 +465,7 @@ fn a_sync_refuses_an_archive_that_lost_rows_its_head_log_recorded() {
         .and_then(|c| {
             c.execute_batch(&format!(
                 "DELETE FROM events WHERE seq > {};
-                 UPDATE meta SET value = (SELECT hash FROM events ORDER BY seq DESC LIMIT 1) WHERE key = 'chain_head';
+                 UPDATE meta SET value = (SELECT lower(hex(hash)) FROM events ORDER BY seq DESC LIMIT 1) WHERE key = 'chain_head';
                  UPDATE meta SET value = '{}' WHERE key = 'chain_count';",
                 count - 3,
                 count - 3

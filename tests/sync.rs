@@ -675,8 +675,8 @@ async fn verify_catches_an_altered_a_removed_and_a_dropped_last_row() {
     rusqlite::Connection::open(&inserted)
         .and_then(|c| {
             c.execute(
-                "INSERT INTO events (seq, source, tenant, event_id, time_ms, archived_at, record, hash)
-                 SELECT 9, source, tenant, 'forged', time_ms, archived_at, record, hash FROM events WHERE seq = 8",
+                "INSERT INTO events (seq, source_id, tenant_id, event_id, time_ms, archived_at, record, hash)
+                 SELECT 9, source_id, tenant_id, 'forged', time_ms, archived_at, record, hash FROM events WHERE seq = 8",
                 [],
             )
         })
@@ -1118,7 +1118,7 @@ async fn live_sync_and_archive_give_the_same_ocsf_event_ids() {
     assert_eq!(live, stored);
     let conn = rusqlite::Connection::open(&a).expect("open");
     let mut ids: Vec<String> = conn
-        .prepare("SELECT event_id FROM events")
+        .prepare("SELECT event_id FROM audit_events")
         .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
         .expect("ids");
     ids.sort();
@@ -1638,7 +1638,7 @@ async fn the_chain_is_checked_against_heads_kept_elsewhere() {
     let conn = rusqlite::Connection::open(&a).expect("open");
     let last_hash: String = conn
         .query_row(
-            "SELECT hash FROM events ORDER BY seq DESC LIMIT 1",
+            "SELECT lower(hex(hash)) FROM events ORDER BY seq DESC LIMIT 1",
             [],
             |r| r.get(0),
         )
@@ -1726,9 +1726,11 @@ async fn the_chain_is_checked_against_heads_kept_elsewhere() {
     // ... so a thorough forger also removes the last run and fixes every record of the head
     // and the stream to match: then only a head kept elsewhere tells.
     let kept: (String, i64) = conn
-        .query_row("SELECT hash, seq FROM events WHERE seq = 30", [], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
+        .query_row(
+            "SELECT lower(hex(hash)), seq FROM events WHERE seq = 30",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .expect("row 30");
     conn.execute_batch(&format!(
         "DELETE FROM events WHERE seq > 30;

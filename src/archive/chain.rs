@@ -187,11 +187,6 @@ impl<'a> Append<'a> {
         self.pos
     }
 
-    /// The stream's number for the next event it numbers.
-    pub fn next_pos(&self) -> i64 {
-        self.pos.saturating_add(1)
-    }
-
     /// What the run added, and the run as the state chain covers it.
     pub fn finish(mut self) -> (Finalized, RunLink) {
         self.out.last_seq = self.seq;

@@ -34,26 +34,30 @@ FROM events CROSS JOIN LATERAL (SELECT events.record::jsonb AS j) AS r"
     )
 }
 
-/// `CREATE VIEW audit_events` for SQLite: times as ISO 8601 UTC text, the record as JSON text.
-pub fn sqlite() -> &'static str {
-    "CREATE VIEW IF NOT EXISTS audit_events AS
-SELECT source, tenant, event_id,
-       strftime('%Y-%m-%dT%H:%M:%fZ', time_ms / 1000.0, 'unixepoch') AS occurred_at,
-       CASE source
-           WHEN 'recruitee audit' THEN json_extract(record, '$.actor')
-           ELSE COALESCE(json_extract(record, '$.operator.id'), json_extract(record, '$.operator'))
+/// `CREATE VIEW audit_events` for SQLite: times as ISO 8601 UTC text, the record as JSON text;
+/// the source and the tenant by name, the event id and its chain hash as text, as the compact
+/// events table does not keep them (`sqlite/mod.rs`). `id` is the event id's SQL expression.
+pub fn sqlite(id: &str) -> String {
+    format!(
+        "CREATE VIEW IF NOT EXISTS audit_events AS
+SELECT s.name AS source, t.name AS tenant, {id} AS event_id,
+       strftime('%Y-%m-%dT%H:%M:%fZ', e.time_ms / 1000.0, 'unixepoch') AS occurred_at,
+       CASE s.name
+           WHEN 'recruitee audit' THEN json_extract(e.record, '$.actor')
+           ELSE COALESCE(json_extract(e.record, '$.operator.id'), json_extract(e.record, '$.operator'))
        END AS actor,
-       CASE source
-           WHEN 'recruitee audit' THEN json_extract(record, '$.event_name')
-           ELSE json_extract(record, '$.operation_type')
+       CASE s.name
+           WHEN 'recruitee audit' THEN json_extract(e.record, '$.event_name')
+           ELSE json_extract(e.record, '$.operation_type')
        END AS action,
-       CASE source
-           WHEN 'recruitee audit' THEN COALESCE(json_extract(record, '$.candidate.name'), json_extract(record, '$.offer.title'))
-           WHEN 'feishu dept-logs' THEN json_extract(record, '$.object_id')
-           ELSE json_extract(record, '$.talent_id')
+       CASE s.name
+           WHEN 'recruitee audit' THEN COALESCE(json_extract(e.record, '$.candidate.name'), json_extract(e.record, '$.offer.title'))
+           WHEN 'feishu dept-logs' THEN json_extract(e.record, '$.object_id')
+           ELSE json_extract(e.record, '$.talent_id')
        END AS target,
-       record,
-       strftime('%Y-%m-%dT%H:%M:%fZ', archived_at / 1000.0, 'unixepoch') AS archived_at,
-       seq
-FROM events"
+       e.record AS record,
+       strftime('%Y-%m-%dT%H:%M:%fZ', e.archived_at / 1000.0, 'unixepoch') AS archived_at,
+       e.seq AS seq
+FROM events e JOIN sources s ON s.id = e.source_id JOIN tenants t ON t.id = e.tenant_id"
+    )
 }

@@ -60,12 +60,13 @@ impl CopyStore for Sqlite {
         let e = |err| self.err(err);
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT s.pos, e.event_id, e.time_ms, e.archived_at, e.record
-                 FROM stream_events s JOIN events e ON e.seq = s.seq
-                 WHERE s.stream_id = ?1 AND s.pos > ?2 AND s.pos <= ?3
-                 ORDER BY s.pos LIMIT ?4",
-            )
+            .prepare_cached(&format!(
+                "SELECT s.pos, {}, e.time_ms, e.archived_at, e.record
+                     FROM stream_events s JOIN events e ON e.seq = s.seq
+                     WHERE s.stream_id = ?1 AND s.pos > ?2 AND s.pos <= ?3
+                     ORDER BY s.pos LIMIT ?4",
+                super::id_text("e.event_id")
+            ))
             .map_err(e)?;
         stmt.query_map(params![stream, range.0, range.1, limit], |r| {
             Ok(LinkedEvent {

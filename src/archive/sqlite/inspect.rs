@@ -27,7 +27,7 @@ impl InspectStore for Sqlite {
     fn row_hash(&self, seq: i64) -> Result<Option<String>> {
         self.conn
             .query_row(
-                "SELECT hash FROM events WHERE seq = ?1",
+                "SELECT lower(hex(hash)) FROM events WHERE seq = ?1",
                 params![seq],
                 |r| r.get(0),
             )
@@ -192,25 +192,34 @@ impl Sqlite {
     }
 
     fn verify_events(&self, anchors: &[Anchor]) -> Result<Integrity> {
-        verify_events(&self.conn, &self.path, anchors)
+        let rows = format!(
+            "SELECT e.seq, s.name, t.name, {}, e.time_ms, e.archived_at, e.record,
+                    lower(hex(e.hash))
+             FROM events e LEFT JOIN sources s ON s.id = e.source_id
+                           LEFT JOIN tenants t ON t.id = e.tenant_id
+             ORDER BY e.seq",
+            super::id_text("e.event_id")
+        );
+        verify_events(&self.conn, &self.path, anchors, &rows)
     }
 }
 
-/// The event chain of the archive on `conn`, recomputed row by row, checked against `anchors`
-/// (also before a migration rewrites it).
+/// The rows of the event chain in version 2 (as a migration checks them before it rewrites
+/// them): the columns `verify::EventRow` reads.
+pub(super) const CHAIN_ROWS_V2: &str = "SELECT seq, source, tenant, event_id, time_ms, \
+    archived_at, record, hash FROM events ORDER BY seq";
+
+/// The event chain of the archive on `conn`, recomputed row by row from the columns `rows`
+/// selects (`verify::EventRow`'s), checked against `anchors`.
 pub(super) fn verify_events(
     conn: &rusqlite::Connection,
     path: &std::path::Path,
     anchors: &[Anchor],
+    rows: &str,
 ) -> Result<Integrity> {
     let e = |err| super::db_error(path, err);
     let (head, count) = chain_state(conn).map_err(e)?;
-    let mut stmt = conn
-        .prepare(
-            "SELECT seq, source, tenant, event_id, time_ms, archived_at, record, hash
-             FROM events ORDER BY seq",
-        )
-        .map_err(e)?;
+    let mut stmt = conn.prepare(rows).map_err(e)?;
     let mut rows = stmt.query(params![]).map_err(e)?;
     let mut chain = Events::new(anchors);
     while let Some(row) = rows.next().map_err(e)? {

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 
+use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::archive::chain::{self, GENESIS, Link};
@@ -48,7 +49,7 @@ pub(crate) fn migrate(tx: &Connection, path: &std::path::Path) -> Result<bool> {
 /// The chain must be intact before it is rewritten: tampering is never laundered. Returns
 /// its head.
 fn check_chain(tx: &Connection, path: &std::path::Path) -> Result<String> {
-    match super::inspect::verify_events(tx, path, &[])? {
+    match super::inspect::verify_events(tx, path, &[], super::inspect::CHAIN_ROWS_V2)? {
         crate::archive::Integrity::Intact { head, .. } => Ok(head),
         crate::archive::Integrity::Broken { seq, why } => Err(Error::new(
             Kind::Tampered,
@@ -211,4 +212,48 @@ fn rechain(tx: &Connection, map: &HashMap<String, String>) -> rusqlite::Result<(
         params![prev, next.to_string()],
     )?;
     Ok(())
+}
+
+/// Version 2's events (renamed `events_v2`) into version 3's table: the same rows, each with
+/// its source and tenant as ids, its id and chain hash as [`super::id_key`] and
+/// [`super::hash_key`] keep them. The chain covers what the rows say, not how they are
+/// stored: it stays as it was.
+pub(crate) fn to_v3(tx: &Connection) -> rusqlite::Result<()> {
+    {
+        let mut rows = tx.prepare(
+            "SELECT e.seq, s.id, t.id, e.event_id, e.time_ms, e.archived_at, e.record, e.hash
+             FROM events_v2 e JOIN sources s ON s.name = e.source JOIN tenants t ON t.name = e.tenant
+             ORDER BY e.seq",
+        )?;
+        let mut insert = tx.prepare(
+            "INSERT INTO events (seq, source_id, tenant_id, event_id, time_ms, archived_at, record, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?;
+        let mut rows = rows.query([])?;
+        // Each value as it is, but an id and a hash that are text: an altered row stays
+        // altered (verify finds it), it does not stop the migration.
+        while let Some(r) = rows.next()? {
+            let mut v: Vec<Value> = (0..8).map(|i| r.get(i)).collect::<rusqlite::Result<_>>()?;
+            if let Value::Text(id) = &v[3] {
+                v[3] = super::id_key(id);
+            }
+            if let Value::Text(hash) = &v[7] {
+                v[7] = super::hash_key(hash);
+            }
+            insert.execute(rusqlite::params_from_iter(v))?;
+        }
+    }
+    // Each event archived by one of the streams that link it (the first, as version 2 did
+    // not say which); that link is its stream's "archived" one.
+    tx.execute_batch(
+        "DROP TABLE events_v2;
+         INSERT INTO stream_events (stream_id, pos, seq, archived)
+             SELECT stream_id, pos, seq, 0 FROM stream_events_v2 WHERE pos IS NOT NULL;
+         UPDATE events SET stream_id =
+             (SELECT MIN(x.stream_id) FROM stream_events_v2 x WHERE x.seq = events.seq);
+         UPDATE stream_events SET archived = 1
+             WHERE stream_id = (SELECT e.stream_id FROM events e WHERE e.seq = stream_events.seq);
+         DROP TABLE stream_events_v2;
+         UPDATE meta SET value = '3' WHERE key = 'schema_version';",
+    )
 }

@@ -28,9 +28,14 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use super::{Span, StreamKey, StreamState, StreamStore};
 use crate::error::{Error, Result};
 
-/// The schema this binary writes. Version 1 (before per-stream delivery) is migrated when an
-/// archive is opened for writing, and read as it is when opened read-only.
-const SCHEMA_VERSION: i64 = 2;
+/// The schema this binary writes. Versions 1 (before per-stream delivery) and 2 (before the
+/// compact events table) are migrated when an archive is opened for writing; opened
+/// read-only, they are refused with the advice to sync once.
+const SCHEMA_VERSION: i64 = 3;
+
+/// The page size of a new archive (and of one migrated to version 3): large pages waste less
+/// of each page on event rows of a few hundred bytes.
+const PAGE_SIZE: i64 = 16384;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -54,26 +59,30 @@ CREATE TABLE IF NOT EXISTS streams (
     claimed_by TEXT,
     UNIQUE (source, tenant, query)
 );
+CREATE TABLE IF NOT EXISTS sources (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS tenants (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY,
-    source TEXT NOT NULL,
-    tenant TEXT NOT NULL,
-    event_id TEXT NOT NULL,
+    source_id INTEGER NOT NULL,
+    tenant_id INTEGER NOT NULL,
+    stream_id INTEGER,
+    event_id NOT NULL,
     time_ms INTEGER NOT NULL,
     archived_at INTEGER NOT NULL,
     record TEXT NOT NULL,
-    hash TEXT NOT NULL,
-    UNIQUE (source, tenant, event_id)
+    hash BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_by_time ON events (source, time_ms);
+CREATE INDEX IF NOT EXISTS events_by_id ON events (source_id, tenant_id, (ID_KEY));
+CREATE INDEX IF NOT EXISTS events_by_time ON events (source_id, time_ms);
 CREATE TABLE IF NOT EXISTS stream_events (
     stream_id INTEGER NOT NULL,
+    pos INTEGER NOT NULL,
     seq INTEGER NOT NULL,
-    pos INTEGER,
-    PRIMARY KEY (stream_id, seq)
+    archived INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (stream_id, pos)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS stream_events_by_seq ON stream_events (seq);
-CREATE UNIQUE INDEX IF NOT EXISTS stream_events_by_pos ON stream_events (stream_id, pos);
+CREATE UNIQUE INDEX IF NOT EXISTS stream_events_by_seq ON stream_events (stream_id, seq)
+    WHERE archived = 0;
 CREATE TABLE IF NOT EXISTS staging (
     stream_id INTEGER NOT NULL,
     event_id TEXT NOT NULL,
@@ -136,6 +145,89 @@ UPDATE streams SET delivered = linked, claimed = linked;
 UPDATE meta SET value = '2' WHERE key = 'schema_version';
 ";
 
+/// From version 2: events keep their source and tenant as ids of `sources` and `tenants`,
+/// their chain hash as 32 bytes, an id that is a hash compactly ([`id_key`]) and the stream
+/// that archived them; a stream's links are kept in its numbering order, and only the links
+/// to events another stream archived are indexed by row. The rows themselves are converted
+/// by `migrate::to_v3`.
+const MIGRATE_2_TO_3: &str = "
+DROP VIEW IF EXISTS audit_events;
+DROP INDEX IF EXISTS stream_events_by_seq;
+DROP INDEX IF EXISTS stream_events_by_pos;
+ALTER TABLE stream_events RENAME TO stream_events_v2;
+CREATE INDEX stream_events_v2_by_seq ON stream_events_v2 (seq, stream_id);
+CREATE TABLE sources (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE tenants (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+INSERT INTO sources (name) SELECT DISTINCT source FROM events ORDER BY source;
+INSERT INTO tenants (name) SELECT DISTINCT tenant FROM events ORDER BY tenant;
+ALTER TABLE events RENAME TO events_v2;
+DROP INDEX IF EXISTS events_by_time;
+";
+
+/// The part of an event id that the index `events_by_id` holds: an id that is a content
+/// hash by the first 8 bytes of its hash, any other as it is. The index finds the rows that
+/// may hold an id; a run's end compares the whole id (`store.rs`) under the archive's write
+/// lock, so each (source, tenant, id) is kept once.
+pub(crate) const ID_KEY: &str =
+    "CASE WHEN typeof(event_id) = 'blob' THEN substr(event_id, 1, 8) ELSE event_id END";
+
+/// The schema of a new archive.
+fn schema() -> String {
+    SCHEMA.replace("ID_KEY", ID_KEY)
+}
+
+/// An event id as SQL text, from the column `col` as [`id_key`] stored it.
+pub(crate) fn id_text(col: &str) -> String {
+    format!(
+        "CASE WHEN typeof({col}) = 'blob' THEN lower(hex(substr({col}, 1, 32))) || '-' || \
+         COALESCE(NULLIF(CAST(substr({col}, 33) AS TEXT), ''), '1') ELSE {col} END"
+    )
+}
+
+/// An event id as the events table keeps it: an id that is a content hash and its
+/// occurrence (`<64 hex>-<n>`, Feishu's) as the hash's 32 bytes followed by `n` unless it
+/// is 1; any other id as its text.
+pub(crate) fn id_key(id: &str) -> rusqlite::types::Value {
+    use rusqlite::types::Value;
+    let hashed = id.split_once('-').and_then(|(hash, n)| {
+        let digits = !n.is_empty() && n.len() <= 19 && n.bytes().all(|b| b.is_ascii_digit());
+        let lower =
+            hash.len() == 64 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if !(digits && lower && !n.starts_with('0')) {
+            return None;
+        }
+        let mut key = unhex(hash)?;
+        if n != "1" {
+            key.extend_from_slice(n.as_bytes());
+        }
+        Some(key)
+    });
+    match hashed {
+        Some(key) => Value::Blob(key),
+        None => Value::Text(id.to_string()),
+    }
+}
+
+/// A chain hash as the events table keeps it: 32 bytes (any text that is not lower-case hex
+/// is kept as it is, so that verify still finds it altered).
+pub(crate) fn hash_key(hash: &str) -> rusqlite::types::Value {
+    use rusqlite::types::Value;
+    match unhex(hash) {
+        Some(bytes) if hash.len() == 64 && hash == hash.to_lowercase() => Value::Blob(bytes),
+        _ => Value::Text(hash.to_string()),
+    }
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 /// An open SQLite archive.
 pub struct Sqlite {
     pub(crate) conn: Connection,
@@ -190,6 +282,14 @@ impl Sqlite {
         self.conn
             .busy_timeout(std::time::Duration::from_secs(30))
             .map_err(e)?;
+        // Before the file's first table (on an existing file they wait for a VACUUM): large
+        // pages, and free pages given back (staging rows are deleted at the end of each run).
+        self.conn
+            .pragma_update(None, "page_size", PAGE_SIZE)
+            .map_err(e)?;
+        self.conn
+            .pragma_update(None, "auto_vacuum", "INCREMENTAL")
+            .map_err(e)?;
         // Switching a new file to WAL takes a lock SQLite does not wait for: two syncs that
         // create one archive at the same moment try again for as long as they would wait.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
@@ -222,7 +322,7 @@ impl Sqlite {
             })
             .map_err(e)?;
         if fresh {
-            tx.execute_batch(SCHEMA).map_err(e)?;
+            tx.execute_batch(&schema()).map_err(e)?;
             tx.execute_batch(RUNS).map_err(e)?;
             tx.execute(
                 "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?1)",
@@ -230,21 +330,31 @@ impl Sqlite {
             )
             .map_err(e)?;
         }
-        let version = read_version(&tx, &self.path)?;
+        let mut version = read_version(&tx, &self.path)?;
+        if !(1..=SCHEMA_VERSION).contains(&version) {
+            return Err(unknown_version(&self.path, version));
+        }
         if version == 1 {
             tx.execute_batch(MIGRATE_1_TO_2).map_err(e)?;
             tx.execute_batch(RUNS).map_err(e)?;
             store::seed_runs(&tx).map_err(e)?;
-        } else if version != SCHEMA_VERSION {
-            return Err(unknown_version(&self.path, version));
+            version = 2;
         }
-        let rewritten = migrate::migrate(&tx, &self.path)?;
+        let mut rewritten = false;
+        if version == 2 {
+            rewritten = migrate::migrate(&tx, &self.path)?;
+            tx.execute_batch(MIGRATE_2_TO_3).map_err(e)?;
+            tx.execute_batch(&schema()).map_err(e)?;
+            migrate::to_v3(&tx).map_err(e)?;
+        }
         // The SQL surface both backends share (docs/archive.md).
-        tx.execute_batch(crate::archive::views::sqlite())
+        tx.execute_batch(&crate::archive::views::sqlite(&id_text("e.event_id")))
             .map_err(e)?;
         tx.commit().map_err(e)?;
-        if rewritten {
-            // Nor in the write-ahead log.
+        // The file as a new one would be: large pages, its free pages given back.
+        let vacuumed = self.compact();
+        if rewritten && !vacuumed {
+            // Nor in the write-ahead log (a VACUUM left none).
             self.conn
                 .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
                 .map_err(e)?;
@@ -258,11 +368,63 @@ impl Sqlite {
 
     fn schema_version(&self) -> Result<i64> {
         let v = read_version(&self.conn, &self.path)?;
-        if v == 1 || v == SCHEMA_VERSION {
+        if v == SCHEMA_VERSION {
             Ok(v)
+        } else if (1..SCHEMA_VERSION).contains(&v) {
+            Err(Error::config(format!(
+                "archive {} has schema version {v}, which this hrlogs reads once it is migrated to version {SCHEMA_VERSION}",
+                self.path.display()
+            ))
+            .hint("run `hrlogs sync` (or `hrlogs archive copy`) with this archive once: it is migrated on its first write, and keeps every event and chain"))
         } else {
             Err(unknown_version(&self.path, v))
         }
+    }
+
+    /// Rewrites the file (VACUUM) with the page size and the giving back of free pages of a
+    /// new archive, when it was made before them; true when it did. Needs the file to
+    /// itself: when another process has it open, the file stays as it is (valid, only
+    /// larger) until a later sync.
+    fn compact(&self) -> bool {
+        let setting = |name: &str| {
+            self.conn
+                .pragma_query_value(None, name, |r| r.get::<_, i64>(0))
+                .unwrap_or(0)
+        };
+        if setting("auto_vacuum") == 2 && setting("page_size") == PAGE_SIZE {
+            return false;
+        }
+        let rewrite = || -> rusqlite::Result<()> {
+            self.conn.pragma_update(None, "journal_mode", "DELETE")?;
+            self.conn.pragma_update(None, "page_size", PAGE_SIZE)?;
+            self.conn
+                .pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+            self.conn.execute_batch("VACUUM")
+        };
+        // Not waiting for readers: they hold the file for a while, a later sync compacts it.
+        let _ = self.conn.busy_timeout(std::time::Duration::from_millis(100));
+        let vacuumed = rewrite().is_ok();
+        let _ = self.conn.busy_timeout(std::time::Duration::from_secs(30));
+        let _ = self.conn.pragma_update(None, "journal_mode", "WAL");
+        vacuumed
+    }
+
+    /// After a run: the pages the staging held given back to the file system, and the
+    /// write-ahead log emptied, so that what a sync leaves is the archive's own size. Neither
+    /// waits for readers: what they hold up is done by a later run.
+    pub(crate) fn give_back(&self) {
+        // Each step of the pragma gives back one page: stepped to its end.
+        let _ = self
+            .conn
+            .prepare("PRAGMA incremental_vacuum")
+            .and_then(|mut s| {
+                let mut rows = s.query([])?;
+                while rows.next()?.is_some() {}
+                Ok(())
+            });
+        let _ = self.conn.busy_timeout(std::time::Duration::from_millis(50));
+        let _ = self.conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)");
+        let _ = self.conn.busy_timeout(std::time::Duration::from_secs(30));
     }
 
     pub(crate) fn err(&self, e: rusqlite::Error) -> Error {

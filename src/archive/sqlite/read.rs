@@ -44,23 +44,26 @@ fn read_blocking(
         "0".to_string()
     } else {
         let ids: Vec<String> = f.linked_streams.iter().map(i64::to_string).collect();
+        let ids = ids.join(",");
         format!(
-            "EXISTS (SELECT 1 FROM stream_events s WHERE s.seq = e.seq AND s.stream_id IN ({}))",
-            ids.join(",")
+            "(e.stream_id IN ({ids}) OR EXISTS (SELECT 1 FROM stream_events s
+              WHERE s.stream_id IN ({ids}) AND s.seq = e.seq AND s.archived = 0))"
         )
     };
-    let mut sql =
-        format!("SELECT e.event_id, e.time_ms, e.record, {linked}, e.seq, e.hash FROM events e");
+    let id = super::id_text("e.event_id");
+    let mut sql = format!(
+        "SELECT {id}, e.time_ms, e.record, {linked}, e.seq, lower(hex(e.hash)) FROM events e"
+    );
     let mut args: Vec<rusqlite::types::Value> = vec![];
     if let Order::Delivery { stream, after } = f.order {
         sql.push_str(" JOIN stream_events d ON d.seq = e.seq AND d.stream_id = ? AND d.pos > ?");
         args.push(stream.into());
         args.push(after.into());
     }
-    sql.push_str(" WHERE e.source = ?");
+    sql.push_str(" WHERE e.source_id = (SELECT id FROM sources WHERE name = ?)");
     args.push(f.source.name().to_string().into());
     if let Some(t) = &f.tenant {
-        sql.push_str(" AND e.tenant = ?");
+        sql.push_str(" AND e.tenant_id = (SELECT id FROM tenants WHERE name = ?)");
         args.push(t.clone().into());
     }
     if let Some(from) = f.from_ms {

@@ -124,7 +124,26 @@ impl RunStore for Sqlite {
                 .map_err(e)?;
             let chain = chain_state(&tx).map_err(e)?;
             let mut run = Append::new(key, stream, end, seq, chain, stream_row);
-            let source = key.source.name();
+            // The source and the tenant by their ids in `sources` and `tenants`.
+            let mut ids = [0i64; 2];
+            for (id, (table, name)) in ids
+                .iter_mut()
+                .zip([("sources", key.source.name()), ("tenants", &key.tenant)])
+            {
+                tx.execute(
+                    &format!("INSERT OR IGNORE INTO {table} (name) VALUES (?1)"),
+                    params![name],
+                )
+                .map_err(e)?;
+                *id = tx
+                    .query_row(
+                        &format!("SELECT id FROM {table} WHERE name = ?1"),
+                        params![name],
+                        |r| r.get(0),
+                    )
+                    .map_err(e)?;
+            }
+            let [source, tenant] = ids;
             let mut staged = tx
                 .prepare(
                     "SELECT event_id, time_ms, record FROM staging WHERE stream_id = ?1
@@ -132,19 +151,29 @@ impl RunStore for Sqlite {
                 )
                 .map_err(e)?;
             let mut existing = tx
-                .prepare_cached(
-                    "SELECT seq FROM events WHERE source = ?1 AND tenant = ?2 AND event_id = ?3",
-                )
+                .prepare_cached(&format!(
+                    "SELECT seq, event_id, stream_id FROM events
+                     WHERE source_id = ?1 AND tenant_id = ?2 AND {} = {}",
+                    super::ID_KEY,
+                    super::ID_KEY.replace("event_id", "?3")
+                ))
                 .map_err(e)?;
             let mut insert = tx
                 .prepare_cached(
-                    "INSERT INTO events (seq, source, tenant, event_id, time_ms, archived_at, record, hash)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    "INSERT INTO events (seq, source_id, tenant_id, event_id, time_ms, archived_at, record, hash, stream_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 )
                 .map_err(e)?;
+            // A link of the stream to an event it archived, or (not `archived`) to one
+            // another stream archived first; whether it has the latter already.
             let mut link = tx
                 .prepare_cached(
-                    "INSERT OR IGNORE INTO stream_events (stream_id, seq, pos) VALUES (?1, ?2, ?3)",
+                    "INSERT INTO stream_events (stream_id, pos, seq, archived) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(e)?;
+            let mut linked = tx
+                .prepare_cached(
+                    "SELECT 1 FROM stream_events WHERE stream_id = ?1 AND seq = ?2 AND archived = 0",
                 )
                 .map_err(e)?;
             let mut rows = staged.query(params![stream]).map_err(e)?;
@@ -152,29 +181,36 @@ impl RunStore for Sqlite {
                 let event_id: String = row.get(0).map_err(e)?;
                 let time_ms: i64 = row.get(1).map_err(e)?;
                 let record: String = row.get(2).map_err(e)?;
-                let held: Option<i64> = existing
-                    .query_row(params![source, key.tenant, event_id], |r| r.get(0))
-                    .optional()
-                    .map_err(e)?;
-                let at = match held {
-                    Some(s) => run.held(s),
+                let id = super::id_key(&event_id);
+                // The rows whose id begins as this one's: the one with this whole id.
+                let mut held: Option<(i64, Option<i64>)> = None;
+                let mut found = existing.query(params![source, tenant, id]).map_err(e)?;
+                while let Some(r) = found.next().map_err(e)? {
+                    if r.get::<_, rusqlite::types::Value>(1).map_err(e)? == id {
+                        held = Some((r.get(0).map_err(e)?, r.get(2).map_err(e)?));
+                    }
+                }
+                let (at, archived, known) = match held {
+                    Some((s, by)) => {
+                        let known =
+                            by == Some(stream) || linked.exists(params![stream, s]).map_err(e)?;
+                        (run.held(s), false, known)
+                    }
                     None => {
                         let (seq, hash) = run.new_event(&event_id, time_ms, &record);
+                        let hash = super::hash_key(&hash);
                         insert
                             .execute(params![
-                                seq, source, key.tenant, event_id, time_ms, end.now_ms, record,
-                                hash
+                                seq, source, tenant, id, time_ms, end.now_ms, record, hash, stream
                             ])
                             .map_err(e)?;
-                        seq
+                        (seq, true, false)
                     }
                 };
-                if link
-                    .execute(params![stream, at, run.next_pos()])
-                    .map_err(e)?
-                    == 1
-                {
-                    run.link(at);
+                if !known {
+                    let pos = run.link(at);
+                    link.execute(params![stream, pos, at, archived])
+                        .map_err(e)?;
                 }
             }
             let (out, run) = run.finish();
@@ -212,6 +248,7 @@ impl RunStore for Sqlite {
         self.conn
             .pragma_update(None, "synchronous", "NORMAL")
             .map_err(e)?;
+        self.give_back();
         Ok(out)
     }
 }

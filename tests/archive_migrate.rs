@@ -1,0 +1,184 @@
+//! An SQLite archive of schema 2, as the hrlogs before the compact archive wrote it
+//! (`tests/fixtures/archive/v2.sqlite3`: the sandbox's Recruitee audit, Feishu department and
+//! talent logs, 74 events), migrated to schema 3 on its first write: the same events, the
+//! same chain, read back the same; read-only before that, it is refused with the advice to
+//! sync once, and left as it is. A newer schema is refused and left as it is.
+
+mod common;
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use common::Env;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/archive");
+const DEPARTMENT: &str = "6967374979541027342";
+
+fn fixture(env: &Env) -> PathBuf {
+    let a = env.path("v2.sqlite3");
+    std::fs::copy(Path::new(FIXTURES).join("v2.sqlite3"), &a).expect("copy the fixture");
+    a
+}
+
+fn hrlogs(env: &Env, archive: &Path, args: &[&str]) -> std::process::Output {
+    env.command()
+        .arg("--sandbox")
+        .arg("--archive")
+        .arg(archive)
+        .args(args)
+        .output()
+        .expect("run hrlogs")
+}
+
+fn lines(bytes: &[u8]) -> HashSet<String> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+fn schema_version(archive: &Path) -> String {
+    rusqlite::Connection::open(archive)
+        .and_then(|c| {
+            c.query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .expect("schema version")
+}
+
+#[test]
+fn a_schema_2_archive_is_read_after_one_sync_migrates_it_with_its_chain() {
+    let env = Env::new();
+    let a = fixture(&env);
+    let before = std::fs::read(&a).expect("read");
+    // Read-only, it is not migrated: the advice, and not one byte changed.
+    let verify = hrlogs(&env, &a, &["archive", "verify"]);
+    let said = String::from_utf8_lossy(&verify.stderr);
+    assert_eq!(verify.status.code(), Some(3), "{said}");
+    assert!(
+        said.contains("schema version 2") && said.contains("hrlogs sync"),
+        "{said}"
+    );
+    assert_eq!(std::fs::read(&a).expect("read"), before);
+    // The first write migrates it.
+    let sync = hrlogs(
+        &env,
+        &a,
+        &[
+            "-q",
+            "-f",
+            "ndjson",
+            "sync",
+            "feishu",
+            "dept-logs",
+            "--department",
+            DEPARTMENT,
+        ],
+    );
+    assert!(
+        sync.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sync.stderr)
+    );
+    assert_eq!(schema_version(&a), "3");
+    let verify = hrlogs(&env, &a, &["archive", "verify"]);
+    let said = String::from_utf8_lossy(&verify.stderr);
+    assert_eq!(verify.status.code(), Some(0), "{said}");
+    // The chain of schema 2 goes on: the head it had is still reached, at its row count.
+    let verify = hrlogs(
+        &env,
+        &a,
+        &[
+            "archive",
+            "verify",
+            "--expect-head",
+            "bae69688c7469e685554271c2875cc99fc29ded7db853f9d8de662036e78f0d2",
+        ],
+    );
+    let said = String::from_utf8_lossy(&verify.stderr);
+    assert_eq!(verify.status.code(), Some(0), "{said}");
+    // Every event read back as schema 2 read it.
+    for (file, args) in [
+        (
+            "v2-recruitee-audit.ndjson",
+            vec!["recruitee", "audit", "--since", "2020-01-01"],
+        ),
+        (
+            "v2-feishu-dept-logs.ndjson",
+            vec![
+                "feishu",
+                "dept-logs",
+                "--department",
+                DEPARTMENT,
+                "--since",
+                "2024-01-01",
+            ],
+        ),
+    ] {
+        let mut all = vec!["-f", "ndjson"];
+        all.extend(args);
+        all.push("--from-archive");
+        let out = hrlogs(&env, &a, &all);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let want = lines(&std::fs::read(Path::new(FIXTURES).join(file)).expect("fixture"));
+        let got = lines(&out.stdout);
+        assert!(
+            want.is_subset(&got),
+            "{file}: {} of {} events read back",
+            want.intersection(&got).count(),
+            want.len()
+        );
+    }
+    // The view as analysts query it: names and text ids.
+    let c = rusqlite::Connection::open(&a).expect("open");
+    let (sources, hex_ids): (i64, i64) = c
+        .query_row(
+            "SELECT COUNT(DISTINCT source),
+                    SUM(event_id GLOB '[0-9a-f]*-[0-9]*' AND length(event_id) > 65)
+             FROM audit_events",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("view");
+    assert_eq!(sources, 3);
+    assert!(hex_ids >= 30, "{hex_ids} Feishu ids as text");
+}
+
+#[test]
+fn a_newer_schema_is_refused_and_left_as_it_is() {
+    let env = Env::new();
+    let a = fixture(&env);
+    rusqlite::Connection::open(&a)
+        .and_then(|c| {
+            c.execute(
+                "UPDATE meta SET value = '4' WHERE key = 'schema_version'",
+                [],
+            )
+        })
+        .expect("newer");
+    let before = std::fs::read(&a).expect("read");
+    for args in [
+        vec![
+            "-q",
+            "sync",
+            "feishu",
+            "dept-logs",
+            "--department",
+            DEPARTMENT,
+        ],
+        vec!["archive", "status"],
+    ] {
+        let out = hrlogs(&env, &a, &args);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {said}");
+        assert!(said.contains("schema version 4"), "{said}");
+        assert_eq!(std::fs::read(&a).expect("read"), before, "{args:?}");
+    }
+}
