@@ -1,8 +1,9 @@
 //! An SQLite archive of schema 2, as the hrlogs before the compact archive wrote it
 //! (`tests/fixtures/archive/v2.sqlite3`: the sandbox's Recruitee audit, Feishu department and
 //! talent logs, 74 events), migrated to schema 3 on its first write: the same events, the
-//! same chain, read back the same; read-only before that, it is refused with the advice to
-//! sync once, and left as it is. A newer schema is refused and left as it is.
+//! same chain, read back the same; read-only before that (also from a read-only folder), it is
+//! read through a migrated temporary copy and left byte for byte as it is. A newer schema is
+//! refused and left as it is.
 
 mod common;
 
@@ -54,15 +55,38 @@ fn a_schema_2_archive_is_read_after_one_sync_migrates_it_with_its_chain() {
     let env = Env::new();
     let a = fixture(&env);
     let before = std::fs::read(&a).expect("read");
-    // Read-only, it is not migrated: the advice, and not one byte changed.
-    let verify = hrlogs(&env, &a, &["archive", "verify"]);
+    // Read-only, it is read through a migrated copy: verified up to the head it had, its
+    // events read back, and not one byte of it changed, also from a read-only file and folder.
+    let head = "bae69688c7469e685554271c2875cc99fc29ded7db853f9d8de662036e78f0d2";
+    let verify = hrlogs(&env, &a, &["archive", "verify", "--expect-head", head]);
     let said = String::from_utf8_lossy(&verify.stderr);
-    assert_eq!(verify.status.code(), Some(3), "{said}");
-    assert!(
-        said.contains("schema version 2") && said.contains("hrlogs sync"),
-        "{said}"
-    );
+    assert_eq!(verify.status.code(), Some(0), "{said}");
+    read_back_as_schema_2_did(&env, &a);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let folder = env.path("sealed");
+        std::fs::create_dir(&folder).expect("a folder");
+        let sealed = folder.join("v2.sqlite3");
+        std::fs::copy(&a, &sealed).expect("copy");
+        std::fs::set_permissions(&sealed, std::fs::Permissions::from_mode(0o444)).expect("chmod");
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o555)).expect("chmod");
+        let status = hrlogs(&env, &sealed, &["archive", "status"]);
+        let said = String::from_utf8_lossy(&status.stderr);
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        assert_eq!(status.status.code(), Some(0), "{said}");
+        assert!(
+            String::from_utf8_lossy(&status.stdout).contains("v2.sqlite3"),
+            "status names the archive, not its copy"
+        );
+        assert_eq!(
+            std::fs::read(&sealed).expect("read"),
+            before,
+            "not one byte changed"
+        );
+    }
     assert_eq!(std::fs::read(&a).expect("read"), before);
+    assert_eq!(schema_version(&a), "2");
     // The first write migrates it.
     let sync = hrlogs(
         &env,
@@ -101,6 +125,24 @@ fn a_schema_2_archive_is_read_after_one_sync_migrates_it_with_its_chain() {
     let said = String::from_utf8_lossy(&verify.stderr);
     assert_eq!(verify.status.code(), Some(0), "{said}");
     // Every event read back as schema 2 read it.
+    read_back_as_schema_2_did(&env, &a);
+    // The view as analysts query it: names and text ids.
+    let c = rusqlite::Connection::open(&a).expect("open");
+    let (sources, hex_ids): (i64, i64) = c
+        .query_row(
+            "SELECT COUNT(DISTINCT source),
+                    SUM(event_id GLOB '[0-9a-f]*-[0-9]*' AND length(event_id) > 65)
+             FROM audit_events",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("view");
+    assert_eq!(sources, 3);
+    assert!(hex_ids >= 30, "{hex_ids} Feishu ids as text");
+}
+
+/// Every event of the fixture read back with `--from-archive` as schema 2 read it.
+fn read_back_as_schema_2_did(env: &Env, a: &Path) {
     for (file, args) in [
         (
             "v2-recruitee-audit.ndjson",
@@ -121,7 +163,7 @@ fn a_schema_2_archive_is_read_after_one_sync_migrates_it_with_its_chain() {
         let mut all = vec!["-f", "ndjson"];
         all.extend(args);
         all.push("--from-archive");
-        let out = hrlogs(&env, &a, &all);
+        let out = hrlogs(env, a, &all);
         assert!(
             out.status.success(),
             "{}",
@@ -136,19 +178,6 @@ fn a_schema_2_archive_is_read_after_one_sync_migrates_it_with_its_chain() {
             want.len()
         );
     }
-    // The view as analysts query it: names and text ids.
-    let c = rusqlite::Connection::open(&a).expect("open");
-    let (sources, hex_ids): (i64, i64) = c
-        .query_row(
-            "SELECT COUNT(DISTINCT source),
-                    SUM(event_id GLOB '[0-9a-f]*-[0-9]*' AND length(event_id) > 65)
-             FROM audit_events",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .expect("view");
-    assert_eq!(sources, 3);
-    assert!(hex_ids >= 30, "{hex_ids} Feishu ids as text");
 }
 
 #[test]

@@ -20,7 +20,7 @@ impl InspectStore for Sqlite {
     }
 
     fn read(&self, filter: ReadFilter) -> RecordStream {
-        super::read::read_events(self.path.clone(), filter)
+        super::read::read_events(self.data.clone(), filter, self.scratch.clone())
     }
 
     /// The chain hash of row `seq`, if the archive holds that row.

@@ -30,7 +30,7 @@ use crate::error::{Error, Result};
 
 /// The schema this binary writes. Versions 1 (before per-stream delivery) and 2 (before the
 /// compact events table) are migrated when an archive is opened for writing; opened
-/// read-only, they are refused with the advice to sync once.
+/// read-only, they are read through a migrated temporary copy, and the file is left as it is.
 const SCHEMA_VERSION: i64 = 3;
 
 /// The page size of a new archive (and of one migrated to version 3): large pages waste less
@@ -234,6 +234,10 @@ pub struct Sqlite {
     pub path: PathBuf,
     /// The schema version of the file (an archive opened read-only is not migrated).
     pub(crate) version: i64,
+    /// Where the events are read: `path`, or, for an archive of an older schema opened
+    /// read-only, a migrated copy of it in a private temporary folder (gone with the value).
+    data: PathBuf,
+    pub(crate) scratch: Option<std::sync::Arc<tempfile::TempDir>>,
 }
 
 /// An SQLite failure as an hrlogs error naming the archive.
@@ -257,6 +261,8 @@ impl Sqlite {
             conn,
             path: path.to_path_buf(),
             version: SCHEMA_VERSION,
+            data: path.to_path_buf(),
+            scratch: None,
         };
         archive.setup_for_writing()?;
         Ok(archive)
@@ -264,16 +270,55 @@ impl Sqlite {
 
     /// Opens an existing archive for reading only (`--from-archive`, `archive status|verify`,
     /// `sync --dry-run`): no byte of it changes, and it works on a read-only file or medium.
+    /// An archive of an older schema is read through a migrated copy (see
+    /// [`Sqlite::migrated_copy`]), so that a read-only copy of an old archive stays readable.
     pub fn open_existing(path: &Path) -> Result<Sqlite> {
         self::path::prepare(path, false)?;
         let conn = open_read_only(path)?;
+        let version = read_version(&conn, path)?;
+        if (1..SCHEMA_VERSION).contains(&version) {
+            return Self::migrated_copy(&conn, path);
+        }
         let mut archive = Sqlite {
             conn,
             path: path.to_path_buf(),
             version: 0,
+            data: path.to_path_buf(),
+            scratch: None,
         };
         archive.version = archive.schema_version()?;
         Ok(archive)
+    }
+
+    /// An archive of an older schema, opened read-only: `VACUUM INTO` a private temporary
+    /// folder (SQLite copies what the reading connection sees, its write-ahead log included,
+    /// and writes nothing beside the original), then the copy migrated as a sync would. The
+    /// original is left byte for byte; messages still name it.
+    fn migrated_copy(conn: &Connection, path: &Path) -> Result<Sqlite> {
+        let scratch = tempfile::Builder::new()
+            .prefix("hrlogs-archive-")
+            .tempdir()
+            .map_err(|e| {
+                Error::other(format!(
+                    "archive {} is of an older schema and is read through a migrated copy, but no temporary folder could be made: {e}",
+                    path.display()
+                ))
+                .hint("set TMPDIR to a folder with room for a copy of the archive, or run `hrlogs sync` with it once to migrate it in place")
+            })?;
+        let copy = scratch.path().join("archive.sqlite3");
+        conn.execute("VACUUM INTO ?1", params![copy.to_string_lossy()])
+            .map_err(|e| {
+                Error::other(format!(
+                    "archive {} is of an older schema and is read through a migrated copy in {}, which could not be written: {e}",
+                    path.display(),
+                    scratch.path().display()
+                ))
+                .hint("set TMPDIR to a folder with room for a copy of the archive, or run `hrlogs sync` with it once to migrate it in place")
+            })?;
+        let mut migrated = Sqlite::open_or_create(&copy)?;
+        migrated.path = path.to_path_buf();
+        migrated.scratch = Some(std::sync::Arc::new(scratch));
+        Ok(migrated)
     }
 
     fn setup_for_writing(&mut self) -> Result<()> {
@@ -402,7 +447,9 @@ impl Sqlite {
             self.conn.execute_batch("VACUUM")
         };
         // Not waiting for readers: they hold the file for a while, a later sync compacts it.
-        let _ = self.conn.busy_timeout(std::time::Duration::from_millis(100));
+        let _ = self
+            .conn
+            .busy_timeout(std::time::Duration::from_millis(100));
         let vacuumed = rewrite().is_ok();
         let _ = self.conn.busy_timeout(std::time::Duration::from_secs(30));
         let _ = self.conn.pragma_update(None, "journal_mode", "WAL");

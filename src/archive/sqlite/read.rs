@@ -13,11 +13,17 @@ use crate::plan::{Batch, RecordStream};
 use crate::record::Record;
 
 const BATCH: usize = 1024;
-/// Streams the rows that `filter` selects.
-pub fn read_events(path: PathBuf, filter: ReadFilter) -> RecordStream {
+/// Streams the rows that `filter` selects; `scratch`, the temporary folder of a migrated copy,
+/// is kept until the reading ends.
+pub fn read_events(
+    path: PathBuf,
+    filter: ReadFilter,
+    scratch: Option<std::sync::Arc<tempfile::TempDir>>,
+) -> RecordStream {
     RecordStream::spawn(2, move |tx| async move {
         let tx2 = tx.clone();
         let joined = tokio::task::spawn_blocking(move || {
+            let _scratch = scratch;
             if let Err(e) = read_blocking(&path, &filter, &tx2) {
                 let _ = tx2.blocking_send(Err(e));
             }
