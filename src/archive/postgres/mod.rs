@@ -466,8 +466,10 @@ pub(crate) fn pg_error(t: &Target, doing: &str, e: tokio_postgres::Error) -> Err
     ))
 }
 
-#[cfg(test)]
-pub(crate) mod testing;
+/// The test server and a schema of a test's own: shared by the unit tests here and the
+/// integration tests (`tests/common/postgres.rs`).
+#[doc(hidden)]
+pub mod testing;
 
 #[cfg(test)]
 mod tests;

@@ -81,6 +81,49 @@ impl Schema {
         .join()
         .expect("the SQL thread");
     }
+
+    /// Rows of `sql` (run in the schema), each as a list of texts.
+    pub fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        let (url, schema, sql) = (url(), self.name.clone(), sql.to_string());
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                    .await
+                    .expect("connect to the test server");
+                tokio::spawn(conn);
+                client
+                    .batch_execute(&format!("SET search_path TO \"{schema}\""))
+                    .await
+                    .expect("search path");
+                let mut out = Vec::new();
+                for m in client.simple_query(&sql).await.expect("query") {
+                    if let tokio_postgres::SimpleQueryMessage::Row(r) = m {
+                        out.push((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect());
+                    }
+                }
+                out
+            })
+        })
+        .join()
+        .expect("the SQL thread")
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        self.query(sql)[0][0]
+            .as_deref()
+            .and_then(|v| v.parse().ok())
+            .expect("a number")
+    }
+}
+
+impl Default for Schema {
+    fn default() -> Schema {
+        Schema::new()
+    }
 }
 
 impl Drop for Schema {
