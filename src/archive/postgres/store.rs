@@ -464,11 +464,28 @@ impl RunStore for Postgres {
             });
             match done {
                 Err(e) if retryable(&e) && tries < TRIES => tries += 1,
-                other => return other.map_err(|e| self.err("appending the run's events", e)),
+                Ok(out) => {
+                    if out.linked >= REFRESH_AFTER {
+                        // After the lock: the planner's statistics of a schema that grew a lot
+                        // (a first sync has none before autovacuum's), by one writer at a time
+                        // (the others go on: two ANALYZE of one table wait for each other). A
+                        // role that does not own the tables only gets a warning; nothing here
+                        // can fail the run.
+                        let _ = self.block(c.batch_execute(&format!(
+                            "DO $$ BEGIN IF pg_try_advisory_xact_lock({}) THEN ANALYZE events, stream_events; END IF; END $$",
+                            self.chain_lock.wrapping_add(1)
+                        )));
+                    }
+                    return Ok(out);
+                }
+                Err(e) => return Err(self.err("appending the run's events", e)),
             }
         }
     }
 }
+
+/// How many events a run must have numbered for its end to refresh the planner's statistics.
+const REFRESH_AFTER: u64 = 10_000;
 
 impl DeliveryStore for Postgres {
     /// Takes the stream's events still to print for the sync `me` (as SQLite's `claim`), under
