@@ -59,57 +59,14 @@ impl Schema {
         }
     }
 
-    /// Runs `sql` on the server, on a thread and runtime of its own (callable anywhere).
+    /// Runs `sql` in the schema (callable anywhere, also from async tests).
     pub fn execute(&self, sql: &str) {
-        let (url, sql) = (
-            url(),
-            format!("SET search_path TO \"{}\"; {sql}", self.name),
-        );
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-                    .await
-                    .expect("connect to the test server");
-                tokio::spawn(conn);
-                client.batch_execute(&sql).await.expect("run SQL");
-            });
-        })
-        .join()
-        .expect("the SQL thread");
+        self.query(sql);
     }
 
     /// Rows of `sql` (run in the schema), each as a list of texts.
     pub fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
-        let (url, schema, sql) = (url(), self.name.clone(), sql.to_string());
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async {
-                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-                    .await
-                    .expect("connect to the test server");
-                tokio::spawn(conn);
-                client
-                    .batch_execute(&format!("SET search_path TO \"{schema}\""))
-                    .await
-                    .expect("search path");
-                let mut out = Vec::new();
-                for m in client.simple_query(&sql).await.expect("query") {
-                    if let tokio_postgres::SimpleQueryMessage::Row(r) = m {
-                        out.push((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect());
-                    }
-                }
-                out
-            })
-        })
-        .join()
-        .expect("the SQL thread")
+        on_server(format!("SET search_path TO \"{}\"; {sql}", self.name)).expect("run SQL")
     }
 
     pub fn count(&self, sql: &str) -> i64 {
@@ -128,23 +85,33 @@ impl Default for Schema {
 
 impl Drop for Schema {
     fn drop(&mut self) {
-        let (url, sql) = (
-            url(),
-            format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name),
-        );
-        let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .ok()?;
-            rt.block_on(async {
-                let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-                    .await
-                    .ok()?;
-                tokio::spawn(conn);
-                client.batch_execute(&sql).await.ok()
-            })
-        })
-        .join();
+        let _ = on_server(format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name));
     }
+}
+
+/// The rows of `sql` (statements run in one simple query), each as a list of texts, on a
+/// thread and runtime of their own.
+fn on_server(sql: String) -> Result<Vec<Vec<Option<String>>>, String> {
+    let url = url();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        rt.block_on(async {
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .map_err(|e| format!("connect to the test server: {e}"))?;
+            tokio::spawn(conn);
+            let mut out = Vec::new();
+            for m in client.simple_query(&sql).await.map_err(|e| e.to_string())? {
+                if let tokio_postgres::SimpleQueryMessage::Row(r) = m {
+                    out.push((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect());
+                }
+            }
+            Ok(out)
+        })
+    })
+    .join()
+    .map_err(|_| "the SQL thread panicked".to_string())?
 }
