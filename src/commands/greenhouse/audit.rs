@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::logs::greenhouse_audit as log;
 use crate::time::Bound;
 use crate::vendors::greenhouse::events::{EVENT_TYPES, EventsQuery, PERFORMER_TYPES};
+use clap::builder::PossibleValuesParser;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -39,13 +40,19 @@ pub struct AuditArgs {
     /// or separate with commas)
     #[arg(long = "performer", value_name = "ID", value_delimiter = ',')]
     pub performers: Vec<String>,
-    /// Only these performer types: user, api_key, greenhouse_internal
-    #[arg(long = "performer-type", value_name = "TYPE", value_delimiter = ',')]
+    /// Only these performer types
+    #[arg(
+        long = "performer-type", value_name = "TYPE", value_delimiter = ',', ignore_case = true,
+        value_parser = PossibleValuesParser::new(PERFORMER_TYPES)
+    )]
     pub performer_types: Vec<String>,
-    /// Only these event types: data_change_create, data_change_update, data_change_destroy
-    /// (data changes), harvest_access (reads through the Harvest API), action (anything
-    /// else, named by its target type)
-    #[arg(long = "event-type", value_name = "TYPE", value_delimiter = ',')]
+    /// Only these event types: data changes (data_change_create, data_change_update,
+    /// data_change_destroy), reads through the Harvest API (harvest_access), anything else
+    /// (action, named by its target type)
+    #[arg(
+        long = "event-type", value_name = "TYPE", value_delimiter = ',', ignore_case = true,
+        value_parser = PossibleValuesParser::new(EVENT_TYPES)
+    )]
     pub event_types: Vec<String>,
     /// Only results on these target types (e.g. Candidate, OrganizationEmail)
     #[arg(long = "target-type", value_name = "NAME", value_delimiter = ',')]
