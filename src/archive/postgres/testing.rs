@@ -66,7 +66,7 @@ impl Schema {
 
     /// Rows of `sql` (run in the schema), each as a list of texts.
     pub fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
-        on_server(format!("SET search_path TO \"{}\"; {sql}", self.name)).expect("run SQL")
+        on_server(Some(self.name.clone()), sql.to_string()).expect("run SQL")
     }
 
     pub fn count(&self, sql: &str) -> i64 {
@@ -85,13 +85,17 @@ impl Default for Schema {
 
 impl Drop for Schema {
     fn drop(&mut self) {
-        let _ = on_server(format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name));
+        let _ = on_server(
+            None,
+            format!("DROP SCHEMA IF EXISTS \"{}\" CASCADE", self.name),
+        );
     }
 }
 
-/// The rows of `sql` (statements run in one simple query), each as a list of texts, on a
-/// thread and runtime of their own.
-fn on_server(sql: String) -> Result<Vec<Vec<Option<String>>>, String> {
+/// The rows of `sql` (statements run in one simple query, in `schema` when given), each as a
+/// list of texts, on a thread and runtime of their own. The search path is set on its own:
+/// a query of several statements is one implicit transaction, where VACUUM cannot run.
+fn on_server(schema: Option<String>, sql: String) -> Result<Vec<Vec<Option<String>>>, String> {
     let url = url();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -103,6 +107,12 @@ fn on_server(sql: String) -> Result<Vec<Vec<Option<String>>>, String> {
                 .await
                 .map_err(|e| format!("connect to the test server: {e}"))?;
             tokio::spawn(conn);
+            if let Some(schema) = schema {
+                client
+                    .batch_execute(&format!("SET search_path TO \"{schema}\""))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
             let mut out = Vec::new();
             for m in client.simple_query(&sql).await.map_err(|e| e.to_string())? {
                 if let tokio_postgres::SimpleQueryMessage::Row(r) = m {
