@@ -8,17 +8,8 @@ mod common;
 
 use std::path::Path;
 
-use common::Env;
 use common::postgres::{Schema, reachable, server_url};
-
-fn text(out: &std::process::Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use common::{Env, text};
 
 /// Runs `hrlogs ARGS` (with `schema` as the archive schema), expecting exit 0.
 fn run(env: &Env, schema: Option<&Schema>, args: &[&str]) -> std::process::Output {

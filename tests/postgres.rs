@@ -13,11 +13,11 @@ use std::collections::HashSet;
 use std::process::Stdio;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use common::Env;
-use common::feishu::{DeptLog, FeishuFake};
+use common::feishu::{FeishuFake, day, dept_log};
 use common::postgres::{Schema, reachable, server_url};
+use common::{Env, text};
 
 /// `hrlogs` pointed at `schema` of the test server (the URL in the environment).
 fn hrlogs(env: &Env, schema: &Schema) -> std::process::Command {
@@ -26,32 +26,6 @@ fn hrlogs(env: &Env, schema: &Schema) -> std::process::Command {
         .env("HRLOGS_ARCHIVE_SCHEMA", &schema.name)
         .env_remove("PGPASSWORD");
     cmd
-}
-
-fn day(offset_days: i64) -> jiff::civil::Date {
-    jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date()
-        .checked_sub(jiff::Span::new().days(offset_days))
-        .expect("day")
-}
-
-fn dept_log(dept: &str, at: &str, n: u64) -> DeptLog {
-    DeptLog {
-        department: dept.to_string(),
-        at: at.parse().expect("a wall-clock time"),
-        value: json!({"object_id": dept, "operation_time": at, "operator": "E001",
-               "operation_type": 110, "changes": [{"field": "name", "after": format!("v{n}")}]}),
-    }
-}
-
-fn text(out: &std::process::Output) -> String {
-    format!(
-        "exit {:?}\nstdout: {}\nstderr: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 const DEPARTMENTS: [&str; 4] = ["A", "B", "C", "D"];

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use common::feishu::{DEPT_PATH, DeptLog, Feishu, FeishuFake, TalentLog};
+use common::feishu::{DEPT_PATH, Feishu, FeishuFake, TalentLog, day, dept_log};
 use common::recruitee::{COMPANY, RecruiteeFake, TOKEN};
 use common::{Env, words};
 use hrlogs::sandbox::recruitee::Entry;
@@ -122,24 +122,6 @@ fn talent_log(operator: &str, operation: i64, ms: i64, value: Value) -> TalentLo
         job: String::new(),
         ms,
         value,
-    }
-}
-
-fn day(offset_days: i64) -> jiff::civil::Date {
-    let today = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date();
-    today
-        .checked_sub(jiff::Span::new().days(offset_days))
-        .expect("day")
-}
-
-fn dept_log(dept: &str, at: &str, n: u64) -> DeptLog {
-    DeptLog {
-        department: dept.to_string(),
-        at: at.parse().expect("a wall-clock time"),
-        value: json!({"object_id": dept, "operation_time": at, "operator": "E001",
-               "operation_type": 110, "changes": [{"field": "name", "after": format!("v{n}")}]}),
     }
 }
 

@@ -189,3 +189,22 @@ impl FeishuFake {
         self.state.injected.load(Ordering::SeqCst)
     }
 }
+
+/// The UTC date `offset_days` before today.
+pub fn day(offset_days: i64) -> jiff::civil::Date {
+    jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .checked_sub(jiff::Span::new().days(offset_days))
+        .expect("day")
+}
+
+/// A department log of `dept` at the wall-clock time `at`, its `n`th change of the name.
+pub fn dept_log(dept: &str, at: &str, n: u64) -> DeptLog {
+    DeptLog {
+        department: dept.to_string(),
+        at: at.parse().expect("a wall-clock time"),
+        value: serde_json::json!({"object_id": dept, "operation_time": at, "operator": "E001",
+               "operation_type": 110, "changes": [{"field": "name", "after": format!("v{n}")}]}),
+    }
+}

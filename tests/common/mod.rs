@@ -111,3 +111,13 @@ pub fn files_in(dir: &Path) -> Vec<String> {
 
 /// The faults a fake injects (one type for both vendors' fakes, in `hrlogs::sandbox`).
 pub use hrlogs::sandbox::Faults;
+
+/// A finished run as a failed assertion shows it: its exit, stdout and stderr.
+pub fn text(out: &std::process::Output) -> String {
+    format!(
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
