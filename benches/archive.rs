@@ -18,8 +18,9 @@
 //! The fake's events are spread evenly (about 430 a day, 150 departments, ending an hour ago),
 //! so a sync with nothing new re-reads the same overlap days at both sizes.
 //!
-//! Run: `cargo bench --bench archive` (about 6 minutes; add `-- quick` for a tenth of the
-//! events). PostgreSQL: the tests' server (`HRLOGS_TEST_POSTGRES`, else
+//! Run: `cargo bench --bench archive` (about 10 minutes; add `-- quick` for a tenth of the
+//! events, `-- large` for step 2 at the larger size only, `-- postgres` or `-- sqlite` for one
+//! backend). PostgreSQL: the tests' server (`HRLOGS_TEST_POSTGRES`, else
 //! `postgres://postgres@127.0.0.1:5432/test`), in schemas the bench creates and drops; when it
 //! does not answer, the PostgreSQL column says SKIPPED.
 
@@ -651,6 +652,14 @@ fn quiet(q: &(Run, Requests)) -> String {
 
 fn main() {
     let quick = std::env::args().any(|a| a == "quick");
+    let only_large = std::env::args().any(|a| a == "large");
+    let only = |name: &str| {
+        let name = name.to_lowercase();
+        let named: Vec<String> = std::env::args()
+            .filter(|a| a == "postgres" || a == "sqlite")
+            .collect();
+        named.is_empty() || named.iter().any(|a| name.starts_with(a.as_str()))
+    };
     let (small_n, large_n) = (300_000, 1_000_000);
     let scale = if quick { 10 } else { 1 };
     let skipped = postgres_unreachable();
@@ -662,7 +671,7 @@ fn main() {
             postgres::server_url()
         );
     }
-    let backends: Vec<Backend> = if skipped.is_none() {
+    let mut backends: Vec<Backend> = if skipped.is_none() {
         vec![
             ("SQLite", Archive::sqlite),
             ("PostgreSQL", Archive::postgres),
@@ -670,10 +679,14 @@ fn main() {
     } else {
         vec![("SQLite", Archive::sqlite)]
     };
+    backends.retain(|(name, _)| only(name));
     let mut figures: Vec<Figures> = backends.iter().map(|_| Figures::default()).collect();
 
     let d = Dataset::new(small_n / scale, small_n);
     for ((name, new), f) in backends.iter().zip(&mut figures) {
+        if only_large {
+            break;
+        }
         eprintln!("{name}: {} events, one sync, then reads", d.events);
         small(&d, &new(), f);
         eprintln!("{name}: four writers at once");
@@ -704,8 +717,12 @@ fn main() {
         }
         line
     };
-    println!("\n| measure | SQLite | PostgreSQL |");
-    println!("| --- | --- | --- |");
+    let mut names: Vec<&str> = backends.iter().map(|(name, _)| *name).collect();
+    if skipped.is_some() {
+        names.push("PostgreSQL");
+    }
+    println!("\n| measure | {} |", names.join(" | "));
+    println!("| --- |{}", " --- |".repeat(names.len()));
     let row = |name: &str, cell: &dyn Fn(&Figures) -> Option<String>| {
         println!("| {name} |{}", cells(cell));
     };

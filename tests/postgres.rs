@@ -130,6 +130,67 @@ async fn four_processes_sync_overlapping_streams_at_once_and_each_event_is_kept_
     );
 }
 
+/// A run that staged many events leaves no dead staging behind (the next runs of the stream
+/// would read through it: a sync with nothing new after 1,000,000 took over a second), unless
+/// the staging still holds a killed run's rows, which are kept for it to resume.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_run_empties_the_staging_but_keeps_a_killed_runs_rows() {
+    if !reachable("a_large_run_empties_the_staging") {
+        return;
+    }
+    let schema = Schema::new();
+    let fake = FeishuFake::start(common::feishu::State::default()).await;
+    for (dept, base) in [("A", 0u64), ("B", 20_000)] {
+        for i in 0..10_000u64 {
+            let at = format!(
+                "{} {:02}:{:02}:{:02}",
+                day(1 + (i % 5) as i64),
+                (i / 3600) % 24,
+                (i / 60) % 60,
+                i % 60
+            );
+            fake.state.push_dept(dept_log(dept, &at, base + i));
+        }
+    }
+    let env = Env::new();
+    let since = day(10).to_string();
+    let sync = |dept: &str| {
+        let out = hrlogs(&env, &schema)
+            .envs(fake.vars())
+            .args(["sync", "feishu", "dept-logs", "--department", dept])
+            .args([
+                "--since",
+                &since,
+                "--page-size",
+                "1000",
+                "-f",
+                "ndjson",
+                "-q",
+            ])
+            .output()
+            .expect("sync");
+        assert!(out.status.success(), "{dept}: {}", text(&out));
+        common::ndjson(&out.stdout).len()
+    };
+    assert_eq!(sync("A"), 10_000);
+    assert_eq!(
+        schema.count("SELECT pg_relation_size('staging')"),
+        0,
+        "the emptied staging is given back at once"
+    );
+    // A run of another stream that was killed: its rows wait for it to be run again.
+    schema.execute(
+        "INSERT INTO staging (stream_id, event_id, time_ms, ord, record) VALUES (99, 'x', 0, 1, '{}')",
+    );
+    assert_eq!(sync("B"), 10_000);
+    assert_eq!(
+        schema.count("SELECT COUNT(*) FROM staging WHERE stream_id = 99"),
+        1,
+        "a killed run's staged rows are kept"
+    );
+    assert_eq!(schema.count("SELECT COUNT(*) FROM events"), 20_000);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn status_shows_the_url_without_a_password_and_verify_catches_an_update() {
     if !reachable("status_and_verify") {
