@@ -45,14 +45,22 @@ impl Source {
 
     /// The source an archive names ([`Source::name`]).
     pub fn from_name(name: &str) -> Option<Source> {
-        [
-            Source::FeishuDeptLogs,
-            Source::FeishuTalentLogs,
-            Source::RecruiteeAudit,
-            Source::GreenhouseAudit,
-        ]
-        .into_iter()
-        .find(|s| s.name() == name)
+        Source::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// Every source.
+    pub const ALL: [Source; 4] = [
+        Source::FeishuDeptLogs,
+        Source::FeishuTalentLogs,
+        Source::RecruiteeAudit,
+        Source::GreenhouseAudit,
+    ];
+
+    /// Whether the vendor gives this log's times as a wall clock without an offset (the
+    /// archive keeps them read as UTC, with the zone's offset when a sync knew it), rather
+    /// than as instants.
+    pub fn wall_clock(self) -> bool {
+        matches!(self, Source::FeishuDeptLogs)
     }
 }
 

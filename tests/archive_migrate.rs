@@ -1,9 +1,10 @@
 //! An SQLite archive of schema 2, as the hrlogs before the compact archive wrote it
 //! (`tests/fixtures/archive/v2.sqlite3`: the sandbox's Recruitee audit, Feishu department and
-//! talent logs, 74 events), migrated to schema 3 on its first write: the same events, the
+//! talent logs, 74 events), migrated to schema 4 on its first write: the same events, the
 //! same chain, read back the same; read-only before that (also from a read-only folder), it is
-//! read through a migrated temporary copy and left byte for byte as it is. A newer schema is
-//! refused and left as it is.
+//! read through a migrated temporary copy and left byte for byte as it is. An archive of
+//! schema 3 (before `events.utc_offset`) likewise. A newer schema is refused and left as it
+//! is.
 
 mod common;
 
@@ -107,7 +108,7 @@ fn a_schema_2_archive_is_read_after_one_sync_migrates_it_with_its_chain() {
         "{}",
         String::from_utf8_lossy(&sync.stderr)
     );
-    assert_eq!(schema_version(&a), "3");
+    assert_eq!(schema_version(&a), "4");
     let verify = hrlogs(&env, &a, &["archive", "verify"]);
     let said = String::from_utf8_lossy(&verify.stderr);
     assert_eq!(verify.status.code(), Some(0), "{said}");
@@ -139,6 +140,138 @@ fn a_schema_2_archive_is_read_after_one_sync_migrates_it_with_its_chain() {
         .expect("view");
     assert_eq!(sources, 3);
     assert!(hex_ids >= 30, "{hex_ids} Feishu ids as text");
+    // Times: department logs archived without the tenant's zone say none; the others are UTC.
+    assert_eq!(
+        zones(&a),
+        [
+            ("feishu dept-logs".into(), None),
+            ("feishu talent-logs".into(), Some("UTC".into())),
+            ("recruitee audit".into(), Some("UTC".into()))
+        ]
+    );
+    // A sync that knows the zone gives the older department events their offset.
+    let sync = env
+        .command()
+        .env("HRLOGS_FEISHU_TENANT_TIME_ZONE", "Asia/Shanghai")
+        .args(["--sandbox", "--archive"])
+        .arg(&a)
+        .args([
+            "-q",
+            "-f",
+            "ndjson",
+            "sync",
+            "feishu",
+            "dept-logs",
+            "--department",
+            DEPARTMENT,
+        ])
+        .output()
+        .expect("sync");
+    assert!(
+        sync.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sync.stderr)
+    );
+    assert_eq!(
+        zones(&a)[0],
+        ("feishu dept-logs".into(), Some("+08:00".into()))
+    );
+    let verify = hrlogs(&env, &a, &["archive", "verify", "--expect-head", head]);
+    assert_eq!(
+        verify.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
+}
+
+/// Each source of the view with its `occurred_zone`s (distinct), in order.
+fn zones(a: &Path) -> Vec<(String, Option<String>)> {
+    let c = rusqlite::Connection::open(a).expect("open");
+    let mut stmt = c
+        .prepare("SELECT DISTINCT source, occurred_zone FROM audit_events ORDER BY 1, 2")
+        .expect("prepare");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("query")
+        .collect::<rusqlite::Result<_>>()
+        .expect("rows")
+}
+
+#[test]
+fn an_archive_of_schema_3_is_read_as_it_is_and_migrated_on_its_first_write() {
+    let env = Env::new();
+    let a = fixture(&env);
+    // Migrated to the current schema, then made schema 3 again: no `utc_offset`, the view
+    // of schema 3.
+    let sync = hrlogs(
+        &env,
+        &a,
+        &["-q", "-f", "ndjson", "sync", "recruitee", "audit"],
+    );
+    assert!(
+        sync.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sync.stderr)
+    );
+    rusqlite::Connection::open(&a)
+        .and_then(|c| {
+            c.execute_batch(
+                "DROP VIEW audit_events;
+                 ALTER TABLE events DROP COLUMN utc_offset;
+                 UPDATE meta SET value = '3' WHERE key = 'schema_version';
+                 VACUUM;",
+            )
+        })
+        .expect("schema 3");
+    let before = std::fs::read(&a).expect("read");
+    for args in [
+        vec!["archive", "verify"],
+        vec!["archive", "status"],
+        vec![
+            "-f",
+            "ndjson",
+            "recruitee",
+            "audit",
+            "--since",
+            "2020-01-01",
+            "--from-archive",
+        ],
+    ] {
+        let out = hrlogs(&env, &a, &args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(
+        std::fs::read(&a).expect("read"),
+        before,
+        "not one byte changed"
+    );
+    assert_eq!(schema_version(&a), "3");
+    read_back_as_schema_2_did(&env, &a);
+    let sync = hrlogs(
+        &env,
+        &a,
+        &["-q", "-f", "ndjson", "sync", "recruitee", "audit"],
+    );
+    assert!(
+        sync.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sync.stderr)
+    );
+    assert_eq!(schema_version(&a), "4");
+    assert_eq!(zones(&a)[0], ("feishu dept-logs".into(), None));
+    read_back_as_schema_2_did(&env, &a);
+    let verify = hrlogs(&env, &a, &["archive", "verify"]);
+    assert_eq!(
+        verify.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&verify.stderr)
+    );
 }
 
 /// Every event of the fixture read back with `--from-archive` as schema 2 read it.
@@ -187,7 +320,7 @@ fn a_newer_schema_is_refused_and_left_as_it_is() {
     rusqlite::Connection::open(&a)
         .and_then(|c| {
             c.execute(
-                "UPDATE meta SET value = '4' WHERE key = 'schema_version'",
+                "UPDATE meta SET value = '5' WHERE key = 'schema_version'",
                 [],
             )
         })
@@ -207,7 +340,7 @@ fn a_newer_schema_is_refused_and_left_as_it_is() {
         let out = hrlogs(&env, &a, &args);
         let said = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "{args:?}: {said}");
-        assert!(said.contains("schema version 4"), "{said}");
+        assert!(said.contains("schema version 5"), "{said}");
         assert_eq!(std::fs::read(&a).expect("read"), before, "{args:?}");
     }
 }

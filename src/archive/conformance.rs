@@ -21,6 +21,7 @@ pub async fn all(make: Make<'_>) {
     verify_reaches_the_heads_written_down(make);
     status_counts_streams_and_staging(make);
     copying_into_an_empty_store_gives_the_same_events_cursors_and_chains(make).await;
+    wall_clock_offsets_are_kept_beside_the_time_filled_later_copied_and_not_chained(make);
 }
 
 pub fn key(query: &str) -> StreamKey {
@@ -64,6 +65,7 @@ pub fn end(cursor: Option<i64>, now_ms: i64) -> RunEnd {
         cursor,
         now_ms,
         requests: 1,
+        offsets: None,
     }
 }
 
@@ -403,4 +405,141 @@ async fn copying_into_an_empty_store_gives_the_same_events_cursors_and_chains(ma
         "copying again adds nothing"
     );
     assert_eq!(d.runs().expect("runs").len(), dst_runs.len());
+}
+
+/// The `utc_offset` each event of the stream numbered, in its order (through `archive copy`'s
+/// reader).
+fn offsets_of(s: &dyn Store, stream: i64) -> Vec<(String, Option<i32>)> {
+    s.linked_events(stream, (0, i64::MAX), 100)
+        .expect("linked events")
+        .into_iter()
+        .map(|e| (e.event_id, e.utc_offset))
+        .collect()
+}
+
+/// A zone of the test: +08:00 before ms 25, +09:00 from it (a change of offset).
+fn offsets() -> super::Offsets {
+    std::sync::Arc::new(|ms| Some(if ms < 25 { 480 } else { 540 }))
+}
+
+fn wall_clock_offsets_are_kept_beside_the_time_filled_later_copied_and_not_chained(make: Make<'_>) {
+    let dept = |tenant: &str| StreamKey {
+        source: Source::FeishuDeptLogs,
+        tenant: tenant.into(),
+        query: "{}".into(),
+    };
+    let (k, other) = (dept("https://t.example"), dept("https://u.example"));
+    let rows = [("c", 30), ("b", 20), ("a", 10)];
+    // The same events appended with and without the zone: the same chain.
+    let (mut with, _keep_with) = make();
+    let w = with.stream(&k, 1).expect("stream").id;
+    stage(with.as_mut(), w, &rows);
+    let zoned = with
+        .finalize(
+            &k,
+            w,
+            &RunEnd {
+                offsets: Some(offsets()),
+                ..end(Some(100), 100)
+            },
+        )
+        .expect("finalize");
+    assert_eq!(
+        offsets_of(with.as_ref(), w),
+        [
+            ("a".to_string(), Some(480)),
+            ("b".to_string(), Some(480)),
+            ("c".to_string(), Some(540))
+        ],
+        "each event's offset at its own time"
+    );
+    let (mut without, _keep_without) = make();
+    let n = without.stream(&k, 1).expect("stream").id;
+    stage(without.as_mut(), n, &rows);
+    let plain = finalize(without.as_mut(), &k, n, 100);
+    assert_eq!(plain.head, zoned.head, "the offset is not chained");
+    assert!(
+        offsets_of(without.as_ref(), n)
+            .iter()
+            .all(|(_, o)| o.is_none())
+    );
+    // Another tenant's and another source's events, without offsets.
+    let o = without.stream(&other, 1).expect("stream").id;
+    stage(without.as_mut(), o, &[("x", 10)]);
+    finalize(without.as_mut(), &other, o, 110);
+    let r = without.stream(&key("r"), 1).expect("stream").id;
+    stage(without.as_mut(), r, &[("r1", 10)]);
+    finalize(without.as_mut(), &key("r"), r, 120);
+    // A later run that knows the zone fills its tenant's older events (and its own new one),
+    // and no other's; the chain it extends is the same.
+    stage(without.as_mut(), n, &[("d", 40)]);
+    let filled = without
+        .finalize(
+            &k,
+            n,
+            &RunEnd {
+                offsets: Some(offsets()),
+                ..end(Some(200), 200)
+            },
+        )
+        .expect("finalize");
+    assert_eq!(filled.new, 1);
+    assert_eq!(
+        offsets_of(without.as_ref(), n),
+        [
+            ("a".to_string(), Some(480)),
+            ("b".to_string(), Some(480)),
+            ("c".to_string(), Some(540)),
+            ("d".to_string(), Some(540))
+        ]
+    );
+    assert_eq!(offsets_of(without.as_ref(), o), [("x".to_string(), None)]);
+    assert_eq!(offsets_of(without.as_ref(), r), [("r1".to_string(), None)]);
+    // Events appended after by a run without the zone are filled by the next one with it.
+    stage(without.as_mut(), n, &[("e", 50)]);
+    finalize(without.as_mut(), &k, n, 300);
+    assert_eq!(offsets_of(without.as_ref(), n)[4], ("e".to_string(), None));
+    without
+        .finalize(
+            &k,
+            n,
+            &RunEnd {
+                offsets: Some(offsets()),
+                ..end(Some(400), 400)
+            },
+        )
+        .expect("finalize");
+    assert_eq!(
+        offsets_of(without.as_ref(), n)[4],
+        ("e".to_string(), Some(540))
+    );
+    assert!(matches!(
+        without.verify(&[]).expect("verify"),
+        Integrity::Intact { .. }
+    ));
+    // A copy carries the offsets across.
+    let (mut copy, _keep_copy) = make();
+    super::copy::copy(without.as_ref(), copy.as_mut(), 999).expect("copy");
+    let c = copy.find_stream(&k).expect("find").expect("copied").id;
+    assert_eq!(
+        offsets_of(copy.as_ref(), c),
+        offsets_of(without.as_ref(), n)
+    );
+    let co = copy.find_stream(&other).expect("find").expect("copied").id;
+    assert_eq!(offsets_of(copy.as_ref(), co), [("x".to_string(), None)]);
+    match copy.verify(&[]).expect("verify") {
+        Integrity::Intact { head, .. } => {
+            assert_eq!(
+                head,
+                without
+                    .verify(&[])
+                    .map(|i| match i {
+                        Integrity::Intact { head, .. } => head,
+                        Integrity::Broken { why, .. } => why,
+                    })
+                    .expect("verify")
+            );
+        }
+        Integrity::Broken { why, .. } => panic!("the copy does not verify: {why}"),
+    }
 }

@@ -9,6 +9,8 @@
 //! - Archive times: an event appended by a replayed run is archived at that run's end, which
 //!   is when the source's run appended it: the source's `archived_at` is kept (and the event
 //!   chain, which commits to it, matches).
+//! - Offsets: an event's `utc_offset` (the zone of a wall-clock time, not chained) is carried
+//!   across after its run is replayed, where the destination's event has none.
 //! - Stream ids are the destination's own (a stream is found or created by its key).
 //! - Copying again adds nothing: the destination keeps, in `meta`, the last run of this
 //!   source it replayed (`copied_from:<the hash of the source's first run>`), and the next
@@ -125,8 +127,10 @@ pub fn copy(from: &dyn Store, to: &mut dyn Store, now_ms: i64) -> Result<Copied>
             cursor: run.cursor,
             now_ms: run.ended_at,
             requests: 0,
+            offsets: None,
         };
         let done = to.finalize(&m.key, m.to, &end)?;
+        copy_offsets(from, to, run.stream_id, &m.key, after, run.linked_to)?;
         out.runs += 1;
         out.new += done.new;
         out.seen += done.seen;
@@ -150,6 +154,32 @@ pub fn copy(from: &dyn Store, to: &mut dyn Store, now_ms: i64) -> Result<Copied>
         to.mark_delivered(m.to, delivered, upto)?;
     }
     Ok(out)
+}
+
+/// Gives the destination's events the `utc_offset` the source keeps for the events its stream
+/// `from_stream` numbered `(after, upto]`, a page at a time (where the destination has none).
+fn copy_offsets(
+    from: &dyn Store,
+    to: &mut dyn Store,
+    from_stream: i64,
+    key: &StreamKey,
+    after: i64,
+    upto: i64,
+) -> Result<()> {
+    let mut at = after;
+    while at < upto {
+        let page = from.linked_events(from_stream, (at, upto), PAGE)?;
+        let Some(last) = page.last() else { break };
+        at = last.pos;
+        let rows: Vec<(&str, i32)> = page
+            .iter()
+            .filter_map(|e| Some((e.event_id.as_str(), e.utc_offset?)))
+            .collect();
+        if !rows.is_empty() {
+            to.set_utc_offsets(key.source, &key.tenant, &rows)?;
+        }
+    }
+    Ok(())
 }
 
 /// Stages for the destination's stream `to` the events the source's stream `from_stream`

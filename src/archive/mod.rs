@@ -89,6 +89,12 @@ pub struct Finalized {
     pub count: i64,
 }
 
+/// The offset from UTC, in minutes, of the zone of a log whose times are a wall clock without
+/// an offset, at such a time (`time_ms`: the wall clock read as UTC); None where it cannot be
+/// told. Given by the log's room; the archive keeps it beside the time (`utc_offset`), which
+/// stays as the vendor gave it.
+pub type Offsets = std::sync::Arc<dyn Fn(i64) -> Option<i32> + Send + Sync>;
+
 /// What the stream's row should say after a complete run.
 pub struct RunEnd {
     /// The earliest time the run asked for (None: everything the vendor has).
@@ -98,6 +104,10 @@ pub struct RunEnd {
     pub cursor: Option<i64>,
     pub now_ms: i64,
     pub requests: u64,
+    /// For a log whose times are a wall clock, when the run knows the zone: the offset of each
+    /// event it appends, and of its tenant's events of the same source archived without one
+    /// (filled by the run's end, a batch at a time). None: appended without an offset.
+    pub offsets: Option<Offsets>,
 }
 
 /// Decides whether a row is written: the record, and whether it was fetched by one of
@@ -235,6 +245,8 @@ pub struct LinkedEvent {
     pub time_ms: i64,
     pub archived_at: i64,
     pub record: String,
+    /// The zone's offset from UTC (minutes) the archive keeps beside a wall-clock time.
+    pub utc_offset: Option<i32>,
 }
 
 /// A span that may be lost.
@@ -380,7 +392,24 @@ pub trait CopyStore {
     fn meta(&self, key: &str) -> Result<Option<String>>;
     /// Sets a value of the archive's `meta` table (never one of the chains' own keys).
     fn set_meta(&mut self, key: &str, value: &str) -> Result<()>;
+    /// Gives the events `(event id, offset)` of `source` in `tenant` their `utc_offset`,
+    /// where they have none (`archive copy` carries them across; not chained).
+    fn set_utc_offsets(&mut self, source: Source, tenant: &str, rows: &[(&str, i32)])
+    -> Result<()>;
 }
+
+/// How many events a run's end gives an offset at a time.
+pub(crate) const OFFSET_BATCH: i64 = 1000;
+
+/// The `meta` key under which a run's end that knew the zone notes the last row it checked
+/// for events of `source` in `tenant` without an offset: the next one looks only after it.
+pub(crate) fn offsets_checked_key(source: Source, tenant: &str) -> String {
+    format!("utc_offsets_checked:{}:{tenant}", source.name())
+}
+
+/// The largest offset from UTC a zone has (18 hours), in minutes: what `archive verify`
+/// accepts.
+pub const MAX_UTC_OFFSET: i64 = 18 * 60;
 
 /// Opens the archive at `location` for a sync: created when missing, migrated when older.
 pub fn open_for_writing(location: &Location) -> Result<Box<dyn Store>> {

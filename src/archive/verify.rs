@@ -7,7 +7,8 @@
 use std::collections::HashMap;
 
 use super::chain::{self, GENESIS, Link, Links, RunLink};
-use super::{Anchor, Integrity};
+use super::{Anchor, Integrity, MAX_UTC_OFFSET};
+use crate::identity::Source;
 
 /// A state-chain failure: verify says it, naming no row of the events.
 fn broken(why: String) -> Integrity {
@@ -175,14 +176,26 @@ pub struct EventRow {
     pub archived_at: Option<i64>,
     pub record: Option<String>,
     pub hash: Option<String>,
+    /// The zone's offset beside a wall-clock time (not chained, but checked).
+    pub utc_offset: Cell,
+}
+
+/// A column that may be NULL, as read: NULL, a number, or a value of another type (altered).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cell {
+    Null,
+    Int(i64),
+    Other,
 }
 
 impl EventRow {
     /// The row from its columns `seq, source, tenant, event_id, time_ms, archived_at, record,
-    /// hash` (in that order), read with the backend's readers of a text and a number column.
+    /// hash, utc_offset` (in that order), read with the backend's readers of a text and a
+    /// number column, and of a number that may be NULL.
     pub fn read<E>(
         text: impl Fn(usize) -> Result<Option<String>, E>,
         int: impl Fn(usize) -> Result<Option<i64>, E>,
+        cell: impl Fn(usize) -> Result<Cell, E>,
     ) -> Result<EventRow, E> {
         Ok(EventRow {
             seq: int(0)?,
@@ -193,6 +206,7 @@ impl EventRow {
             archived_at: int(5)?,
             record: text(6)?,
             hash: text(7)?,
+            utc_offset: cell(8)?,
         })
     }
 }
@@ -257,6 +271,29 @@ impl<'a> Events<'a> {
         let Some(stored) = row.hash else {
             return Err(altered("chain hash"));
         };
+        match row.utc_offset {
+            Cell::Null => {}
+            Cell::Other => return Err(altered("UTC offset")),
+            Cell::Int(offset) => {
+                let wall_clock = Source::from_name(&source).is_some_and(Source::wall_clock);
+                if !wall_clock {
+                    return Err(Integrity::Broken {
+                        seq,
+                        why: format!(
+                            "row {seq} (event {event_id}) has a UTC offset ({offset} minutes), but its source {source} gives instants (altered)"
+                        ),
+                    });
+                }
+                if !(-MAX_UTC_OFFSET..=MAX_UTC_OFFSET).contains(&offset) {
+                    return Err(Integrity::Broken {
+                        seq,
+                        why: format!(
+                            "row {seq} (event {event_id}) has a UTC offset of {offset} minutes, beyond the 18 hours of any zone (altered)"
+                        ),
+                    });
+                }
+            }
+        }
         let link = Link {
             seq,
             source: &source,

@@ -16,7 +16,7 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::{IdMode, Log, Reading, RunPlan, Unit, day_ms, ms_day, strings};
-use crate::archive::{Keep, Order, ReadFilter, StreamKey, StreamState};
+use crate::archive::{Keep, Offsets, Order, ReadFilter, StreamKey, StreamState};
 use crate::error::{Error, Result};
 use crate::identity::Source;
 use crate::ocsf::{Mapper, Origin};
@@ -71,16 +71,20 @@ pub struct DeptLog {
     since: Option<Date>,
     /// The zone whose date is "today" (`--tz`).
     tz: TimeZone,
+    /// The tenant's zone (`feishu.tenant_time_zone`), when set: the archive keeps each
+    /// event's offset in it.
+    zone: Option<TimeZone>,
     key: StreamKey,
 }
 
 impl DeptLog {
-    /// The stream of these departments (and id type) in `tenant`; `since` as given.
+    /// The stream of these departments (and id type) in `tenant`; `since` as given; `zone`
+    /// the tenant's, when known.
     pub fn new(
         feishu: Arc<Feishu>,
         mut query: DeptLogsQuery,
         since: Option<Date>,
-        tz: TimeZone,
+        (tz, zone): (TimeZone, Option<TimeZone>),
         tenant: String,
     ) -> DeptLog {
         query.departments.sort();
@@ -98,6 +102,7 @@ impl DeptLog {
             query,
             since,
             tz,
+            zone,
             key,
         }
     }
@@ -110,6 +115,13 @@ impl Log for DeptLog {
 
     fn key(&self) -> &StreamKey {
         &self.key
+    }
+
+    /// The tenant's zone's offset at each time (its key: the wall clock read as UTC), by the
+    /// rule OCSF reads it with.
+    fn offsets(&self) -> Option<Offsets> {
+        let zone = self.zone.clone()?;
+        Some(Arc::new(move |ms| offset_at(ms, &zone)))
     }
 
     /// Whole days: the first sync from `--since`; later ones from the day before the
@@ -205,6 +217,16 @@ impl Log for DeptLog {
             lost: None,
         })
     }
+}
+
+/// The offset from UTC (minutes) of `zone` at the wall-clock time `ms` (read as UTC, as the
+/// archive keeps it), read as OCSF reads it (`ocsf::wall_clock_in_zone`).
+pub fn offset_at(ms: i64, zone: &TimeZone) -> Option<i32> {
+    let wall = Timestamp::from_millisecond(ms)
+        .ok()?
+        .to_zoned(TimeZone::UTC)
+        .datetime();
+    crate::ocsf::wall_clock_in_zone(wall, zone).map(|(_, offset)| offset)
 }
 
 /// A date's bounds as the ms of department-log keys (the wall clock read as UTC).

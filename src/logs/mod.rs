@@ -33,7 +33,7 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde_json::Value;
 
-use crate::archive::{ReadFilter, StreamKey, StreamState};
+use crate::archive::{Offsets, ReadFilter, StreamKey, StreamState};
 use crate::error::Result;
 use crate::fetch::Request;
 use crate::identity::Source;
@@ -59,6 +59,12 @@ pub trait Log: Send + Sync {
     }
     /// What one run fetches, given the stream's row and the time now.
     fn plan(&self, state: &StreamState, now: Timestamp) -> Result<RunPlan>;
+    /// For a log whose times are a wall clock without an offset, when the tenant's zone is
+    /// known: the zone's offset at each time, which the archive keeps beside it. None by
+    /// default (the vendor gives instants).
+    fn offsets(&self) -> Option<Offsets> {
+        None
+    }
 }
 
 /// How `--from-archive` reads a log back: the rows, the span asked for (ms), and which

@@ -64,12 +64,15 @@ fn int(v: Option<&Value>) -> Option<i64> {
 /// A wall-clock time without offset (`2023-11-15 19:25:45`) read in `tz`: epoch ms and the
 /// zone's offset then, in minutes.
 fn wall_clock(text: &str, tz: &TimeZone) -> Option<(i64, i32)> {
-    let zoned = text
-        .trim()
-        .parse::<DateTime>()
-        .ok()?
-        .to_zoned(tz.clone())
-        .ok()?;
+    in_zone(text.trim().parse::<DateTime>().ok()?, tz)
+}
+
+/// A wall-clock time read in `tz` (a time that a change of offset skips or repeats is read
+/// as jiff's `compatible` rule does: the offset before the change): epoch ms and the zone's
+/// offset then, in minutes. The one rule for department log times, here and in the archive
+/// (`logs::feishu_dept`).
+pub fn in_zone(dt: DateTime, tz: &TimeZone) -> Option<(i64, i32)> {
+    let zoned = tz.to_ambiguous_zoned(dt).compatible().ok()?;
     Some((
         zoned.timestamp().as_millisecond(),
         zoned.offset().seconds() / 60,

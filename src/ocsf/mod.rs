@@ -7,6 +7,7 @@
 //! Nothing here does I/O; the sink in `output::ocsf` writes the events.
 
 mod feishu;
+pub use feishu::in_zone as wall_clock_in_zone;
 mod greenhouse;
 mod recruitee;
 pub mod schema;

@@ -5,6 +5,7 @@ use super::Postgres;
 use crate::archive::verify::RUN_COLUMNS;
 use crate::archive::{CopyStore, LinkedEvent, RunRow, StreamRow};
 use crate::error::{Error, Result};
+use crate::identity::Source;
 
 /// The keys of `meta` that only the chains write.
 const CHAIN_KEYS: &[&str] = &["schema_version", "chain_head", "chain_count", "runs_head"];
@@ -59,10 +60,17 @@ impl CopyStore for Postgres {
         let rows = query(
             self,
             "reading a stream's events",
-            "SELECT s.pos, e.event_id, e.time_ms, e.archived_at, e.record
-             FROM stream_events s JOIN events e ON e.seq = s.seq
-             WHERE s.stream_id = $1 AND s.pos > $2 AND s.pos <= $3
-             ORDER BY s.pos LIMIT $4",
+            &format!(
+                "SELECT s.pos, e.event_id, e.time_ms, e.archived_at, e.record, {}
+                 FROM stream_events s JOIN events e ON e.seq = s.seq
+                 WHERE s.stream_id = $1 AND s.pos > $2 AND s.pos <= $3
+                 ORDER BY s.pos LIMIT $4",
+                if self.has_offsets() {
+                    "e.utc_offset"
+                } else {
+                    "NULL::integer"
+                }
+            ),
             &[&stream, &after, &upto, &limit],
         )?;
         Ok(rows
@@ -73,6 +81,7 @@ impl CopyStore for Postgres {
                 time_ms: r.get(2),
                 archived_at: r.get(3),
                 record: r.get(4),
+                utc_offset: r.get(5),
             })
             .collect())
     }
@@ -100,6 +109,28 @@ impl CopyStore for Postgres {
             "INSERT INTO meta (key, value) VALUES ($1, $2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             &[&key, &value],
+        )
+        .map(|_| ())
+    }
+
+    fn set_utc_offsets(
+        &mut self,
+        source: Source,
+        tenant: &str,
+        rows: &[(&str, i32)],
+    ) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let (ids, offsets): (Vec<&str>, Vec<i32>) = rows.iter().copied().unzip();
+        query(
+            self,
+            "writing the events' UTC offsets",
+            "UPDATE events SET utc_offset = u.utc_offset
+             FROM unnest($3::text[], $4::integer[]) AS u(event_id, utc_offset)
+             WHERE events.source = $1 AND events.tenant = $2 AND events.event_id = u.event_id
+               AND events.utc_offset IS NULL",
+            &[&source.name(), &tenant, &ids, &offsets],
         )
         .map(|_| ())
     }

@@ -7,7 +7,7 @@ use tokio_postgres::{IsolationLevel, Transaction};
 use super::store::chain_state;
 use super::{PgResult, Postgres};
 use crate::archive::verify::{
-    EventRow, Events, RUN_COLUMNS, RunRow, Runs, STATUS_STREAMS, StreamRow,
+    Cell, EventRow, Events, RUN_COLUMNS, RunRow, Runs, STATUS_STREAMS, StreamRow,
 };
 use crate::archive::{Anchor, Gap, InspectStore, Integrity, ReadFilter, Status, StreamStatus};
 use crate::error::Result;
@@ -114,13 +114,23 @@ async fn verify_runs(
 }
 
 /// The event chain (`archive::verify::Events`), read through a portal in batches.
-async fn verify_events(tx: &Transaction<'_>, anchors: &[Anchor]) -> PgResult<Integrity> {
+/// `offsets`: whether the schema has `events.utc_offset` (version 3 on).
+async fn verify_events(
+    tx: &Transaction<'_>,
+    anchors: &[Anchor],
+    offsets: bool,
+) -> PgResult<Integrity> {
     let (head, count) = chain_state(tx).await?;
     let stmt = tx
-        .prepare(
-            "SELECT seq, source, tenant, event_id, time_ms, archived_at, record, hash
+        .prepare(&format!(
+            "SELECT seq, source, tenant, event_id, time_ms, archived_at, record, hash, {}
              FROM events ORDER BY seq",
-        )
+            if offsets {
+                "utc_offset"
+            } else {
+                "NULL::integer"
+            }
+        ))
         .await?;
     let portal = tx.bind(&stmt, &[]).await?;
     let mut chain = Events::new(anchors);
@@ -139,7 +149,14 @@ async fn verify_events(tx: &Transaction<'_>, anchors: &[Anchor]) -> PgResult<Int
             let int = |i: usize| {
                 Ok::<_, std::convert::Infallible>(row.try_get::<_, Option<i64>>(i).ok().flatten())
             };
-            let Ok(read) = EventRow::read(text, int);
+            let cell = |i: usize| {
+                Ok::<_, std::convert::Infallible>(match row.try_get::<_, Option<i32>>(i) {
+                    Ok(None) => Cell::Null,
+                    Ok(Some(n)) => Cell::Int(i64::from(n)),
+                    Err(_) => Cell::Other,
+                })
+            };
+            let Ok(read) = EventRow::read(text, int, cell);
             if let Err(broken) = chain.stored(read) {
                 return Ok(broken);
             }
@@ -244,13 +261,14 @@ impl InspectStore for Postgres {
     }
 
     fn verify(&self, anchors: &[Anchor]) -> Result<Integrity> {
-        snapshot(self, "verifying the archive", async |tx| {
+        let offsets = self.has_offsets();
+        snapshot(self, "verifying the archive", async move |tx| {
             let mut anchors = anchors.to_vec();
             match verify_runs(tx).await? {
                 Ok(heads) => anchors.extend(heads),
                 Err(broken) => return Ok(broken),
             }
-            verify_events(tx, &anchors).await
+            verify_events(tx, &anchors, offsets).await
         })
     }
 }

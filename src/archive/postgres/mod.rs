@@ -37,8 +37,16 @@ use super::PgLocation;
 use crate::error::{Error, Kind, Result};
 use target::{Host, SslMode, Target};
 
-/// The schema version this binary writes (the tables of SQLite's version 2).
-pub const SCHEMA_VERSION: i64 = 2;
+/// The schema version this binary writes (the tables of SQLite's version 2, with
+/// `events.utc_offset` from version 3). An older version is migrated by a sync (the column
+/// added, the view made again), and read as it is.
+pub const SCHEMA_VERSION: i64 = 3;
+
+/// From version 2 (and 1): events keep the offset from UTC of a wall-clock time.
+const MIGRATE_TO_3: &str = "
+ALTER TABLE events ADD COLUMN IF NOT EXISTS utc_offset integer;
+DROP VIEW IF EXISTS audit_events;
+";
 
 /// The tables, created in the archive's schema (the session's `search_path`).
 const SCHEMA: &str = "
@@ -72,6 +80,7 @@ CREATE TABLE events (
     archived_at bigint NOT NULL,
     record text NOT NULL,
     hash text NOT NULL,
+    utc_offset integer,
     UNIQUE (source, tenant, event_id)
 );
 CREATE INDEX events_by_time ON events (source, time_ms);
@@ -130,6 +139,8 @@ pub struct Postgres {
     chain_lock: i64,
     /// A reading session (made again so, if the connection is lost).
     read_only: std::sync::atomic::AtomicBool,
+    /// The schema's version, once read (an older one is read as it is).
+    version: std::sync::atomic::AtomicI64,
 }
 
 /// What a query failed with: the server's refusal or the connection's failure.
@@ -185,6 +196,7 @@ impl Postgres {
             client: Mutex::new(client),
             handle,
             read_only: std::sync::atomic::AtomicBool::new(false),
+            version: std::sync::atomic::AtomicI64::new(SCHEMA_VERSION),
         })
     }
 
@@ -211,6 +223,11 @@ impl Postgres {
     /// A failed query as an hrlogs error naming the server, the database and the schema.
     pub(crate) fn err(&self, doing: &str, e: tokio_postgres::Error) -> Error {
         pg_error(&self.target, doing, e)
+    }
+
+    /// Whether the schema has `events.utc_offset` (version 3 on).
+    pub(crate) fn has_offsets(&self) -> bool {
+        self.version.load(std::sync::atomic::Ordering::Relaxed) >= 3
     }
 
     pub(crate) fn quoted_schema(&self) -> String {
@@ -277,6 +294,8 @@ impl Postgres {
             ))
             .hint("use a newer hrlogs; the archive was left unchanged"));
         }
+        self.version
+            .store(version, std::sync::atomic::Ordering::Relaxed);
         Ok(version)
     }
 
@@ -304,6 +323,21 @@ impl Postgres {
                     &[&SCHEMA_VERSION.to_string()],
                 )
                 .await?;
+            } else {
+                let version: Option<i64> = tx
+                    .query_opt("SELECT value FROM meta WHERE key = 'schema_version'", &[])
+                    .await?
+                    .and_then(|r| r.get::<_, String>(0).trim().parse().ok());
+                // An older schema gets the column (a newer one is refused below).
+                if version.is_some_and(|v| (1..SCHEMA_VERSION).contains(&v)) {
+                    tx.batch_execute(MIGRATE_TO_3).await?;
+                    tx.batch_execute(&views::postgres()).await?;
+                    tx.execute(
+                        "UPDATE meta SET value = $1 WHERE key = 'schema_version'",
+                        &[&SCHEMA_VERSION.to_string()],
+                    )
+                    .await?;
+                }
             }
             tx.commit().await
         });

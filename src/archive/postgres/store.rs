@@ -8,8 +8,8 @@ use tokio_postgres::{GenericClient, Transaction};
 use super::{PgResult, Postgres, retryable};
 use crate::archive::chain::{self, Append, GENESIS, RunLink};
 use crate::archive::{
-    Claims, DeliveryStore, Finalized, Floor, RunEnd, RunStore, Span, Staged, StreamKey,
-    StreamState, StreamStore,
+    Claims, DeliveryStore, Finalized, Floor, OFFSET_BATCH, Offsets, RunEnd, RunStore, Span, Staged,
+    StreamKey, StreamState, StreamStore, offsets_checked_key,
 };
 use crate::error::{Error, Result};
 
@@ -118,6 +118,7 @@ async fn finalize_in(
         let mut new_time: Vec<i64> = Vec::new();
         let mut new_record: Vec<String> = Vec::new();
         let mut new_hash: Vec<String> = Vec::new();
+        let mut new_offset: Vec<Option<i32>> = Vec::new();
         let mut link_seq: Vec<i64> = Vec::new();
         let mut link_pos: Vec<i64> = Vec::new();
         for r in &rows {
@@ -135,6 +136,7 @@ async fn finalize_in(
                 new_time.push(time_ms);
                 new_record.push(record);
                 new_hash.push(hash);
+                new_offset.push(end.offsets.as_ref().and_then(|f| f(time_ms)));
                 seq
             };
             if !linked {
@@ -144,10 +146,10 @@ async fn finalize_in(
         }
         if !new_seq.is_empty() {
             tx.execute(
-                "INSERT INTO events (seq, source, tenant, event_id, time_ms, archived_at, record, hash)
-                 SELECT u.seq, $2, $3, u.event_id, u.time_ms, $4, u.record, u.hash
-                 FROM unnest($1::bigint[], $5::text[], $6::bigint[], $7::text[], $8::text[])
-                      AS u(seq, event_id, time_ms, record, hash)",
+                "INSERT INTO events (seq, source, tenant, event_id, time_ms, archived_at, record, hash, utc_offset)
+                 SELECT u.seq, $2, $3, u.event_id, u.time_ms, $4, u.record, u.hash, u.utc_offset
+                 FROM unnest($1::bigint[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::integer[])
+                      AS u(seq, event_id, time_ms, record, hash, utc_offset)",
                 &[
                     &new_seq,
                     &source,
@@ -157,6 +159,7 @@ async fn finalize_in(
                     &new_time,
                     &new_record,
                     &new_hash,
+                    &new_offset,
                 ],
             )
             .await?;
@@ -174,6 +177,9 @@ async fn finalize_in(
         }
     }
     let (out, run) = run.finish();
+    if let Some(offsets) = &end.offsets {
+        fill_offsets(tx, key, offsets, out.last_seq).await?;
+    }
     tx.execute(
         "INSERT INTO meta (key, value) VALUES ('chain_head', $1), ('chain_count', $2)
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -205,6 +211,60 @@ async fn finalize_in(
     tx.execute("DELETE FROM progress WHERE stream_id = $1", &[&stream])
         .await?;
     Ok(out)
+}
+
+/// Gives the events of the stream's source in its tenant archived without an offset, after the
+/// row `meta` says a run's end that knew the zone checked last, the offset `offsets` tells, a
+/// batch at a time (as SQLite's `fill_offsets`); then notes `last_seq` as checked.
+async fn fill_offsets(
+    tx: &Transaction<'_>,
+    key: &StreamKey,
+    offsets: &Offsets,
+    last_seq: i64,
+) -> PgResult<()> {
+    let mark = offsets_checked_key(key.source, &key.tenant);
+    let source = key.source.name();
+    let mut after: i64 = tx
+        .query_opt("SELECT value FROM meta WHERE key = $1", &[&mark])
+        .await?
+        .and_then(|r| r.get::<_, String>(0).parse().ok())
+        .unwrap_or(0);
+    let unset = tx
+        .prepare(
+            "SELECT seq, time_ms FROM events
+             WHERE seq > $1 AND source = $2 AND tenant = $3 AND utc_offset IS NULL
+             ORDER BY seq LIMIT $4",
+        )
+        .await?;
+    loop {
+        let rows = tx
+            .query(&unset, &[&after, &source, &key.tenant, &OFFSET_BATCH])
+            .await?;
+        let Some(last) = rows.last() else {
+            break;
+        };
+        after = last.get(0);
+        let (seqs, values): (Vec<i64>, Vec<i32>) = rows
+            .iter()
+            .filter_map(|r| Some((r.get::<_, i64>(0), offsets(r.get(1))?)))
+            .unzip();
+        if !seqs.is_empty() {
+            tx.execute(
+                "UPDATE events SET utc_offset = u.utc_offset
+                 FROM unnest($1::bigint[], $2::integer[]) AS u(seq, utc_offset)
+                 WHERE events.seq = u.seq",
+                &[&seqs, &values],
+            )
+            .await?;
+        }
+    }
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES ($1, $2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        &[&mark, &last_seq.max(after).to_string()],
+    )
+    .await?;
+    Ok(())
 }
 
 /// Appends a run to the state chain (as SQLite's `append_run` does: a run that numbered

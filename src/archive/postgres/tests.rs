@@ -5,7 +5,8 @@ use super::testing::{Schema, reachable};
 use super::*;
 use crate::archive::conformance::{self, key, stage_with};
 use crate::archive::{
-    DeliveryStore, InspectStore, Integrity, ReadFilter, RunEnd, RunStore, Store, StreamStore,
+    CopyStore, DeliveryStore, InspectStore, Integrity, ReadFilter, RunEnd, RunStore, Store,
+    StreamKey, StreamStore,
 };
 use crate::identity::Source;
 
@@ -125,6 +126,73 @@ async fn a_newer_schema_version_is_refused_and_left_unchanged() {
         .expect("version")
         .get(0);
     assert_eq!(v, "99");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_schema_of_version_2_is_read_as_it_is_and_migrated_by_a_sync() {
+    if !reachable("a_schema_of_version_2_is_read_as_it_is") {
+        return;
+    }
+    let schema = Schema::new();
+    let k = StreamKey {
+        source: Source::FeishuDeptLogs,
+        tenant: "t".into(),
+        query: "{}".into(),
+    };
+    {
+        let mut pg = Postgres::open_for_writing(&schema.location()).expect("create");
+        let id = pg.stream(&k, 1).expect("stream").id;
+        stage(&mut pg, id, &[("a", 10), ("b", 20)]);
+        pg.finalize(&k, id, &end(100)).expect("finalize");
+    }
+    // Version 2: no `utc_offset`, the view of version 2.
+    schema.execute(
+        "DROP VIEW audit_events; ALTER TABLE events DROP COLUMN utc_offset;
+         UPDATE meta SET value = '2' WHERE key = 'schema_version'",
+    );
+    let reader = Postgres::open_for_reading(&schema.location()).expect("read version 2");
+    assert!(!reader.has_offsets());
+    assert!(matches!(
+        reader.verify(&[]).expect("verify"),
+        Integrity::Intact { rows: 2, .. }
+    ));
+    let id = reader.find_stream(&k).expect("find").expect("stream").id;
+    let events = reader.linked_events(id, (0, 10), 10).expect("events");
+    assert!(events.iter().all(|e| e.utc_offset.is_none()));
+    drop(reader);
+    assert_eq!(
+        schema.count("SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() AND column_name = 'utc_offset'"),
+        0,
+        "reading changed nothing"
+    );
+    // A sync migrates it: the column, the view, the version; a run that knows the zone fills
+    // the offsets.
+    let mut pg = Postgres::open_for_writing(&schema.location()).expect("migrate");
+    assert!(pg.has_offsets());
+    assert_eq!(
+        schema.query("SELECT value FROM meta WHERE key = 'schema_version'")[0][0].as_deref(),
+        Some("3")
+    );
+    pg.finalize(
+        &k,
+        id,
+        &RunEnd {
+            offsets: Some(std::sync::Arc::new(|_| Some(480))),
+            ..end(200)
+        },
+    )
+    .expect("finalize");
+    assert_eq!(
+        schema.query("SELECT occurred_zone, to_char(occurred_at AT TIME ZONE 'UTC', 'HH24:MI:SS.MS') FROM audit_events ORDER BY seq"),
+        vec![
+            vec![Some("+08:00".to_string()), Some("16:00:00.010".to_string())],
+            vec![Some("+08:00".to_string()), Some("16:00:00.020".to_string())],
+        ]
+    );
+    assert!(matches!(
+        pg.verify(&[]).expect("verify"),
+        Integrity::Intact { rows: 2, .. }
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -7,6 +7,7 @@ use super::Sqlite;
 use crate::archive::verify::RUN_COLUMNS;
 use crate::archive::{CopyStore, LinkedEvent, RunRow, StreamRow};
 use crate::error::{Error, Result};
+use crate::identity::Source;
 
 /// The keys of `meta` that only the chains write.
 pub(crate) const CHAIN_KEYS: &[&str] =
@@ -61,7 +62,7 @@ impl CopyStore for Sqlite {
         let mut stmt = self
             .conn
             .prepare_cached(&format!(
-                "SELECT s.pos, {}, e.time_ms, e.archived_at, e.record
+                "SELECT s.pos, {}, e.time_ms, e.archived_at, e.record, e.utc_offset
                      FROM stream_events s JOIN events e ON e.seq = s.seq
                      WHERE s.stream_id = ?1 AND s.pos > ?2 AND s.pos <= ?3
                      ORDER BY s.pos LIMIT ?4",
@@ -75,6 +76,7 @@ impl CopyStore for Sqlite {
                 time_ms: r.get(2)?,
                 archived_at: r.get(3)?,
                 record: r.get(4)?,
+                utc_offset: r.get(5)?,
             })
         })
         .map_err(e)?
@@ -105,5 +107,37 @@ impl CopyStore for Sqlite {
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             params![key, value],
         )
+    }
+
+    /// Gives the events named their `utc_offset` where they have none, in one transaction.
+    fn set_utc_offsets(
+        &mut self,
+        source: Source,
+        tenant: &str,
+        rows: &[(&str, i32)],
+    ) -> Result<()> {
+        let path = self.path.clone();
+        let e = |err| super::db_error(&path, err);
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(e)?;
+        {
+            let mut set = tx
+                .prepare_cached(&format!(
+                    "UPDATE events SET utc_offset = ?4
+                     WHERE source_id = (SELECT id FROM sources WHERE name = ?1)
+                       AND tenant_id = (SELECT id FROM tenants WHERE name = ?2)
+                       AND {} = {} AND event_id = ?3 AND utc_offset IS NULL",
+                    super::ID_KEY,
+                    super::ID_KEY.replace("event_id", "?3")
+                ))
+                .map_err(e)?;
+            for (id, offset) in rows {
+                set.execute(params![source.name(), tenant, super::id_key(id), offset])
+                    .map_err(e)?;
+            }
+        }
+        tx.commit().map_err(e)
     }
 }

@@ -6,7 +6,7 @@ use rusqlite::types::ValueRef;
 
 use super::Sqlite;
 use super::store::chain_state;
-use crate::archive::verify::{EventRow, Events, Runs, STATUS_STREAMS, StreamRow};
+use crate::archive::verify::{Cell, EventRow, Events, Runs, STATUS_STREAMS, StreamRow};
 use crate::archive::{
     Anchor, CopyStore, Gap, InspectStore, Integrity, ReadFilter, Status, StreamStatus,
 };
@@ -194,7 +194,7 @@ impl Sqlite {
     fn verify_events(&self, anchors: &[Anchor]) -> Result<Integrity> {
         let rows = format!(
             "SELECT e.seq, s.name, t.name, {}, e.time_ms, e.archived_at, e.record,
-                    lower(hex(e.hash))
+                    lower(hex(e.hash)), e.utc_offset
              FROM events e LEFT JOIN sources s ON s.id = e.source_id
                            LEFT JOIN tenants t ON t.id = e.tenant_id
              ORDER BY e.seq",
@@ -207,7 +207,7 @@ impl Sqlite {
 /// The rows of the event chain in version 2 (as a migration checks them before it rewrites
 /// them): the columns `verify::EventRow` reads.
 pub(super) const CHAIN_ROWS_V2: &str = "SELECT seq, source, tenant, event_id, time_ms, \
-    archived_at, record, hash FROM events ORDER BY seq";
+    archived_at, record, hash, NULL FROM events ORDER BY seq";
 
 /// The event chain of the archive on `conn`, recomputed row by row from the columns `rows`
 /// selects (`verify::EventRow`'s), checked against `anchors`.
@@ -237,7 +237,14 @@ pub(super) fn verify_events(
                 _ => None,
             })
         };
-        if let Err(broken) = chain.stored(EventRow::read(text, int).map_err(e)?) {
+        let cell = |i: usize| -> rusqlite::Result<Cell> {
+            Ok(match row.get_ref(i)? {
+                ValueRef::Null => Cell::Null,
+                ValueRef::Integer(n) => Cell::Int(n),
+                _ => Cell::Other,
+            })
+        };
+        if let Err(broken) = chain.stored(EventRow::read(text, int, cell).map_err(e)?) {
             return Ok(broken);
         }
     }

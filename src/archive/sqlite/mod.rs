@@ -2,7 +2,9 @@
 //!
 //! Tables (readable with `sqlite3`, Datasette or DuckDB):
 //! - `events`: one row per event, unique per (source, tenant, event_id) whatever stream
-//!   fetched it; `seq` is the insertion order, `hash` the tamper-evidence chain ([`chain`]).
+//!   fetched it; `seq` is the insertion order, `hash` the tamper-evidence chain ([`chain`]),
+//!   `utc_offset` the zone's offset (minutes) of a wall-clock time, when a sync knew it (not
+//!   chained: `time_ms` stays as the vendor gave it).
 //! - `streams`: one row per sync query (source, tenant, query flags other than the time range),
 //!   with its cursor (complete up to), how far back it is complete, and its last run.
 //! - `stream_events`: which streams fetched which events (for `--from-archive` filters that
@@ -28,10 +30,11 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use super::{Span, StreamKey, StreamState, StreamStore};
 use crate::error::{Error, Result};
 
-/// The schema this binary writes. Versions 1 (before per-stream delivery) and 2 (before the
-/// compact events table) are migrated when an archive is opened for writing; opened
-/// read-only, they are read through a migrated temporary copy, and the file is left as it is.
-const SCHEMA_VERSION: i64 = 3;
+/// The schema this binary writes. Versions 1 (before per-stream delivery), 2 (before the
+/// compact events table) and 3 (before `events.utc_offset`) are migrated when an archive is
+/// opened for writing; opened read-only, they are read through a migrated temporary copy,
+/// and the file is left as it is.
+const SCHEMA_VERSION: i64 = 4;
 
 /// The page size of a new archive (and of one migrated to version 3): large pages waste less
 /// of each page on event rows of a few hundred bytes.
@@ -70,7 +73,8 @@ CREATE TABLE IF NOT EXISTS events (
     time_ms INTEGER NOT NULL,
     archived_at INTEGER NOT NULL,
     record TEXT NOT NULL,
-    hash BLOB NOT NULL
+    hash BLOB NOT NULL,
+    utc_offset INTEGER
 );
 CREATE INDEX IF NOT EXISTS events_by_id ON events (source_id, tenant_id, (ID_KEY));
 CREATE INDEX IF NOT EXISTS events_by_time ON events (source_id, time_ms);
@@ -162,6 +166,14 @@ INSERT INTO sources (name) SELECT DISTINCT source FROM events ORDER BY source;
 INSERT INTO tenants (name) SELECT DISTINCT tenant FROM events ORDER BY tenant;
 ALTER TABLE events RENAME TO events_v2;
 DROP INDEX IF EXISTS events_by_time;
+";
+
+/// From version 3: events keep the offset from UTC of a wall-clock time (`utc_offset`, minutes;
+/// NULL for instants and where the zone was not known), and the view shows it. The column is
+/// added where version 2's migration did not create it.
+const MIGRATE_3_TO_4: &str = "
+DROP VIEW IF EXISTS audit_events;
+UPDATE meta SET value = '4' WHERE key = 'schema_version';
 ";
 
 /// The part of an event id that the index `events_by_id` holds: an id that is a content
@@ -391,6 +403,21 @@ impl Sqlite {
             tx.execute_batch(MIGRATE_2_TO_3).map_err(e)?;
             tx.execute_batch(&schema()).map_err(e)?;
             migrate::to_v3(&tx).map_err(e)?;
+            version = 3;
+        }
+        if version == 3 {
+            let has_offset: bool = tx
+                .query_row(
+                    "SELECT EXISTS (SELECT 1 FROM pragma_table_info('events') WHERE name = 'utc_offset')",
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(e)?;
+            if !has_offset {
+                tx.execute_batch("ALTER TABLE events ADD COLUMN utc_offset INTEGER")
+                    .map_err(e)?;
+            }
+            tx.execute_batch(MIGRATE_3_TO_4).map_err(e)?;
         }
         // The SQL surface both backends share (docs/archive.md).
         tx.execute_batch(&crate::archive::views::sqlite(&id_text("e.event_id")))

@@ -7,7 +7,8 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use super::Sqlite;
 use crate::archive::chain::{self, Append, GENESIS, Links, RunLink};
 use crate::archive::{
-    Claims, DeliveryStore, Finalized, Floor, RunEnd, RunStore, Staged, StreamKey,
+    Claims, DeliveryStore, Finalized, Floor, OFFSET_BATCH, Offsets, RunEnd, RunStore, Staged,
+    StreamKey, offsets_checked_key,
 };
 use crate::error::Result;
 
@@ -160,8 +161,8 @@ impl RunStore for Sqlite {
                 .map_err(e)?;
             let mut insert = tx
                 .prepare_cached(
-                    "INSERT INTO events (seq, source_id, tenant_id, event_id, time_ms, archived_at, record, hash, stream_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                    "INSERT INTO events (seq, source_id, tenant_id, event_id, time_ms, archived_at, record, hash, stream_id, utc_offset)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 )
                 .map_err(e)?;
             // A link of the stream to an event it archived, or (not `archived`) to one
@@ -199,9 +200,11 @@ impl RunStore for Sqlite {
                     None => {
                         let (seq, hash) = run.new_event(&event_id, time_ms, &record);
                         let hash = super::hash_key(&hash);
+                        let offset = end.offsets.as_ref().and_then(|f| f(time_ms));
                         insert
                             .execute(params![
-                                seq, source, tenant, id, time_ms, end.now_ms, record, hash, stream
+                                seq, source, tenant, id, time_ms, end.now_ms, record, hash, stream,
+                                offset
                             ])
                             .map_err(e)?;
                         (seq, true, false)
@@ -214,6 +217,10 @@ impl RunStore for Sqlite {
                 }
             }
             let (out, run) = run.finish();
+            if let Some(offsets) = &end.offsets {
+                let mark = offsets_checked_key(key.source, &key.tenant);
+                fill_offsets(&tx, (source, tenant), offsets, &mark, out.last_seq).map_err(e)?;
+            }
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES ('chain_head', ?1), ('chain_count', ?2)
                  ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -325,6 +332,56 @@ impl DeliveryStore for Sqlite {
             params![stream, upto, from],
         )
     }
+}
+
+/// Gives the events of `(source, tenant)` (their ids) archived without an offset, after the
+/// row `meta.<mark>` says was checked last, the offset `offsets` tells, a batch at a time;
+/// then notes `last_seq` (the chain's last row) as checked. An event whose offset cannot be
+/// told keeps none.
+fn fill_offsets(
+    tx: &rusqlite::Connection,
+    (source, tenant): (i64, i64),
+    offsets: &Offsets,
+    mark: &str,
+    last_seq: i64,
+) -> rusqlite::Result<()> {
+    let mut after: i64 = tx
+        .query_row(
+            "SELECT value FROM meta WHERE key = ?1",
+            params![mark],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let mut unset = tx.prepare_cached(
+        "SELECT seq, time_ms FROM events
+         WHERE seq > ?1 AND source_id = ?2 AND tenant_id = ?3 AND utc_offset IS NULL
+         ORDER BY seq LIMIT ?4",
+    )?;
+    let mut set = tx.prepare_cached("UPDATE events SET utc_offset = ?2 WHERE seq = ?1")?;
+    loop {
+        let batch: Vec<(i64, i64)> = unset
+            .query_map(params![after, source, tenant, OFFSET_BATCH], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let Some(&(last, _)) = batch.last() else {
+            break;
+        };
+        for (seq, time_ms) in &batch {
+            if let Some(offset) = offsets(*time_ms) {
+                set.execute(params![seq, offset])?;
+            }
+        }
+        after = last;
+    }
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![mark, last_seq.max(after).to_string()],
+    )?;
+    Ok(())
 }
 
 /// Appends a run to the state chain and records its head in `meta`.

@@ -197,6 +197,7 @@ pub async fn run_once(job: &Job, archive: &mut dyn Store, ctx: &Context) -> Resu
                 cursor: Some(cursor),
                 now_ms,
                 requests,
+                offsets: job.offsets(),
             },
         )
     })?;

@@ -47,11 +47,17 @@ pub fn dept_logs(args: &DeptLogsArgs, ctx: &Context) -> Result<Job> {
     let (query, since) = dept_cmd::validate_for_sync(args, ctx)?;
     let client = feishu::client(ctx, ctx.options.dry_run)?;
     let tenant = tenant(feishu::tenant(ctx), &feishu_keys::APP_ID, ctx)?;
+    // The tenant's zone: the archive keeps each event's offset in it (a zone that is not one
+    // is said, as the other Feishu commands say it, and the events are kept without).
+    let zone = feishu_keys::tenant_time_zone(&ctx.settings).unwrap_or_else(|e| {
+        ctx.progress.warn(&e.to_string());
+        None
+    });
     Ok(Box::new(DeptLog::new(
         client,
         query,
         since,
-        ctx.tz().clone(),
+        (ctx.tz().clone(), zone),
         tenant,
     )))
 }

@@ -79,7 +79,7 @@ pub const TENANT_TIME_ZONE: Key = Key {
     env: "HRLOGS_FEISHU_TENANT_TIME_ZONE",
     secret: false,
     default: None,
-    doc: "The tenant's time zone (IANA, e.g. Asia/Shanghai): department log times carry none; OCSF and xlsx read them in it [default: --tz, with a warning]",
+    doc: "The tenant's time zone (IANA, e.g. Asia/Shanghai): department log times carry none; OCSF and xlsx read them in it, and sync keeps each one's offset in the archive [default: --tz, with a warning; the archive: no offset]",
 };
 
 /// Every key of the section, in the order they are listed.
