@@ -54,7 +54,7 @@ fn sync(env: &Env, fake: &FeishuFake, zone: Option<&str>, archive: &str, schema:
     if let Some(s) = schema {
         cmd.env("HRLOGS_ARCHIVE_SCHEMA", &s.name);
     }
-    ok(
+    let out = ok(
         cmd,
         &[
             "--archive",
@@ -71,6 +71,13 @@ fn sync(env: &Env, fake: &FeishuFake, zone: Option<&str>, archive: &str, schema:
             "-q",
         ],
     );
+    // Without the zone, the sync says once what the archive will lack and how to set it.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let said = stderr.matches("HRLOGS_FEISHU_TENANT_TIME_ZONE").count();
+    assert_eq!(said, usize::from(zone.is_none()), "{stderr}");
+    if zone.is_none() {
+        assert!(stderr.contains("occurred_at reads them as UTC"), "{stderr}");
+    }
 }
 
 fn s(p: &Path) -> &str {

@@ -125,6 +125,17 @@ fn assumed_zone(tz: &jiff::tz::TimeZone, format: Format) -> String {
         ),
         _ => "the workbook shows them as given, in no named zone".to_string(),
     };
+    zone_hint(&what)
+}
+
+/// The warning of a sync that archives department log times without knowing the tenant's zone.
+pub fn archived_without_zone() -> String {
+    zone_hint(
+        "the archive keeps them without an offset (audit_events.occurred_at reads them as UTC and occurred_zone is empty, until a sync that knows the zone fills them in)",
+    )
+}
+
+fn zone_hint(what: &str) -> String {
     format!(
         "Feishu department log times carry no time zone: {what}; set {} or `{}` in the [feishu] table (e.g. Asia/Shanghai) to the tenant's zone",
         keys::TENANT_TIME_ZONE.env,

@@ -49,10 +49,17 @@ pub fn dept_logs(args: &DeptLogsArgs, ctx: &Context) -> Result<Job> {
     let tenant = tenant(feishu::tenant(ctx), &feishu_keys::APP_ID, ctx)?;
     // The tenant's zone: the archive keeps each event's offset in it (a zone that is not one
     // is said, as the other Feishu commands say it, and the events are kept without).
-    let zone = feishu_keys::tenant_time_zone(&ctx.settings).unwrap_or_else(|e| {
-        ctx.progress.warn(&e.to_string());
-        None
-    });
+    let zone = match feishu_keys::tenant_time_zone(&ctx.settings) {
+        Ok(Some(zone)) => Some(zone),
+        Ok(None) => {
+            ctx.progress.warn(&feishu::archived_without_zone());
+            None
+        }
+        Err(e) => {
+            ctx.progress.warn(&e.to_string());
+            None
+        }
+    };
     Ok(Box::new(DeptLog::new(
         client,
         query,
