@@ -360,7 +360,12 @@ fn session(
 ) -> Result<Client> {
     let config = config_of(target);
     let tls = tls.clone();
-    let mut set = format!("SET search_path TO \"{}\"", target.schema);
+    // The archive's queries are key lookups and streamed reads: JIT compilation only adds its
+    // own time to them (the server may not know the setting: then it is left as it is).
+    let mut set = format!(
+        "SET search_path TO \"{}\"; DO $$ BEGIN PERFORM set_config('jit', 'off', false); EXCEPTION WHEN OTHERS THEN NULL; END $$",
+        target.schema
+    );
     if read_only {
         set.push_str("; SET default_transaction_read_only = on");
     }
