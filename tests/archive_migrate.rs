@@ -32,6 +32,20 @@ fn hrlogs(env: &Env, archive: &Path, args: &[&str]) -> std::process::Output {
         .expect("run hrlogs")
 }
 
+/// A sync of the sandbox's Recruitee audit log into `archive`, which must succeed.
+fn synced(env: &Env, archive: &Path) {
+    let sync = hrlogs(
+        env,
+        archive,
+        &["-q", "-f", "ndjson", "sync", "recruitee", "audit"],
+    );
+    assert!(
+        sync.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sync.stderr)
+    );
+}
+
 fn lines(bytes: &[u8]) -> HashSet<String> {
     String::from_utf8_lossy(bytes)
         .lines()
@@ -203,16 +217,7 @@ fn an_archive_of_schema_3_is_read_as_it_is_and_migrated_on_its_first_write() {
     let a = fixture(&env);
     // Migrated to the current schema, then made schema 3 again: no `utc_offset`, the view
     // of schema 3.
-    let sync = hrlogs(
-        &env,
-        &a,
-        &["-q", "-f", "ndjson", "sync", "recruitee", "audit"],
-    );
-    assert!(
-        sync.status.success(),
-        "{}",
-        String::from_utf8_lossy(&sync.stderr)
-    );
+    synced(&env, &a);
     rusqlite::Connection::open(&a)
         .and_then(|c| {
             c.execute_batch(
@@ -252,16 +257,7 @@ fn an_archive_of_schema_3_is_read_as_it_is_and_migrated_on_its_first_write() {
     );
     assert_eq!(schema_version(&a), "3");
     read_back_as_schema_2_did(&env, &a);
-    let sync = hrlogs(
-        &env,
-        &a,
-        &["-q", "-f", "ndjson", "sync", "recruitee", "audit"],
-    );
-    assert!(
-        sync.status.success(),
-        "{}",
-        String::from_utf8_lossy(&sync.stderr)
-    );
+    synced(&env, &a);
     assert_eq!(schema_version(&a), "4");
     assert_eq!(zones(&a)[0], ("feishu dept-logs".into(), None));
     read_back_as_schema_2_did(&env, &a);
