@@ -15,6 +15,17 @@ use common::Env;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/archive");
 const DEPARTMENT: &str = "6967374979541027342";
+/// The fixture's department-log stream synced again (a write: it migrates the archive).
+const SYNC_DEPARTMENT: &[&str] = &[
+    "-q",
+    "-f",
+    "ndjson",
+    "sync",
+    "feishu",
+    "dept-logs",
+    "--department",
+    DEPARTMENT,
+];
 
 fn fixture(env: &Env) -> PathBuf {
     let a = env.path("v2.sqlite3");
@@ -103,20 +114,7 @@ fn a_schema_2_archive_is_read_after_one_sync_migrates_it_with_its_chain() {
     assert_eq!(std::fs::read(&a).expect("read"), before);
     assert_eq!(schema_version(&a), "2");
     // The first write migrates it.
-    let sync = hrlogs(
-        &env,
-        &a,
-        &[
-            "-q",
-            "-f",
-            "ndjson",
-            "sync",
-            "feishu",
-            "dept-logs",
-            "--department",
-            DEPARTMENT,
-        ],
-    );
+    let sync = hrlogs(&env, &a, SYNC_DEPARTMENT);
     assert!(
         sync.status.success(),
         "{}",
@@ -169,16 +167,7 @@ fn a_schema_2_archive_is_read_after_one_sync_migrates_it_with_its_chain() {
         .env("HRLOGS_FEISHU_TENANT_TIME_ZONE", "Asia/Shanghai")
         .args(["--sandbox", "--archive"])
         .arg(&a)
-        .args([
-            "-q",
-            "-f",
-            "ndjson",
-            "sync",
-            "feishu",
-            "dept-logs",
-            "--department",
-            DEPARTMENT,
-        ])
+        .args(SYNC_DEPARTMENT)
         .output()
         .expect("sync");
     assert!(
